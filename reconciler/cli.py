@@ -1,0 +1,530 @@
+"""Command-line wiring. Commands parse flags, call the core modules and map outcomes to exit codes.
+
+Exit codes (the README has the table): 0 ok; 1 error; 2 changes pending (``plan --detailed-exitcode``);
+3 a replica failed training or was deleted while waiting; 4 wait timed out; 130 interrupted.
+Heavy modules are imported inside commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ConfigError, PlanError, ReconcilerError, UsageError
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """``90`` and ``90s`` are seconds; ``10m``, ``6h``, ``1h30m`` and ``0.5s`` work too."""
+    m = _DURATION.match(text or "")
+    if not m or not any(m.groups()):
+        raise ValueError(f"{text!r} is not a duration (examples: 90, 45s, 10m, 6h)")
+    h, mins, s = (float(g) if g else 0.0 for g in m.groups())
+    return h * 3600 + mins * 60 + s
+
+
+class Duration(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float | int):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+DURATION = Duration()
+
+
+def err(message: str) -> None:
+    from reconciler.redact import escape_control
+
+    click.echo(escape_control(message), err=True)
+
+
+def echo(text: str = "", nl: bool = True) -> None:
+    click.echo(text, nl=nl)
+
+
+# ----------------------------------------------------------------------------------------- root
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="tavus-reconciler")
+@click.option("--api-url", metavar="URL", help="Tavus API base URL [env TAVUS_API_URL; default https://tavusapi.com].")
+@click.option("-v", "--verbose", is_flag=True, help="Log every API request (method, path, status, duration).")
+@click.option("--no-color", is_flag=True, help="Never colour output (NO_COLOR is honoured too).")
+@click.pass_context
+def cli(ctx: click.Context, api_url: str | None, verbose: bool, no_color: bool) -> None:
+    """Manage Tavus replicas as code: declare them in a YAML file, plan, apply, wait.
+
+    \b
+    Example:
+      export TAVUS_API_KEY=...            # never printed, logged or saved
+      tavus-reconciler validate replicas.yaml
+      tavus-reconciler plan replicas.yaml
+      tavus-reconciler apply replicas.yaml
+
+    Try it offline with `tavus-reconciler demo` (a local Tavus simulator).
+    API calls are retried on 429/5xx/timeouts with backoff, up to 6 attempts and 120 s per call
+    (TAVUS_RETRY_MAX_ATTEMPTS, TAVUS_RETRY_BUDGET_SECONDS), then fail with exit code 1.
+    """
+    ctx.obj = {"api_url": api_url, "no_color": no_color}
+    if verbose:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+        logging.getLogger("reconciler").setLevel(logging.DEBUG)
+
+
+def _color(ctx: click.Context, stream=None) -> bool:
+    from reconciler.render import use_color
+
+    return not ctx.obj["no_color"] and use_color(stream or sys.stdout)
+
+
+def _client(ctx: click.Context):
+    from reconciler.client import TavusClient
+
+    return TavusClient.from_env(api_url=ctx.obj["api_url"])
+
+
+def _load(path: str):
+    from reconciler.config import load_config
+
+    config = load_config(path)
+    for w in config.warnings:
+        err(f"warning: {w}")
+    return config
+
+
+target_option = click.option("--target", "targets", multiple=True, metavar="NAME",
+                             help="Limit the run to this replica (repeatable).")
+replace_option = click.option("--replace", "replace", multiple=True, metavar="NAME",
+                              help="Recreate (retrain) this declared replica (repeatable).")
+prune_option = click.option("--prune", is_flag=True,
+                            help="Delete in-scope replicas the file does not declare (like settings.prune).")
+file_argument = click.argument("file", type=click.Path(dir_okay=False))
+
+
+# ----------------------------------------------------------------------------------------- validate
+
+
+@cli.command()
+@file_argument
+def validate(file: str) -> int:
+    """Check FILE offline (schema and semantics); every problem as FILE:LINE:COL: message.
+
+    \b
+    Example:
+      tavus-reconciler validate examples/replicas.yaml
+    """
+    config = _load(file)
+    echo(f"{file}: valid ({len(config.replicas)} replicas)")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------- plan
+
+
+@cli.command()
+@file_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--out", "out", metavar="PLANFILE", help="Save the plan for `apply PLANFILE` (mode 0600).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
+@target_option
+@replace_option
+@prune_option
+@click.pass_context
+def plan(ctx, file, fmt, out, detailed_exitcode, targets, replace, prune) -> int:
+    """Show what apply would change to make the account match FILE.
+
+    \b
+    Example:
+      tavus-reconciler plan replicas.yaml --format markdown > plan.md
+      tavus-reconciler plan replicas.yaml --detailed-exitcode   # CI drift check: 2 = drift
+    """
+    from reconciler import planfile, render
+    from reconciler.planner import compute_plan
+
+    config = _load(file)
+    with _client(ctx) as client:
+        remote = client.list_replicas()
+    result = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
+    if fmt == "json":
+        echo(render.plan_json(result, file=file), nl=False)
+    elif fmt == "markdown":
+        echo(render.plan_markdown(result, file=file), nl=False)
+    else:
+        echo(render.plan_text(result, file=file, color=_color(ctx)), nl=False)
+    if result.errors:
+        err(f"error: the plan has {len(result.errors)} error(s); it cannot be applied")
+        return EXIT_ERROR
+    if out:
+        planfile.write(out, planfile.SavedPlan(
+            file=file, source=config.source, targets=tuple(targets), replace=tuple(replace), prune=prune,
+            fingerprint=planfile.fingerprint(config, remote), document=render.plan_document(result, file=file)))
+        err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
+    return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------- apply
+
+
+def _same_changes(a, b) -> bool:
+    return [(c.action, c.name, c.replica_id) for c in a.changes] == [(c.action, c.name, c.replica_id)
+                                                                    for c in b.changes]
+
+
+def _confirm(result) -> bool:
+    from reconciler.models import Action
+
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to apply without confirmation: no terminal to ask on; "
+                         "review the plan and pass --auto-approve")
+    deletes = [c.name for c in result.changes if c.action in (Action.DELETE, Action.REPLACE)]
+    echo("Do you want to perform these actions?")
+    if deletes:
+        echo(f"  {len(deletes)} replica(s) will be DELETED: {', '.join(deletes)}")
+    echo("  Only 'yes' will be accepted to approve.")
+    try:
+        answer = input("\n  Enter a value: ")
+    except EOFError:
+        answer = ""
+    return answer.strip() == "yes"
+
+
+def _print_report(report, file: str) -> None:
+    from reconciler.redact import escape_control
+
+    if report.ok:
+        counts: dict[str, int] = {}
+        for o in report.outcomes:
+            counts[o.change.action.value] = counts.get(o.change.action.value, 0) + 1
+        done = ", ".join(f"{n} {a}" for a, n in counts.items()) or "nothing to do"
+        echo(f"\nApply complete: {done}.")
+        return
+    head = "interrupted" if report.interrupted else "FAILED"
+    err(f"\nApply {head}. The account is partly changed; this is exactly what happened:")
+    for o in report.outcomes:
+        err(f"  {'done  ' if o.ok else 'FAILED'} {o.change.action.value} {o.change.name}: {o.detail}")
+    for c, why in report.skipped:
+        err(escape_control(f"  not done {c.action.value} {c.name}{' (' + c.replica_id + ')' if c.replica_id else ''}:"
+                           f" {why}"))
+    err(f"Fix the cause and run `tavus-reconciler apply {file}` again: it picks up where this run stopped.")
+
+
+@cli.command()
+@click.argument("file", metavar="FILE|PLANFILE", type=click.Path(dir_okay=False))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (CI).")
+@click.option("--no-wait", is_flag=True, help="Return once changes are made; do not wait for training.")
+@click.option("--timeout", type=DURATION, default="6h", show_default=True, help="How long to wait for training.")
+@click.option("--poll-interval", type=DURATION, default="30s", show_default=True, help="How often to poll.")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Creates/deletes run at once.")
+@target_option
+@replace_option
+@prune_option
+@click.option("--skip-url-check", is_flag=True, help="Do not check that training URLs answer 2xx before creating.")
+@click.pass_context
+def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism, targets, replace, prune,
+          skip_url_check) -> int:
+    """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
+
+    Order: renames, then creates, then deletes (only after their successors exist). A saved plan is
+    refused if the account changed since it was made. Safe to re-run: nothing is created twice.
+
+    \b
+    Example:
+      tavus-reconciler apply replicas.yaml
+      tavus-reconciler apply replicas.yaml --auto-approve --timeout 8h     # CI
+      tavus-reconciler plan replicas.yaml --out release.plan && tavus-reconciler apply release.plan
+    """
+    from reconciler import planfile, render
+    from reconciler.config import parse_config
+    from reconciler.executor import execute
+    from reconciler.planner import compute_plan
+    from reconciler.preflight import missing_variables, unreachable_urls
+
+    saved = None
+    if planfile.is_planfile(file):
+        if targets or replace or prune:
+            raise UsageError("--target, --replace and --prune cannot be used with a saved plan: "
+                             "they were fixed when the plan was made")
+        saved = planfile.read(file)
+        config = parse_config(saved.source, saved.file)
+        targets, replace, prune = saved.targets, saved.replace, saved.prune
+        shown = saved.file
+    else:
+        config = _load(file)
+        shown = file
+    with _client(ctx) as client:
+        remote = client.list_replicas()
+        listed_at = time.monotonic()
+        if saved and planfile.fingerprint(config, remote) != saved.fingerprint:
+            raise PlanError([f"{file}: the saved plan is stale: the replicas on the account changed since it "
+                             "was made; nothing was changed; run plan again"])
+        result = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
+        echo(render.plan_text(result, file=shown, color=_color(ctx)), nl=False)
+        if result.errors:
+            raise PlanError([f"refusing to apply: the plan has {len(result.errors)} error(s); nothing was changed"])
+        if result.has_changes:
+            creating = [c.desired for c in result.changes if c.desired is not None]
+            problems = missing_variables(creating)
+            if not skip_url_check:
+                problems += unreachable_urls(creating)
+            if problems:
+                for p in problems:
+                    err(f"error: {p}")
+                raise PlanError([f"preflight failed ({len(problems)} problem(s)); nothing was changed"])
+            if not auto_approve:
+                if not _confirm(result):
+                    err("Apply cancelled; nothing was changed.")
+                    return EXIT_ERROR
+                if time.monotonic() - listed_at > 2:
+                    remote = client.list_replicas()
+                    fresh = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
+                    if not _same_changes(fresh, result):
+                        raise PlanError(["the replicas on the account changed while you were confirming; "
+                                         "nothing was changed; run apply again to see the new plan"])
+            echo("\nApplying:")
+            report = execute(result, client, known_ids={r.replica_id for r in remote}, parallelism=parallelism)
+            _print_report(report, shown)
+            if report.interrupted:
+                return EXIT_INTERRUPTED
+            if not report.ok:
+                return EXIT_ERROR
+        else:
+            report = None
+        if no_wait:
+            return EXIT_OK
+        created = report.created if report else {}
+        return _wait(ctx, client, config, shown, timeout, poll_interval, targets, remote, created)
+
+
+# ----------------------------------------------------------------------------------------- wait
+
+
+def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, created) -> int:
+    from reconciler.planner import match_declared
+    from reconciler.progress import LineReporter, TtyReporter, duration
+    from reconciler.waiter import GONE, Waiter
+
+    matches = match_declared(config, remote)
+    ids: dict[str, str] = {}
+    absent, ambiguous = [], []
+    for d in config.replicas:
+        if targets and d.name not in targets:
+            continue
+        found = matches[d.name]
+        if d.name in created:
+            ids[created[d.name]] = d.name
+        elif len(found) == 1:
+            ids[found[0].replica_id] = d.name
+        elif found:
+            ambiguous.append(f"{d.name} ({', '.join(r.replica_id for r in found)})")
+        else:
+            absent.append(d.name)
+    if ambiguous:
+        raise PlanError([f"cannot tell which replica to wait for: {'; '.join(ambiguous)}"])
+    if absent:
+        raise PlanError([f"not created yet: {', '.join(absent)}; run `tavus-reconciler apply {file}`"])
+    if not ids:
+        echo("Nothing to wait for.")
+        return EXIT_OK
+    known = {r.replica_id: r for r in remote if r.replica_id in ids}
+    resume = f"tavus-reconciler wait {file}" + "".join(f" --target {t}" for t in targets)
+    tty = sys.stdout.isatty() and not ctx.obj["no_color"]
+    reporter = TtyReporter(sys.stdout) if tty else LineReporter(sys.stdout)
+    echo(f"\nWaiting for {len(ids)} replica(s) to finish training (timeout {duration(timeout)}, "
+         f"polling every {duration(poll_interval)}):")
+    try:
+        result = Waiter(client, reporter, poll_interval=poll_interval).wait(ids, timeout=timeout, known=known)
+    except KeyboardInterrupt:
+        err(f"\nInterrupted. Replicas keep training on Tavus; resume with: {resume}")
+        return EXIT_INTERRUPTED
+    from reconciler.status import Phase
+
+    for t in result.having(Phase.FAILED, GONE):
+        err(f"error: {t.name} ({t.replica_id}) {'failed' if t.phase is Phase.FAILED else 'is gone'}: "
+            f"{t.error_message or 'no error message'}")
+    pending = result.having(Phase.PENDING)
+    if result.exit_code == 0:
+        echo(f"All {len(ids)} replica(s) are ready ({duration(result.elapsed)}).")
+    elif pending:
+        still = ", ".join(f"{t.name} ({t.progress or 0:.0f}%)" for t in pending)
+        err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still training: "
+            f"{still}. Resume with: {resume}")
+    return result.exit_code
+
+
+@cli.command(name="wait")
+@file_argument
+@click.option("--timeout", type=DURATION, default="6h", show_default=True, help="How long to wait.")
+@click.option("--poll-interval", type=DURATION, default="30s", show_default=True, help="How often to poll.")
+@target_option
+@click.pass_context
+def wait_command(ctx, file, timeout, poll_interval, targets) -> int:
+    """Wait until every replica declared in FILE has finished training (resumable).
+
+    Exit 0 all ready, 3 one failed (after the others finish), 4 timed out, 130 interrupted.
+
+    \b
+    Example:
+      tavus-reconciler wait replicas.yaml --timeout 8h --poll-interval 1m
+    """
+    config = _load(file)
+    with _client(ctx) as client:
+        return _wait(ctx, client, config, file, timeout, poll_interval, targets, client.list_replicas(), {})
+
+
+# ----------------------------------------------------------------------------------------- status
+
+
+@cli.command()
+@file_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def status(ctx, file, fmt) -> int:
+    """Show the declared replicas (and unmanaged ones in scope) with their training status.
+
+    \b
+    Example:
+      tavus-reconciler status replicas.yaml --format json | jq '.[] | select(.phase != "ready")'
+    """
+    from reconciler import render
+
+    config = _load(file)
+    with _client(ctx) as client:
+        rows = render.status_rows(config, client.list_replicas())
+    if fmt == "json":
+        echo(render.status_json(rows), nl=False)
+    else:
+        echo(render.status_text(rows, color=_color(ctx)), nl=False)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------- simulator, demo
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
+@click.option("--train-seconds", type=float, default=60.0, show_default=True, help="How long training takes.")
+@click.option("--api-key", default="sim-key", show_default=True, help="The key clients must send.")
+@click.option("--seed", "seed", type=click.Path(exists=True, dir_okay=False),
+              help="JSON or YAML list of replicas to start with.")
+@click.option("--page-size", type=int, default=100, show_default=True, help="Largest page the server returns.")
+@click.option("--fault-rate-limit", type=float, default=0.0, help="Share of API requests answered 429.")
+@click.option("--fault-server-error", type=float, default=0.0, help="Share of API requests answered 5xx.")
+@click.option("--fault-latency", type=float, default=0.0, help="Seconds added to every API request.")
+@click.option("--fault-drop-create", type=float, default=0.0,
+              help="Share of creates performed but answered with a dropped connection.")
+def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_limit, fault_server_error,
+              fault_latency, fault_drop_create) -> int:
+    """Run a local Tavus API simulator (for trying the tool and for CI tests).
+
+    Serves /v2/replicas like the real API, with training that progresses over --train-seconds, a
+    training failure for URLs containing "fail", fake media under /media/NAME, and fault injection
+    (also at run time: POST /_sim/faults). Control endpoints: GET /_sim/requests.
+
+    \b
+    Example:
+      tavus-reconciler simulator --port 8080 --train-seconds 30 &
+      TAVUS_API_URL=http://127.0.0.1:8080 TAVUS_API_KEY=sim-key tavus-reconciler plan replicas.yaml
+    """
+    from reconciler.simulator import serve_forever
+
+    faults = {"rate_limit": fault_rate_limit, "server_error": fault_server_error, "latency": fault_latency,
+              "drop_create_response": fault_drop_create}
+    serve_forever(host=host, port=port, train_seconds=train_seconds, api_key=api_key, seed_file=seed,
+                  max_page_size=page_size, faults={k: v for k, v in faults.items() if v})
+    return EXIT_OK
+
+
+DEMO_SEED = [
+    {"replica_id": "r79e1c033f", "replica_name": "legacy-spokesperson", "status": "completed",
+     "model_name": "phoenix-4"},
+    {"replica_id": "r5d1e0c7a2", "replica_name": "acme-old-promo", "status": "completed", "model_name": "phoenix-3"},
+]
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False), default="examples/replicas.yaml", required=False)
+@click.option("--train-seconds", type=float, default=12.0, show_default=True, help="Simulated training time.")
+def demo(file, train_seconds) -> int:
+    """Run plan, apply and status of FILE against a built-in local Tavus simulator.
+
+    Nothing leaves this machine: the simulator listens on 127.0.0.1 and trains in seconds.
+
+    \b
+    Example:
+      tavus-reconciler demo examples/replicas.yaml
+    """
+    import subprocess
+
+    from reconciler.simulator import Simulator
+
+    with Simulator(train_seconds=train_seconds, seed=DEMO_SEED) as sim:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
+        env.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY="sim-key", VIDEO_BASE_URL=f"{sim.url}/media",
+                   ANNA_TRAIN_URL=sim.video_url("anna-train.mp4") + "?X-Amz-Signature=demo-secret-signature")
+        echo(f"A local Tavus simulator is running at {sim.url} (training takes {train_seconds:g}s here, "
+             "hours on Tavus).\n")
+        steps = [["plan", file], ["apply", file, "--auto-approve", "--poll-interval", "1s"], ["status", file]]
+        for args in steps:
+            echo(click.style(f"$ tavus-reconciler {' '.join(args)}", bold=True))
+            code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env)
+            echo()
+            if code != 0:
+                err(f"demo: `tavus-reconciler {' '.join(args)}` exited {code}")
+                return code
+    echo("Demo complete. Next: point TAVUS_API_KEY at your account and run `tavus-reconciler plan` on your file.")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one clear line per error and a documented exit code, never a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="tavus-reconciler", standalone_mode=False)
+    except ConfigError as e:
+        for line in e.diagnostics:
+            err(line)
+        code = EXIT_ERROR
+    except PlanError as e:
+        for line in e.problems:
+            err(f"error: {line}")
+        code = EXIT_ERROR
+    except ReconcilerError as e:
+        err(f"error: {e}")
+        code = e.exit_code
+    except click.exceptions.Abort:
+        err("Interrupted.")
+        code = EXIT_INTERRUPTED
+    except click.ClickException as e:
+        e.show()
+        code = EXIT_ERROR
+    except KeyboardInterrupt:
+        err("Interrupted.")
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        code = EXIT_ERROR
+    except Exception as e:  # a bug: say so in one line, keep the traceback for TAVUS_DEBUG=1
+        if os.environ.get("TAVUS_DEBUG"):
+            raise
+        err(f"internal error: {type(e).__name__}: {e} (set TAVUS_DEBUG=1 for details and please report it)")
+        code = EXIT_ERROR
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,207 @@
+"""Typed values shared by every module: what the file declares, what the API has, what a plan changes.
+
+These are plain frozen dataclasses with no I/O, so the planner and renderers stay pure.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reconciler.status import Phase, phase_of
+
+DEFAULT_MODEL = "phoenix-4"
+MODELS = ("phoenix-3", "phoenix-4")
+
+
+# --------------------------------------------------------------------------- desired state (the file)
+
+
+@dataclass(frozen=True)
+class DesiredReplica:
+    """One entry of ``replicas:`` after defaults are merged and ``${VAR}``s are resolved.
+
+    A field whose ``${VAR}`` is unset keeps its raw text and the variable is listed in ``missing_vars``:
+    that is only an error where the value is needed (creating the replica).
+    """
+
+    name: str
+    replica_id: str | None = None
+    train_video_url: str | None = None
+    train_image_url: str | None = None
+    voice_name: str | None = None
+    consent_video_url: str | None = None
+    synthetic: bool = False
+    model_name: str = DEFAULT_MODEL
+    callback_url: str | None = None
+    protect: bool = False
+    missing_vars: tuple[str, ...] = ()
+    line: int = 0  # 1-based line of the entry in the file, 0 if unknown
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """The URLs that training downloads (checked by the preflight), by field name."""
+        fields = ("train_video_url", "train_image_url", "consent_video_url")
+        return {f: getattr(self, f) for f in fields if getattr(self, f)}
+
+    def create_payload(self) -> dict[str, str]:
+        """The JSON body of ``POST /v2/replicas`` for this replica."""
+        body: dict[str, str] = {"replica_name": self.name, "model_name": self.model_name}
+        if self.train_image_url:
+            body["train_image_url"] = self.train_image_url
+            if self.voice_name:
+                body["voice_name"] = self.voice_name
+        elif self.train_video_url:
+            body["train_video_url"] = self.train_video_url
+        if self.consent_video_url and not self.synthetic:
+            body["consent_video_url"] = self.consent_video_url
+        if self.callback_url:
+            body["callback_url"] = self.callback_url
+        return body
+
+
+@dataclass(frozen=True)
+class Settings:
+    prune: bool = False
+    name_prefix: str | None = None  # None: the file owns every user replica
+
+    def in_scope(self, name: str) -> bool:
+        return self.name_prefix is None or name.startswith(self.name_prefix)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded, valid desired-state file."""
+
+    path: str
+    replicas: tuple[DesiredReplica, ...]
+    settings: Settings = field(default_factory=Settings)
+    version: int = 1
+    warnings: tuple[str, ...] = ()  # located, e.g. "FILE:3:5: ${ANNA_URL} is not set"
+    source: str = ""  # the file's text as read (before ${VAR} resolution): embedded in saved plans
+
+    def by_name(self) -> dict[str, DesiredReplica]:
+        return {r.name: r for r in self.replicas}
+
+
+# --------------------------------------------------------------------------- remote state (the API)
+
+
+@dataclass(frozen=True)
+class RemoteReplica:
+    """A replica as the Tavus API reports it. Unknown fields are ignored, optional ones may be None."""
+
+    replica_id: str
+    name: str
+    status: str = "started"
+    training_progress: str | None = None  # e.g. "45/100"
+    model_name: str | None = None
+    replica_type: str = "user"  # "user" | "system"
+    created_at: str | None = None
+    updated_at: str | None = None
+    error_message: str | None = None
+    thumbnail_video_url: str | None = None
+
+    @property
+    def phase(self) -> Phase:
+        return phase_of(self.status)
+
+    @property
+    def progress_percent(self) -> float | None:
+        """``training_progress`` ("45/100", "45", "45%") as a percentage, None when absent or unreadable."""
+        text = (self.training_progress or "").strip().rstrip("%")
+        if not text:
+            return None
+        try:
+            if "/" in text:
+                done, total = text.split("/", 1)
+                return max(0.0, min(100.0, 100.0 * float(done) / float(total)))
+            return max(0.0, min(100.0, float(text)))
+        except (ValueError, ZeroDivisionError):
+            return None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, object]) -> RemoteReplica:
+        """Build from one API object (``replica_*`` or the newer ``face_*`` names). Raises KeyError/TypeError
+        when the id is missing; the client maps that to MalformedResponseError."""
+
+        def text(*keys: str) -> str | None:
+            for k in keys:
+                v = data.get(k)
+                if v is not None:
+                    return str(v)
+            return None
+
+        rid = text("replica_id", "face_id")
+        if not rid:
+            raise KeyError("replica_id")
+        return cls(
+            replica_id=rid,
+            name=text("replica_name", "face_name") or "",
+            status=text("status") or "started",
+            training_progress=text("training_progress"),
+            model_name=text("model_name"),
+            replica_type=text("replica_type", "face_type") or "user",
+            created_at=text("created_at"),
+            updated_at=text("updated_at"),
+            error_message=text("error_message"),
+            thumbnail_video_url=text("thumbnail_video_url"),
+        )
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    RENAME = "rename"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "rename": "~", "replace": "-/+", "delete": "-"}[self.value]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change the plan makes.
+
+    ``name`` is the declared name (create, rename's new name, replace) or the remote name (delete).
+    ``replica_id`` is the existing replica the change acts on (None for create).
+    ``before``/``after`` are the attributes shown in diffs (URLs are redacted by the renderers).
+    ``desired`` is set for create and replace: what gets POSTed.
+    """
+
+    action: Action
+    name: str
+    reason: str
+    replica_id: str | None = None
+    before: Mapping[str, object] | None = None
+    after: Mapping[str, object] | None = None
+    desired: DesiredReplica | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planner's output: desired + remote -> what to change, and what to report."""
+
+    changes: tuple[Change, ...] = ()
+    pending: tuple[RemoteReplica, ...] = ()  # declared, present, still training
+    ready: tuple[RemoteReplica, ...] = ()  # declared, present, completed
+    unmanaged: tuple[RemoteReplica, ...] = ()  # in scope, not declared, not pruned
+    errors: tuple[str, ...] = ()  # refusals: the plan must not be applied while any exist
+    warnings: tuple[str, ...] = ()
+    missing_vars: tuple[str, ...] = ()  # ${VAR}s that a create needs and the environment lacks
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for c in self.changes:
+            counts[c.action.value] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)

@@ -1,0 +1,105 @@
+"""Saved plans (``plan --out PLANFILE``, ``apply PLANFILE``).
+
+A saved plan holds the desired-state file's text as committed (``${VAR}``s unresolved: presigned URLs
+are read from the environment again at apply time, so they are never written to disk), the options the
+plan was computed with, the plan itself (redacted, for display and review) and a fingerprint of the
+remote inventory it was computed from. ``apply`` refuses it when the inventory changed since.
+The API key is never part of it. Files are created with mode 0600.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError
+from reconciler.models import Config, RemoteReplica
+from reconciler.planner import is_user
+from reconciler.status import Phase
+
+KIND = "tavus-reconciler-plan"
+FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    file: str
+    source: str
+    targets: tuple[str, ...]
+    replace: tuple[str, ...]
+    prune: bool
+    fingerprint: str
+    document: dict  # render.plan_document() of the plan, for display
+
+
+def fingerprint(config: Config, remote: Sequence[RemoteReplica]) -> str:
+    """A digest of what the plan's decisions depend on: the in-scope and pinned user replicas' ids, names,
+    models and whether they failed. Training progress is left out: it moves all the time and changes
+    nothing in a plan."""
+    pinned = {d.replica_id for d in config.replicas if d.replica_id}
+    items = sorted(
+        (r.replica_id, r.name, r.model_name or "", r.phase is Phase.FAILED)
+        for r in remote
+        if is_user(r) and (config.settings.in_scope(r.name) or r.replica_id in pinned)
+    )
+    return "sha256:" + hashlib.sha256(json.dumps(items).encode()).hexdigest()
+
+
+def write(path: str, saved: SavedPlan) -> None:
+    doc = {
+        "kind": KIND,
+        "format_version": FORMAT_VERSION,
+        "tool_version": __version__,
+        "file": saved.file,
+        "source": saved.source,
+        "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune},
+        "remote_fingerprint": saved.fingerprint,
+        "plan": saved.document,
+    }
+    data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(data)
+    except OSError as e:
+        raise ReconcilerError(f"{path}: cannot write plan: {e.strerror}") from None
+
+
+def is_planfile(path: str) -> bool:
+    """True when ``path`` looks like a saved plan (JSON with our kind), not a replicas file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256).lstrip()
+    except OSError:
+        return False
+    return head.startswith(b"{") and KIND.encode() in head
+
+
+def read(path: str) -> SavedPlan:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        if doc.get("kind") != KIND:
+            raise ValueError("not a tavus-reconciler plan")
+        if doc.get("format_version") != FORMAT_VERSION:
+            version = doc.get("format_version")
+            raise ValueError(f"plan format {version!r} is not supported (expected {FORMAT_VERSION})")
+        opts = doc["options"]
+        return SavedPlan(
+            file=str(doc["file"]),
+            source=str(doc["source"]),
+            targets=tuple(opts.get("targets", ())),
+            replace=tuple(opts.get("replace", ())),
+            prune=bool(opts.get("prune", False)),
+            fingerprint=str(doc["remote_fingerprint"]),
+            document=dict(doc["plan"]),
+        )
+    except OSError as e:
+        raise ReconcilerError(f"{path}: cannot read plan: {e.strerror}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ReconcilerError(f"{path}: not a valid saved plan ({e})") from None

@@ -1,0 +1,183 @@
+"""The planner: desired state + remote inventory -> Plan. A pure function: no I/O, no clock, no env.
+
+Identity is the replica name inside the file's scope (``settings.scope.name_prefix``), or the pinned
+``replica_id``. Stock (``system``) replicas are never in scope. Training inputs (URLs, callback) are
+create-time inputs: a changed URL never replaces a replica, only a failed training, a changed
+``model_name`` or an explicit ``--replace`` does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+
+from reconciler.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica
+from reconciler.status import Phase
+
+
+def desired_attributes(d: DesiredReplica) -> dict[str, object]:
+    """What a create sends, as shown in plans (renderers redact the URLs)."""
+    attrs: dict[str, object] = {"replica_name": d.name, "model_name": d.model_name}
+    attrs.update({k: v for k, v in d.create_payload().items() if k not in attrs})
+    return attrs
+
+
+def remote_attributes(r: RemoteReplica) -> dict[str, object]:
+    return {"replica_name": r.name, "model_name": r.model_name, "status": r.status}
+
+
+def is_user(r: RemoteReplica) -> bool:
+    return r.replica_type != "system"
+
+
+def match_declared(config: Config, remote: Sequence[RemoteReplica]) -> dict[str, tuple[RemoteReplica, ...]]:
+    """For each declared name, the remote replicas that are it: the pinned one (if it exists and is a user
+    replica), else the in-scope user replicas with that name that no other entry pins. More than one match
+    is ambiguous; the planner refuses it."""
+    pinned = {d.replica_id for d in config.replicas if d.replica_id}
+    by_id = {r.replica_id: r for r in remote if is_user(r)}
+    by_name: dict[str, list[RemoteReplica]] = defaultdict(list)
+    for r in by_id.values():
+        if r.replica_id not in pinned and config.settings.in_scope(r.name):
+            by_name[r.name].append(r)
+    return {
+        d.name: ((by_id[d.replica_id],) if d.replica_id in by_id else ()) if d.replica_id
+        else tuple(by_name.get(d.name, ()))
+        for d in config.replicas
+    }
+
+
+def compute_plan(
+    config: Config,
+    remote: Sequence[RemoteReplica],
+    *,
+    targets: Collection[str] = (),
+    force_replace: Collection[str] = (),
+    prune: bool = False,
+) -> Plan:
+    """Diff ``config`` against ``remote``.
+
+    ``targets`` limits the plan to those names (declared or remote); ``force_replace`` names declared
+    replicas to recreate; ``prune`` (or ``settings.prune``) turns undeclared in-scope replicas into deletes.
+    Refusals (ambiguous names, protected replicas, missing pins) are returned in ``Plan.errors``.
+    """
+    settings = config.settings
+    prune = prune or settings.prune
+    targets = frozenset(targets)
+    force_replace = frozenset(force_replace)
+    wanted = (lambda name: name in targets) if targets else (lambda name: True)
+
+    user = [r for r in remote if is_user(r)]
+    by_id = {r.replica_id: r for r in remote}
+    matched = match_declared(config, remote)
+
+    changes: list[Change] = []
+    pending: list[RemoteReplica] = []
+    ready: list[RemoteReplica] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    missing: set[str] = set()
+    claimed: set[str] = set()  # remote ids accounted for by a declared replica
+
+    declared_names = {d.name for d in config.replicas}
+    for name in sorted(force_replace - declared_names):
+        errors.append(f"--replace {name}: no replica of that name is declared in {config.path}")
+    for name in sorted(targets - declared_names - {r.name for r in user}):
+        warnings.append(f"--target {name} matches no declared or remote replica")
+
+    def track(r: RemoteReplica) -> None:
+        claimed.add(r.replica_id)
+        if r.phase is Phase.READY:
+            ready.append(r)
+        elif r.phase is Phase.PENDING:
+            pending.append(r)
+
+    for d in config.replicas:
+        matches = matched[d.name]
+        claimed.update(r.replica_id for r in matches)
+        if d.replica_id:
+            claimed.add(d.replica_id)
+        if not wanted(d.name):
+            continue
+        if d.replica_id:
+            _plan_pinned(d, by_id.get(d.replica_id), force_replace, changes, errors, warnings, track)
+            continue
+        if len(matches) > 1:
+            ids = ", ".join(sorted(r.replica_id for r in matches))
+            errors.append(
+                f"{len(matches)} remote replicas are named {d.name!r} ({ids}): "
+                "pin the one to keep with replica_id, or delete the others"
+            )
+            continue
+        if not matches:
+            changes.append(Change(Action.CREATE, d.name, "not found remotely", after=desired_attributes(d),
+                                  desired=d))
+            missing.update(d.missing_vars)
+            continue
+        r = matches[0]
+        reason = _replace_reason(d, r, force_replace)
+        if reason is None:
+            track(r)
+        elif d.protect:
+            errors.append(f"{d.name} ({r.replica_id}) is protected: refusing to replace it ({reason})")
+            track(r)
+        else:
+            changes.append(Change(Action.REPLACE, d.name, reason, replica_id=r.replica_id,
+                                  before=remote_attributes(r), after=desired_attributes(d), desired=d))
+            missing.update(d.missing_vars)
+
+    unmanaged: list[RemoteReplica] = []
+    for r in sorted(user, key=lambda r: (r.name, r.replica_id)):
+        if r.replica_id in claimed or not settings.in_scope(r.name) or not wanted(r.name):
+            continue
+        if prune:
+            changes.append(Change(Action.DELETE, r.name, f"not declared in {config.path}; prune is on",
+                                  replica_id=r.replica_id, before=remote_attributes(r)))
+        else:
+            unmanaged.append(r)
+
+    return Plan(
+        changes=tuple(changes),
+        pending=tuple(pending),
+        ready=tuple(ready),
+        unmanaged=tuple(unmanaged),
+        errors=tuple(errors),
+        warnings=tuple(warnings),
+        missing_vars=tuple(sorted(missing)),
+    )
+
+
+def _replace_reason(d: DesiredReplica, r: RemoteReplica, force_replace: Collection[str]) -> str | None:
+    if d.name in force_replace:
+        return "replacement requested with --replace"
+    if r.phase is Phase.FAILED:
+        detail = f": {r.error_message}" if r.error_message else ""
+        return f"training failed{detail}"
+    if r.model_name and r.model_name != d.model_name:
+        return "model_name changed: forces replacement"
+    return None
+
+
+def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
+    """A declared replica with ``replica_id``: adopted, renamed in place, never recreated."""
+    if r is None:
+        errors.append(f"pinned replica {d.replica_id} not found (declared as {d.name!r}): "
+                      "it will not be created; remove replica_id to create a new one")
+        return
+    if not is_user(r):
+        errors.append(f"pinned replica {d.replica_id} ({d.name!r}) is a stock replica: it cannot be managed")
+        return
+    if d.name in force_replace:
+        errors.append(f"--replace {d.name}: pinned replicas ({d.replica_id}) are never recreated; "
+                      "remove replica_id to let the file recreate it")
+    if r.phase is Phase.FAILED:
+        message = r.error_message or "no message"
+        warnings.append(f"pinned replica {d.name} ({d.replica_id}) failed training: {message}")
+    if r.model_name and r.model_name != d.model_name:
+        warnings.append(f"pinned replica {d.name} ({d.replica_id}) runs {r.model_name}, the file says "
+                        f"{d.model_name}: pinned replicas are never replaced")
+    if r.name != d.name:
+        changes.append(Change(Action.RENAME, d.name, f"pinned replica is named {r.name!r}",
+                              replica_id=r.replica_id, before={"replica_name": r.name},
+                              after={"replica_name": d.name}))
+    track(r)

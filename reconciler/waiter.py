@@ -1,0 +1,130 @@
+"""Waiting until declared replicas finish training (hours, on the real API).
+
+Polls the list endpoint filtered to the replicas still pending, so a poll costs pages of pending
+replicas, never one request per replica. A replica missing from a poll is confirmed with one GET before
+it is reported gone (lists may lag behind creates). Transient API failures are reported and polling
+goes on until the timeout: a flaky minute must not end a six-hour wait. Clock and sleep are injectable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reconciler.errors import ApiError, AuthError, NotFoundError
+from reconciler.models import RemoteReplica
+from reconciler.status import Phase
+
+GONE = "gone"
+
+EXIT_OK, EXIT_FAILED, EXIT_TIMEOUT = 0, 3, 4
+
+
+@dataclass
+class Tracked:
+    name: str
+    replica_id: str
+    status: str = "unknown"
+    phase: Phase | str = Phase.PENDING  # Phase, or GONE when deleted by someone else
+    progress: float | None = None
+    error_message: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.phase is not Phase.PENDING
+
+
+@dataclass
+class WaitResult:
+    tracked: list[Tracked]
+    timed_out: bool = False
+    elapsed: float = 0.0
+
+    def having(self, *phases: Phase | str) -> list[Tracked]:
+        return [t for t in self.tracked if t.phase in phases]
+
+    @property
+    def exit_code(self) -> int:
+        if self.having(Phase.FAILED, GONE):
+            return EXIT_FAILED
+        return EXIT_TIMEOUT if self.having(Phase.PENDING) else EXIT_OK
+
+
+class Reporter(Protocol):
+    def update(self, tracked: list[Tracked], elapsed: float, changed: list[tuple[Tracked, str]]) -> None: ...
+    def warning(self, message: str) -> None: ...
+
+
+@dataclass
+class Waiter:
+    client: object  # TavusClient: list_replicas(ids=...), get_replica(id)
+    reporter: Reporter
+    poll_interval: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    tracked: dict[str, Tracked] = field(default_factory=dict)
+
+    def wait(self, targets: Mapping[str, str], *, timeout: float,
+             known: Mapping[str, RemoteReplica] | None = None) -> WaitResult:
+        """Wait for ``targets`` (replica_id -> declared name). ``known`` seeds states already fetched."""
+        started = self.clock()
+        deadline = started + timeout
+        self.tracked = {rid: Tracked(name, rid) for rid, name in targets.items()}
+        for rid, r in (known or {}).items():
+            if rid in self.tracked:
+                self._apply(self.tracked[rid], r)
+        timed_out = False
+        while True:
+            pending = [t for t in self.tracked.values() if not t.done]
+            changed = self._poll(pending) if pending else []
+            self.reporter.update(list(self.tracked.values()), self.clock() - started, changed)
+            if all(t.done for t in self.tracked.values()):
+                break
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                timed_out = True
+                break
+            self.sleep(min(self.poll_interval, remaining))
+        return WaitResult(list(self.tracked.values()), timed_out, self.clock() - started)
+
+    def _poll(self, pending: list[Tracked]) -> list[tuple[Tracked, str]]:
+        """One poll; returns (tracked, previous status) for every replica whose status changed."""
+        try:
+            seen = {r.replica_id: r for r in self.client.list_replicas(ids=[t.replica_id for t in pending])}
+        except AuthError:
+            raise
+        except ApiError as e:
+            self.reporter.warning(f"poll failed, will retry at the next interval: {e}")
+            return []
+        changed = []
+        for t in pending:
+            before = t.status
+            r = seen.get(t.replica_id) or self._confirm(t)
+            if r is None:
+                t.phase, t.status = GONE, GONE
+                t.error_message = "deleted by someone else while waiting"
+            elif r is not False:
+                self._apply(t, r)
+            if t.status != before:
+                changed.append((t, before))
+        return changed
+
+    def _confirm(self, t: Tracked) -> RemoteReplica | None | bool:
+        """A replica missing from a list: GET it. None = really gone, False = unknown this time."""
+        try:
+            return self.client.get_replica(t.replica_id)
+        except NotFoundError:
+            return None
+        except AuthError:
+            raise
+        except ApiError as e:
+            self.reporter.warning(f"could not check {t.name} ({t.replica_id}): {e}")
+            return False
+
+    @staticmethod
+    def _apply(t: Tracked, r: RemoteReplica) -> None:
+        t.status, t.phase = r.status, r.phase
+        t.progress = 100.0 if r.phase is Phase.READY else r.progress_percent
+        t.error_message = r.error_message

@@ -1,0 +1,1 @@
+"""JSON Schemas shipped with tavus-reconciler (installed as the package ``reconciler.schemas``)."""

@@ -1,0 +1,233 @@
+"""The planner is a pure function: these tests need no server, no files and no environment."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.models import Action, Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.planner import compute_plan
+
+
+def desired(name, **kw):
+    kw.setdefault("train_video_url", f"https://v.example.com/{name}.mp4")
+    kw.setdefault("consent_video_url", f"https://v.example.com/{name}-consent.mp4")
+    return DesiredReplica(name=name, **kw)
+
+
+def remote(rid, name, status="completed", model="phoenix-4", rtype="user", **kw):
+    return RemoteReplica(replica_id=rid, name=name, status=status, model_name=model, replica_type=rtype, **kw)
+
+
+def config(*replicas, prune=False, prefix=None):
+    return Config(path="replicas.yaml", replicas=tuple(replicas), settings=Settings(prune=prune, name_prefix=prefix))
+
+
+def actions(plan):
+    return [(c.action.value, c.name, c.replica_id) for c in plan.changes]
+
+
+def test_declared_and_absent_is_created_with_its_payload():
+    plan = compute_plan(config(desired("a")), [])
+    assert actions(plan) == [("create", "a", None)]
+    assert plan.changes[0].after["train_video_url"] == "https://v.example.com/a.mp4"
+    assert plan.summary == {"create": 1, "rename": 0, "replace": 0, "delete": 0}
+
+
+def test_matching_completed_replica_is_no_change_and_reported_ready():
+    plan = compute_plan(config(desired("a")), [remote("r1", "a")])
+    assert plan.changes == () and [r.replica_id for r in plan.ready] == ["r1"]
+
+
+def test_training_replica_is_pending_not_changed():
+    plan = compute_plan(config(desired("a")), [remote("r1", "a", status="started", training_progress="40/100")])
+    assert plan.changes == ()
+    assert plan.pending[0].progress_percent == 40.0
+
+
+def test_changed_url_alone_never_replaces():
+    d = desired("a", train_video_url="https://v.example.com/a.mp4?X-Amz-Signature=new")
+    assert compute_plan(config(d), [remote("r1", "a")]).changes == ()
+
+
+def test_failed_replica_is_replaced_with_the_error_as_reason():
+    plan = compute_plan(config(desired("a")), [remote("r1", "a", status="error", error_message="bad video")])
+    assert actions(plan) == [("replace", "a", "r1")]
+    assert "bad video" in plan.changes[0].reason
+
+
+def test_model_change_forces_replace_and_shows_the_attribute():
+    plan = compute_plan(config(desired("a", model_name="phoenix-4")), [remote("r1", "a", model="phoenix-3")])
+    (change,) = plan.changes
+    assert change.action is Action.REPLACE and "model_name" in change.reason
+    assert change.before["model_name"] == "phoenix-3" and change.after["model_name"] == "phoenix-4"
+
+
+def test_unknown_remote_model_is_not_a_change():
+    assert compute_plan(config(desired("a")), [remote("r1", "a", model=None)]).changes == ()
+
+
+def test_forced_replace():
+    plan = compute_plan(config(desired("a")), [remote("r1", "a")], force_replace={"a"})
+    assert actions(plan) == [("replace", "a", "r1")]
+
+
+def test_forced_replace_of_undeclared_name_is_an_error():
+    plan = compute_plan(config(desired("a")), [remote("r1", "a")], force_replace={"zzz"})
+    assert plan.changes == () and "zzz" in plan.errors[0]
+
+
+def test_pinned_replica_with_another_name_is_renamed():
+    plan = compute_plan(config(desired("a", replica_id="r9")), [remote("r9", "old")])
+    (change,) = plan.changes
+    assert (change.action, change.replica_id, change.before, change.after) == (
+        Action.RENAME, "r9", {"replica_name": "old"}, {"replica_name": "a"})
+
+
+def test_missing_pinned_replica_is_an_error_never_a_create():
+    plan = compute_plan(config(desired("a", replica_id="r404")), [remote("r1", "a")])
+    assert plan.changes == ()
+    assert plan.errors == ("pinned replica r404 not found (declared as 'a'): it will not be created; "
+                           "remove replica_id to create a new one",)
+
+
+def test_pinned_replica_is_never_replaced():
+    d = desired("a", replica_id="r1", model_name="phoenix-4")
+    plan = compute_plan(config(d), [remote("r1", "a", model="phoenix-3")], force_replace={"a"})
+    assert plan.changes == () and plan.errors and plan.warnings
+
+
+def test_pinned_stock_replica_is_an_error():
+    plan = compute_plan(config(desired("a", replica_id="rs")), [remote("rs", "Anna", rtype="system")])
+    assert plan.changes == () and "stock" in plan.errors[0]
+
+
+def test_duplicate_remote_names_are_an_error_naming_the_ids():
+    plan = compute_plan(config(desired("a")), [remote("r1", "a"), remote("r2", "a")])
+    assert plan.changes == ()
+    assert "r1, r2" in plan.errors[0]
+
+
+def test_duplicates_resolved_by_pinning_one():
+    plan = compute_plan(config(desired("a", replica_id="r2")), [remote("r1", "a"), remote("r2", "a")])
+    assert plan.changes == () and [r.replica_id for r in plan.unmanaged] == ["r1"]
+
+
+def test_undeclared_in_scope_is_unmanaged_without_prune_and_deleted_with_it():
+    inventory = [remote("r1", "acme-x"), remote("r2", "other"), remote("rs", "acme-stock", rtype="system")]
+    plan = compute_plan(config(prefix="acme-"), inventory)
+    assert plan.changes == () and [r.replica_id for r in plan.unmanaged] == ["r1"]
+    for pruned in (compute_plan(config(prefix="acme-", prune=True), inventory),
+                   compute_plan(config(prefix="acme-"), inventory, prune=True)):
+        assert actions(pruned) == [("delete", "acme-x", "r1")]
+
+
+def test_protected_replica_is_never_replaced():
+    d = desired("a", protect=True)
+    plan = compute_plan(config(d), [remote("r1", "a", status="error")])
+    assert plan.changes == () and "protected" in plan.errors[0]
+
+
+def test_system_replicas_are_never_in_scope():
+    plan = compute_plan(config(desired("Anna")), [remote("rs", "Anna", rtype="system")], prune=True)
+    assert actions(plan) == [("create", "Anna", None)]
+
+
+def test_target_limits_creates_and_deletes():
+    cfg = config(desired("a"), desired("b"), prune=True)
+    inventory = [remote("r1", "x"), remote("r2", "y")]
+    plan = compute_plan(cfg, inventory, targets={"b", "y"})
+    assert actions(plan) == [("create", "b", None), ("delete", "y", "r2")]
+    assert plan.unmanaged == ()
+
+
+def test_target_that_matches_nothing_warns():
+    plan = compute_plan(config(desired("a")), [], targets={"nope"})
+    assert plan.changes == () and "nope" in plan.warnings[0]
+
+
+def test_missing_vars_are_flagged_only_for_creates():
+    d = desired("a", train_video_url="${A_URL}", missing_vars=("A_URL",))
+    assert compute_plan(config(d), []).missing_vars == ("A_URL",)
+    assert compute_plan(config(d), [remote("r1", "a")]).missing_vars == ()
+
+
+# ----------------------------------------------------------------------------- property: apply then re-plan
+
+NAMES = [f"acme-{i}" for i in range(6)] + ["other-1"]
+ids = (f"r{i:010x}" for i in itertools.count())
+
+remote_st = st.builds(
+    lambda name, status, model, rtype: (name, status, model, rtype),
+    st.sampled_from(NAMES), st.sampled_from(["started", "completed", "error", "weird"]),
+    st.sampled_from(["phoenix-3", "phoenix-4", None]), st.sampled_from(["user", "user", "system"]),
+)
+
+
+@st.composite
+def scenario(draw):
+    drawn = draw(st.lists(remote_st, max_size=8))
+    inventory = [remote(f"r{i:03d}", n, s, m, t) for i, (n, s, m, t) in enumerate(drawn)]
+    prefix = draw(st.sampled_from([None, "acme-"]))
+    names = draw(st.lists(st.sampled_from([n for n in NAMES if n.startswith(prefix or "")]), unique=True, max_size=6))
+    replicas = []
+    for name in names:
+        pin = draw(st.one_of(st.none(), st.sampled_from([r.replica_id for r in inventory] or [None])))
+        replicas.append(desired(name, replica_id=pin, model_name=draw(st.sampled_from(["phoenix-3", "phoenix-4"])),
+                                protect=draw(st.booleans())))
+    pins = [r.replica_id for r in replicas if r.replica_id]
+    if len(pins) != len(set(pins)):  # the validator rejects a replica_id pinned twice
+        replicas = [r for i, r in enumerate(replicas) if not r.replica_id or pins.index(r.replica_id) == i
+                    or r.replica_id not in pins[:i]]
+    cfg = config(*replicas, prune=draw(st.booleans()), prefix=prefix)
+    force = draw(st.sets(st.sampled_from(names or ["x"]), max_size=2))
+    return cfg, inventory, force
+
+
+def apply_to_model(plan, inventory):
+    """What the executor does, on a list: creates train (status started), deletes follow replaces."""
+    state = {r.replica_id: r for r in inventory}
+    for c in plan.changes:
+        if c.action is Action.RENAME:
+            state[c.replica_id] = remote(c.replica_id, c.name, state[c.replica_id].status,
+                                         state[c.replica_id].model_name)
+        if c.action in (Action.CREATE, Action.REPLACE):
+            rid = next(ids)
+            state[rid] = remote(rid, c.name, "started", c.desired.model_name)
+        if c.action in (Action.REPLACE, Action.DELETE):
+            del state[c.replica_id]
+    return list(state.values())
+
+
+@settings(max_examples=400, deadline=None)
+@given(scenario())
+def test_applying_a_plan_converges(case):
+    cfg, inventory, force = case
+    plan = compute_plan(cfg, inventory, force_replace=force)
+    if plan.errors:
+        return
+    after = apply_to_model(plan, inventory)
+    replan = compute_plan(cfg, after)
+    assert replan.changes == (), (plan.changes, replan.changes)
+    assert not replan.errors
+    # nothing the file declares was deleted without a successor, and system replicas are untouched
+    assert {r.replica_id for r in inventory if r.replica_type == "system"} <= {r.replica_id for r in after}
+    assert {d.name for d in cfg.replicas} <= {r.name for r in after}
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenario())
+def test_plan_never_touches_out_of_scope_or_system_replicas(case):
+    cfg, inventory, force = case
+    plan = compute_plan(cfg, inventory, force_replace=force, prune=True)
+    by_id = {r.replica_id: r for r in inventory}
+    protected = {d.replica_id for d in cfg.replicas if d.protect and d.replica_id}
+    protected |= {r.replica_id for d in cfg.replicas if d.protect and not d.replica_id
+                  for r in inventory if r.name == d.name}
+    for c in plan.changes:
+        if c.action in (Action.DELETE, Action.REPLACE):
+            r = by_id[c.replica_id]
+            assert r.replica_type == "user" and cfg.settings.in_scope(r.name)
+            assert c.replica_id not in protected

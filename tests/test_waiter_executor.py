@@ -1,0 +1,199 @@
+"""Waiter and executor logic with an in-memory fake client and a fake clock: no sleeping, no network."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from reconciler.errors import ApiError, BadRequestError, NotFoundError
+from reconciler.executor import execute
+from reconciler.models import Action, Change, DesiredReplica, Plan, RemoteReplica
+from reconciler.progress import LineReporter
+from reconciler.waiter import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, GONE, Waiter
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeClient:
+    """Replicas advance through a scripted list of statuses, one step per poll."""
+
+    def __init__(self, scripts, fail_polls=()):
+        self.scripts = {rid: list(s) for rid, s in scripts.items()}
+        self.polls = 0
+        self.fail_polls = set(fail_polls)
+        self.calls = []
+        self.lock = threading.Lock()
+        self.deleted = set()
+
+    def _current(self, rid):
+        s = self.scripts[rid]
+        status = s[min(self.polls - 1, len(s) - 1)]
+        return None if status is None else RemoteReplica(
+            rid, f"n-{rid}", status=status, error_message="bad video" if status == "error" else None)
+
+    def list_replicas(self, *, ids=None, replica_type="user"):
+        self.polls += 1
+        self.calls.append(("list", tuple(ids or ())))
+        if self.polls in self.fail_polls:
+            raise ApiError("503 Service Unavailable")
+        return [r for rid in ids if (r := self._current(rid)) is not None]
+
+    def get_replica(self, rid):
+        self.calls.append(("get", rid))
+        raise NotFoundError("not found")
+
+    # executor side
+    def rename_replica(self, rid, name):
+        with self.lock:
+            self.calls.append(("rename", rid, name))
+
+    def create_replica(self, payload, *, known_ids=None):
+        with self.lock:
+            self.calls.append(("create", payload["replica_name"]))
+            if "bad" in payload["replica_name"]:
+                raise BadRequestError("train_video_url is not reachable")
+            return f"r-new-{payload['replica_name']}"
+
+    def delete_replica(self, rid):
+        with self.lock:
+            self.calls.append(("delete", rid))
+
+
+def run_wait(client, targets, timeout=100.0, poll=10.0, out=None):
+    clock = FakeClock()
+    reporter = LineReporter(out if out is not None else _Sink(), clock=clock)
+    result = Waiter(client, reporter, poll_interval=poll, clock=clock, sleep=clock.sleep).wait(targets, timeout=timeout)
+    return result, clock
+
+
+class _Sink:
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def test_all_complete_and_each_poll_lists_only_pending_ids():
+    client = FakeClient({"a": ["started", "completed"], "b": ["started", "started", "ready"]})
+    result, clock = run_wait(client, {"a": "A", "b": "B"})
+    assert result.exit_code == EXIT_OK
+    assert client.calls == [("list", ("a", "b")), ("list", ("a", "b")), ("list", ("b",))]
+    assert clock.now == 20.0
+
+
+def test_failure_waits_for_the_others_then_exit_3():
+    client = FakeClient({"a": ["error"], "b": ["started", "started", "completed"]})
+    result, _ = run_wait(client, {"a": "A", "b": "B"})
+    assert result.exit_code == EXIT_FAILED
+    assert [t.replica_id for t in result.having(*["ready"])] == [] and result.tracked[1].status == "completed"
+    assert result.tracked[0].error_message == "bad video"
+
+
+def test_timeout_exit_4_and_never_sleeps_past_the_deadline():
+    client = FakeClient({"a": ["started"]})
+    result, clock = run_wait(client, {"a": "A"}, timeout=25.0, poll=10.0)
+    assert result.exit_code == EXIT_TIMEOUT and result.timed_out
+    assert clock.now == 25.0
+
+
+def test_transient_poll_failure_is_a_warning_not_the_end():
+    client = FakeClient({"a": ["started", "started", "completed"]}, fail_polls={2})
+    sink = _Sink()
+    result, _ = run_wait(client, {"a": "A"}, out=sink)
+    assert result.exit_code == EXIT_OK
+    assert "poll failed" in sink.text
+
+
+def test_replica_deleted_while_waiting_is_confirmed_then_reported():
+    client = FakeClient({"a": ["started", None], "b": ["started", "started", "completed"]})
+    result, _ = run_wait(client, {"a": "A", "b": "B"})
+    assert ("get", "a") in client.calls
+    assert result.tracked[0].phase == GONE and result.exit_code == EXIT_FAILED
+
+
+def test_line_reporter_prints_status_changes_and_no_ansi():
+    sink = _Sink()
+    client = FakeClient({"a": ["started", "completed"]})
+    run_wait(client, {"a": "A"}, out=sink)
+    assert "A (a): started" in sink.text and "A (a): completed" in sink.text
+    assert "\x1b" not in sink.text
+
+
+# ----------------------------------------------------------------------------- executor
+
+def d(name):
+    return DesiredReplica(name=name, train_video_url=f"https://v/{name}.mp4", synthetic=True)
+
+
+def plan_of(*changes):
+    return Plan(changes=tuple(changes))
+
+
+def test_order_renames_then_creates_then_deletes_and_replace_old_half_last():
+    plan = plan_of(
+        Change(Action.DELETE, "old", "prune", replica_id="r-old"),
+        Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")),
+        Change(Action.CREATE, "y", "new", desired=d("y")),
+        Change(Action.RENAME, "z", "pinned", replica_id="r-z"),
+    )
+    client = FakeClient({})
+    report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None)
+    assert report.ok
+    kinds = [c[0] for c in client.calls]
+    assert kinds[0] == "rename" and set(kinds[1:3]) == {"create"} and set(kinds[3:]) == {"delete"}
+    assert {c[1] for c in client.calls if c[0] == "delete"} == {"r-old", "r-x"}
+    assert report.created == {"x": "r-new-x", "y": "r-new-y"}
+
+
+def test_failed_create_stops_every_destructive_step_and_says_so():
+    plan = plan_of(
+        Change(Action.CREATE, "bad", "new", desired=d("bad")),
+        Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")),
+        Change(Action.DELETE, "old", "prune", replica_id="r-old"),
+    )
+    client = FakeClient({})
+    report = execute(plan, client, known_ids=(), emit=lambda s: None)
+    assert not report.ok and [o.change.name for o in report.failed] == ["bad"]
+    assert not [c for c in client.calls if c[0] == "delete"]
+    skipped = {(c.action, c.replica_id) for c, _ in report.skipped}
+    assert skipped == {(Action.DELETE, "r-old"), (Action.DELETE, "r-x")}
+
+
+def test_delete_of_an_already_deleted_replica_is_fine():
+    class Gone(FakeClient):
+        def delete_replica(self, rid):
+            raise NotFoundError("gone")
+
+    report = execute(plan_of(Change(Action.DELETE, "o", "prune", replica_id="r1")), Gone({}), known_ids=(),
+                     emit=lambda s: None)
+    assert report.ok and "already gone" in report.outcomes[0].detail
+
+
+@pytest.mark.parametrize("text,seconds", [("90", 90), ("45s", 45), ("10m", 600), ("6h", 21600), ("1h30m", 5400),
+                                          ("0.5s", 0.5)])
+def test_durations(text, seconds):
+    from reconciler.cli import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "abc", "10x", "-5", "h"])
+def test_bad_durations(text):
+    from reconciler.cli import parse_duration
+
+    with pytest.raises(ValueError):
+        parse_duration(text)
