@@ -99,6 +99,14 @@ def _client(ctx: click.Context):
     return TavusClient.from_env(api_url=ctx.obj["api_url"])
 
 
+def _inventory(client, config) -> list:
+    """User replicas, plus any pinned replica the user listing lacks (a stock replica used as a reference)."""
+    remote = client.list_replicas()
+    seen = {r.replica_id for r in remote}
+    missing = [d.replica_id for d in config.replicas if d.replica_id and d.replica_id not in seen]
+    return remote + client.list_replicas(replica_type=None, ids=missing) if missing else remote
+
+
 def _load(path: str):
     from reconciler.config import load_config
 
@@ -159,7 +167,7 @@ def plan(ctx, file, fmt, out, detailed_exitcode, targets, replace, prune) -> int
 
     config = _load(file)
     with _client(ctx) as client:
-        remote = client.list_replicas()
+        remote = _inventory(client, config)
     result = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
     if fmt == "json":
         echo(render.plan_json(result, file=file), nl=False)
@@ -269,7 +277,7 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         config = _load(file)
         shown = file
     with _client(ctx) as client:
-        remote = client.list_replicas()
+        remote = _inventory(client, config)
         listed_at = time.monotonic()
         if saved and planfile.fingerprint(config, remote) != saved.fingerprint:
             raise PlanError([f"{file}: the saved plan is stale: the replicas on the account changed since it "
@@ -292,7 +300,7 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
                     err("Apply cancelled; nothing was changed.")
                     return EXIT_ERROR
                 if time.monotonic() - listed_at > 2:
-                    remote = client.list_replicas()
+                    remote = _inventory(client, config)
                     fresh = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
                     if not _same_changes(fresh, result):
                         raise PlanError(["the replicas on the account changed while you were confirming; "
@@ -385,7 +393,7 @@ def wait_command(ctx, file, timeout, poll_interval, targets) -> int:
     """
     config = _load(file)
     with _client(ctx) as client:
-        return _wait(ctx, client, config, file, timeout, poll_interval, targets, client.list_replicas(), {})
+        return _wait(ctx, client, config, file, timeout, poll_interval, targets, _inventory(client, config), {})
 
 
 # ----------------------------------------------------------------------------------------- status
@@ -406,11 +414,85 @@ def status(ctx, file, fmt) -> int:
 
     config = _load(file)
     with _client(ctx) as client:
-        rows = render.status_rows(config, client.list_replicas())
+        rows = render.status_rows(config, _inventory(client, config))
     if fmt == "json":
         echo(render.status_json(rows), nl=False)
     else:
         echo(render.status_text(rows, color=_color(ctx)), nl=False)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------- export, output
+
+
+@cli.command()
+@click.option("--output", "-o", "output_file", type=click.Path(dir_okay=False), help="Write here (default stdout).")
+@click.option("--name-prefix", metavar="P", help="Export only replicas whose name starts with P; sets the scope.")
+@click.option("--include-system", is_flag=True, help="Also export Tavus stock replicas (as read-only references).")
+@click.pass_context
+def export(ctx, output_file, name_prefix, include_system) -> int:
+    """Write a replicas file that adopts the account's existing replicas (pinned by replica_id).
+
+    `plan` on the exported file shows no changes, so you can start managing a hand-made account as code
+    without risk. Replicas sharing a name are exported once (the newest), the others as comments.
+
+    \b
+    Example:
+      tavus-reconciler export --name-prefix acme- -o replicas.yaml && tavus-reconciler plan replicas.yaml
+    """
+    from datetime import UTC, datetime
+
+    from reconciler.export import export_yaml
+    from reconciler.redact import redact_url
+
+    with _client(ctx) as client:
+        remote = client.list_replicas(replica_type=None if include_system else "user")
+        source = redact_url(client.base_url)
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text, warnings = export_yaml(remote, source=source, when=when, version=__version__, name_prefix=name_prefix,
+                                 include_system=include_system)
+    for w in warnings:
+        err(f"warning: {w}")
+    if output_file:
+        try:
+            with open(output_file, "x", encoding="utf-8") as f:
+                f.write(text)
+        except FileExistsError:
+            raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
+        except OSError as e:
+            raise UsageError(f"{output_file}: cannot write: {e.strerror}") from None
+        err(f"Exported {text.count(chr(10) + '  - name:')} replica(s) to {output_file}")
+    else:
+        echo(text, nl=False)
+    return EXIT_OK
+
+
+@cli.command()
+@file_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "env"]), default="text", show_default=True)
+@click.pass_context
+def output(ctx, file, fmt) -> int:
+    """Print the name -> replica_id map of the declared replicas that are ready.
+
+    Applications that start conversations (POST /v2/conversations with a replica_id) resolve ids by
+    stable name instead of hard-coding them. Replicas not ready yet are left out (noted on stderr).
+
+    \b
+    Example:
+      tavus-reconciler output replicas.yaml --format env >> "$GITHUB_ENV"   # TAVUS_REPLICA_ACME_ANNA=r...
+      tavus-reconciler output replicas.yaml --format json | jq -r '."acme-anna"'
+    """
+    from reconciler.export import format_outputs, ready_outputs
+
+    config = _load(file)
+    with _client(ctx) as client:
+        ready, notes = ready_outputs(config, _inventory(client, config))
+    for note in notes:
+        err(f"note: {note}")
+    try:
+        echo(format_outputs(ready, fmt), nl=False)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return EXIT_OK
 
 

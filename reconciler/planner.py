@@ -31,14 +31,14 @@ def is_user(r: RemoteReplica) -> bool:
 
 
 def match_declared(config: Config, remote: Sequence[RemoteReplica]) -> dict[str, tuple[RemoteReplica, ...]]:
-    """For each declared name, the remote replicas that are it: the pinned one (if it exists and is a user
-    replica), else the in-scope user replicas with that name that no other entry pins. More than one match
-    is ambiguous; the planner refuses it."""
+    """For each declared name, the remote replicas that are it: the pinned one (if it exists; a pinned stock
+    replica is a read-only reference), else the in-scope user replicas with that name that no entry pins.
+    More than one match is ambiguous; the planner refuses it."""
     pinned = {d.replica_id for d in config.replicas if d.replica_id}
-    by_id = {r.replica_id: r for r in remote if is_user(r)}
+    by_id = {r.replica_id: r for r in remote}
     by_name: dict[str, list[RemoteReplica]] = defaultdict(list)
     for r in by_id.values():
-        if r.replica_id not in pinned and config.settings.in_scope(r.name):
+        if is_user(r) and r.replica_id not in pinned and config.settings.in_scope(r.name):
             by_name[r.name].append(r)
     return {
         d.name: ((by_id[d.replica_id],) if d.replica_id in by_id else ()) if d.replica_id
@@ -164,8 +164,10 @@ def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
         errors.append(f"pinned replica {d.replica_id} not found (declared as {d.name!r}): "
                       "it will not be created; remove replica_id to create a new one")
         return
-    if not is_user(r):
-        errors.append(f"pinned replica {d.replica_id} ({d.name!r}) is a stock replica: it cannot be managed")
+    if not is_user(r):  # a stock replica pinned as a read-only reference: never renamed, replaced or deleted
+        if d.name in force_replace:
+            errors.append(f"--replace {d.name}: {d.replica_id} is a stock replica; it cannot be recreated")
+        track(r)
         return
     if d.name in force_replace:
         errors.append(f"--replace {d.name}: pinned replicas ({d.replica_id}) are never recreated; "

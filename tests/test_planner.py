@@ -99,9 +99,12 @@ def test_pinned_replica_is_never_replaced():
     assert plan.changes == () and plan.errors and plan.warnings
 
 
-def test_pinned_stock_replica_is_an_error():
-    plan = compute_plan(config(desired("a", replica_id="rs")), [remote("rs", "Anna", rtype="system")])
-    assert plan.changes == () and "stock" in plan.errors[0]
+def test_pinned_stock_replica_is_a_read_only_reference():
+    stock = remote("rs", "Anna", rtype="system")
+    plan = compute_plan(config(desired("a", replica_id="rs")), [stock], prune=True)
+    assert plan.changes == () and plan.errors == () and plan.ready == (stock,)
+    forced = compute_plan(config(desired("a", replica_id="rs")), [stock], force_replace={"a"})
+    assert forced.changes == () and "stock" in forced.errors[0]
 
 
 def test_duplicate_remote_names_are_an_error_naming_the_ids():
@@ -214,7 +217,8 @@ def test_applying_a_plan_converges(case):
     assert not replan.errors
     # nothing the file declares was deleted without a successor, and system replicas are untouched
     assert {r.replica_id for r in inventory if r.replica_type == "system"} <= {r.replica_id for r in after}
-    assert {d.name for d in cfg.replicas} <= {r.name for r in after}
+    stock = {r.replica_id for r in inventory if r.replica_type == "system"}
+    assert {d.name for d in cfg.replicas if d.replica_id not in stock} <= {r.name for r in after}
 
 
 @settings(max_examples=200, deadline=None)

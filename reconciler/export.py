@@ -1,0 +1,92 @@
+"""Turning the live inventory into text for other tools: ``export`` (a replicas file that adopts what
+exists) and ``output`` (the name -> replica_id map of ready replicas, like Terraform outputs). Pure."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from reconciler.models import Config, RemoteReplica
+from reconciler.planner import match_declared
+from reconciler.redact import escape_control
+from reconciler.status import Phase
+
+
+def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, version: str,
+                name_prefix: str | None = None, include_system: bool = False) -> tuple[str, list[str]]:
+    """A valid replicas file pinning every exported replica, and warnings for the user.
+
+    Entries are sorted by name. A name held by several remote replicas is exported once (the newest,
+    pinned) and the others as commented-out entries: names must be unique in a file, and guessing
+    which one the user means would be wrong. Plan on the result is ``No changes.`` by construction.
+    """
+    import yaml
+
+    chosen = [r for r in remote
+              if (include_system or r.replica_type != "system") and (not name_prefix or r.name.startswith(name_prefix))]
+    by_name: dict[str, list[RemoteReplica]] = {}
+    for r in chosen:  # API order is newest first: the first of a name is the newest
+        by_name.setdefault(r.name, []).append(r)
+    warnings: list[str] = []
+    entries, duplicates = [], []
+    for name in sorted(by_name):
+        keep, *others = by_name[name]
+        entry = {"name": name, "replica_id": keep.replica_id}
+        if keep.model_name in ("phoenix-3", "phoenix-4"):
+            entry["model_name"] = keep.model_name
+        entries.append(entry)
+        for other in others:
+            duplicates.append((name, keep.replica_id, other))
+            warnings.append(f"{len(others) + 1} remote replicas are named {name!r}: exported {keep.replica_id} "
+                            f"(newest); {other.replica_id} is left as a comment")
+    doc: dict = {"version": 1}
+    if name_prefix:
+        doc["settings"] = {"prune": False, "scope": {"name_prefix": name_prefix}}
+    doc["replicas"] = entries
+    header = (f"# Exported by tavus-reconciler {version} on {when} from {source}\n"
+              f"# {len(entries)} replica(s), pinned by replica_id: `plan` on this file shows no changes.\n"
+              "# yaml-language-server: $schema=https://github.com/tavus-reconciler/tavus-reconciler/schemas/"
+              "replicas.schema.json\n")
+    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000)
+    if duplicates:
+        body += "\n# Replicas whose name another replica already has (names must be unique in this file).\n"
+        body += "# Give one a new name and uncomment it to manage it, or delete it:\n"
+        for name, kept, other in duplicates:
+            body += (f"#  - name: {escape_control(json.dumps(name, ensure_ascii=False))}   # same name as {kept}\n"
+                     f"#    replica_id: {other.replica_id}\n")
+    return header + body, warnings
+
+
+def ready_outputs(config: Config, remote: Sequence[RemoteReplica]) -> tuple[dict[str, str], list[str]]:
+    """Declared name -> replica_id for every declared replica that is ready; notes on the others."""
+    ready: dict[str, str] = {}
+    notes: list[str] = []
+    for name, found in match_declared(config, remote).items():
+        if len(found) != 1:
+            notes.append(f"{name}: {'ambiguous' if found else 'not created yet'}")
+        elif found[0].phase is Phase.READY:
+            ready[name] = found[0].replica_id
+        else:
+            pct = found[0].progress_percent
+            notes.append(f"{name}: not ready ({found[0].status}{f' {pct:.0f}%' if pct is not None else ''})")
+    return ready, notes
+
+
+def env_name(name: str) -> str:
+    return "TAVUS_REPLICA_" + re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
+
+
+def format_outputs(ready: dict[str, str], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(ready, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if fmt == "env":
+        names: dict[str, str] = {}
+        for name in sorted(ready):
+            var = env_name(name)
+            if var in names:
+                raise ValueError(f"{name!r} and {names[var]!r} both map to {var}: rename one")
+            names[var] = name
+        return "".join(f"{env_name(n)}={ready[n]}\n" for n in sorted(ready))
+    width = max((len(n) for n in ready), default=0)
+    return "".join(escape_control(f"{n:<{width}}  {ready[n]}") + "\n" for n in sorted(ready))
