@@ -129,17 +129,27 @@ file_argument = click.argument("file", type=click.Path(dir_okay=False))
 
 
 @cli.command()
-@file_argument
-def validate(file: str) -> int:
-    """Check FILE offline (schema and semantics); every problem as FILE:LINE:COL: message.
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> int:
+    """Check FILEs offline (schema and semantics); every problem as FILE:LINE:COL: message.
+
+    Needs no API key. Unset ${VAR}s are warnings: they are needed only when a replica is created.
 
     \b
     Example:
       tavus-reconciler validate examples/replicas.yaml
     """
-    config = _load(file)
-    echo(f"{file}: valid ({len(config.replicas)} replicas)")
-    return EXIT_OK
+    code = EXIT_OK
+    for file in files:
+        try:
+            config = _load(file)
+        except ConfigError as e:
+            for line in e.diagnostics:
+                err(line)
+            code = EXIT_ERROR
+        else:
+            echo(f"{file}: valid ({len(config.replicas)} replicas)")
+    return code
 
 
 # ----------------------------------------------------------------------------------------- plan
