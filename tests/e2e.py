@@ -1,0 +1,58 @@
+"""Running the real CLI (a subprocess, over real HTTP) against an in-process simulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+API_KEY = "e2e-secret-key-0123456789"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def all(self) -> str:
+        return self.out + self.err
+
+
+def cli_env(sim, **extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAVUS_", "NO_COLOR"))}
+    env.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY=API_KEY, TAVUS_RETRY_BACKOFF_SECONDS="0.01",
+               TAVUS_RETRY_BUDGET_SECONDS="20", NO_COLOR="1", PYTHONUNBUFFERED="1")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_cli(sim, *args: str, env: dict | None = None, input: str | None = None, timeout: float = 60,
+            cwd: str | Path | None = None) -> Result:
+    proc = subprocess.run([sys.executable, "-m", "reconciler", *args], env=env or cli_env(sim), input=input,
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write(tmp_path: Path, text: str, name: str = "replicas.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def replicas_file(tmp_path: Path, sim, names, *, prefix="acme-", prune=False, extra="", video=None) -> str:
+    """A file declaring synthetic replicas trained from the simulator's media."""
+    entries = "".join(
+        f"  - name: {n}\n    train_video_url: {video or sim.video_url(n + '.mp4')}\n    synthetic: true\n"
+        for n in names)
+    return write(tmp_path, f"version: 1\nsettings:\n  prune: {str(prune).lower()}\n  scope:\n"
+                           f"    name_prefix: \"{prefix}\"\nreplicas:\n{entries}{extra}")
+
+
+def api_requests(sim, method=None, path_prefix="/v2/replicas"):
+    return [r for r in sim.requests
+            if r["path"].startswith(path_prefix) and (method is None or r["method"] == method)]
