@@ -102,6 +102,20 @@ def compute_plan(
         if d.replica_id:
             _plan_pinned(d, by_id.get(d.replica_id), force_replace, changes, errors, warnings, track)
             continue
+        successor = _interrupted_replace_successor(d, matches)
+        if successor is not None:
+            for old in matches:
+                if old is successor:
+                    continue
+                if d.protect:
+                    errors.append(f"{d.name} ({old.replica_id}) is protected: refusing to delete the replica an "
+                                  "interrupted replace left behind")
+                else:
+                    changes.append(Change(Action.DELETE, d.name, f"left behind by an interrupted replace; "
+                                          f"{successor.replica_id} replaced it", replica_id=old.replica_id,
+                                          before=remote_attributes(old)))
+            track(successor)
+            continue
         if len(matches) > 1:
             ids = ", ".join(sorted(r.replica_id for r in matches))
             errors.append(
@@ -155,6 +169,20 @@ def _replace_reason(d: DesiredReplica, r: RemoteReplica, force_replace: Collecti
         return f"training failed{detail}"
     if r.model_name and r.model_name != d.model_name:
         return "model_name changed: forces replacement"
+    return None
+
+
+def _interrupted_replace_successor(d: DesiredReplica, matches: Sequence[RemoteReplica]) -> RemoteReplica | None:
+    """Several replicas share a declared name. If exactly one satisfies the declaration and it is the
+    newest, while every other one would be replaced anyway (failed, other model), this is what a replace
+    stopped between its create and its delete leaves behind: the newest is the successor. Anything
+    else is ambiguous and refused."""
+    if len(matches) < 2 or any(not r.created_at for r in matches):
+        return None
+    good = [r for r in matches if _replace_reason(d, r, ()) is None]
+    newest = max(matches, key=lambda r: r.created_at or "")
+    if len(good) == 1 and good[0] is newest and sum(r.created_at == newest.created_at for r in matches) == 1:
+        return newest
     return None
 
 

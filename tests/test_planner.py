@@ -113,6 +113,26 @@ def test_duplicate_remote_names_are_an_error_naming_the_ids():
     assert "r1, r2" in plan.errors[0]
 
 
+def test_leftover_of_an_interrupted_replace_is_deleted_and_the_newest_kept():
+    old = remote("r1", "a", status="error", created_at="2026-11-01T00:00:00Z")
+    new = remote("r2", "a", status="started", created_at="2026-11-02T00:00:00Z")
+    plan = compute_plan(config(desired("a")), [old, new])
+    assert actions(plan) == [("delete", "a", "r1")] and plan.pending == (new,)
+    assert "interrupted replace" in plan.changes[0].reason
+
+
+def test_two_healthy_duplicates_stay_ambiguous():
+    a = remote("r1", "a", created_at="2026-11-01T00:00:00Z")
+    b = remote("r2", "a", created_at="2026-11-02T00:00:00Z")
+    assert compute_plan(config(desired("a")), [a, b]).errors
+
+
+def test_older_healthy_duplicate_is_not_a_successor():
+    a = remote("r1", "a", created_at="2026-11-01T00:00:00Z")
+    b = remote("r2", "a", status="error", created_at="2026-11-02T00:00:00Z")
+    assert compute_plan(config(desired("a")), [a, b]).errors
+
+
 def test_duplicates_resolved_by_pinning_one():
     plan = compute_plan(config(desired("a", replica_id="r2")), [remote("r1", "a"), remote("r2", "a")])
     assert plan.changes == () and [r.replica_id for r in plan.unmanaged] == ["r1"]
