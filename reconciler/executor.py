@@ -91,7 +91,9 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         for stage in stages:
-            if not _run_stage(pool, stage, run, record, report):
+            if stage and stage[0].action is not Action.RENAME:
+                stage = _recheck(stage, client, known, record)
+            if not _run_stage(pool, stage, run, record, report) or report.failed:
                 break
         if report.interrupted or report.failed:
             why = "interrupted" if report.interrupted else "not run: an earlier step failed"
@@ -108,6 +110,24 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
                           for c in replaced]
             _run_stage(pool, [*old_halves, *deletes], run, record, report)
     return report
+
+
+def _recheck(creates: list[Change], client, known: frozenset[str], record) -> list[Change]:
+    """List the account once more right before creating: a replica with a name about to be created that was
+    not there when the plan was made means another apply is running (or a human was quick). Creating it again
+    would make a duplicate, so those creates fail instead and the run stops before any delete."""
+    try:
+        appeared = {r.name: r.replica_id for r in client.list_replicas()
+                    if r.replica_id not in known and r.name in {c.name for c in creates}}
+    except ReconcilerError as e:
+        for c in creates:
+            record(Outcome(c, False, f"could not re-check the account before creating: {e}"))
+        return []
+    for c in creates:
+        if c.name in appeared:
+            record(Outcome(c, False, f"{appeared[c.name]} named {c.name!r} appeared after the plan was made "
+                                     "(another apply running?); not creating a duplicate: run plan again"))
+    return [c for c in creates if c.name not in appeared]
 
 
 def _run_stage(pool: ThreadPoolExecutor, changes: list[Change], run, record, report: ExecutionReport) -> bool:

@@ -34,6 +34,7 @@ class FakeClient:
         self.calls = []
         self.lock = threading.Lock()
         self.deleted = set()
+        self.appeared = []
 
     def _current(self, rid):
         s = self.scripts[rid]
@@ -42,6 +43,9 @@ class FakeClient:
             rid, f"n-{rid}", status=status, error_message="bad video" if status == "error" else None)
 
     def list_replicas(self, *, ids=None, replica_type="user"):
+        if ids is None:  # the executor's re-check before creating
+            self.calls.append(("list-all",))
+            return list(self.appeared)
         self.polls += 1
         self.calls.append(("list", tuple(ids or ())))
         if self.polls in self.fail_polls:
@@ -153,7 +157,7 @@ def test_order_renames_then_creates_then_deletes_and_replace_old_half_last():
     client = FakeClient({})
     report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None)
     assert report.ok
-    kinds = [c[0] for c in client.calls]
+    kinds = [c[0] for c in client.calls if c[0] != "list-all"]
     assert kinds[0] == "rename" and set(kinds[1:3]) == {"create"} and set(kinds[3:]) == {"delete"}
     assert {c[1] for c in client.calls if c[0] == "delete"} == {"r-old", "r-x"}
     assert report.created == {"x": "r-new-x", "y": "r-new-y"}
@@ -171,6 +175,17 @@ def test_failed_create_stops_every_destructive_step_and_says_so():
     assert not [c for c in client.calls if c[0] == "delete"]
     skipped = {(c.action, c.replica_id) for c, _ in report.skipped}
     assert skipped == {(Action.DELETE, "r-old"), (Action.DELETE, "r-x")}
+
+
+def test_a_replica_created_by_a_concurrent_apply_is_not_created_again():
+    plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")),
+                   Change(Action.DELETE, "old", "prune", replica_id="r-old"))
+    client = FakeClient({})
+    client.appeared = [RemoteReplica("r-other-run", "y"), RemoteReplica("r-known", "z")]
+    report = execute(plan, client, known_ids={"r-known"}, emit=lambda s: None)
+    assert [c for c in client.calls if c[0] == "create"] == [("create", "z")]
+    assert [o.change.name for o in report.failed] == ["y"] and "another apply" in report.failed[0].detail
+    assert not [c for c in client.calls if c[0] == "delete"] and not report.ok
 
 
 def test_delete_of_an_already_deleted_replica_is_fine():
