@@ -139,7 +139,7 @@ class TavusClient:
             headers={"x-api-key": api_key, "user-agent": f"tavus-reconciler/{__version__}",
                      "accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-            limits=httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency),
+            limits=httpx.Limits(max_connections=max(64, self.max_concurrency), max_keepalive_connections=32),
             transport=transport,
         )
 
@@ -148,7 +148,8 @@ class TavusClient:
 
     @classmethod
     def from_env(cls, api_url: str | None = None, environ: Mapping[str, str] | None = None, **kwargs) -> TavusClient:
-        """Build from ``TAVUS_API_KEY``, ``TAVUS_API_URL`` and the ``TAVUS_RETRY_*`` variables."""
+        """Build from ``TAVUS_API_KEY``, ``TAVUS_API_URL``, ``TAVUS_RETRY_*``, ``TAVUS_TIMEOUT_SECONDS`` and
+        ``TAVUS_MAX_CONCURRENCY`` (requests in flight at once when reading pages; default 16)."""
         import os
 
         env = os.environ if environ is None else environ
@@ -168,6 +169,7 @@ class TavusClient:
             ("TAVUS_RETRY_BUDGET_SECONDS", "retry_budget", float, 0.0),
             ("TAVUS_RETRY_BACKOFF_SECONDS", "backoff_base", float, 0.0),
             ("TAVUS_TIMEOUT_SECONDS", "timeout", float, 0.1),
+            ("TAVUS_MAX_CONCURRENCY", "max_concurrency", int, 1),
         ):
             value = _env_number(env, name, cast, minimum)
             if value is not None:
@@ -362,8 +364,9 @@ class TavusClient:
             resp = self._http.request(method, path, params=params, json=json)
         except httpx.TimeoutException as e:
             log.debug("%s %s -> timeout (%d ms)", method, path, (time.monotonic() - t0) * 1000)
-            # a connect timeout never reached the server; any other timeout may have
-            raise _Retryable("timed out", ambiguous=not isinstance(e, httpx.ConnectTimeout)) from None
+            # a connect or pool timeout never reached the server; any other timeout may have
+            never_sent = isinstance(e, httpx.ConnectTimeout | httpx.PoolTimeout)
+            raise _Retryable("timed out", ambiguous=not never_sent) from None
         except httpx.TransportError as e:
             log.debug("%s %s -> %s (%d ms)", method, path, type(e).__name__, (time.monotonic() - t0) * 1000)
             reason = f"connection failed ({type(e).__name__}) to {redact_url(self.base_url)}"

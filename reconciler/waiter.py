@@ -76,9 +76,11 @@ class Waiter:
             if rid in self.tracked:
                 self._apply(self.tracked[rid], r)
         timed_out = False
+        fresh = bool(known) and set(targets) <= set(known)  # just listed: the first poll would learn nothing
         while True:
             pending = [t for t in self.tracked.values() if not t.done]
-            changed = self._poll(pending) if pending else []
+            changed = self._poll(pending) if pending and not fresh else []
+            fresh = False
             self.reporter.update(list(self.tracked.values()), self.clock() - started, changed)
             if all(t.done for t in self.tracked.values()):
                 break

@@ -14,6 +14,7 @@ import time
 import jsonschema
 import pytest
 from e2e import API_KEY, api_requests, cli_env, replicas_file, run_cli, write
+
 from reconciler.config import load_schema
 from reconciler.simulator import Simulator
 

@@ -99,6 +99,16 @@ def test_all_complete_and_each_poll_lists_only_pending_ids():
     assert clock.now == 20.0
 
 
+def test_a_fresh_listing_saves_the_first_poll():
+    client = FakeClient({"a": ["completed"]})
+    clock = FakeClock()
+    known = {"a": RemoteReplica("a", "A", status="started")}
+    result = Waiter(client, LineReporter(_Sink(), clock=clock), poll_interval=10, clock=clock,
+                    sleep=clock.sleep).wait({"a": "A"}, timeout=100, known=known)
+    assert result.exit_code == EXIT_OK and client.calls == [("list", ("a",))]
+    assert clock.now == 10.0  # the known state was shown at once, the first real poll came one interval later
+
+
 def test_failure_waits_for_the_others_then_exit_3():
     client = FakeClient({"a": ["error"], "b": ["started", "started", "completed"]})
     result, _ = run_wait(client, {"a": "A", "b": "B"})

@@ -1,0 +1,239 @@
+"""Benchmark: API requests and wall time of plan / apply / wait against the simulator, next to the minimum
+possible, the ideal wall time and a naive client measured in the same run; then CPU figures.
+
+    .venv/bin/python bench/bench.py [--latency 0.02] [--quick]
+
+Every scenario runs the real CLI (a subprocess) over real HTTP against a local simulator that adds
+``--latency`` seconds to every API request. "API wall" is the time from the CLI's first API request to its
+last answer (read from the simulator's request log); "process" adds interpreter start-up, file loading and
+rendering. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from reconciler.simulator import Simulator  # noqa: E402
+
+KEY = "bench-key"
+PAGE = 100
+
+
+def cli(sim: Simulator, *args: str, **env: str) -> float:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
+    environ.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY=KEY, NO_COLOR="1", **env)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "reconciler", *args], env=environ, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 2):
+        sys.exit(f"bench: `tavus-reconciler {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def api_log(sim: Simulator) -> list[dict]:
+    return [r for r in sim.requests if r["path"].startswith("/v2/")]
+
+
+def api_wall(log: list[dict], latency: float) -> float:
+    times = [r["t"] for r in log]
+    return max(times) - min(times) + latency if times else 0.0
+
+
+def write_file(path: Path, names: list[str], video: str, prefix: str) -> str:
+    lines = ["version: 1", "settings:", "  scope:", f'    name_prefix: "{prefix}"', "replicas:"]
+    for n in names:
+        lines += [f"  - name: {n}", f"    train_video_url: {video}", "    synthetic: true"]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def simulator(latency: float, **kw) -> Simulator:
+    return Simulator(api_key=KEY, faults={"latency": latency}, max_page_size=PAGE, **kw).start()
+
+
+def naive_http(sim: Simulator) -> httpx.Client:
+    return httpx.Client(base_url=sim.url, headers={"x-api-key": KEY}, timeout=60)
+
+
+# ------------------------------------------------------------------------------------------ scenarios
+
+
+def bench_plan(tmp: Path, latency: float, remote: int, declared: int) -> list[tuple]:
+    rows = []
+    sim = simulator(latency, train_seconds=3600)
+    try:
+        for i in range(remote):
+            sim.add_replica(replica_name=f"bench-{i:05d}", status="completed")
+        f = write_file(tmp / "plan.yaml", [f"bench-{i:05d}" for i in range(declared)], sim.video_url("v.mp4"),
+                       "bench-")
+        pages = math.ceil(remote / PAGE)
+        for label, env in (("plan (default: 16 pages in flight)", {}),
+                           ("plan (TAVUS_MAX_CONCURRENCY=128)", {"TAVUS_MAX_CONCURRENCY": "128"})):
+            sim.reset_requests()
+            process = cli(sim, "plan", f, "--format", "json", **env)
+            log = api_log(sim)
+            rows.append((f"{label}: {remote:,} remote, {declared:,} declared", len(log), pages,
+                         api_wall(log, latency), 2 * latency, process))
+        sim.reset_requests()
+        t0 = time.perf_counter()
+        with naive_http(sim) as http:  # naive: read pages one after the other
+            page, seen = 1, 0
+            while True:
+                data = http.get("/v2/replicas", params={"limit": PAGE, "page": page, "replica_type": "user"}).json()
+                seen += len(data["data"])
+                if not data["data"] or seen >= data["total_count"]:
+                    break
+                page += 1
+        wall = time.perf_counter() - t0
+        rows.append(("plan, naive (sequential pages)", len(api_log(sim)), pages, wall, 2 * latency, None))
+    finally:
+        sim.stop()
+    return rows
+
+
+def bench_apply(tmp: Path, latency: float, creates: int, parallelism: int) -> list[tuple]:
+    sim = simulator(latency, train_seconds=3600)
+    try:
+        names = [f"apply-{i:04d}" for i in range(creates)]
+        f = write_file(tmp / "apply.yaml", names, sim.video_url("v.mp4"), "apply-")
+        process = cli(sim, "apply", f, "--auto-approve", "--no-wait", "--skip-url-check", "--parallelism",
+                      str(parallelism))
+        log = api_log(sim)
+        assert sorted(r["replica_name"] for r in sim.replicas()) == names, "apply did not create every replica"
+        rounds = math.ceil(creates / parallelism) + 1  # one listing of the (empty) account, then the creates
+        rows = [(f"apply: {creates} creates, --parallelism {parallelism}", len(log), creates + 1,
+                 api_wall(log, latency), rounds * latency, process)]
+        sim2 = simulator(latency, train_seconds=3600)
+        try:
+            t0 = time.perf_counter()
+            with naive_http(sim2) as http:  # naive: one create after the other
+                for n in names:
+                    http.post("/v2/replicas", json={"replica_name": n, "train_video_url": sim2.video_url("v.mp4")})
+            rows.append(("apply, naive (sequential creates)", len(api_log(sim2)), creates + 1,
+                         time.perf_counter() - t0, rounds * latency, None))
+        finally:
+            sim2.stop()
+    finally:
+        sim.stop()
+    return rows
+
+
+def polls_in(log: list[dict], gap: float) -> int:
+    times = sorted(r["t"] for r in log)
+    return sum(1 for a, b in zip([-math.inf, *times], times, strict=False) if b - a > gap)
+
+
+def bench_wait(tmp: Path, latency: float, replicas: int, train: float, poll: float) -> list[tuple]:
+    rows = []
+    sim = simulator(latency, train_seconds=train)
+    try:
+        names = [f"wait-{i:04d}" for i in range(replicas)]
+        f = write_file(tmp / "wait.yaml", names, sim.video_url("v.mp4"), "wait-")
+        for n in names:
+            sim.add_replica(replica_name=n, status="started")
+        trained_at = time.time() + train  # when the last one finishes training
+        process = cli(sim, "wait", f, "--poll-interval", str(poll), "--timeout", "10m")
+        log = api_log(sim)
+        polls = [r for r in log if "replica_ids" in r.get("query", {})]
+        n_polls = polls_in(polls, poll / 2)
+        per_poll = math.ceil(replicas / PAGE)
+        ideal = trained_at - min(r["t"] for r in log) + latency  # from the first request to the last completion
+        rows.append((f"wait: {replicas:,} training, per poll ({n_polls} polls)", len(polls) / max(1, n_polls),
+                     per_poll, api_wall(log, latency), max(ideal, latency), process))
+    finally:
+        sim.stop()
+    sim = simulator(latency, train_seconds=train)
+    try:
+        ids = [sim.add_replica(replica_name=f"wait-{i:04d}", status="started")["replica_id"] for i in range(replicas)]
+        t0 = time.perf_counter()
+        rounds = 0
+        with naive_http(sim) as http:  # naive: GET every pending replica, every poll
+            pending = list(ids)
+            while pending:
+                rounds += 1
+                pending = [i for i in pending if http.get(f"/v2/replicas/{i}").json()["status"] != "completed"]
+                if pending:
+                    time.sleep(poll)
+        rows.append((f"wait, naive (GET per replica; {rounds} polls)", len(api_log(sim)) / rounds, per_poll,
+                     time.perf_counter() - t0, train + latency, None))
+    finally:
+        sim.stop()
+    return rows
+
+
+def bench_cpu(tmp: Path, n: int) -> list[tuple[str, float, str]]:
+    from reconciler.config import load_config
+    from reconciler.models import Config, DesiredReplica, RemoteReplica, Settings
+    from reconciler.planner import compute_plan
+
+    desired = tuple(DesiredReplica(f"cpu-{i:05d}", train_video_url=f"https://v/{i}.mp4", synthetic=True)
+                    for i in range(n))
+    config = Config("bench.yaml", desired, Settings(name_prefix="cpu-"))
+    remote = [RemoteReplica(f"r{i:010x}", f"cpu-{i + n // 2:05d}", status="completed", model_name="phoenix-4")
+              for i in range(n)]
+    plan_s = min(_timed(lambda: compute_plan(config, remote)) for _ in range(3))
+    f = write_file(tmp / "cpu.yaml", [d.name for d in desired], "https://videos.example.com/v.mp4", "cpu-")
+    load_s = min(_timed(lambda: load_config(f)) for _ in range(3))
+    validate_s = min(_timed(lambda: subprocess.run([sys.executable, "-m", "reconciler", "validate", f],
+                                                   capture_output=True, check=True)) for _ in range(3))
+    help_s = statistics.median(_timed(lambda: subprocess.run([sys.executable, "-m", "reconciler", "--help"],
+                                                             capture_output=True, check=True)) for _ in range(7))
+    python_s = statistics.median(_timed(lambda: subprocess.run([sys.executable, "-c", "pass"], capture_output=True))
+                                 for _ in range(7))
+    return [
+        (f"plan {n:,} declared x {n:,} remote (in process)", plan_s, "< 0.5 s"),
+        (f"load + validate a {n:,}-replica file (in process)", load_s, "< 2 s"),
+        (f"`validate` of a {n:,}-replica file (whole CLI process)", validate_s, "< 2 s"),
+        ("`tavus-reconciler --help` cold start (median of 7)", help_s, "< 0.3 s"),
+        ("  for reference: `python -c pass` (median of 7)", python_s, ""),
+    ]
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--latency", type=float, default=0.02, help="seconds added to every API request (20 ms)")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (for a smoke run)")
+    a = ap.parse_args()
+    q = a.quick
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        print(f"Simulator latency {a.latency * 1000:.0f} ms per API request, page size {PAGE}.\n", flush=True)
+        rows = bench_plan(tmp, a.latency, 1000 if q else 10_000, 200 if q else 2_000)
+        rows += bench_apply(tmp, a.latency, 50 if q else 500, 8)
+        rows += bench_wait(tmp, a.latency, 100 if q else 1_000, 3.0 if q else 6.0, 1.0)
+        head = ("scenario", "requests made", "minimum possible", "API wall", "ideal wall", "ratio", "process")
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for name, made, minimum, wall, ideal, process in rows:
+            made_s = f"{made:,.1f}" if isinstance(made, float) and not made.is_integer() else f"{int(made):,}"
+            print(f"| {name} | {made_s} | {minimum:,} | {wall:.2f} s | {ideal:.2f} s | {wall / ideal:.2f}x | "
+                  f"{f'{process:.2f} s' if process is not None else '-'} |")
+        print("\n| CPU | time | target |\n|---|---|---|")
+        for name, seconds, target in bench_cpu(tmp, 1000 if q else 10_000):
+            print(f"| {name} | {seconds:.3f} s | {target} |")
+
+
+if __name__ == "__main__":
+    main()
