@@ -327,6 +327,8 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         if no_wait:
             return EXIT_OK
         created = report.created if report else {}
+        gone = report.deleted if report else set()
+        remote = [r for r in remote if r.replica_id not in gone]
         return _wait(ctx, client, config, shown, timeout, poll_interval, targets, remote, created)
 
 

@@ -44,6 +44,11 @@ class ExecutionReport:
         return {o.change.name: o.new_id for o in self.outcomes if o.ok and o.new_id}
 
     @property
+    def deleted(self) -> set[str]:
+        """Ids of the replicas this run deleted (or found already gone)."""
+        return {o.change.replica_id for o in self.outcomes if o.ok and o.change.action is Action.DELETE}
+
+    @property
     def ok(self) -> bool:
         return not self.failed and not self.skipped and not self.interrupted
 

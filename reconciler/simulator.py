@@ -1,0 +1,729 @@
+"""A local Tavus API simulator: a real HTTP server on loopback that behaves like ``/v2/replicas``.
+
+Used by ``tavus-reconciler simulator`` / ``demo`` and by the end-to-end tests. Stdlib plus PyYAML only.
+
+* Training progresses over ``train_seconds`` (computed at read time); a training URL containing ``fail``
+  fails at 50 %.
+* ``/media/NAME`` serves fake media: ``missing`` in the name -> 404, ``expired`` -> 403.
+* Faults (rate limits, 5xx, latency, dropped create responses, malformed bodies) are configurable at
+  construction, with :meth:`Simulator.set_faults` or ``POST /_sim/faults``.
+* Control endpoints under ``/_sim/`` need no key and are not logged; every other request is logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import secrets
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+API_PREFIX = "/v2/replicas"
+MODELS = ("phoenix-3", "phoenix-4")
+DEFAULT_MODEL = "phoenix-4"
+DEFAULT_LIMIT = 10
+MEDIA_BODY = bytes(range(256)) * 4  # 1 KiB of fake media
+
+STOCK_REPLICAS: tuple[dict[str, Any], ...] = (
+    {"replica_id": "r9fa0878977", "replica_name": "Anna - Office", "created_at": "2024-01-10T09:00:00.000Z"},
+    {"replica_id": "rb17cf590e15", "replica_name": "Charlie - Studio", "created_at": "2024-01-11T09:00:00.000Z"},
+    {"replica_id": "r3c4a8e2d1f", "replica_name": "Mia - Lounge", "created_at": "2024-01-12T09:00:00.000Z"},
+)
+
+FAULT_DEFAULTS: dict[str, Any] = {
+    "rate_limit": 0.0,
+    "retry_after": None,
+    "server_error": 0.0,
+    "latency": 0.0,
+    "drop_create_response": 0.0,
+    "fail_next": 0,
+    "malformed": 0.0,
+    "fault_seed": None,
+}
+
+_PAYLOAD_FIELDS = ("train_video_url", "train_image_url", "voice_name", "consent_video_url", "callback_url")
+_ADD_FIELDS = frozenset({"replica_id", "replica_name", "status", "error_message", "model_name", "replica_type",
+                         "created_at", "updated_at", "training_progress", "thumbnail_video_url", *_PAYLOAD_FIELDS})
+
+
+class _Drop(Exception):
+    """Raised by a route to close the connection without answering."""
+
+
+class _HttpError(Exception):
+    """An API error answer: status code and JSON body ``{"message": ...}``."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@lru_cache(maxsize=65536)
+def _iso(epoch: float) -> str:
+    """ISO 8601 UTC with milliseconds, like ``2024-01-10T09:00:00.000Z``."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _parse_iso(text: str) -> float:
+    """Epoch seconds of an ISO 8601 string (``Z`` allowed); naive times are taken as UTC."""
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def new_replica_id() -> str:
+    """An id shaped like Tavus's: ``r`` and 10 hex characters."""
+    return "r" + secrets.token_hex(5)
+
+
+@dataclass(eq=False)
+class _Replica:
+    """One stored replica. ``status == "started"`` means it trains from ``started_mono``."""
+
+    replica_id: str
+    replica_name: str
+    replica_type: str
+    model_name: str
+    status: str
+    created_epoch: float
+    seq: int
+    started_mono: float = 0.0
+    updated_epoch: float = 0.0
+    error_message: str | None = None
+    fixed_progress: str | None = None
+    payload: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def training_url(self) -> str:
+        return self.payload.get("train_video_url") or self.payload.get("train_image_url") or ""
+
+    def state(self, train_seconds: float) -> tuple[str, str, str | None, float]:
+        """(status, training_progress, error_message, updated epoch) as of now."""
+        if self.status != "started":
+            default = "100/100" if self.status in ("completed", "ready") else "0/100"
+            return self.status, self.fixed_progress or default, self.error_message, self.updated_epoch
+        elapsed = time.monotonic() - self.started_mono
+        pct = 100 if train_seconds <= 0 else min(100, int(100 * elapsed / train_seconds))
+        if "fail" in self.training_url and pct >= 50:
+            what = "video" if self.payload.get("train_video_url") else "image"
+            message = f"training failed: the {what} has no detectable face"
+            return "error", "50/100", message, max(self.updated_epoch, self.created_epoch + train_seconds / 2)
+        if pct >= 100:
+            return "completed", "100/100", None, max(self.updated_epoch, self.created_epoch + train_seconds)
+        return "started", f"{pct}/100", None, self.updated_epoch
+
+    def to_api(self, base_url: str, train_seconds: float, verbose: bool = True) -> dict[str, Any]:
+        """The API-shaped object (training URLs are never shown, like the real API)."""
+        status, progress, error, updated = self.state(train_seconds)
+        out: dict[str, Any] = {
+            "replica_id": self.replica_id,
+            "replica_name": self.replica_name,
+            "status": status,
+            "training_progress": progress,
+            "thumbnail_video_url": f"{base_url}/media/{self.replica_id}-thumb.mp4" if status == "completed" else None,
+            "created_at": _iso(self.created_epoch),
+            "updated_at": _iso(updated),
+            "error_message": error,
+            "replica_type": self.replica_type,
+        }
+        if verbose:
+            out["model_name"] = self.model_name
+        return out
+
+
+class _Server(ThreadingHTTPServer):
+    """Daemon-threaded server that tracks open connections so :meth:`Simulator.stop` can cut them."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr: tuple[str, int], sim: Simulator):
+        self.sim = sim
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(addr, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Silence per-connection errors (resets, broken pipes): nothing goes to stderr per request."""
+
+    def close_open_sockets(self) -> None:
+        with self.sockets_lock:
+            socks = list(self.open_sockets)
+        for s in socks:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes every method through :meth:`Simulator._handle`."""
+
+    protocol_version = "HTTP/1.1"
+    wbufsize = -1  # buffered: headers and body leave in one segment (no Nagle / delayed-ACK stalls)
+    server: _Server
+    server_version = "TavusSimulator/1.0"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.sockets_lock:
+            self.server.open_sockets.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        finally:
+            with self.server.sockets_lock:
+                self.server.open_sockets.discard(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: the simulator writes nothing to stderr per request."""
+
+    def _dispatch(self) -> None:
+        try:
+            self.server.sim._handle(self)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
+            self.close_connection = True
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_OPTIONS = _dispatch
+
+    def read_body(self) -> bytes:
+        """The request body (always consumed, so keep-alive stays in sync); chunked bodies are decoded."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
+    def respond(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None,
+                head: bool = False) -> None:
+        """Write a complete response with a correct Content-Length."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+        self.wfile.flush()
+
+
+class Simulator:
+    """An in-process Tavus API simulator on a real loopback HTTP server.
+
+    Use as a context manager (``with Simulator() as sim: ...``) or call :meth:`start` / :meth:`stop`.
+    ``train_seconds`` may be changed at run time; progress is always computed from it at read time.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str = "sim-key",
+                 train_seconds: float = 60.0, max_page_size: int = 100, seed: list[dict] | None = None,
+                 stock_replicas: bool = True, faults: dict | None = None):
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self.train_seconds = float(train_seconds)
+        self.max_page_size = max(1, int(max_page_size))
+        self._lock = threading.Lock()
+        self._replicas: dict[str, _Replica] = {}
+        self._order: list[_Replica] = []  # ascending (created, seq); newest last
+        self._sorted = True
+        self._seq = 0
+        self._log: list[dict[str, Any]] = []
+        self._faults: dict[str, Any] = dict(FAULT_DEFAULTS)
+        self._rng = random.Random()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+        if stock_replicas:
+            for stock in STOCK_REPLICAS:
+                self.add_replica(**stock, replica_type="system", status="completed", model_name="phoenix-3")
+        for item in seed or []:
+            self.add_replica(**item)
+        self.set_faults(**(faults or {}))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Simulator:
+        """Bind and serve in a daemon thread; sets :attr:`url`."""
+        if self._server is None:
+            self._server = _Server((self.host, self.port), self)
+            self.port = self._server.server_address[1]
+            self.url = f"http://{self.host}:{self.port}"
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                            name="tavus-simulator", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_open_sockets()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def video_url(self, name: str) -> str:
+        """A URL of fake media served by this simulator."""
+        return f"{self.url}/media/{name}"
+
+    # ------------------------------------------------------------------ direct state access
+
+    def replicas(self, include_system: bool = False) -> list[dict[str, Any]]:
+        """API-shaped (verbose) replicas, newest first; user replicas only unless ``include_system``."""
+        with self._lock:
+            items = self._newest_first()
+            return [r.to_api(self.url, self.train_seconds) for r in items
+                    if include_system or r.replica_type != "system"]
+
+    def add_replica(self, **fields: Any) -> dict[str, Any]:
+        """Insert a replica directly (not logged). ``status="started"`` trains from now; others are fixed."""
+        unknown = set(fields) - _ADD_FIELDS
+        if unknown:
+            raise ValueError(f"unknown replica field(s): {', '.join(sorted(unknown))}")
+        now = time.time()
+        created = _parse_iso(fields["created_at"]) if fields.get("created_at") else now
+        updated = _parse_iso(fields["updated_at"]) if fields.get("updated_at") else created
+        status = str(fields.get("status") or "completed")
+        with self._lock:
+            rid = str(fields.get("replica_id") or self._fresh_id())
+            if rid in self._replicas:
+                raise ValueError(f"replica {rid} already exists")
+            error = fields.get("error_message")
+            if status == "error" and not error:
+                error = "training failed"
+            rec = _Replica(
+                replica_id=rid,
+                replica_name=str(fields.get("replica_name") or f"replica-{rid}"),
+                replica_type=str(fields.get("replica_type") or "user"),
+                model_name=str(fields.get("model_name") or DEFAULT_MODEL),
+                status=status, created_epoch=created, seq=0, started_mono=time.monotonic(),
+                updated_epoch=updated, error_message=error, fixed_progress=fields.get("training_progress"),
+                payload={k: str(fields[k]) for k in _PAYLOAD_FIELDS if fields.get(k)})
+            self._insert(rec)
+            return rec.to_api(self.url, self.train_seconds)
+
+    def delete(self, replica_id: str) -> None:
+        """Remove a replica directly (no error if it does not exist)."""
+        with self._lock:
+            rec = self._replicas.pop(replica_id, None)
+            if rec is not None:
+                self._order.remove(rec)
+
+    def set_faults(self, **faults: Any) -> dict[str, Any]:
+        """Replace the fault configuration (unset keys go back to their defaults); returns it."""
+        unknown = set(faults) - set(FAULT_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
+        config = dict(FAULT_DEFAULTS)
+        for key, value in faults.items():
+            if value is None or key == "retry_after":
+                config[key] = value
+            elif key in ("fail_next", "fault_seed"):
+                config[key] = int(value)
+            else:
+                config[key] = float(value)
+        with self._lock:
+            self._faults = config
+            self._rng = random.Random(config["fault_seed"])
+            return dict(config)
+
+    @property
+    def faults(self) -> dict[str, Any]:
+        """A copy of the current fault configuration."""
+        with self._lock:
+            return dict(self._faults)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """A copy of the request log: ``{"method", "path", "query", "status", "t"}`` per request."""
+        with self._lock:
+            return [dict(r, query=dict(r["query"])) for r in self._log]
+
+    def reset_requests(self) -> None:
+        """Forget the request log."""
+        with self._lock:
+            self._log.clear()
+
+    # ------------------------------------------------------------------ internals (call with the lock held)
+
+    def _fresh_id(self) -> str:
+        rid = new_replica_id()
+        while rid in self._replicas:
+            rid = new_replica_id()
+        return rid
+
+    def _insert(self, rec: _Replica) -> None:
+        self._seq += 1
+        rec.seq = self._seq
+        if self._order and (rec.created_epoch, rec.seq) < (self._order[-1].created_epoch, self._order[-1].seq):
+            self._sorted = False
+        self._replicas[rec.replica_id] = rec
+        self._order.append(rec)
+
+    def _ascending(self) -> list[_Replica]:
+        if not self._sorted:
+            self._order.sort(key=lambda r: (r.created_epoch, r.seq))
+            self._sorted = True
+        return self._order
+
+    def _newest_first(self) -> list[_Replica]:
+        return self._ascending()[::-1]
+
+    def _record(self, method: str, path: str, query: dict[str, str], status: int) -> None:
+        with self._lock:
+            self._log.append({"method": method, "path": path, "query": query, "status": status, "t": time.time()})
+
+    # ------------------------------------------------------------------ request handling
+
+    def _handle(self, h: _Handler) -> None:
+        split = urlsplit(h.path)
+        path = unquote(split.path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        method = h.command
+        body = h.read_body()
+        if path.startswith("/_sim/") or path == "/_sim":
+            status, payload = self._control(method, path, body)
+            h.respond(status, json.dumps(payload).encode(), "application/json")
+            return
+        if path.startswith("/media/"):
+            self._media(h, method, path, query)
+            return
+        try:
+            status, payload, ctype, headers = self._api(h, method, path, query, body)
+        except _Drop:
+            self._record(method, path, query, 0)
+            h.close_connection = True
+            with contextlib.suppress(OSError):
+                h.connection.shutdown(socket.SHUT_RDWR)
+            return
+        except _HttpError as e:
+            status, payload, ctype, headers = e.status, {"message": e.message}, "application/json", e.headers
+        except Exception as e:  # a simulator bug: answer 500 rather than hang the client
+            status, payload, ctype, headers = 500, {"message": f"simulator error: {e}"}, "application/json", {}
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self._record(method, path, query, status)
+        h.respond(status, data, ctype, headers, head=method == "HEAD")
+
+    def _draw(self, probability: float) -> bool:
+        """True with ``probability`` (no RNG draw when it is 0, so seeded runs stay stable)."""
+        return probability > 0 and self._rng.random() < probability
+
+    def _api(self, h: _Handler, method: str, path: str, query: dict[str, str],
+             body: bytes) -> tuple[int, Any, str, dict[str, str]]:
+        """Faults, auth and the /v2/replicas routes. Returns (status, payload, content type, headers)."""
+        parts = [p for p in path.split("/") if p]
+        if parts[:2] != ["v2", "replicas"] or len(parts) > 4 or (len(parts) == 4 and parts[3] != "name"):
+            raise _HttpError(404, f"no route for {path}")
+        allowed = {2: ("GET", "POST"), 3: ("GET", "DELETE"), 4: ("PATCH",)}[len(parts)]
+        if method not in allowed:
+            raise _HttpError(405, f"method {method} not allowed on {path}", {"Allow": ", ".join(allowed)})
+        latency = self._faults["latency"]
+        if latency > 0:
+            time.sleep(latency)
+        if h.headers.get("x-api-key") != self.api_key:
+            raise _HttpError(401, "Invalid access token")
+        with self._lock:
+            f = self._faults
+            if f["fail_next"] > 0:
+                f["fail_next"] -= 1
+                raise _HttpError(503, "service unavailable")
+            if self._draw(f["rate_limit"]):
+                ra = f["retry_after"]
+                headers = {} if ra is None else {"Retry-After": _retry_after_text(ra)}
+                raise _HttpError(429, "rate limited", headers)
+            if self._draw(f["server_error"]):
+                code = self._rng.choice((500, 502, 503))
+                raise _HttpError(code, {500: "internal server error", 502: "bad gateway",
+                                        503: "service unavailable"}[code])
+            if method == "GET" and self._draw(f["malformed"]):
+                return 200, b"<html>oops</html>", "text/html", {}
+            drop = method == "POST" and self._draw(f["drop_create_response"])
+        rid = parts[2] if len(parts) > 2 else ""
+        if len(parts) == 2 and method == "GET":
+            return 200, self._list(query), "application/json", {}
+        if len(parts) == 2:
+            result = self._create(body)
+            if drop:
+                raise _Drop()
+            return 200, result, "application/json", {}
+        if method == "GET":
+            return 200, self._get(rid, query), "application/json", {}
+        if method == "DELETE":
+            return 200, self._delete(rid), "application/json", {}
+        return 200, self._rename(rid, body), "application/json", {}
+
+    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        limit = _positive_int(query, "limit", DEFAULT_LIMIT)
+        page = _positive_int(query, "page", 1)
+        verbose = query.get("verbose", "").lower() in ("true", "1", "yes")
+        rtype = query.get("replica_type") or None
+        if rtype not in (None, "user", "system"):
+            raise _HttpError(400, "replica_type must be user or system")
+        ids = [i.strip() for i in query.get("replica_ids", "").split(",") if i.strip()]
+        model = query.get("model_name") or None
+        size = min(limit, self.max_page_size)
+        start = (page - 1) * size
+        with self._lock:
+            if ids:
+                chosen = sorted({i: self._replicas[i] for i in ids if i in self._replicas}.values(),
+                                key=lambda r: (r.created_epoch, r.seq), reverse=True)
+                matches = [r for r in chosen if (rtype is None or r.replica_type == rtype)
+                           and (model is None or r.model_name == model)]
+            elif rtype is None and model is None:
+                asc = self._ascending()
+                n = len(asc)
+                window = [asc[n - 1 - i] for i in range(start, min(start + size, n))]
+                return {"data": [r.to_api(self.url, self.train_seconds, verbose) for r in window],
+                        "total_count": n}
+            else:
+                matches = [r for r in reversed(self._ascending()) if (rtype is None or r.replica_type == rtype)
+                           and (model is None or r.model_name == model)]
+            window = matches[start:start + size]
+            return {"data": [r.to_api(self.url, self.train_seconds, verbose) for r in window],
+                    "total_count": len(matches)}
+
+    def _get(self, rid: str, query: dict[str, str]) -> dict[str, Any]:
+        verbose = query.get("verbose", "").lower() in ("true", "1", "yes")
+        with self._lock:
+            rec = self._replicas.get(rid)
+            if rec is None:
+                raise _HttpError(404, "replica not found")
+            return rec.to_api(self.url, self.train_seconds, verbose)
+
+    def _create(self, body: bytes) -> dict[str, Any]:
+        data = _json_object(body)
+        for key in ("replica_name", "model_name", *_PAYLOAD_FIELDS):
+            if key in data and data[key] is not None and not isinstance(data[key], str):
+                raise _HttpError(400, f"{key} must be a string")
+        video, image, voice = data.get("train_video_url"), data.get("train_image_url"), data.get("voice_name")
+        if video and (image or voice):
+            raise _HttpError(400, "provide either train_video_url or train_image_url with voice_name, not both")
+        if not video and not (image and voice):
+            if image or voice:
+                raise _HttpError(400, "train_image_url and voice_name must be given together")
+            raise _HttpError(400, "train_video_url is required (or train_image_url with voice_name)")
+        model = data.get("model_name") or DEFAULT_MODEL
+        if model not in MODELS:
+            raise _HttpError(400, f"invalid model_name {model!r}: expected one of {', '.join(MODELS)}")
+        now = time.time()
+        with self._lock:
+            rid = self._fresh_id()
+            rec = _Replica(replica_id=rid, replica_name=data.get("replica_name") or f"replica-{rid}",
+                           replica_type="user", model_name=model, status="started", created_epoch=now, seq=0,
+                           started_mono=time.monotonic(), updated_epoch=now,
+                           payload={k: data[k] for k in _PAYLOAD_FIELDS if data.get(k)})
+            self._insert(rec)
+        return {"replica_id": rid, "status": "started"}
+
+    def _rename(self, rid: str, body: bytes) -> dict[str, Any]:
+        data = _json_object(body)
+        name = data.get("replica_name")
+        if not isinstance(name, str) or not name.strip():
+            raise _HttpError(400, "replica_name must be a non-empty string")
+        with self._lock:
+            rec = self._replicas.get(rid)
+            if rec is None:
+                raise _HttpError(404, "replica not found")
+            if rec.replica_type == "system":
+                raise _HttpError(400, "stock replicas cannot be renamed")
+            rec.replica_name = name
+            rec.updated_epoch = time.time()
+        return {"message": "ok"}
+
+    def _delete(self, rid: str) -> dict[str, Any]:
+        with self._lock:
+            rec = self._replicas.get(rid)
+            if rec is None:
+                raise _HttpError(404, "replica not found")
+            if rec.replica_type == "system":
+                raise _HttpError(400, "stock replicas cannot be deleted")
+            del self._replicas[rid]
+            self._order.remove(rec)
+        return {"message": "ok"}
+
+    def _media(self, h: _Handler, method: str, path: str, query: dict[str, str]) -> None:
+        """Fake media: ``missing`` -> 404, ``expired`` -> 403, images and videos -> 200 (Range honoured)."""
+        name = path[len("/media/"):]
+        head = method == "HEAD"
+        if method not in ("GET", "HEAD"):
+            status, body, ctype, headers = 405, b'{"message": "method not allowed"}', "application/json", {}
+        elif "missing" in name:
+            status, body, ctype, headers = 404, _s3_error("NoSuchKey", "The specified key does not exist."), \
+                "application/xml", {}
+        elif "expired" in name:
+            status, body, ctype, headers = 403, _s3_error("AccessDenied", "Request has expired"), \
+                "application/xml", {}
+        else:
+            lower = name.lower()
+            ctype = ("image/png" if lower.endswith(".png")
+                     else "image/jpeg" if lower.endswith((".jpg", ".jpeg")) else "video/mp4")
+            status, body, headers = 200, MEDIA_BODY, {"Accept-Ranges": "bytes"}
+            rng = _byte_range(h.headers.get("Range"), len(MEDIA_BODY))
+            if rng is not None:
+                first, last = rng
+                status, body = 206, MEDIA_BODY[first:last + 1]
+                headers["Content-Range"] = f"bytes {first}-{last}/{len(MEDIA_BODY)}"
+        self._record(method, path, query, status)
+        h.respond(status, body, ctype, headers, head=head)
+
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        """The unauthenticated, unlogged ``/_sim/*`` endpoints."""
+        route = (method, path.rstrip("/"))
+        try:
+            if route == ("GET", "/_sim/faults"):
+                return 200, self.faults
+            if route == ("POST", "/_sim/faults"):
+                return 200, self.set_faults(**_json_object(body))
+            if route == ("GET", "/_sim/requests"):
+                return 200, self.requests
+            if route == ("POST", "/_sim/reset-requests"):
+                self.reset_requests()
+                return 200, {"message": "ok"}
+            if route == ("GET", "/_sim/replicas"):
+                return 200, self.replicas(include_system=True)
+            if route == ("POST", "/_sim/replicas"):
+                return 200, self.add_replica(**_json_object(body))
+        except _HttpError as e:
+            return e.status, {"message": e.message}
+        except (ValueError, TypeError) as e:
+            return 400, {"message": str(e)}
+        return 404, {"message": f"no control endpoint {method} {path}"}
+
+
+def _retry_after_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _positive_int(query: dict[str, str], key: str, default: int) -> int:
+    raw = query.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _HttpError(400, f"{key} must be a positive integer") from None
+    if value < 1:
+        raise _HttpError(400, f"{key} must be a positive integer")
+    return value
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise _HttpError(400, "request body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise _HttpError(400, "request body must be a JSON object")
+    return data
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The first range of a ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` header, clipped; None if absent or bad."""
+    if not header or not header.startswith("bytes="):
+        return None
+    spec = header[len("bytes="):].split(",")[0].strip()
+    first_text, _, last_text = spec.partition("-")
+    try:
+        if first_text == "":
+            n = int(last_text)
+            return (max(0, size - n), size - 1) if n > 0 else None
+        first = int(first_text)
+        last = int(last_text) if last_text else size - 1
+    except ValueError:
+        return None
+    if first >= size or last < first:
+        return None
+    return first, min(last, size - 1)
+
+
+def _s3_error(code: str, message: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{message}</Message></Error>").encode()
+
+
+def load_seed(path: str) -> list[dict[str, Any]]:
+    """A JSON or YAML list of replica dicts (the ``--seed`` file)."""
+    import yaml
+
+    from reconciler.errors import UsageError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as e:
+        raise UsageError(f"cannot read seed file {path}: {e}") from None
+    if data is None:
+        return []
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise UsageError(f"seed file {path} must be a list of replica objects")
+    return data
+
+
+def serve_forever(host: str, port: int, train_seconds: float, api_key: str, seed_file: str | None = None,
+                  max_page_size: int = 100, faults: dict | None = None) -> None:
+    """Run the simulator in the foreground until Ctrl-C or SIGTERM (the ``simulator`` command)."""
+    from reconciler.errors import UsageError
+
+    seed = load_seed(seed_file) if seed_file else None
+    try:
+        sim = Simulator(host, port, api_key=api_key, train_seconds=train_seconds, max_page_size=max_page_size,
+                        seed=seed, faults=faults)
+    except ValueError as e:
+        raise UsageError(f"bad seed or fault settings: {e}") from None
+    try:
+        sim.start()
+    except OSError as e:
+        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+    print(f"Tavus simulator listening on {sim.url} (api key: {api_key})", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
