@@ -119,7 +119,8 @@ def bench_apply(tmp: Path, latency: float, creates: int, parallelism: int) -> li
         sim2 = simulator(latency, train_seconds=3600)
         try:
             t0 = time.perf_counter()
-            with naive_http(sim2) as http:  # naive: one create after the other
+            with naive_http(sim2) as http:  # naive: list, then one create after the other
+                http.get("/v2/replicas", params={"limit": PAGE, "page": 1, "replica_type": "user"})
                 for n in names:
                     http.post("/v2/replicas", json={"replica_name": n, "train_video_url": sim2.video_url("v.mp4")})
             rows.append(("apply, naive (sequential creates)", len(api_log(sim2)), creates + 1,

@@ -1,0 +1,389 @@
+"""Renderers: a Plan or a status inventory as JSON, terminal text or Markdown (for PR comments).
+
+Everything shown here may come from the API (names, statuses, error messages), so every string goes through
+``escape_control`` before it reaches a terminal or a comment, and every URL through ``redact_url`` (presigned
+URLs carry their signature in the query string). Output is deterministic: no clock, no environment (except
+``use_color``), stable ordering, so golden files and PR comments do not churn between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from reconciler.models import Action, Change, Config, Plan, RemoteReplica
+from reconciler.planner import is_user, match_declared
+from reconciler.redact import escape_control, redact_url
+from reconciler.status import Phase
+
+FORMAT_VERSION = "1"
+ABSENT = "absent"
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>`|)\]]+", re.IGNORECASE)
+# What escape_control escapes but json.dumps(ensure_ascii=False) leaves raw: C1 controls, DEL, bidi overrides.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_MISSING = object()
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def use_color(stream) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org) or TERM is dumb."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        tty = bool(isatty and isatty())
+    except (ValueError, OSError):  # closed stream
+        tty = False
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _style(text: str, color: bool, **styles: Any) -> str:
+    if not color:
+        return text
+    import click
+
+    return click.style(text, **styles)
+
+
+def _is_url(value: str) -> bool:
+    return value[:8].lower().startswith(("http://", "https://"))
+
+
+def redact_text(text: str | None) -> str | None:
+    """Redact every URL inside free text (error messages may quote a presigned URL)."""
+    if not text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()) or "", text)
+
+
+def _redact_value(key: str | None, value: object) -> object:
+    if isinstance(value, str):
+        if (key is not None and key.endswith("_url")) or _is_url(value):
+            return redact_url(value)
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(None, v) for v in value]
+    return value
+
+
+def _redact_attrs(attrs: Mapping[str, object] | None) -> dict[str, object] | None:
+    if attrs is None:
+        return None
+    return {str(k): _redact_value(str(k), v) for k, v in attrs.items()}
+
+
+def _safe(text: object) -> str:
+    """Untrusted text for display: URLs redacted, control characters escaped."""
+    return escape_control(redact_text(str(text)) or "")
+
+
+def _show_value(value: object) -> str:
+    """An attribute value as shown in diffs: JSON-quoted strings, ``null`` for None."""
+    if value is _MISSING:
+        return "(unset)"
+    return escape_control(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def _json_safe(text: str) -> str:
+    """Escape, as JSON \\u escapes, the characters json.dumps(ensure_ascii=False) leaves raw but a terminal
+    would obey. They can only occur inside JSON strings, so the document's data is unchanged."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _percent(progress: float | None) -> str:
+    return "-" if progress is None else f"{progress:.0f}%"
+
+
+def _summary_line(summary: Mapping[str, int]) -> str:
+    return (f"Plan: {summary['create']} to create, {summary['rename']} to rename, "
+            f"{summary['replace']} to replace, {summary['delete']} to delete.")
+
+
+# ----------------------------------------------------------------------------------------- plan document
+
+
+def plan_document(plan: Plan, *, file: str) -> dict:
+    """The plan as a JSON-able dict (described by schemas/plan.schema.json); URLs redacted."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "file": file,
+        "changes": [
+            {
+                "action": c.action.value,
+                "name": c.name,
+                "replica_id": c.replica_id,
+                "reason": redact_text(c.reason),
+                "before": _redact_attrs(c.before),
+                "after": _redact_attrs(c.after),
+            }
+            for c in plan.changes
+        ],
+        "pending": [
+            {"name": r.name, "replica_id": r.replica_id, "status": r.status, "progress": r.progress_percent}
+            for r in plan.pending
+        ],
+        "unmanaged": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.unmanaged],
+        "errors": [redact_text(e) for e in plan.errors],
+        "warnings": [redact_text(w) for w in plan.warnings],
+        "missing_vars": list(plan.missing_vars),
+        "summary": plan.summary,
+    }
+
+
+def plan_json(plan: Plan, *, file: str) -> str:
+    return _json_safe(json.dumps(plan_document(plan, file=file), indent=2, ensure_ascii=False)) + "\n"
+
+
+# ----------------------------------------------------------------------------------------- plan text
+
+
+def _attr_diff(before: Mapping[str, object], after: Mapping[str, object]) -> list[tuple[str, object, object]]:
+    """(key, old, new) for every top-level attribute that differs; _MISSING for an absent side.
+    Ordered like ``after`` then the keys only ``before`` has, so output is stable."""
+    from deepdiff import DeepDiff
+
+    diff = DeepDiff(dict(before), dict(after), view="tree", verbose_level=2)
+    changed: set[str] = set()
+    for report in diff.values():
+        for level in report:
+            path = level.path(output_format="list")
+            if path:
+                changed.add(str(path[0]))
+    order = [k for k in after if k in changed] + [k for k in before if k in changed and k not in after]
+    return [(k, before.get(k, _MISSING), after.get(k, _MISSING)) for k in order]
+
+
+_ACTION_COLOR = {Action.CREATE: "green", Action.RENAME: "yellow", Action.REPLACE: "magenta", Action.DELETE: "red"}
+
+
+def _change_lines(c: Change, color: bool) -> list[str]:
+    symbol = _style(f"{c.action.symbol:>3}", color, fg=_ACTION_COLOR[c.action], bold=True)
+    verb = _style(c.action.value, color, fg=_ACTION_COLOR[c.action]) + " " * (7 - len(c.action.value))
+    head = f"{symbol} {verb} {_safe(c.name)}"
+    if c.replica_id:
+        head += f" ({_safe(c.replica_id)})"
+    lines = [head, f"      reason: {_safe(c.reason)}"]
+    before, after = _redact_attrs(c.before), _redact_attrs(c.after)
+    if c.action is Action.CREATE or (before is None and after is not None):
+        for k, v in (after or {}).items():
+            if v is None or (k == "replica_name" and v == c.name):
+                continue
+            lines.append(f"      {escape_control(k)}: {_show_value(v)}")
+    elif c.action is Action.DELETE or after is None:
+        for k, v in (before or {}).items():
+            if v is None or (k == "replica_name" and v == c.name):
+                continue
+            lines.append(f"      {escape_control(k)}: {_show_value(v)}")
+    else:
+        for k, old, new in _attr_diff(before or {}, after or {}):
+            line = f"      {escape_control(k)}: {_show_value(old)} -> {_show_value(new)}"
+            if c.action is Action.REPLACE and k == "model_name":
+                line += "   " + _style("# forces replacement", color, fg="magenta")
+            lines.append(line)
+    return lines
+
+
+def _replica_line(r: RemoteReplica, extra: str) -> str:
+    return f"  {_safe(r.name)} ({_safe(r.replica_id)})  {extra}"
+
+
+def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
+    """Terraform-like plan for a terminal."""
+    shown_file = _safe(file)
+    blocks: list[list[str]] = []
+    if plan.changes:
+        block = [f"tavus-reconciler will perform the following actions ({shown_file}):", ""]
+        for c in plan.changes:
+            block.extend(_change_lines(c, color))
+        blocks.append(block)
+    if plan.pending:
+        blocks.append([_style("Still training (no change):", color, bold=True)] + [
+            _replica_line(r, f"{_safe(r.status)} {_percent(r.progress_percent)}"
+                          if r.progress_percent is not None else _safe(r.status))
+            for r in plan.pending])
+    if plan.unmanaged:
+        blocks.append([_style("Unmanaged (in scope, not declared; use --prune or settings.prune to delete):", color,
+                              bold=True)] + [_replica_line(r, _safe(r.status)) for r in plan.unmanaged])
+    if plan.missing_vars:
+        blocks.append([_style("Variables not set (apply will refuse):", color, fg="red", bold=True)]
+                      + [f"  ${{{escape_control(v)}}}" for v in plan.missing_vars])
+    if plan.warnings:
+        blocks.append([_style("Warnings:", color, fg="yellow", bold=True)]
+                      + [f"  - {_safe(w)}" for w in plan.warnings])
+    if plan.errors:
+        blocks.append([_style("Errors:", color, fg="red", bold=True)] + [f"  - {_safe(e)}" for e in plan.errors])
+    if plan.changes or plan.errors:
+        final = _style(_summary_line(plan.summary), color, bold=True)
+        if plan.errors:
+            final += f"\nThe plan has {len(plan.errors)} error(s): it cannot be applied."
+        blocks.append([final])
+    else:
+        blocks.append([_style(f"No changes. Inventory matches {shown_file}.", color, fg="green", bold=True)])
+    return "\n\n".join("\n".join(b) for b in blocks) + "\n"
+
+
+# ----------------------------------------------------------------------------------------- plan markdown
+
+_MD_EMOJI = {Action.CREATE: "➕", Action.RENAME: "✏️", Action.REPLACE: "♻️", Action.DELETE: "➖"}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+
+
+def _md_text(text: object) -> str:
+    """Plain Markdown text in a table cell or a paragraph: no HTML, no links, no emphasis, no cell breaks."""
+    return _MD_SPECIAL.sub(r"\\\1", _safe(text))
+
+
+def _md_code(text: object, *, cell: bool = True) -> str:
+    """Inline code: fenced with more backticks than any run inside; ``|`` escaped in GFM table cells."""
+    s = _safe(text)
+    if cell:
+        s = s.replace("|", "\\|")
+    if not s:
+        return ""
+    longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or longest else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def _md_fence(body: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}text\n{body}\n{fence}"
+
+
+def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    def row(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    return [row(header), "|" + "---|" * len(header), *(row(r) for r in rows)]
+
+
+def plan_markdown(plan: Plan, *, file: str) -> str:
+    """The plan for a pull-request comment: stable between runs, safe to render."""
+    out: list[str] = [f"### tavus-reconciler plan: {_md_code(file, cell=False)}", ""]
+    if plan.errors:
+        for e in plan.errors:
+            out += [f"> **Error:** {_md_text(e)}", ""]
+    if plan.changes or plan.errors:
+        out += [f"**{_summary_line(plan.summary)}**", ""]
+    else:
+        out += [f"No changes. Inventory matches {_md_code(file, cell=False)}.", ""]
+    if plan.changes:
+        out += _md_table(["Action", "Name", "Replica", "Reason"], (
+            [f"{_MD_EMOJI[c.action]} {c.action.value}", _md_code(c.name), _md_code(c.replica_id or ""),
+             _md_text(c.reason)] for c in plan.changes))
+        out.append("")
+        details = "\n".join(line for c in plan.changes for line in _change_lines(c, False))
+        out += ["<details><summary>Attribute changes</summary>", "", _md_fence(details), "", "</details>", ""]
+    if plan.missing_vars:
+        names = ", ".join(_md_code(f"${{{v}}}", cell=False) for v in plan.missing_vars)
+        out += [f"**Variables not set (apply will refuse):** {names}", ""]
+    for w in plan.warnings:
+        out += [f"> **Warning:** {_md_text(w)}", ""]
+    if plan.pending:
+        out += [f"<details><summary>Still training ({len(plan.pending)})</summary>", ""]
+        out += _md_table(["Name", "Replica", "Status", "Progress"], (
+            [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status), _percent(r.progress_percent)]
+            for r in plan.pending))
+        out += ["", "</details>", ""]
+    if plan.unmanaged:
+        out += [f"<details><summary>Unmanaged ({len(plan.unmanaged)})</summary>", "",
+                "In scope but not declared; `--prune` or `settings.prune` would delete them.", ""]
+        out += _md_table(["Name", "Replica", "Status"], (
+            [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.unmanaged))
+        out += ["", "</details>", ""]
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------------------- status
+
+
+def _row(r: RemoteReplica | None, *, name: str, model_name: str | None, managed: bool) -> dict:
+    if r is None:
+        return {"name": name, "replica_id": None, "status": ABSENT, "phase": ABSENT, "progress": None,
+                "model_name": model_name, "managed": managed, "error_message": None}
+    phase = r.phase
+    progress = 100.0 if phase is Phase.READY else r.progress_percent
+    return {"name": r.name if not managed else name, "replica_id": r.replica_id, "status": r.status,
+            "phase": phase.value, "progress": progress, "model_name": r.model_name or model_name,
+            "managed": managed, "error_message": redact_text(r.error_message)}
+
+
+def status_rows(config: Config, remote: Sequence[RemoteReplica]) -> list[dict]:
+    """One row per declared replica (file order; one per match when a name is ambiguous), then the unmanaged
+    in-scope user replicas sorted by name. Declared rows carry the declared name (a pinned replica awaiting a
+    rename shows under the name the file gives it)."""
+    matched = match_declared(config, remote)
+    rows: list[dict] = []
+    claimed: set[str] = {d.replica_id for d in config.replicas if d.replica_id}
+    for d in config.replicas:
+        matches = matched.get(d.name, ())
+        claimed.update(r.replica_id for r in matches)
+        if not matches:
+            rows.append(_row(None, name=d.name, model_name=d.model_name, managed=True))
+        for r in matches:
+            rows.append(_row(r, name=d.name, model_name=d.model_name, managed=True))
+    seen: set[str] = set()
+    unmanaged = []
+    for r in remote:
+        if r.replica_id in claimed or r.replica_id in seen or not is_user(r) or not config.settings.in_scope(r.name):
+            continue
+        seen.add(r.replica_id)
+        unmanaged.append(r)
+    for r in sorted(unmanaged, key=lambda r: (r.name, r.replica_id)):
+        rows.append(_row(r, name=r.name, model_name=None, managed=False))
+    return rows
+
+
+def status_json(rows: Sequence[Mapping[str, object]]) -> str:
+    return _json_safe(json.dumps(list(rows), indent=2, ensure_ascii=False)) + "\n"
+
+
+_PHASE_COLOR = {"ready": "green", "pending": "yellow", "failed": "red", "absent": "magenta"}
+_STATUS_HEADER = ("NAME", "REPLICA_ID", "STATUS", "PROGRESS", "MODEL")
+
+
+def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False) -> str:
+    """An aligned table; failed rows are followed by their error message; a one-line summary at the end."""
+
+    def cells(row: Mapping[str, Any]) -> list[str]:
+        return [_safe(row.get("name") or ""), _safe(row.get("replica_id") or "-"), _safe(row.get("status") or "-"),
+                _percent(row.get("progress")), _safe(row.get("model_name") or "-")]
+
+    declared = [r for r in rows if r.get("managed", True)]
+    unmanaged = [r for r in rows if not r.get("managed", True)]
+    table = [cells(r) for r in rows]
+    widths = [max([len(h)] + [len(t[i]) for t in table]) for i, h in enumerate(_STATUS_HEADER)]
+
+    def line(values: Sequence[str], phase: str | None = None) -> str:
+        padded = [v.ljust(w) for v, w in zip(values, widths, strict=True)]
+        if phase is not None:
+            padded[2] = _style(padded[2], color, fg=_PHASE_COLOR.get(phase))
+        return "  ".join(padded).rstrip()
+
+    out = [_style(line(_STATUS_HEADER), color, bold=True)]
+
+    def emit(group: Sequence[Mapping[str, Any]]) -> None:
+        for r in group:
+            out.append(line(cells(r), str(r.get("phase"))))
+            if r.get("phase") == Phase.FAILED.value:
+                out.append(_style(f"  error: {_safe(r.get('error_message') or 'no error message')}", color,
+                                  fg="red"))
+
+    emit(declared)
+    if unmanaged:
+        out += ["", "Unmanaged (in scope, not declared):"]
+        emit(unmanaged)
+    count = {p: sum(r.get("phase") == p for r in declared) for p in ("ready", "pending", "failed", ABSENT)}
+    out += ["", f"{len(declared)} declared: {count['ready']} ready, {count['pending']} training, "
+                f"{count['failed']} failed, {count[ABSENT]} absent; {len(unmanaged)} unmanaged"]
+    return "\n".join(out) + "\n"
