@@ -87,6 +87,13 @@ def bench_plan(tmp: Path, latency: float, remote: int, declared: int) -> list[tu
             log = api_log(sim)
             rows.append((f"{label}: {remote:,} remote, {declared:,} declared", len(log), pages,
                          api_wall(log, latency), 2 * latency, process))
+        sim.set_faults(latency=0.0)  # the same listing without network latency: what is left is CPU
+        sim.reset_requests()
+        process = cli(sim, "plan", f, "--format", "json")
+        log = api_log(sim)
+        rows.append(("plan at 0 ms latency (the client's CPU floor)", len(log), pages, api_wall(log, 0.0), 2 * latency,
+                     process))
+        sim.set_faults(latency=latency)
         sim.reset_requests()
         t0 = time.perf_counter()
         with naive_http(sim) as http:  # naive: read pages one after the other
@@ -231,6 +238,11 @@ def main() -> None:
             made_s = f"{made:,.1f}" if isinstance(made, float) and not made.is_integer() else f"{int(made):,}"
             print(f"| {name} | {made_s} | {minimum:,} | {wall:.2f} s | {ideal:.2f} s | {wall / ideal:.2f}x | "
                   f"{f'{process:.2f} s' if process is not None else '-'} |")
+        floor = next(r for r in rows if r[0].startswith("plan at 0 ms"))[3]
+        net = rows[0][3] - floor
+        print(f"\nplan: latency adds {net:.2f} s over the 0 ms CPU floor ({net / a.latency:.1f} round trips for "
+              f"{rows[0][1]} pages; ideal 2, naive {rows[0][1]}). The floor is Python CPU in the client and the "
+              "simulator (JSON, HTTP parsing), on the same machine.")
         print("\n| CPU | time | target |\n|---|---|---|")
         for name, seconds, target in bench_cpu(tmp, 1000 if q else 10_000):
             print(f"| {name} | {seconds:.3f} s | {target} |")

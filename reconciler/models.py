@@ -126,27 +126,26 @@ class RemoteReplica:
         """Build from one API object (``replica_*`` or the newer ``face_*`` names). Raises KeyError/TypeError
         when the id is missing; the client maps that to MalformedResponseError."""
 
-        def text(*keys: str) -> str | None:
-            for k in keys:
-                v = data.get(k)
-                if v is not None:
-                    return str(v)
-            return None
+        get = data.get  # hot path: a large account lists tens of thousands of these
 
-        rid = text("replica_id", "face_id")
+        def text(value: object) -> str | None:
+            return value if value is None or type(value) is str else str(value)
+
+        rid = text(get("replica_id") or get("face_id"))
         if not rid:
             raise KeyError("replica_id")
+        name = get("replica_name")
         return cls(
             replica_id=rid,
-            name=text("replica_name", "face_name") or "",
-            status=text("status") or "started",
-            training_progress=text("training_progress"),
-            model_name=text("model_name"),
-            replica_type=text("replica_type", "face_type") or "user",
-            created_at=text("created_at"),
-            updated_at=text("updated_at"),
-            error_message=text("error_message"),
-            thumbnail_video_url=text("thumbnail_video_url"),
+            name=text(name if name is not None else get("face_name")) or "",
+            status=text(get("status")) or "started",
+            training_progress=text(get("training_progress")),
+            model_name=text(get("model_name")),
+            replica_type=text(get("replica_type") or get("face_type")) or "user",
+            created_at=text(get("created_at")),
+            updated_at=text(get("updated_at")),
+            error_message=text(get("error_message")),
+            thumbnail_video_url=text(get("thumbnail_video_url")),
         )
 
 
