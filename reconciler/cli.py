@@ -369,7 +369,9 @@ def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, cr
     echo(f"\nWaiting for {len(ids)} replica(s) to finish training (timeout {duration(timeout)}, "
          f"polling every {duration(poll_interval)}):")
     try:
-        result = Waiter(client, reporter, poll_interval=poll_interval).wait(ids, timeout=timeout, known=known)
+        sleep = reporter.sleep if isinstance(reporter, TtyReporter) else time.sleep
+        result = Waiter(client, reporter, poll_interval=poll_interval, sleep=sleep).wait(ids, timeout=timeout,
+                                                                                         known=known)
     except KeyboardInterrupt:
         err(f"\nInterrupted. Replicas keep training on Tavus; resume with: {resume}")
         return EXIT_INTERRUPTED

@@ -268,3 +268,71 @@ def test_any_fault_sequence_ends_in_success_or_a_typed_error(statuses, attempts)
             ok = False
     first_success = next((i for i, s in enumerate(statuses) if s == 200), len(statuses))
     assert ok == (first_success < attempts)
+
+
+# ------------------------------------------------------------------------------ over real HTTP, on the simulator
+
+
+@pytest.fixture
+def sim():
+    from reconciler.simulator import Simulator
+
+    with Simulator(api_key=KEY, train_seconds=60, stock_replicas=True) as s:
+        yield s
+
+
+def real(sim, **kw) -> TavusClient:
+    kw.setdefault("backoff_base", 0.001)
+    return TavusClient(sim.url, KEY, **kw)
+
+
+def v2(sim):
+    return [r for r in sim.requests if r["path"].startswith("/v2/")]
+
+
+@pytest.mark.parametrize("n,pages", [(0, 1), (1, 1), (100, 1), (101, 2), (250, 3)])
+def test_pagination_over_http(sim, n, pages):
+    for i in range(n):
+        sim.add_replica(replica_name=f"r-{i}", status="completed")
+    with real(sim) as c:
+        got = c.list_replicas()
+        assert sorted(r.name for r in got) == sorted(f"r-{i}" for i in range(n))
+        assert len(v2(sim)) == pages == c.request_count
+        every = c.list_replicas(replica_type=None)
+        assert len(every) == n + len([r for r in every if r.replica_type == "system"]) and len(every) > n
+
+
+@pytest.mark.parametrize("faults", [dict(rate_limit=1.0, retry_after=0), dict(rate_limit=1.0, retry_after=None),
+                                    dict(server_error=1.0), dict(malformed=1.0)])
+def test_every_retry_path_over_http(sim, faults):
+    sim.add_replica(replica_name="a", status="completed")
+    sim.set_faults(**faults)
+    with real(sim, max_attempts=3) as c, pytest.raises(RetriesExhaustedError, match="gave up after 3 attempt"):
+        c.list_replicas()
+    assert len(v2(sim)) == 3
+    sim.set_faults(fail_next=2)
+    with real(sim, max_attempts=3) as c:
+        assert [r.name for r in c.list_replicas()] == ["a"]
+
+
+def test_lost_create_responses_over_http_make_exactly_one_replica(sim):
+    sim.set_faults(drop_create_response=1.0)
+    with real(sim) as c:
+        rid = c.create_replica({"replica_name": "acme-a", "train_video_url": sim.video_url("a.mp4")}, known_ids=())
+    assert [(r["replica_name"], r["replica_id"]) for r in sim.replicas()] == [("acme-a", rid)]
+    assert [r["method"] for r in v2(sim)] == ["POST", "GET"]  # the lost answer, then the listing that adopts
+
+
+def test_error_messages_over_http(sim, caplog):
+    with caplog.at_level(logging.DEBUG, logger="reconciler"):
+        with TavusClient(sim.url, "wrong-key") as bad, pytest.raises(AuthError, match="check TAVUS_API_KEY"):
+            bad.list_replicas()
+        with real(sim) as c:
+            with pytest.raises(NotFoundError, match="replica not found"):
+                c.get_replica("r0000000000")
+            with pytest.raises(BadRequestError, match="HTTP 400"):
+                c.create_replica({"replica_name": "x", "model_name": "phoenix-9", "train_video_url": "https://v/x"})
+            with pytest.raises(BadRequestError, match="HTTP 400"):
+                c.delete_replica(next(r for r in sim.replicas(include_system=True)
+                                      if r["replica_type"] == "system")["replica_id"])
+    assert "GET /v2/replicas -> 401" in caplog.text and KEY not in caplog.text

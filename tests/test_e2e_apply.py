@@ -249,3 +249,28 @@ def test_wrong_api_key(sim, tmp_path):
     res = run_cli(sim, "plan", f, env=cli_env(sim, TAVUS_API_KEY="wrong"))
     assert res.code == 1 and "authentication failed: check TAVUS_API_KEY" in res.err
     assert "Traceback" not in res.all and "wrong" not in res.all
+
+
+def test_wait_on_a_terminal_shows_a_live_progress_table(sim, tmp_path):
+    sim.train_seconds = 2.5
+    f = replicas_file(tmp_path, sim, ["acme-a", "acme-b"])
+    assert run_cli(sim, "apply", f, "--auto-approve", "--no-wait").code == 0
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "wait", f, "--poll-interval", "1s"],
+                            env=cli_env(sim), stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert proc.wait(timeout=30) == 0
+    os.close(leader)
+    text = screen.decode(errors="replace")
+    assert "\x1b[2K" in text and "\x1b[3F" in text  # redrawn in place (2 rows + the elapsed footer)
+    assert "[####################] 100.0%" in text and "elapsed" in text
+    assert "All 2 replica(s) are ready" in text

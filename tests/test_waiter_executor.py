@@ -10,7 +10,8 @@ from reconciler.errors import ApiError, BadRequestError, NotFoundError
 from reconciler.executor import execute
 from reconciler.models import Action, Change, DesiredReplica, Plan, RemoteReplica
 from reconciler.progress import LineReporter
-from reconciler.waiter import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, GONE, Waiter
+from reconciler.status import Phase
+from reconciler.waiter import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, GONE, Tracked, Waiter
 
 
 class FakeClock:
@@ -222,3 +223,23 @@ def test_bad_durations(text):
 
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_tty_reporter_redraws_in_place_caps_rows_and_ticks_elapsed():
+    from reconciler.progress import TtyReporter
+
+    clock = FakeClock()
+    out = _Sink()
+    rep = TtyReporter(out, rows=3, clock=clock, sleep=clock.sleep)
+    tracked = [Tracked(f"r{i}", f"id{i}", status="completed", phase=Phase.READY) for i in range(4)]
+    tracked.append(Tracked("slow", "idS", status="started", progress=45.0))
+    tracked.append(Tracked("bad\x1b[2J", "idB", status="error", phase=Phase.FAILED, error_message="blurry"))
+    rep.update(tracked, 0.0, [])
+    first = out.text
+    assert first.index("bad\\x1b[2J") < first.index("slow") < first.index("r0")  # failed, training, then ready
+    assert "[#########...........]  45.0%" in first and "... and 3 more (ready)" in first
+    assert "\x1b[2J" not in first  # the hostile name is escaped
+    rep.sleep(2.0)
+    assert out.text[len(first):].count("\x1b[1F") == 2 and "elapsed 2s" in out.text
+    rep.update(tracked, 2.0, [])
+    assert "\x1b[5F" in out.text  # moved up over the 4 rows + footer it drew before
