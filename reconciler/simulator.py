@@ -552,28 +552,29 @@ class Simulator:
             self._insert(rec)
         return {"replica_id": rid, "status": "started"}
 
+    def _user_replica(self, rid: str, verb: str):
+        """The replica a rename or delete acts on (404 unknown, 400 stock). Call with the lock held."""
+        rec = self._replicas.get(rid)
+        if rec is None:
+            raise _HttpError(404, "replica not found")
+        if rec.replica_type == "system":
+            raise _HttpError(400, f"stock replicas cannot be {verb}")
+        return rec
+
     def _rename(self, rid: str, body: bytes) -> dict[str, Any]:
         data = _json_object(body)
         name = data.get("replica_name")
         if not isinstance(name, str) or not name.strip():
             raise _HttpError(400, "replica_name must be a non-empty string")
         with self._lock:
-            rec = self._replicas.get(rid)
-            if rec is None:
-                raise _HttpError(404, "replica not found")
-            if rec.replica_type == "system":
-                raise _HttpError(400, "stock replicas cannot be renamed")
+            rec = self._user_replica(rid, "renamed")
             rec.replica_name = name
             rec.updated_epoch = time.time()
         return {"message": "ok"}
 
     def _delete(self, rid: str) -> dict[str, Any]:
         with self._lock:
-            rec = self._replicas.get(rid)
-            if rec is None:
-                raise _HttpError(404, "replica not found")
-            if rec.replica_type == "system":
-                raise _HttpError(400, "stock replicas cannot be deleted")
+            rec = self._user_replica(rid, "deleted")
             del self._replicas[rid]
             self._order.remove(rec)
         return {"message": "ok"}

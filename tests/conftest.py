@@ -5,6 +5,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
+
+
+@pytest.fixture
+def sim():
+    """A simulator on a free loopback port, training in half a second, expecting the e2e API key."""
+    from e2e import API_KEY
+
+    from reconciler.simulator import Simulator
+
+    with Simulator(api_key=API_KEY, train_seconds=0.5) as s:
+        yield s

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,3 +58,35 @@ def replicas_file(tmp_path: Path, sim, names, *, prefix="acme-", prune=False, ex
 def api_requests(sim, method=None, path_prefix="/v2/replicas"):
     return [r for r in sim.requests
             if r["path"].startswith(path_prefix) and (method is None or r["method"] == method)]
+
+
+def names_on(sim) -> list[str]:
+    return sorted(r["replica_name"] for r in sim.replicas())
+
+
+def run_on_a_tty(args: list[str], env: dict, answer: str | None = None, timeout: float = 30) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin/stdout/stderr; type ``answer`` at the prompt if given."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", *args], env=env, stdin=follower, stdout=follower,
+                            stderr=follower)
+    os.close(follower)
+    seen = b""
+    if answer is not None:
+        deadline = time.monotonic() + timeout
+        while b"Enter a value:" not in seen and time.monotonic() < deadline:
+            try:
+                seen += os.read(leader, 4096)
+            except OSError:
+                break
+        os.write(leader, answer.encode() + b"\n")
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    code = proc.wait(timeout=timeout)
+    os.close(leader)
+    return code, seen.decode(errors="replace")

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from e2e import API_KEY, api_requests, replicas_file, run_cli, write
+from e2e import API_KEY, api_requests, names_on, replicas_file, run_cli, write
 
 from reconciler.simulator import Simulator
-
-
-@pytest.fixture
-def sim():
-    with Simulator(api_key=API_KEY, train_seconds=0.5) as s:
-        yield s
-
-
-def names_on(sim):
-    return sorted(r["replica_name"] for r in sim.replicas())
 
 
 def test_export_then_validate_then_plan_is_empty(sim, tmp_path):

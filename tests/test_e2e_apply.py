@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import signal
 import stat
 import subprocess
@@ -13,20 +12,9 @@ import time
 
 import jsonschema
 import pytest
-from e2e import API_KEY, api_requests, cli_env, replicas_file, run_cli, write
+from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli, run_on_a_tty, write
 
 from reconciler.config import load_schema
-from reconciler.simulator import Simulator
-
-
-@pytest.fixture
-def sim():
-    with Simulator(api_key=API_KEY, train_seconds=1.0) as s:
-        yield s
-
-
-def names_on(sim):
-    return sorted(r["replica_name"] for r in sim.replicas())
 
 
 def test_plan_formats_and_detailed_exitcode(sim, tmp_path):
@@ -110,29 +98,7 @@ def test_apply_without_tty_or_approval_refuses_and_changes_nothing(sim, tmp_path
 
 
 def _apply_on_a_tty(sim, f, answer):
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", f, "--no-wait"], env=cli_env(sim),
-                            stdin=follower, stdout=follower, stderr=follower)
-    os.close(follower)
-    seen = b""
-    deadline = time.monotonic() + 30
-    while b"Enter a value:" not in seen and time.monotonic() < deadline:
-        try:
-            seen += os.read(leader, 4096)
-        except OSError:
-            break
-    os.write(leader, answer.encode() + b"\n")
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    proc.wait(timeout=30)
-    os.close(leader)
-    return proc.returncode, seen.decode(errors="replace")
+    return run_on_a_tty(["apply", f, "--no-wait"], cli_env(sim), answer)
 
 
 @pytest.mark.parametrize("answer", ["no", "y", "YES"])
@@ -255,22 +221,8 @@ def test_wait_on_a_terminal_shows_a_live_progress_table(sim, tmp_path):
     sim.train_seconds = 2.5
     f = replicas_file(tmp_path, sim, ["acme-a", "acme-b"])
     assert run_cli(sim, "apply", f, "--auto-approve", "--no-wait").code == 0
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "wait", f, "--poll-interval", "1s"],
-                            env=cli_env(sim), stdin=follower, stdout=follower, stderr=follower)
-    os.close(follower)
-    screen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        screen += chunk
-    assert proc.wait(timeout=30) == 0
-    os.close(leader)
-    text = screen.decode(errors="replace")
+    code, text = run_on_a_tty(["wait", f, "--poll-interval", "1s"], cli_env(sim))
+    assert code == 0, text
     assert "\x1b[2K" in text and "\x1b[3F" in text  # redrawn in place (2 rows + the elapsed footer)
     assert "[####################] 100.0%" in text and "elapsed" in text
     assert "All 2 replica(s) are ready" in text

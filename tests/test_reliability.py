@@ -15,21 +15,13 @@ import sys
 import time
 
 import pytest
-from e2e import API_KEY, api_requests, cli_env, replicas_file, run_cli, write
+from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli, write
 
 from reconciler.simulator import Simulator
 
 FAST = {"TAVUS_RETRY_MAX_ATTEMPTS": "10", "TAVUS_RETRY_BACKOFF_SECONDS": "0.01"}
 
 
-@pytest.fixture
-def sim():
-    with Simulator(api_key=API_KEY, train_seconds=0.5) as s:
-        yield s
-
-
-def names_on(sim) -> list[str]:
-    return sorted(r["replica_name"] for r in sim.replicas())
 
 
 def duplicates(sim) -> dict[str, int]:
