@@ -34,16 +34,21 @@ def parse_duration(text: str) -> float:
 class Duration(click.ParamType):
     name = "DURATION"
 
+    def __init__(self, minimum: float = 0.0):
+        self.minimum = minimum
+
     def convert(self, value, param, ctx):
-        if isinstance(value, float | int):
-            return float(value)
         try:
-            return parse_duration(value)
+            seconds = float(value) if isinstance(value, float | int) else parse_duration(value)
         except ValueError as e:
             self.fail(str(e), param, ctx)
+        if seconds < self.minimum:
+            self.fail(f"{value!r} is too short (at least {self.minimum:g}s)", param, ctx)
+        return seconds
 
 
 DURATION = Duration()
+POLL_INTERVAL = Duration(minimum=0.1)  # a zero interval would hammer the API
 
 
 def err(message: str) -> None:
@@ -247,7 +252,7 @@ def _print_report(report, file: str) -> None:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (CI).")
 @click.option("--no-wait", is_flag=True, help="Return once changes are made; do not wait for training.")
 @click.option("--timeout", type=DURATION, default="6h", show_default=True, help="How long to wait for training.")
-@click.option("--poll-interval", type=DURATION, default="30s", show_default=True, help="How often to poll.")
+@click.option("--poll-interval", type=POLL_INTERVAL, default="30s", show_default=True, help="How often to poll.")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Creates/deletes run at once.")
 @target_option
@@ -393,7 +398,7 @@ def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, cr
 @cli.command(name="wait")
 @file_argument
 @click.option("--timeout", type=DURATION, default="6h", show_default=True, help="How long to wait.")
-@click.option("--poll-interval", type=DURATION, default="30s", show_default=True, help="How often to poll.")
+@click.option("--poll-interval", type=POLL_INTERVAL, default="30s", show_default=True, help="How often to poll.")
 @target_option
 @click.pass_context
 def wait_command(ctx, file, timeout, poll_interval, targets) -> int:
@@ -592,6 +597,9 @@ def demo(file, train_seconds) -> int:
 # ----------------------------------------------------------------------------------------- entry point
 
 
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one clear line per error and a documented exit code, never a traceback."""
     try:
@@ -610,8 +618,15 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         err("Interrupted.")
         code = EXIT_INTERRUPTED
+    except _NO_ARGS as e:  # `tavus-reconciler` alone: the help, as click would show it
+        click.echo(e.format_message(), err=True)
+        code = EXIT_ERROR
+    except click.UsageError as e:  # one line, like every other error, with where to look
+        where = e.ctx.command_path if e.ctx else "tavus-reconciler"
+        err(f"error: {e.format_message()} (see `{where} --help`)")
+        code = EXIT_ERROR
     except click.ClickException as e:
-        e.show()
+        err(f"error: {e.format_message()}")
         code = EXIT_ERROR
     except KeyboardInterrupt:
         err("Interrupted.")

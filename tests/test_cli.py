@@ -1,0 +1,45 @@
+"""The CLI's contract for bad input: one line saying what and where, exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from reconciler.cli import cli
+
+
+def run(*args: str, env: dict | None = None):
+    return subprocess.run([sys.executable, "-m", "reconciler", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["plan", "--format", "xml", "f.yaml"], "'--format': 'xml' is not one of"),
+    (["apply", "f.yaml", "--timeout", "5x"], "'5x' is not a duration"),
+    (["wait", "f.yaml", "--poll-interval", "0"], "too short"),
+    (["apply", "f.yaml", "--parallelism", "0"], "--parallelism"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+    (["plan"], "Missing argument 'FILE'"),
+    (["plan", "."], "is a directory"),
+    (["validate", "/nonexistent/replicas.yaml"], "/nonexistent/replicas.yaml: no such file"),
+])
+def test_bad_input_is_one_line_and_exit_1(args, needle):
+    res = run(*args)
+    assert res.returncode == 1
+    assert needle in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+def test_every_command_has_help_with_an_example():
+    for name, command in cli.commands.items():
+        assert "Example:" in (command.help or ""), name
+        res = run(name, "--help")
+        assert res.returncode == 0 and "Example:" in res.stdout, name
+
+
+def test_version():
+    from reconciler import __version__
+
+    res = run("--version")
+    assert res.returncode == 0 and __version__ in res.stdout
