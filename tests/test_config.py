@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import jsonschema
@@ -262,15 +261,13 @@ def test_escaped_dollar_brace_is_literal():
 
 # ----------------------------------------------------------------------------- hostile input
 
-def test_billion_laughs_is_rejected_fast():
+def test_billion_laughs_is_rejected():
     text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
     for i, (prev, cur) in enumerate(zip("abcdefgh", "bcdefghi", strict=True)):
         text += f"{cur}: &{cur} [{', '.join(['*' + prev] * 9)}]\n"
         assert i < 10
     text = "version: 1\nreplicas: []\n" + text
-    start = time.perf_counter()
-    diags = errors(text)
-    assert time.perf_counter() - start < 1
+    diags = errors(text)  # the aliases are refused before anything is expanded
     assert any("YAML aliases (*name) are not supported" in d for d in diags)
 
 
@@ -287,10 +284,8 @@ def test_deep_nesting_is_rejected(text):
 
 
 def test_pathological_nesting_is_rejected_without_recursion():
-    start = time.perf_counter()
     diags = errors("[" * 1_000_000 + "]" * 1_000_000)  # a recursive composer would overflow the stack
     assert len(diags) == 1 and "nest" in diags[0] and re.match(rf"{F}:1:\d+: ", diags[0])
-    assert time.perf_counter() - start < 2
 
 
 def test_non_utf8_and_binary_files(tmp_path):
@@ -337,16 +332,14 @@ def test_huge_string_within_the_limit_is_fine():
     assert d.train_video_url == url
 
 
-def test_ten_thousand_replicas_load_quickly():
+def test_ten_thousand_replicas_load():  # timed by bench/bench.py, not here
     lines = [HEAD]
     for i in range(10_000):
         lines.append(f"  - name: r-{i}\n    train_video_url: ${{BASE:-https://v.example.com}}/{i}.mp4\n"
                      f"    consent_video_url: https://v.example.com/{i}-c.mp4\n")
     text = "".join(lines)
-    start = time.perf_counter()
     config = ok(text)
     assert len(config.replicas) == 10_000 and config.replicas[-1].line == 3 + 3 * 9_999
-    assert time.perf_counter() - start < 4  # ~0.7 s on a laptop; generous for slow CI
 
 
 def test_errors_in_a_large_file_are_still_all_reported():

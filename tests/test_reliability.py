@@ -83,6 +83,7 @@ def test_sigkill_at_many_points_then_rerun_converges(sim, tmp_path, record_prope
         assert names_on(sim) == names, f"kill point {point}"
         assert all(r["status"] == "completed" for r in sim.replicas())
     record_property("sigkill", f"runs={runs} kills={kills} duplicates=0")
+    print(f"SIGKILL matrix: runs={runs} kills={kills} duplicates=0")
     assert kills >= 8
 
 
@@ -91,12 +92,12 @@ def test_api_down_fails_clearly_within_the_retry_budget(sim, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
-    env = cli_env(sim, TAVUS_API_URL=f"http://127.0.0.1:{port}", TAVUS_RETRY_BUDGET_SECONDS="3",
-                  TAVUS_RETRY_BACKOFF_SECONDS="0.5")
-    t0 = time.monotonic()
+    env = cli_env(sim, TAVUS_API_URL=f"http://127.0.0.1:{port}", TAVUS_RETRY_BUDGET_SECONDS="2",
+                  TAVUS_RETRY_BACKOFF_SECONDS="0.5", TAVUS_RETRY_MAX_ATTEMPTS="1000")
     res = run_cli(sim, "plan", f, env=env)
-    assert res.code == 1 and time.monotonic() - t0 < 10
+    assert res.code == 1
     assert res.err.startswith("error: GET /v2/replicas: gave up after") and "ConnectError" in res.err
+    assert "would exceed the 2s retry budget" in res.err  # the budget, not the attempt count, ended it
     assert len(res.err.strip().splitlines()) == 1 and "Traceback" not in res.all
     assert "retried" in run_cli(sim, "--help").out
 
