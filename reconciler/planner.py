@@ -136,8 +136,9 @@ def compute_plan(
             errors.append(f"{d.name} ({r.replica_id}) is protected: refusing to replace it ({reason})")
             track(r)
         else:
+            after = {**desired_attributes(d), "status": "started"}  # the successor trains from scratch
             changes.append(Change(Action.REPLACE, d.name, reason, replica_id=r.replica_id,
-                                  before=remote_attributes(r), after=desired_attributes(d), desired=d))
+                                  before=remote_attributes(r), after=after, desired=d))
             missing.update(d.missing_vars)
 
     unmanaged: list[RemoteReplica] = []
