@@ -107,3 +107,11 @@ def test_video_and_image_together_is_a_located_validate_error(tmp_path):
     with Simulator(api_key=API_KEY) as s:
         res = run_cli(s, "validate", f)
     assert res.code == 1 and f"{f}:3:" in res.err and "not both" in res.err, res.all
+
+
+def test_two_remote_replicas_with_one_declared_name_is_exit_1_naming_both(sim, tmp_path):
+    ids = sorted(sim.add_replica(replica_name="acme-a", status="completed")["replica_id"] for _ in range(2))
+    f = replicas_file(tmp_path, sim, ["acme-a"])
+    res = run_cli(sim, "plan", f, "--detailed-exitcode")
+    assert res.code == 1 and all(i in res.all for i in ids), res.all
+    assert run_cli(sim, "apply", f, "--auto-approve").code == 1 and names_on(sim) == ["acme-a", "acme-a"]
