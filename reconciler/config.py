@@ -26,6 +26,7 @@ import yaml
 
 from reconciler.errors import ConfigError
 from reconciler.models import DEFAULT_MODEL, Config, DesiredReplica, Settings
+from reconciler.redact import CONTROL_CHARS
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
@@ -231,11 +232,8 @@ class _Diagnostics:
 
 def _offset_position(data: bytes, offset: int) -> Pos:
     """1-based (line, column in characters) of a byte offset."""
-    before = data[:offset]
-    line = before.count(b"\n") + 1
-    last = before.rfind(b"\n")
-    col = len(before[last + 1:].decode("utf-8", errors="replace")) + 1
-    return line, col
+    before = data[:offset].decode("utf-8", errors="replace")
+    return _text_position(before, len(before))
 
 
 def _text_position(text: str, index: int) -> Pos:
@@ -572,7 +570,7 @@ def _label(doc: _Document, path: tuple) -> str:
 
 def _plain_name(name: Any) -> bool:
     """A name good enough to label messages with (the schema and semantic checks judge it properly)."""
-    return isinstance(name, str) and 0 < len(name) <= 128 and name == name.strip() and not _CONTROL.search(name)
+    return isinstance(name, str) and 0 < len(name) <= 128 and name == name.strip() and not CONTROL_CHARS.search(name)
 
 
 def _allowed_fields(schema: dict) -> list[str]:
@@ -660,7 +658,6 @@ def _report_schema_error(doc: _Document, diags: _Diagnostics, error, path: tuple
 
 # --------------------------------------------------------------------------------------- semantics
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -779,7 +776,7 @@ class _Semantics:
         if base + ("name",) in doc.missing:
             self._unset_identity(base + ("name",), f"replicas[{i}].name")
             label, name_ok = f"replicas[{i}]", False
-        elif _CONTROL.search(name):
+        elif CONTROL_CHARS.search(name):
             diags.error(doc.at(base + ("name",)), f"replicas[{i}]: name must not contain control characters")
             name_ok = False
         if name_ok and name.strip() and name == name.strip():
