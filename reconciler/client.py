@@ -208,11 +208,8 @@ class TavusClient:
             return self._list_all(params)
         unique = list(dict.fromkeys(ids))
         chunks = [unique[i:i + IDS_PER_REQUEST] for i in range(0, len(unique), IDS_PER_REQUEST)]
-        if len(chunks) == 1:
-            return self._list_all({**params, "replica_ids": ",".join(chunks[0])})
-        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(chunks))) as pool:
-            results = pool.map(lambda c: self._list_all({**params, "replica_ids": ",".join(c)}), chunks)
-            return [r for part in results for r in part]
+        parts = self._map(lambda c: self._list_all({**params, "replica_ids": ",".join(c)}), chunks)
+        return [r for part in parts for r in part]
 
     def get_replica(self, replica_id: str) -> RemoteReplica:
         body = self._call("GET", self._path(replica_id), params={"verbose": "true"})
@@ -295,8 +292,7 @@ class TavusClient:
             if size == 0 or size >= total:
                 return self._dedupe(first)
             pages = range(2, math.ceil(total / size) + 1)
-            with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(pages))) as pool:
-                results = list(pool.map(lambda p, n=size: self._page(params, p, n), pages))
+            results = self._map(lambda p, n=size: self._page(params, p, n), pages)
             if any(t != total for _, t in results):
                 continue
             items = first + [r for part, _ in results for r in part]
@@ -310,6 +306,13 @@ class TavusClient:
             return self._dedupe(items)
         raise ApiError("the replica list kept changing while it was read (3 tries); try again", method="GET",
                        path=API_PREFIX)
+
+    def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``fn`` over ``items`` in order, at most ``max_concurrency`` at once; inline for a single item."""
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
+            return list(pool.map(fn, items))
 
     def _sequential(self, params: Mapping[str, str], first: list[RemoteReplica]) -> list[RemoteReplica]:
         items, page, size = list(first), 1, len(first) or self.page_size

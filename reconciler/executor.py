@@ -87,19 +87,14 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         status = "ok" if outcome.ok else "FAILED"
         emit(escape_control(f"  {c.action.symbol} {c.action.value} {c.name}: {status}: {outcome.detail}"))
 
-    stages = [
-        [c for c in plan.changes if c.action is Action.RENAME],
-        [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)],
-    ]
+    renames = [c for c in plan.changes if c.action is Action.RENAME]
+    creates = [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)]
     deletes = [c for c in plan.changes if c.action is Action.DELETE]
     replaced = [c for c in plan.changes if c.action is Action.REPLACE]
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        for stage in stages:
-            if stage and stage[0].action is not Action.RENAME:
-                stage = _recheck(stage, client, known, record)
-            if not _run_stage(pool, stage, run, record, report) or report.failed:
-                break
+        if _run_stage(pool, renames, run, record, report) and creates:
+            _run_stage(pool, _recheck(creates, client, known, record), run, record, report)
         if report.interrupted or report.failed:
             why = "interrupted" if report.interrupted else "not run: an earlier step failed"
             seen = {id(o.change) for o in report.outcomes} | {id(c) for c, _ in report.skipped}
@@ -121,9 +116,10 @@ def _recheck(creates: list[Change], client, known: frozenset[str], record) -> li
     """List the account once more right before creating: a replica with a name about to be created that was
     not there when the plan was made means another apply is running (or a human was quick). Creating it again
     would make a duplicate, so those creates fail instead and the run stops before any delete."""
+    names = {c.name for c in creates}
     try:
         appeared = {r.name: r.replica_id for r in client.list_replicas()
-                    if r.replica_id not in known and r.name in {c.name for c in creates}}
+                    if r.replica_id not in known and r.name in names}
     except ReconcilerError as e:
         for c in creates:
             record(Outcome(c, False, f"could not re-check the account before creating: {e}"))

@@ -88,6 +88,10 @@ class Config:
 # --------------------------------------------------------------------------- remote state (the API)
 
 
+def _text(value: object) -> str | None:
+    return value if value is None or type(value) is str else str(value)
+
+
 @dataclass(frozen=True)
 class RemoteReplica:
     """A replica as the Tavus API reports it. Unknown fields are ignored, optional ones may be None."""
@@ -126,11 +130,7 @@ class RemoteReplica:
         """Build from one API object (``replica_*`` or the newer ``face_*`` names). Raises KeyError/TypeError
         when the id is missing; the client maps that to MalformedResponseError."""
 
-        get = data.get  # hot path: a large account lists tens of thousands of these
-
-        def text(value: object) -> str | None:
-            return value if value is None or type(value) is str else str(value)
-
+        get, text = data.get, _text  # hot path: a large account lists tens of thousands of these
         rid = text(get("replica_id") or get("face_id"))
         if not rid:
             raise KeyError("replica_id")

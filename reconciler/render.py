@@ -73,9 +73,7 @@ def _redact_value(key: str | None, value: object) -> object:
 
 
 def _redact_attrs(attrs: Mapping[str, object] | None) -> dict[str, object] | None:
-    if attrs is None:
-        return None
-    return {str(k): _redact_value(str(k), v) for k, v in attrs.items()}
+    return None if attrs is None else _redact_value(None, attrs)
 
 
 def _safe(text: object) -> str:
