@@ -52,9 +52,13 @@ POLL_INTERVAL = Duration(minimum=0.1)  # a zero interval would hammer the API
 
 
 def err(message: str) -> None:
+    """One message to stderr through the redaction choke point; leading/trailing blank lines kept as such."""
     from reconciler.redact import escape_control
 
-    click.echo(escape_control(message), err=True)
+    body = message.strip("\n")
+    lead = message[: len(message) - len(message.lstrip("\n"))]
+    tail = message[len(lead) + len(body):]
+    click.echo(lead + escape_control(body) + tail, err=True)
 
 
 def echo(text: str = "", nl: bool = True) -> None:

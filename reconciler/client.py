@@ -33,21 +33,29 @@ from reconciler.errors import (
     ApiError,
     AuthError,
     BadRequestError,
+    InconsistentListError,
     MalformedResponseError,
     NotFoundError,
     RetriesExhaustedError,
     UsageError,
 )
 from reconciler.models import RemoteReplica
-from reconciler.redact import escape_control, redact_url
+from reconciler.redact import escape_control, redact_url, register_secret, scrub
 
 API_PREFIX = "/v2/replicas"  # the newer docs call replicas "faces": switching to /v2/faces is this line
 DEFAULT_API_URL = "https://tavusapi.com"
 IDS_PER_REQUEST = 100
+MAX_PAGES = 5000  # a listing that needs more pages than this is refused (a bogus total_count, not an account)
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_GONE_MESSAGE = ("invalid replica_id", "invalid face_id")  # the documented 400 for an unknown id
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _DEFAULT = object()
 
 log = logging.getLogger("reconciler.client")
+
+
+class _TotalChanged(Exception):
+    """total_count differed between pages of one listing."""
 
 
 class _Retryable(Exception):
@@ -60,10 +68,12 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _server_message(resp: httpx.Response) -> str:
+def _server_message(resp: httpx.Response, content: bytes = b"") -> str:
+    import json
+
     try:
-        body = resp.json()
-    except ValueError:
+        body = json.loads(content) if content else None
+    except (ValueError, RecursionError):
         body = None
     message = ""
     if isinstance(body, Mapping):
@@ -71,7 +81,9 @@ def _server_message(resp: httpx.Response) -> str:
     if not message:
         message = resp.reason_phrase or "no message"
     message = " ".join(message.split())
-    return escape_control(message[:300] + ("..." if len(message) > 300 else ""))
+    # redact before cutting: a cut could leave half a signature that no longer looks like a URL
+    message = scrub(message)
+    return message[:300] + ("..." if len(message) > 300 else "")
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -89,6 +101,18 @@ def _retry_after(resp: httpx.Response) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _env_number(environ: Mapping[str, str], name: str, cast: Callable[[str], float], minimum: float):
@@ -130,6 +154,8 @@ class TavusClient:
         self.page_size = page_size
         self.max_concurrency = max(1, max_concurrency)
         self._api_key = api_key
+        register_secret(api_key)  # every output path masks it, also when a server echoes it back
+        self.timeout = timeout
         self._sleep = sleep
         self._lock = threading.Lock()
         self._requests = 0
@@ -163,6 +189,9 @@ class TavusClient:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"API URL {redact_url(url)!r} is not an http(s) URL (--api-url / TAVUS_API_URL)")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise UsageError(f"API URL {redact_url(url)!r} is plain http: the API key would travel unencrypted; "
+                             "use https:// (http:// is allowed only for a loopback host such as the simulator)")
         options: dict[str, Any] = {}
         for name, option, cast, minimum in (
             ("TAVUS_RETRY_MAX_ATTEMPTS", "max_attempts", int, 1),
@@ -208,8 +237,10 @@ class TavusClient:
             return self._list_all(params)
         unique = list(dict.fromkeys(ids))
         chunks = [unique[i:i + IDS_PER_REQUEST] for i in range(0, len(unique), IDS_PER_REQUEST)]
-        parts = self._map(lambda c: self._list_all({**params, "replica_ids": ",".join(c)}), chunks)
-        return [r for part in parts for r in part]
+        parts = self._map(lambda c: self._list_all({**params, "replica_ids": ",".join(c)}, cap=len(c)), chunks)
+        # a server that ignores replica_ids answers with other replicas: keep only those asked for
+        wanted = set(unique)
+        return [r for part in parts for r in part if r.replica_id in wanted]
 
     def get_replica(self, replica_id: str) -> RemoteReplica:
         body = self._call("GET", self._path(replica_id), params={"verbose": "true"})
@@ -254,9 +285,9 @@ class TavusClient:
 
     # ------------------------------------------------------------------------------------------ internals
 
-    def _message(self, resp: httpx.Response) -> str:
-        """The server's error message, with the key masked should a server ever echo it."""
-        return _server_message(resp).replace(self._api_key, "[REDACTED]")
+    def _message(self, resp: httpx.Response, content: bytes = b"") -> str:
+        """The server's error message, redacted (URLs, the key) and escaped: it may echo what we sent."""
+        return _server_message(resp, content).replace(self._api_key, "[REDACTED]")
 
     @staticmethod
     def _path(replica_id: str) -> str:
@@ -280,32 +311,108 @@ class TavusClient:
         total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
         return [self._replica(item, "GET", API_PREFIX) for item in data], total
 
-    def _list_all(self, params: Mapping[str, str]) -> list[RemoteReplica]:
-        """All pages. The first page tells the total and the real page size; the rest are fetched at once.
-        A total that changes while listing (someone created or deleted) restarts the listing, up to 3 times,
-        so a replica is never missed because the pages shifted under us."""
-        for _ in range(3):
-            first, total = self._page(params, 1, self.page_size)
-            if total is None:  # no total: read pages one by one until an empty one
-                return self._dedupe(self._sequential(params, first))
-            size = len(first)
-            if size == 0 or size >= total:
-                return self._dedupe(first)
-            pages = range(2, math.ceil(total / size) + 1)
-            results = self._map(lambda p, n=size: self._page(params, p, n), pages)
-            if any(t != total for _, t in results):
-                continue
-            items = first + [r for part, _ in results for r in part]
-            page = pages[-1]
-            while len(self._dedupe(items)) < total:  # a short page is not the end; an empty page is
-                page += 1
-                more, _ = self._page(params, page, size)
-                if not more:
-                    break
-                items += more
-            return self._dedupe(items)
-        raise ApiError("the replica list kept changing while it was read (3 tries); try again", method="GET",
-                       path=API_PREFIX)
+    def _list_all(self, params: Mapping[str, str], cap: int | None = None) -> list[RemoteReplica]:
+        """Every page, or a typed error: a plan is never computed from a listing the client cannot vouch for.
+
+        The first page tells the total and the page size the server really serves (it may cap ``limit``);
+        later pages are asked with that size, at most ``max_concurrency`` at a time (in windows, so a bogus
+        total never queues thousands of requests), and never more than the total allows (``MAX_PAGES``).
+        The listing ends only consistently: every promised item seen and the last page short or followed by
+        an empty one. An empty page before the total, a page of ids already seen, more items than the total
+        are contradictions (InconsistentListError). A total that changes (someone created or deleted while
+        we read) restarts the listing once; a second change is an error too. ``cap``: the most items the
+        query can match (the number of replica_ids asked for): reaching it needs no confirming page."""
+        for attempt in range(2):
+            try:
+                return self._list_pages(params, cap)
+            except _TotalChanged:
+                if attempt:
+                    raise InconsistentListError("the replica list kept changing while it was read (total_count "
+                                                "changed twice); nothing was done; try again", method="GET",
+                                                path=API_PREFIX) from None
+        raise AssertionError("unreachable")
+
+    def _inconsistent(self, why: str) -> InconsistentListError:
+        return InconsistentListError(f"the replica list is inconsistent: {why}; nothing was done (a plan from "
+                                     "it could duplicate or delete replicas); try again, and report the API's "
+                                     "behaviour if it persists", method="GET", path=API_PREFIX)
+
+    def _list_pages(self, params: Mapping[str, str], cap: int | None = None) -> list[RemoteReplica]:
+        limit = max(1, self.page_size)
+        first, total = self._page(params, 1, limit)
+        seen: dict[str, RemoteReplica] = {}
+        for r in first:
+            seen.setdefault(r.replica_id, r)
+        size = len(first)
+        if total is None:
+            return self._list_without_total(params, first, seen, limit)
+        if total > 0 and size == 0:
+            raise self._inconsistent(f"page 1 is empty but total_count is {total}")
+        if len(seen) > total:
+            raise self._inconsistent(f"page 1 holds {len(seen)} replicas but total_count is {total}")
+        if len(seen) == total and (size < limit or (cap is not None and total >= cap)):
+            return list(seen.values())  # one short page holding everything: a consistent end
+        if total == 0:
+            return []
+        size = max(size, 1)
+        planned = math.ceil(total / size)
+        if planned > MAX_PAGES:
+            raise self._inconsistent(f"total_count {total} at {size} per page would need {planned} pages "
+                                     f"(more than {MAX_PAGES})")
+        page, last_len = 1, size
+        window = max(1, self.max_concurrency)
+        while True:
+            # the pages that can still hold promised items, plus one to confirm the end
+            if len(seen) >= total:
+                if last_len < size or (cap is not None and total >= cap):
+                    return list(seen.values())
+                batch = [page + 1]
+            else:
+                batch = list(range(page + 1, min(page + window, max(planned, page + 1)) + 1))
+            if batch[-1] > MAX_PAGES:
+                raise self._inconsistent(f"still short of total_count {total} after {page} pages")
+            results = self._map(lambda p, n=size: self._page(params, p, n), batch)
+            for p, (items, t) in zip(batch, results, strict=True):
+                page = p
+                if t is not None and t != total:
+                    raise _TotalChanged()
+                if len(seen) >= total:  # everything seen: this page confirms the end
+                    if items:
+                        raise self._inconsistent(f"page {p} holds replicas beyond total_count {total}")
+                    return list(seen.values())
+                if not items:
+                    raise self._inconsistent(f"page {p} is empty after {len(seen)} of {total} replicas")
+                new = [r for r in items if r.replica_id not in seen]
+                if not new:
+                    raise self._inconsistent(f"page {p} repeats replicas already seen (does the server ignore "
+                                             "'page'?)")
+                for r in new:
+                    seen[r.replica_id] = r
+                if len(seen) > total:
+                    raise self._inconsistent(f"more than total_count {total} replicas were listed")
+                last_len = len(items)
+                if len(seen) >= total and (last_len < size or (cap is not None and total >= cap)):
+                    return list(seen.values())
+                # everything seen after a full page: the next page (in this batch or the next) confirms the end
+            planned = max(planned, page + 1)
+
+    def _list_without_total(self, params: Mapping[str, str], first: list[RemoteReplica],
+                            seen: dict[str, RemoteReplica], limit: int) -> list[RemoteReplica]:
+        """No total_count (not the documented shape; tolerated): pages one by one until an empty one, each
+        page bringing new ids, at most MAX_PAGES."""
+        items, page, size = first, 1, len(first) or limit
+        while items:
+            page += 1
+            if page > MAX_PAGES:
+                raise self._inconsistent(f"no end after {MAX_PAGES} pages")
+            items, _ = self._page(params, page, size)
+            new = [r for r in items if r.replica_id not in seen]
+            if items and not new:
+                raise self._inconsistent(f"page {page} repeats replicas already seen (does the server ignore "
+                                         "'page'?)")
+            for r in new:
+                seen[r.replica_id] = r
+        return list(seen.values())
 
     def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         """``fn`` over ``items`` in order, at most ``max_concurrency`` at once; inline for a single item."""
@@ -313,14 +420,6 @@ class TavusClient:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
             return list(pool.map(fn, items))
-
-    def _sequential(self, params: Mapping[str, str], first: list[RemoteReplica]) -> list[RemoteReplica]:
-        items, page, size = list(first), 1, len(first) or self.page_size
-        while first:
-            page += 1
-            first, _ = self._page(params, page, size)
-            items += first
-        return items
 
     @staticmethod
     def _dedupe(items: list[RemoteReplica]) -> list[RemoteReplica]:
@@ -331,10 +430,13 @@ class TavusClient:
         """Send with retries; return the decoded JSON body. ``before_retry`` runs after an ambiguous failure
         (the server may have acted); a non-None result is returned instead of retrying."""
         started = time.monotonic()
+        # the whole call (attempts, waits) ends by this wall-clock deadline; each attempt by its own too
+        call_deadline = started + max(self.retry_budget, self.timeout)
         last = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return self._attempt(method, path, params, json)
+                return self._attempt(method, path, params, json,
+                                     deadline=min(time.monotonic() + self.timeout, call_deadline))
             except _Retryable as e:
                 last = e.reason
                 if e.ambiguous and before_retry is not None:
@@ -350,7 +452,7 @@ class TavusClient:
                     break
                 delay = e.retry_after if e.retry_after is not None else random.uniform(
                     0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
-                remaining = self.retry_budget - (time.monotonic() - started)
+                remaining = min(self.retry_budget - (time.monotonic() - started), call_deadline - time.monotonic())
                 if delay > remaining:
                     last += f" (next retry in {delay:.0f}s would exceed the {self.retry_budget:g}s retry budget)"
                     break
@@ -359,12 +461,25 @@ class TavusClient:
         raise RetriesExhaustedError(f"gave up after {attempt} attempt(s) in {time.monotonic() - started:.1f}s: "
                                     f"{last}", method=method, path=path)
 
-    def _attempt(self, method: str, path: str, params: Mapping[str, str] | None, json: Any) -> Any:
+    def _attempt(self, method: str, path: str, params: Mapping[str, str] | None, json: Any, *,
+                 deadline: float | None = None) -> Any:
         with self._lock:
             self._requests += 1
         t0 = time.monotonic()
+        deadline = t0 + self.timeout if deadline is None else deadline
         try:
-            resp = self._http.request(method, path, params=params, json=json)
+            # streamed, so a body trickled byte by byte cannot stretch the attempt past its deadline
+            # (httpx's own timeout is per socket read)
+            with self._http.stream(method, path, params=params, json=json) as resp:
+                chunks, size = [], 0
+                for chunk in resp.iter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("the answer did not arrive within the deadline")
+                    if size > MAX_BODY_BYTES:
+                        raise _Retryable("the answer is too large", ambiguous=method != "GET")
+                content = b"".join(chunks)
         except httpx.TimeoutException as e:
             log.debug("%s %s -> timeout (%d ms)", method, path, (time.monotonic() - t0) * 1000)
             # a connect or pool timeout never reached the server; any other timeout may have
@@ -374,29 +489,36 @@ class TavusClient:
             log.debug("%s %s -> %s (%d ms)", method, path, type(e).__name__, (time.monotonic() - t0) * 1000)
             reason = f"connection failed ({type(e).__name__}) to {redact_url(self.base_url)}"
             raise _Retryable(reason, ambiguous=not isinstance(e, httpx.ConnectError)) from None
+        except httpx.HTTPError as e:  # e.g. a malformed header or encoding: the server's fault, one line
+            raise _Retryable(f"unreadable answer ({type(e).__name__})", ambiguous=method != "GET") from None
         log.debug("%s %s -> %d (%d ms)", method, path, resp.status_code, (time.monotonic() - t0) * 1000)
         status = resp.status_code
         if status in _RETRYABLE_STATUS:
             # 429 and 408 mean the request was not processed; a 5xx may have been
-            raise _Retryable(f"HTTP {status}: {self._message(resp)}", ambiguous=status >= 500,
+            raise _Retryable(f"HTTP {status}: {self._message(resp, content)}", ambiguous=status >= 500,
                              retry_after=_retry_after(resp) if status in (429, 503) else None)
         if status in (401, 403):
             raise AuthError("authentication failed: check TAVUS_API_KEY", status_code=status, method=method,
                             path=path)
         if status == 404:
-            raise NotFoundError(self._message(resp), status_code=status, method=method, path=path)
+            raise NotFoundError(self._message(resp, content), status_code=status, method=method, path=path)
+        if status == 400 and path.startswith(API_PREFIX + "/") and any(
+                m in self._message(resp, content).lower() for m in _GONE_MESSAGE):
+            # the documented answer for an unknown id (no 404 is documented): gone, like a 404
+            raise NotFoundError(self._message(resp, content), status_code=status, method=method, path=path)
         if 400 <= status < 500:
-            raise BadRequestError(f"HTTP {status}: {self._message(resp)}", status_code=status, method=method,
+            raise BadRequestError(f"HTTP {status}: {self._message(resp, content)}", status_code=status, method=method,
                                   path=path)
         if status >= 500 or status < 200 or status >= 300:
             raise ApiError(f"unexpected HTTP {status}", status_code=status, method=method, path=path)
-        if not resp.content:
+        if not content:
             return {}
         try:
-            return resp.json()
-        except ValueError:
+            import json as _json
+
+            return _json.loads(content)
+        except (ValueError, RecursionError):
             if method == "GET":  # a proxy's error page or a truncated body: worth another try
                 raise _Retryable("the answer is not JSON", ambiguous=False) from None
             raise MalformedResponseError(f"HTTP {status} with a body that is not JSON", method=method,
                                          path=path) from None
-

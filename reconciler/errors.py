@@ -55,6 +55,11 @@ class MalformedResponseError(ApiError):
     """The API answered with a body we cannot understand (not JSON, wrong shape)."""
 
 
+class InconsistentListError(ApiError):
+    """The pages of a listing contradict each other (an empty page before the promised total, a page of ids
+    already seen, more items than the total, a total that kept changing): no plan may be computed from it."""
+
+
 class PlanError(ReconcilerError):
     """The plan cannot be computed or executed safely (ambiguous names, protected replicas, stale plan)."""
 

@@ -54,10 +54,10 @@ def _is_url(value: str) -> bool:
 
 
 def redact_text(text: str | None) -> str | None:
-    """Redact every URL inside free text (error messages may quote a presigned URL)."""
-    if not text:
-        return text
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()) or "", text)
+    """Redact every URL inside free text (error messages may quote a presigned URL), and the API key."""
+    from reconciler import redact
+
+    return redact.redact_text(text)
 
 
 def _redact_value(key: str | None, value: object) -> object:
@@ -91,7 +91,21 @@ def _show_value(value: object) -> str:
 def _json_safe(text: str) -> str:
     """Escape, as JSON \\u escapes, the characters json.dumps(ensure_ascii=False) leaves raw but a terminal
     would obey. They can only occur inside JSON strings, so the document's data is unchanged."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    from reconciler import redact
+
+    for secret in redact._SECRETS:  # a server echoing the API key in a name or message
+        if secret in text:
+            text = text.replace(secret, f"[{redact.REDACTED}]")
+    text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return redact.INVISIBLE_CHARS.sub(_json_escape, text)
+
+
+def _json_escape(m: re.Match) -> str:
+    o = ord(m.group())
+    if o < 0x10000:
+        return f"\\u{o:04x}"
+    o -= 0x10000
+    return f"\\u{0xd800 + (o >> 10):04x}\\u{0xdc00 + (o & 0x3ff):04x}"
 
 
 def _percent(progress: float | None) -> str:
