@@ -62,11 +62,13 @@ class _Drop(Exception):
 class _HttpError(Exception):
     """An API error answer: status code and JSON body ``{"message": ...}``."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, *,
+                 error_key: bool = False):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.payload = {"error" if error_key else "message": message}  # the reference's 400s use "error"
 
 
 @lru_cache(maxsize=65536)
@@ -434,7 +436,7 @@ class Simulator:
                 h.connection.shutdown(socket.SHUT_RDWR)
             return
         except _HttpError as e:
-            status, payload, ctype, headers = e.status, {"message": e.message}, "application/json", e.headers
+            status, payload, ctype, headers = e.status, e.payload, "application/json", e.headers
         except Exception as e:  # a simulator bug: answer 500 rather than hang the client
             status, payload, ctype, headers = 500, {"message": f"simulator error: {e}"}, "application/json", {}
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -524,7 +526,7 @@ class Simulator:
         with self._lock:
             rec = self._replicas.get(rid)
             if rec is None:
-                raise _HttpError(404, "replica not found")
+                raise _HttpError(400, "Invalid replica_id", error_key=True)
             return rec.to_api(self.url, self.train_seconds, verbose)
 
     def _create(self, body: bytes) -> dict[str, Any]:
@@ -553,10 +555,10 @@ class Simulator:
         return {"replica_id": rid, "status": "started"}
 
     def _user_replica(self, rid: str, verb: str):
-        """The replica a rename or delete acts on (404 unknown, 400 stock). Call with the lock held."""
+        """The replica a rename or delete acts on (400 "Invalid replica_id" unknown, as documented; 400 stock). Call with the lock held."""
         rec = self._replicas.get(rid)
         if rec is None:
-            raise _HttpError(404, "replica not found")
+            raise _HttpError(400, "Invalid replica_id", error_key=True)
         if rec.replica_type == "system":
             raise _HttpError(400, f"stock replicas cannot be {verb}")
         return rec

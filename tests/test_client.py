@@ -329,7 +329,7 @@ def test_error_messages_over_http(sim, caplog):
         with TavusClient(sim.url, "wrong-key") as bad, pytest.raises(AuthError, match="check TAVUS_API_KEY"):
             bad.list_replicas()
         with real(sim) as c:
-            with pytest.raises(NotFoundError, match="replica not found"):
+            with pytest.raises(NotFoundError, match="Invalid replica_id"):
                 c.get_replica("r0000000000")
             with pytest.raises(BadRequestError, match="HTTP 400"):
                 c.create_replica({"replica_name": "x", "model_name": "phoenix-9", "train_video_url": "https://v/x"})

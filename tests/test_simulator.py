@@ -130,10 +130,10 @@ def test_rename_delete_and_404s(sim: Simulator, client: httpx.Client) -> None:
     assert client.patch(f"/v2/replicas/{rid}/name", json={"replica_name": "renamed"}).json() == {"message": "ok"}
     assert client.get(f"/v2/replicas/{rid}").json()["replica_name"] == "renamed"
     assert client.patch(f"/v2/replicas/{rid}/name", json={"name": "x"}).status_code == 400
-    assert client.patch("/v2/replicas/rmissing/name", json={"replica_name": "x"}).status_code == 404
+    assert client.patch("/v2/replicas/rmissing/name", json={"replica_name": "x"}).status_code == 400
     assert client.delete(f"/v2/replicas/{rid}", params={"hard": "true"}).json() == {"message": "ok"}
-    for r in (client.get(f"/v2/replicas/{rid}"), client.delete(f"/v2/replicas/{rid}")):
-        assert r.status_code == 404 and r.json() == {"message": "replica not found"}
+    for r in (client.get(f"/v2/replicas/{rid}"), client.delete(f"/v2/replicas/{rid}")):  # as the reference documents
+        assert r.status_code == 400 and r.json() == {"error": "Invalid replica_id"}
     stock = client.delete("/v2/replicas/r9fa0878977")
     assert stock.status_code == 400 and stock.json() == {"message": "stock replicas cannot be deleted"}
     assert client.patch("/v2/replicas/r9fa0878977/name", json={"replica_name": "x"}).status_code == 400
