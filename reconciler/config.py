@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from reconciler.errors import ConfigError
-from reconciler.models import DEFAULT_MODEL, Config, DesiredReplica, Settings
-from reconciler.redact import CONTROL_CHARS
+from reconciler.models import MODELS, PROPERTIES, Config, DesiredReplica, Settings
+from reconciler.redact import CONTROL_CHARS, is_invisible
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
@@ -35,7 +35,7 @@ MAX_DIAGNOSTICS = 500
 SCHEMA_FILE = "replicas.schema.json"
 
 REPLICA_FIELDS = ("name", "replica_id", "train_video_url", "train_image_url", "voice_name", "consent_video_url",
-                  "callback_url", "synthetic", "model_name", "protect")
+                  "callback_url", "synthetic", "model_name", "protect", "consent_in_training_video", "properties")
 DEFAULT_FIELDS = tuple(f for f in REPLICA_FIELDS if f not in ("name", "replica_id"))
 URL_FIELDS = ("train_video_url", "train_image_url", "consent_video_url", "callback_url")
 TRAINING_FIELDS = ("train_video_url", "train_image_url")
@@ -316,6 +316,19 @@ def interpolate(value: str, environ: Mapping[str, str]) -> tuple[str, tuple[str,
 
 # --------------------------------------------------------------------------------------- YAML -> values
 
+# a query parameter that carries a signature or token (S3, GCS, Azure SAS, CloudFront...)
+_SIGNED_QUERY = re.compile(r"(?i)[?&](x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|"
+                           r"x-goog-credential|signature|sig|token|access_token|key-pair-id|policy)=[^&\s$]")
+
+
+def _unencodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 _ALIAS = object()  # placeholder value for an alias (already reported)
 _BADKEY = object()  # a key that is not a scalar string (already reported)
 _NOKEY = object()
@@ -520,6 +533,17 @@ class _Builder:
                 else:
                     if missing:
                         self.doc.missing[path] = missing
+                    elif _unencodable(value):
+                        # an environment value holding bytes that are not UTF-8 (Python keeps them as lone
+                        # surrogates): it could be neither sent nor shown
+                        self.diags.error(pos, "a ${VAR} used here holds bytes that are not UTF-8 text: fix the "
+                                              "variable's value (e.g. re-export it from a UTF-8 source)")
+                        self.doc.skip.add(path)
+                        value = ""
+            if isinstance(value, str) and _SIGNED_QUERY.search(event.value):
+                self.diags.warning(pos, "a presigned URL is written in the file: its signature is a secret that "
+                                        "ends up in git; put the URL in an environment variable and write "
+                                        "${VAR} here")
         self._add(stack, None if value is _BADKEY else value, path)
 
     def _construct(self, event, pos: Pos) -> Any:
@@ -566,6 +590,16 @@ def _label(doc: _Document, path: tuple) -> str:
     for p in rest:
         dotted += f"[{p}]" if isinstance(p, int) else (f".{p}" if dotted else str(p))
     return " ".join(parts + [dotted]) if dotted else " ".join(parts)
+
+
+def _invisible_in(name: str) -> str | None:
+    """The first invisible character in ``name``, described (``U+200B ZERO WIDTH SPACE at position 3``)."""
+    import unicodedata
+
+    for i, ch in enumerate(name):
+        if is_invisible(ch):
+            return f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')} at position {i + 1}"
+    return None
 
 
 def _plain_name(name: Any) -> bool:
@@ -641,6 +675,9 @@ def _report_schema_error(doc: _Document, diags: _Diagnostics, error, path: tuple
     if field == "name" and validator == "pattern":
         diags.error(pos, f"{label} must not start or end with whitespace: {_short(instance)}")
         return
+    if field == "model_name" and validator == "pattern":
+        diags.error(pos, f"{label} must be a phoenix model such as phoenix-4, not {_short(instance)}")
+        return
     if field == "replica_id" and validator == "pattern":
         diags.error(pos, f"{label} {_short(instance)} is not a replica id (letters, digits, _ and - only)")
         return
@@ -676,6 +713,16 @@ def _url_problem(url: str) -> str | None:
         return "must be an http:// or https:// URL"
     if not host:
         return "has no host"
+    if _unencodable(url):
+        return "is not valid Unicode text"
+    if any(not label for label in host.rstrip(".").split(".")):
+        return "has an empty label in its host name"
+    try:
+        import httpx  # the parser the URL check and the API use: a host it cannot encode (IDNA) fails here
+
+        httpx.URL(f"{parts.scheme}://{parts.netloc}/")
+    except Exception:  # noqa: BLE001 - InvalidURL, IDNAError, UnicodeError, ValueError: all mean "bad URL"
+        return "has a host name that is not valid (IDNA)"
     return None
 
 
@@ -691,6 +738,7 @@ class _Semantics:
         self.diags = diags
         self.path = path
         self.text = text
+        self.folded: dict[str, tuple[str, int]] = {}  # NFKC + casefold of each declared name -> (name, line)
 
     def run(self) -> Config | None:
         root = self.doc.root
@@ -716,6 +764,25 @@ class _Semantics:
         return Config(path=self.path, replicas=tuple(out), settings=settings,
                       version=version if isinstance(version, int) else 1,
                       warnings=self.diags.rendered_warnings(), source=self.text)
+
+    def _lookalike_warnings(self, name: str, pos: Pos) -> None:
+        """Warn when a declared name equals an earlier one under Unicode normalisation and case folding, or
+        mixes look-alike scripts (a Cyrillic "а" among Latin letters)."""
+        import unicodedata
+
+        folded = unicodedata.normalize("NFKC", name).casefold()
+        seen = self.folded
+        if folded in seen:
+            other, line = seen[folded]
+            self.diags.warning(pos, f"name {_short(name)} looks the same as {_short(other)} (line {line}) once "
+                                    "Unicode normalisation and case are ignored: a reader cannot tell them apart")
+        else:
+            seen[folded] = (name, pos[0])
+        scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in name if ch.isalpha()}
+        mixed = sorted(scripts & {"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"})
+        if len(mixed) > 1:
+            self.diags.warning(pos, f"name {_short(name)} mixes {' and '.join(s.title() for s in mixed)} letters: "
+                                    "it may be a look-alike of another name")
 
     def _settings(self, raw: Any) -> Settings:
         if not isinstance(raw, dict):
@@ -779,12 +846,18 @@ class _Semantics:
         elif CONTROL_CHARS.search(name):
             diags.error(doc.at(base + ("name",)), f"replicas[{i}]: name must not contain control characters")
             name_ok = False
+        elif (bad := _invisible_in(name)) is not None:
+            diags.error(doc.at(base + ("name",)), f"replicas[{i}]: name contains the invisible character {bad}: "
+                                                  "remove it (it makes the name look like another one)")
+            name_ok = False
+            label = f"replicas[{i}]"
         if name_ok and name.strip() and name == name.strip():
             if name in names:
                 diags.error(doc.at(base + ("name",)),
                             f"duplicate name {_short(name)} (first declared at line {names[name]})")
             else:
                 names[name] = start[0]
+                self._lookalike_warnings(name, doc.at(base + ("name",)))
             if settings.name_prefix and not name.startswith(settings.name_prefix):
                 diags.error(doc.at(base + ("name",)),
                             f"{name}: the name is outside this file's scope: it must start with "
@@ -818,9 +891,15 @@ class _Semantics:
             diags.error(start, f"{label}: no training source: set train_video_url, or train_image_url + "
                                "voice_name (or replica_id to adopt an existing replica)")
         synthetic = merged.get("synthetic") is True
-        if not adopted and not synthetic and merged.get("consent_video_url") is None and not unknown:
-            diags.error(start, f"{label}: consent_video_url is required for a human replica "
-                               "(or set synthetic: true)")
+        in_video = merged.get("consent_in_training_video") is True
+        if in_video and "consent_video_url" in entry:
+            diags.error(start, f"{label}: declare either consent_video_url or consent_in_training_video: true, "
+                               "not both")
+        if not adopted and not synthetic and not in_video and merged.get("consent_video_url") is None \
+                and not unknown:
+            diags.error(start, f"{label}: consent_video_url is required for a human replica (or set synthetic: "
+                               "true); when the training video opens with the consent statement, set "
+                               "consent_in_training_video: true instead")
 
         # ${VAR}s and URLs
         missing: set[str] = set()
@@ -849,7 +928,16 @@ class _Semantics:
             v = merged.get(key)
             return v if isinstance(v, str) else None
 
+        def p_ok(p: tuple) -> bool:
+            return p not in doc.skip and p not in doc.missing
+
         model = merged.get("model_name")
+        if isinstance(model, str) and model not in MODELS and p_ok(fpath("model_name")):
+            diags.warning(doc.at(fpath("model_name")), f"{label}: model_name {_short(model)} is not one this "
+                                                       f"version knows ({', '.join(MODELS)}); it is sent as is")
+        props = merged.get("properties")
+        properties = tuple(sorted((k, v) for k, v in props.items() if k in PROPERTIES and isinstance(v, bool))) \
+            if isinstance(props, dict) else ()
         return DesiredReplica(
             name=name,
             replica_id=replica_id if isinstance(replica_id, str) else None,
@@ -858,9 +946,11 @@ class _Semantics:
             voice_name=text("voice_name"),
             consent_video_url=text("consent_video_url"),
             synthetic=synthetic,
-            model_name=model if isinstance(model, str) else DEFAULT_MODEL,
+            model_name=model if isinstance(model, str) else None,
             callback_url=text("callback_url") or None,
             protect=merged.get("protect") is True,
             missing_vars=tuple(sorted(missing)),
             line=start[0],
+            consent_in_training_video=in_video,
+            properties=properties,
         )

@@ -6,13 +6,17 @@ These are plain frozen dataclasses with no I/O, so the planner and renderers sta
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler.status import Phase, phase_of
 
-DEFAULT_MODEL = "phoenix-4"
-MODELS = ("phoenix-3", "phoenix-4")
+DEFAULT_MODEL = "phoenix-4"  # the server's current default (it has moved across generations; never sent unasked)
+MODELS = ("phoenix-3", "phoenix-4")  # the models this version knows; any phoenix-N is accepted, with a warning
+MODEL_PATTERN = re.compile(r"phoenix-[0-9]+\Z")
+PROPERTIES = ("gaze_correction", "background_green_screen")  # documented create-time switches (booleans)
 
 
 # --------------------------------------------------------------------------- desired state (the file)
@@ -33,31 +37,42 @@ class DesiredReplica:
     voice_name: str | None = None
     consent_video_url: str | None = None
     synthetic: bool = False
-    model_name: str = DEFAULT_MODEL
+    model_name: str | None = None  # None: not declared, the server's default is used and never compared
     callback_url: str | None = None
     protect: bool = False
     missing_vars: tuple[str, ...] = ()
     line: int = 0  # 1-based line of the entry in the file, 0 if unknown
+    consent_in_training_video: bool = False  # the consent statement opens the training video: none is sent
+    properties: tuple[tuple[str, bool], ...] = ()  # create-time switches (gaze_correction, ...), sorted
 
     @property
     def urls(self) -> dict[str, str]:
         """The URLs that training downloads (checked by the preflight), by field name."""
         fields = ("train_video_url", "train_image_url", "consent_video_url")
-        return {f: getattr(self, f) for f in fields if getattr(self, f)}
+        urls = {f: getattr(self, f) for f in fields if getattr(self, f)}
+        if self.synthetic or self.consent_in_training_video:
+            urls.pop("consent_video_url", None)  # not sent: not needed
+        return urls
 
-    def create_payload(self) -> dict[str, str]:
-        """The JSON body of ``POST /v2/replicas`` for this replica."""
-        body: dict[str, str] = {"replica_name": self.name, "model_name": self.model_name}
+    def create_payload(self) -> dict[str, Any]:
+        """The JSON body of ``POST /v2/replicas`` for this replica. ``model_name`` only when the file states
+        it (the server's default has changed across model generations); nothing about consent when the
+        consent is spoken in the training video."""
+        body: dict[str, Any] = {"replica_name": self.name}
+        if self.model_name:
+            body["model_name"] = self.model_name
         if self.train_image_url:
             body["train_image_url"] = self.train_image_url
             if self.voice_name:
                 body["voice_name"] = self.voice_name
         elif self.train_video_url:
             body["train_video_url"] = self.train_video_url
-        if self.consent_video_url and not self.synthetic:
+        if self.consent_video_url and not self.synthetic and not self.consent_in_training_video:
             body["consent_video_url"] = self.consent_video_url
         if self.callback_url:
             body["callback_url"] = self.callback_url
+        if self.properties:
+            body["properties"] = dict(self.properties)
         return body
 
 

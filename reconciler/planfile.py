@@ -9,6 +9,7 @@ The API key is never part of it. Files are created with mode 0600.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -60,14 +61,45 @@ def write(path: str, saved: SavedPlan) -> None:
         "remote_fingerprint": saved.fingerprint,
         "plan": saved.document,
     }
-    data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    from reconciler.render import _json_safe
+
+    # the plan document holds server strings (names): the same masking and escaping as any output
+    data = (_json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n").encode()
+    write_atomic(path, data, what="plan")
+
+
+def write_atomic(path: str, data: bytes, *, what: str = "file") -> None:
+    """Write ``data`` to ``path`` atomically (a 0600 temporary file in the same folder, then a rename), so a
+    reader never sees half a file and a failure leaves the old one. A symbolic link at ``path`` is refused:
+    writing would either follow it (overwriting and chmod'ing its target) or silently replace it; the rename
+    replaces a link itself, never its target, so even a link made meanwhile is not followed."""
+    import stat
+    import tempfile
+
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(data)
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            raise ReconcilerError(f"{path} is a symbolic link: not writing the {what} through it (remove the link "
+                                  "or choose another name)")
+    except FileNotFoundError:
+        pass
     except OSError as e:
-        raise ReconcilerError(f"{path}: cannot write plan: {e.strerror}") from None
+        raise ReconcilerError(f"{path}: cannot write {what}: {e.strerror}") from None
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tavus-", suffix=".tmp")  # created 0600
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        raise ReconcilerError(f"{path}: cannot write {what}: {e.strerror or type(e).__name__}") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def is_planfile(path: str) -> bool:

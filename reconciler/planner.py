@@ -17,7 +17,9 @@ from reconciler.status import Phase
 
 def desired_attributes(d: DesiredReplica) -> dict[str, object]:
     """What a create sends, as shown in plans (renderers redact the URLs)."""
-    attrs: dict[str, object] = {"replica_name": d.name, "model_name": d.model_name}
+    attrs: dict[str, object] = {"replica_name": d.name}
+    if d.model_name:  # undeclared: the server's default, not shown as if it were chosen
+        attrs["model_name"] = d.model_name
     attrs.update({k: v for k, v in d.create_payload().items() if k not in attrs})
     return attrs
 
@@ -168,7 +170,7 @@ def _replace_reason(d: DesiredReplica, r: RemoteReplica, force_replace: Collecti
     if r.phase is Phase.FAILED:
         detail = f": {r.error_message}" if r.error_message else ""
         return f"training failed{detail}"
-    if r.model_name and r.model_name != d.model_name:
+    if d.model_name and r.model_name and r.model_name != d.model_name:  # compared only when declared
         return "model_name changed: forces replacement"
     return None
 
@@ -204,7 +206,7 @@ def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
     if r.phase is Phase.FAILED:
         message = r.error_message or "no message"
         warnings.append(f"pinned replica {d.name} ({d.replica_id}) failed training: {message}")
-    if r.model_name and r.model_name != d.model_name:
+    if d.model_name and r.model_name and r.model_name != d.model_name:
         warnings.append(f"pinned replica {d.name} ({d.replica_id}) runs {r.model_name}, the file says "
                         f"{d.model_name}: pinned replicas are never replaced")
     if r.name != d.name:

@@ -195,7 +195,7 @@ def _change_lines(c: Change, color: bool) -> list[str]:
     else:
         for k, old, new in _attr_diff(before or {}, after or {}):
             line = f"      {escape_control(k)}: {_show_value(old)} -> {_show_value(new)}"
-            if c.action is Action.REPLACE and k == "model_name":
+            if c.action is Action.REPLACE and k == "model_name" and new is not _MISSING:
                 line += "   " + _style("# forces replacement", color, fg="magenta")
             lines.append(line)
     return lines

@@ -555,7 +555,8 @@ class Simulator:
         return {"replica_id": rid, "status": "started"}
 
     def _user_replica(self, rid: str, verb: str):
-        """The replica a rename or delete acts on (400 "Invalid replica_id" unknown, as documented; 400 stock). Call with the lock held."""
+        """The replica a rename or delete acts on (unknown: 400 "Invalid replica_id", as documented; 400 stock).
+        Call with the lock held."""
         rec = self._replicas.get(rid)
         if rec is None:
             raise _HttpError(400, "Invalid replica_id", error_key=True)

@@ -18,6 +18,11 @@ from reconciler.errors import InconsistentListError, NotFoundError, RetriesExhau
 KEY = "bounded-test-key-0123456789"
 
 
+def list_from(handler, **kw):
+    with FakeServer(handler) as s, client(s.url, **kw) as c:
+        return c.list_replicas()
+
+
 def client(url, **kw):
     kw.setdefault("backoff_base", 0.0)
     kw.setdefault("max_attempts", 2)
@@ -26,16 +31,14 @@ def client(url, **kw):
 
 
 def test_an_empty_page_before_the_total_is_refused_not_an_empty_account():
-    with FakeServer(lambda *a: (200, {"data": [], "total_count": 246})) as s, client(s.url) as c:
-        with pytest.raises(InconsistentListError, match="page 1 is empty but total_count is 246"):
-            c.list_replicas()
+    with pytest.raises(InconsistentListError, match="page 1 is empty but total_count is 246"):
+        list_from(lambda *a: (200, {"data": [], "total_count": 246}))
 
 
 def test_a_total_smaller_than_what_is_listed_is_refused():
     items = replicas(150)
-    with FakeServer(paged(items, total=1)) as s, client(s.url) as c:
-        with pytest.raises(InconsistentListError, match="total_count is 1"):
-            c.list_replicas()
+    with pytest.raises(InconsistentListError, match="total_count is 1"):
+        list_from(paged(items, total=1))
 
 
 def test_an_empty_page_in_the_middle_is_refused():
@@ -46,9 +49,8 @@ def test_an_empty_page_in_the_middle_is_refused():
             return 200, {"data": [], "total_count": 250}
         return paged(items)(method, path, query, body)
 
-    with FakeServer(handler) as s, client(s.url) as c:
-        with pytest.raises(InconsistentListError, match="page 2 is empty after 100 of 250"):
-            c.list_replicas()
+    with pytest.raises(InconsistentListError, match="page 2 is empty after 100 of 250"):
+        list_from(handler)
 
 
 def test_a_server_that_ignores_page_is_refused_after_one_window():
@@ -89,9 +91,8 @@ def test_a_full_last_page_is_confirmed_by_an_empty_one():
 
 def test_more_items_than_the_total_after_a_full_page_are_refused():
     items = replicas(150)
-    with FakeServer(paged(items, total=100)) as s, client(s.url) as c:
-        with pytest.raises(InconsistentListError, match="beyond total_count 100"):
-            c.list_replicas()
+    with pytest.raises(InconsistentListError, match="beyond total_count 100"):
+        list_from(paged(items, total=100))
 
 
 def test_a_total_that_changes_once_is_read_again_twice_is_refused():
@@ -104,9 +105,8 @@ def test_a_total_that_changes_once_is_read_again_twice_is_refused():
 
     with FakeServer(changes_once) as s, client(s.url, max_concurrency=1) as c:
         assert len(c.list_replicas()) == 250
-    with FakeServer(lambda m, p, q, b: paged(items, total=250 + int(q["page"]))(m, p, q, b)) as s:
-        with client(s.url) as c, pytest.raises(InconsistentListError, match="kept changing"):
-            c.list_replicas()
+    with pytest.raises(InconsistentListError, match="kept changing"):
+        list_from(lambda m, p, q, b: paged(items, total=250 + int(q["page"]))(m, p, q, b))
 
 
 def test_a_server_that_ignores_replica_ids_is_filtered_client_side():
@@ -118,29 +118,26 @@ def test_a_server_that_ignores_replica_ids_is_filtered_client_side():
 
 def test_a_trickled_body_cannot_stretch_a_call_past_its_deadline():
     body = json.dumps({"data": [], "total_count": 0}).encode()
-    with FakeServer(lambda *a: (200, trickle(body, 0.3))) as s:
-        started = time.monotonic()
-        with client(s.url, timeout=1.0, retry_budget=2.0, max_attempts=6) as c:
-            with pytest.raises(RetriesExhaustedError, match="timed out"):
-                c.list_replicas()
-        elapsed = time.monotonic() - started
+    started = time.monotonic()
+    with pytest.raises(RetriesExhaustedError, match="timed out"):
+        list_from(lambda *a: (200, trickle(body, 0.3)), timeout=1.0, retry_budget=2.0, max_attempts=6)
+    elapsed = time.monotonic() - started
     assert elapsed < 4.5, elapsed  # the trickle alone would take 8 s per attempt, 48 s for six
 
 
 @pytest.mark.parametrize("method", ["get", "delete"])
 def test_the_documented_400_invalid_replica_id_is_gone(method):
     handler = lambda *a: (400, {"error": "Invalid replica_id"})  # noqa: E731
-    with FakeServer(handler) as s, client(s.url) as c:
-        with pytest.raises(NotFoundError, match="Invalid replica_id"):
-            getattr(c, f"{method}_replica")("rgone")
+    with FakeServer(handler) as s, client(s.url) as c, pytest.raises(NotFoundError, match="Invalid replica_id"):
+        getattr(c, f"{method}_replica")("rgone")
 
 
 def test_other_400s_stay_errors():
     from reconciler.errors import BadRequestError
 
-    with FakeServer(lambda *a: (400, {"error": "stock replicas cannot be deleted"})) as s, client(s.url) as c:
-        with pytest.raises(BadRequestError):
-            c.delete_replica("rstock")
+    handler = lambda *a: (400, {"error": "stock replicas cannot be deleted"})  # noqa: E731
+    with FakeServer(handler) as s, client(s.url) as c, pytest.raises(BadRequestError):
+        c.delete_replica("rstock")
 
 
 @pytest.mark.parametrize("url,ok", [

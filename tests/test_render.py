@@ -46,8 +46,9 @@ def golden(name: str, actual: str) -> None:
 
 
 ANNA = DesiredReplica("acme-anna", train_video_url=PRESIGNED, consent_video_url="https://videos.example.com/c.mp4",
+                      model_name="phoenix-4",
                       callback_url=f"https://user:pw@hooks.example.com/tavus?token={SECRET}")
-ROBOT = DesiredReplica("acme-robot", train_video_url="https://videos.example.com/robot.mp4")
+ROBOT = DesiredReplica("acme-robot", train_video_url="https://videos.example.com/robot.mp4", model_name="phoenix-4")
 ROBOT_REMOTE = RemoteReplica("r123", "acme-robot", "completed", model_name="phoenix-3")
 OLD_REMOTE = RemoteReplica("r456", "acme-old", "error", model_name="phoenix-4",
                            error_message=f"could not download {PRESIGNED}")
