@@ -31,11 +31,15 @@ def parse_duration(text: str) -> float:
     return h * 3600 + mins * 60 + s
 
 
+MAX_DURATION = 366 * 24 * 3600.0  # a year: longer is a typo (and overflows clocks and sleeps)
+
+
 class Duration(click.ParamType):
     name = "DURATION"
 
-    def __init__(self, minimum: float = 0.0):
+    def __init__(self, minimum: float = 0.0, maximum: float = MAX_DURATION):
         self.minimum = minimum
+        self.maximum = maximum
 
     def convert(self, value, param, ctx):
         try:
@@ -44,6 +48,8 @@ class Duration(click.ParamType):
             self.fail(str(e), param, ctx)
         if seconds < self.minimum:
             self.fail(f"{value!r} is too short (at least {self.minimum:g}s)", param, ctx)
+        if not seconds <= self.maximum:  # also inf and nan
+            self.fail(f"{str(value)[:40]!r} is too long (at most {self.maximum / 86400:g} days)", param, ctx)
         return seconds
 
 
@@ -216,7 +222,11 @@ def _same_changes(a, b) -> bool:
 def _confirm(result) -> bool:
     from reconciler.models import Action
 
-    if not sys.stdin.isatty():
+    try:
+        tty = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
+    except (OSError, ValueError):  # stdin closed (`<&-`) or unusable
+        tty = False
+    if not tty:
         raise UsageError("refusing to apply without confirmation: no terminal to ask on; "
                          "review the plan and pass --auto-approve")
     deletes = [c.name for c in result.changes if c.action in (Action.DELETE, Action.REPLACE)]
@@ -226,7 +236,7 @@ def _confirm(result) -> bool:
     echo("  Only 'yes' will be accepted to approve.")
     try:
         answer = input("\n  Enter a value: ")
-    except EOFError:
+    except (EOFError, OSError, ValueError):
         answer = ""
     return answer.strip() == "yes"
 
@@ -636,10 +646,43 @@ def main(argv: list[str] | None = None) -> None:
         err("Interrupted.")
         code = EXIT_INTERRUPTED
     except BrokenPipeError:
+        _silence_stdout()
+        code = EXIT_ERROR
+    except OSError as e:  # e.g. stdout to a full disk (/dev/full): one line, on stderr
+        _silence_stdout()
+        where = f" ({e.filename})" if getattr(e, "filename", None) else " (writing the output)"
+        err(f"error: {e.strerror or type(e).__name__}{where}")
+        code = EXIT_ERROR
+    except (OverflowError, RecursionError, MemoryError) as e:  # resource limits hit by absurd input
+        err(f"error: a value is too large to handle ({type(e).__name__}); check the arguments and the file")
         code = EXIT_ERROR
     except Exception as e:  # a bug: say so in one line, keep the traceback for TAVUS_DEBUG=1
         if os.environ.get("TAVUS_DEBUG"):
             raise
         err(f"internal error: {type(e).__name__}: {e} (set TAVUS_DEBUG=1 for details and please report it)")
         code = EXIT_ERROR
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a write that fails only now (a full disk) still gets its one line
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as e:
+        _silence_stdout()
+        err(f"error: cannot write the output: {e.strerror or type(e).__name__}")
+        code = EXIT_ERROR
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _silence_stdout() -> None:
+    """After a failed write, point stdout at /dev/null so the interpreter's final flush cannot fail again
+    (it would print "Exception ignored ..." and change the exit code)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit

@@ -720,7 +720,8 @@ def _url_problem(url: str) -> str | None:
     try:
         import httpx  # the parser the URL check and the API use: a host it cannot encode (IDNA) fails here
 
-        httpx.URL(f"{parts.scheme}://{parts.netloc}/")
+        checked = httpx.URL(f"{parts.scheme}://{parts.netloc}/")
+        checked.host  # noqa: B018 - decoding the host (IDNA) is what raises
     except Exception:  # noqa: BLE001 - InvalidURL, IDNAError, UnicodeError, ValueError: all mean "bad URL"
         return "has a host name that is not valid (IDNA)"
     return None

@@ -79,6 +79,8 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
                     detail = f"{change.replica_id} was already gone"
         except ReconcilerError as e:
             return Outcome(change, False, str(e))
+        except Exception as e:  # noqa: BLE001 - a step must always get an outcome, so the run's account is whole
+            return Outcome(change, False, f"unexpected {type(e).__name__}: {e}")
         return Outcome(change, True, f"{detail} ({time.monotonic() - started:.1f}s)", new_id)
 
     def record(outcome: Outcome) -> None:

@@ -534,6 +534,9 @@ class Simulator:
         for key in ("replica_name", "model_name", *_PAYLOAD_FIELDS):
             if key in data and data[key] is not None and not isinstance(data[key], str):
                 raise _HttpError(400, f"{key} must be a string")
+        props = data.get("properties")  # documented optional switches: gaze_correction, background_green_screen
+        if props is not None and (not isinstance(props, dict) or not all(isinstance(v, bool) for v in props.values())):
+            raise _HttpError(400, "properties must be an object of booleans", error_key=True)
         video, image, voice = data.get("train_video_url"), data.get("train_image_url"), data.get("voice_name")
         if video and (image or voice):
             raise _HttpError(400, "provide either train_video_url or train_image_url with voice_name, not both")
