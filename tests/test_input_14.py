@@ -305,3 +305,10 @@ def test_an_unexpected_failure_mid_apply_still_gets_an_outcome():
     assert not report.ok and len(report.outcomes) == 3
     failed = [o for o in report.outcomes if not o.ok]
     assert len(failed) == 1 and "unexpected UnicodeEncodeError" in failed[0].detail
+
+
+def test_messages_that_start_with_a_blank_line_print_a_real_one(capsys):
+    from reconciler.cli import err
+
+    err("\nApply FAILED. \x1b[2J\nsecond")
+    assert capsys.readouterr().err == "\nApply FAILED. \\x1b[2J\\x0asecond\n"
