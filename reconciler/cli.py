@@ -100,6 +100,16 @@ def cli(ctx: click.Context, api_url: str | None, verbose: bool, no_color: bool) 
 
         logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
         logging.getLogger("reconciler").setLevel(logging.DEBUG)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_scrub_record)
+
+
+def _scrub_record(record) -> bool:
+    """Log lines pass the same redaction choke point as every other output (they may quote server text)."""
+    from reconciler.redact import escape_control
+
+    record.msg, record.args = escape_control(record.getMessage()), ()
+    return True
 
 
 def _color(ctx: click.Context, stream=None) -> bool:

@@ -775,8 +775,9 @@ class _Semantics:
         seen = self.folded
         if folded in seen:
             other, line = seen[folded]
-            self.diags.warning(pos, f"name {_short(name)} looks the same as {_short(other)} (line {line}) once "
-                                    "Unicode normalisation and case are ignored: a reader cannot tell them apart")
+            self.diags.warning(pos, f"name {_short(name)} {ascii(name)} looks the same as {_short(other)} "
+                                    f"{ascii(other)} (line {line}) once Unicode normalisation and case are "
+                                    "ignored: a reader cannot tell them apart")
         else:
             seen[folded] = (name, pos[0])
         scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in name if ch.isalpha()}

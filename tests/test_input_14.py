@@ -76,7 +76,8 @@ def test_names_equal_under_normalisation_and_case_are_warned():
     nfc, nfd = "caf\u00e9", "cafe\u0301"
     text = HEAD + "".join(f'  - name: "{n}"\n    replica_id: r{i}\n' for i, n in enumerate([nfc, nfd, "CAFÉ"]))
     w = warnings(text)
-    assert len(w) == 2 and all("looks the same as 'café' (line 3)" in x for x in w), w
+    assert len(w) == 2 and all("looks the same as 'café' 'caf\\xe9' (line 3)" in x for x in w), w
+    assert "'cafe\\u0301' looks the same" in w[0]
 
 
 def test_a_mixed_script_name_is_warned():
