@@ -117,7 +117,11 @@ def test_a_replica_deleted_while_waiting_is_reported(sim, tmp_path):
     assert run_cli(sim, "apply", f, "--auto-approve", "--no-wait").code == 0
     proc = subprocess.Popen([sys.executable, "-m", "reconciler", "wait", f, "--poll-interval", "0.2"],
                             env=cli_env(sim), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    head = ""
+    while "Waiting for" not in head:  # the wait has listed both replicas (not a fixed sleep: a loaded CI is slow)
+        line = proc.stdout.readline()
+        assert line, head
+        head += line
     victim = next(r for r in sim.replicas() if r["replica_name"] == "acme-b")
     sim.delete(victim["replica_id"])
     sim.train_seconds = 0.5
