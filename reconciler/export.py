@@ -32,7 +32,11 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
     entries, duplicates = [], []
     for name in sorted(by_name):
         keep, *others = by_name[name]
-        entry = {"name": name, "replica_id": keep.replica_id}
+        clean = _visible(name) or keep.replica_id
+        if clean != name:  # a declared name may not hold invisible characters: pinned, so plan renames it
+            warnings.append(f"{keep.replica_id}: its name has invisible or control characters; exported as "
+                            f"{clean!r} (plan will rename it to that)")
+        entry = {"name": clean, "replica_id": keep.replica_id}
         if keep.model_name in ("phoenix-3", "phoenix-4"):
             entry["model_name"] = keep.model_name
         entries.append(entry)
@@ -56,6 +60,12 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
             body += (f"#  - name: {escape_control(json.dumps(name, ensure_ascii=False))}   # same name as {kept}\n"
                      f"#    replica_id: {other.replica_id}\n")
     return header + body, warnings
+
+
+def _visible(name: str) -> str:
+    from reconciler.redact import is_invisible
+
+    return "".join(ch for ch in name if not is_invisible(ch)).strip()
 
 
 def ready_outputs(config: Config, remote: Sequence[RemoteReplica]) -> tuple[dict[str, str], list[str]]:

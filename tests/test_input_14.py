@@ -313,3 +313,13 @@ def test_messages_that_start_with_a_blank_line_print_a_real_one(capsys):
 
     err("\nApply FAILED. \x1b[2J\nsecond")
     assert capsys.readouterr().err == "\nApply FAILED. \\x1b[2J\\x0asecond\n"
+
+
+def test_export_of_a_remote_name_with_invisible_characters_stays_loadable():
+    from reconciler.export import export_yaml
+    from reconciler.models import RemoteReplica
+
+    text, warns = export_yaml([RemoteReplica("r1", "acme-anna\u200b", "completed")], source="s", when="w",
+                              version="v", name_prefix=None, include_system=False)
+    config = parse_config(text, "exported.yaml", environ={})
+    assert [d.name for d in config.replicas] == ["acme-anna"] and "plan will rename it" in warns[0]
