@@ -54,6 +54,12 @@ _DEFAULT = object()
 log = logging.getLogger("reconciler.client")
 
 
+def _deadline(at: float):
+    from reconciler.deadline import deadline
+
+    return deadline(at)
+
+
 class _TotalChanged(Exception):
     """total_count differed between pages of one listing."""
 
@@ -168,6 +174,9 @@ class TavusClient:
             limits=httpx.Limits(max_connections=max(64, self.max_concurrency), max_keepalive_connections=32),
             transport=transport,
         )
+        from reconciler import deadline
+
+        deadline.install(self._http)  # headers trickled byte by byte cannot stretch a request either
 
     def __repr__(self) -> str:  # never shows the key
         return f"TavusClient({redact_url(self.base_url)!r})"
@@ -470,7 +479,7 @@ class TavusClient:
         try:
             # streamed, so a body trickled byte by byte cannot stretch the attempt past its deadline
             # (httpx's own timeout is per socket read)
-            with self._http.stream(method, path, params=params, json=json) as resp:
+            with _deadline(deadline), self._http.stream(method, path, params=params, json=json) as resp:
                 chunks, size = [], 0
                 for chunk in resp.iter_bytes():
                     chunks.append(chunk)

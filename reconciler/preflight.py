@@ -21,13 +21,22 @@ def missing_variables(replicas: Iterable[DesiredReplica]) -> list[str]:
 
 def check_url(http: httpx.Client, url: str, field: str) -> str | None:
     """None when ``url`` answers 2xx to HEAD (or to a one-byte ranged GET when HEAD is refused)."""
+    import time
+
+    from reconciler.deadline import deadline
+
     shown = redact_url(url)
+    limit = http.timeout.read or 15.0
     try:
-        resp = http.head(url)
+        with deadline(time.monotonic() + limit):  # a trickling media server cannot stretch the check
+            resp = http.head(url)
         if resp.status_code in (403, 405, 501) or resp.status_code >= 500:
-            resp = http.get(url, headers={"Range": "bytes=0-0"})
+            with deadline(time.monotonic() + limit):
+                resp = http.get(url, headers={"Range": "bytes=0-0"})
     except httpx.HTTPError as e:
         return f"{field} {shown} could not be fetched ({type(e).__name__})"
+    except (httpx.InvalidURL, ValueError, UnicodeError) as e:  # a URL the validator let through (IDNA...)
+        return f"{field} {shown} is not a valid URL ({type(e).__name__})"
     if not 200 <= resp.status_code < 300:
         return f"{field} {shown} answered {resp.status_code}"
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -45,5 +54,8 @@ def unreachable_urls(replicas: Iterable[DesiredReplica], *, parallelism: int = 8
     limits = httpx.Limits(max_connections=parallelism)
     with httpx.Client(timeout=timeout, follow_redirects=True, limits=limits) as http, \
             ThreadPoolExecutor(max_workers=min(parallelism, len(jobs))) as pool:
+        from reconciler.deadline import install
+
+        install(http)
         results = list(pool.map(lambda job: check_url(http, job[2], job[1]), jobs))
         return [f"{name}: {problem}" for (name, _, _), problem in zip(jobs, results, strict=True) if problem]

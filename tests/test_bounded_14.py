@@ -18,7 +18,10 @@ from reconciler.errors import InconsistentListError, NotFoundError, RetriesExhau
 KEY = "bounded-test-key-0123456789"
 
 
-def list_from(handler, **kw):
+def list_from(handler, url=None, **kw):
+    if url:
+        with client(url, **kw) as c:
+            return c.list_replicas()
     with FakeServer(handler) as s, client(s.url, **kw) as c:
         return c.list_replicas()
 
@@ -163,3 +166,35 @@ def test_concurrent_listings_never_exceed_the_limit_each():
         for t in threads:
             t.join(30)
         assert s.max_in_flight <= 2 * 3
+
+
+def test_trickled_headers_cannot_stretch_a_call_either():
+    import socketserver
+
+    answer = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 31\r\n"
+              b"x-padding: " + b"a" * 200 + b"\r\n\r\n" + b'{"data": [], "total_count": 0}\n')
+
+    class Trickle(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.recv(65536)
+            try:
+                for i in range(len(answer)):
+                    self.request.sendall(answer[i:i + 1])
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    server.handle_error = lambda *a: None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(RetriesExhaustedError, match="timed out"):
+            list_from(lambda *a: None, timeout=1.0, retry_budget=2.0, max_attempts=6,
+                      url=f"http://127.0.0.1:{server.server_address[1]}")
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert elapsed < 4.5, elapsed  # the headers alone take 50 s at this pace
