@@ -241,6 +241,19 @@ def _text_position(text: str, index: int) -> Pos:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
+def _indent_tab(text: str, line: int) -> Pos | None:
+    """Where a tab sits in the indentation of ``line`` (1-based) or the line before, if one does: YAML
+    forbids tabs there and PyYAML's own message ("cannot start any token") does not say so."""
+    lines = text.splitlines()
+    for n in (line, line - 1):
+        if 1 <= n <= len(lines):
+            body = lines[n - 1]
+            indent = body[:len(body) - len(body.lstrip(" \t"))]
+            if "\t" in indent:
+                return (n, indent.index("\t") + 1)
+    return None
+
+
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value) if not isinstance(value, bool | type(None)) else json.dumps(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -385,6 +398,10 @@ class _Builder:
             problem = e.problem or e.context or "cannot parse"
             if e.context and e.problem and "while" in e.context:
                 problem = f"{problem} ({e.context})"
+            tab = _indent_tab(self.text, pos[0])
+            if tab is not None:
+                self.diags.error(tab, "tabs are not allowed for indentation: indent with spaces")
+                return None
             self.diags.error(pos, f"invalid YAML: {problem}")
             return None
         except yaml.reader.ReaderError as e:

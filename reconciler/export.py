@@ -63,10 +63,17 @@ def ready_outputs(config: Config, remote: Sequence[RemoteReplica]) -> tuple[dict
     ready: dict[str, str] = {}
     notes: list[str] = []
     for name, found in match_declared(config, remote).items():
-        if len(found) != 1:
-            notes.append(f"{name}: {'ambiguous' if found else 'not created yet'}")
+        if len(found) > 1:
+            notes.append(f"{name}: ambiguous ({', '.join(r.replica_id for r in found)} share the name)")
+        elif not found:
+            notes.append(f"{name}: not created yet")
         elif found[0].phase is Phase.READY:
             ready[name] = found[0].replica_id
+        elif found[0].phase is Phase.FAILED:
+            from reconciler.render import redact_text  # the server's message may quote a presigned URL
+
+            message = redact_text(found[0].error_message) or "no message"
+            notes.append(f"{name}: training failed ({found[0].replica_id}: {message})")
         else:
             pct = found[0].progress_percent
             notes.append(f"{name}: not ready ({found[0].status}{f' {pct:.0f}%' if pct is not None else ''})")

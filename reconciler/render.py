@@ -191,6 +191,12 @@ def _replica_line(r: RemoteReplica, extra: str) -> str:
     return f"  {_safe(r.name)} ({_safe(r.replica_id)})  {extra}"
 
 
+def _unmanaged_line(plan: Plan, shown_file: str) -> str:
+    """The drift an empty plan still has: replicas in scope that the file does not account for."""
+    return (f"No changes to make, but the inventory does not match {shown_file}: {len(plan.unmanaged)} unmanaged "
+            "replica(s) in scope (declare them, list them under removed:, or delete them with --prune).")
+
+
 def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     """Terraform-like plan for a terminal."""
     shown_file = _safe(file)
@@ -221,6 +227,8 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
         if plan.errors:
             final += f"\nThe plan has {len(plan.errors)} error(s): it cannot be applied."
         blocks.append([final])
+    elif plan.unmanaged:
+        blocks.append([_style(_unmanaged_line(plan, shown_file), color, fg="yellow", bold=True)])
     else:
         blocks.append([_style(f"No changes. Inventory matches {shown_file}.", color, fg="green", bold=True)])
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"
@@ -271,6 +279,8 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
             out += [f"> **Error:** {_md_text(e)}", ""]
     if plan.changes or plan.errors:
         out += [f"**{_summary_line(plan.summary)}**", ""]
+    elif plan.unmanaged:
+        out += [_md_text(_unmanaged_line(plan, file)), ""]
     else:
         out += [f"No changes. Inventory matches {_md_code(file, cell=False)}.", ""]
     if plan.changes:
