@@ -662,30 +662,42 @@ def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_li
     return EXIT_OK
 
 
-DEMO_SEED = [
-    {"replica_id": "r79e1c033f", "replica_name": "legacy-spokesperson", "status": "completed",
-     "model_name": "phoenix-4"},
-    {"replica_id": "r5d1e0c7a2", "replica_name": "acme-old-promo", "status": "completed", "model_name": "phoenix-3"},
-]
+def _example(name: str) -> str:
+    """The text of an example shipped inside the package (``examples/`` in the repository)."""
+    import importlib.resources
+
+    return importlib.resources.files("reconciler.examples").joinpath(name).read_text(encoding="utf-8")
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False), default="examples/replicas.yaml", required=False)
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--train-seconds", type=float, default=12.0, show_default=True, help="Simulated training time.")
 def demo(file, train_seconds) -> int:
     """Run plan, apply and status of FILE against a built-in local Tavus simulator.
 
+    Without FILE, the example replicas file shipped with the tool is used (works from any directory).
     Nothing leaves this machine: the simulator listens on 127.0.0.1 and trains in seconds.
 
     \b
     Example:
+      tavus-reconciler demo
       tavus-reconciler demo examples/replicas.yaml
     """
     import subprocess
+    import tempfile
+
+    import yaml
 
     from reconciler.simulator import Simulator
 
-    with Simulator(train_seconds=train_seconds, seed=DEMO_SEED) as sim:
+    seed = yaml.safe_load(_example("simulator-seed.yaml"))
+    with tempfile.TemporaryDirectory(prefix="tavus-demo-") as tmp, \
+            Simulator(train_seconds=train_seconds, seed=seed) as sim:
+        cwd = None
+        if file is None:  # the packaged example, under its usual name in a scratch directory
+            file, cwd = "replicas.yaml", tmp
+            with open(os.path.join(tmp, file), "w", encoding="utf-8") as f:
+                f.write(_example("replicas.yaml"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
         env.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY="sim-key", VIDEO_BASE_URL=f"{sim.url}/media",
                    ANNA_TRAIN_URL=sim.video_url("anna-train.mp4") + "?X-Amz-Signature=demo-secret-signature")
@@ -694,7 +706,7 @@ def demo(file, train_seconds) -> int:
         steps = [["plan", file], ["apply", file, "--auto-approve", "--poll-interval", "1s"], ["status", file]]
         for args in steps:
             echo(click.style(f"$ tavus-reconciler {' '.join(args)}", bold=True))
-            code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env)
+            code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env, cwd=cwd)
             echo()
             if code != 0:
                 err(f"demo: `tavus-reconciler {' '.join(args)}` exited {code}")

@@ -667,6 +667,10 @@ def _report_schema_error(doc: _Document, diags: _Diagnostics, error, path: tuple
     if validator == "maxLength":
         diags.error(pos, f"{label} is too long ({len(instance)} characters; at most {error.validator_value})")
         return
+    if validator == "anyOf" and path[:1] == ("removed",) and len(path) == 2:
+        diags.error(pos, f"removed[{path[1]}] must be a replica name, {{name: NAME}} or {{replica_id: ID}}, "
+                         f"not {_short(instance)}")
+        return
     message = error.message
     if len(message) > 200:
         message = message[:197] + "..."
@@ -727,12 +731,45 @@ class _Semantics:
             d = self._entry(i, entry, defaults, settings, names, ids)
             if d is not None:
                 out.append(d)
+        removed_names, removed_ids = self._removed(root.get("removed"), names, ids)
         if self.diags.errors:
             return None
         version = root.get("version")
         return Config(path=self.path, replicas=tuple(out), settings=settings,
                       version=version if isinstance(version, int) else 1,
-                      warnings=self.diags.rendered_warnings(), source=self.text)
+                      warnings=self.diags.rendered_warnings(), source=self.text,
+                      removed_names=removed_names, removed_ids=removed_ids)
+
+    def _removed(self, raw: Any, names: dict[str, int], ids: dict[str, int]) -> tuple[tuple, tuple]:
+        """``removed:`` (forget without deleting): names, or {name:} / {replica_id:} items. A replica cannot be
+        both declared and removed, nor removed twice."""
+        if not isinstance(raw, list):
+            return (), ()
+        out: dict[str, list[str]] = {"name": [], "replica_id": []}
+        seen: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(raw):
+            if isinstance(item, str):
+                key, value, path = "name", item, ("removed", i)
+            elif isinstance(item, dict) and len(item) == 1:
+                ((key, value),) = item.items()
+                path = ("removed", i, key)
+            else:
+                continue  # the schema reported it
+            if key not in out or not isinstance(value, str) or not value or path in self.doc.missing:
+                if path in self.doc.missing:
+                    self._unset_identity(path, f"removed[{i}]")
+                continue
+            where = self.doc.at(path)
+            declared = (names if key == "name" else ids).get(value)
+            if declared is not None:
+                self.diags.error(where, f"removed[{i}]: {value} is also declared under replicas: (line "
+                                        f"{declared}): remove it from one of the two lists")
+            elif (key, value) in seen:
+                self.diags.error(where, f"removed[{i}]: {value} is already listed at line {seen[key, value]}")
+            else:
+                seen[key, value] = where[0]
+                out[key].append(value)
+        return tuple(out["name"]), tuple(out["replica_id"])
 
     def _settings(self, raw: Any) -> Settings:
         if not isinstance(raw, dict):

@@ -142,10 +142,14 @@ def compute_plan(
             missing.update(d.missing_vars)
 
     unmanaged: list[RemoteReplica] = []
+    forgotten: list[RemoteReplica] = []
+    removed_names, removed_ids = frozenset(config.removed_names), frozenset(config.removed_ids)
     for r in sorted(user, key=lambda r: (r.name, r.replica_id)):
         if r.replica_id in claimed or not settings.in_scope(r.name) or not wanted(r.name):
             continue
-        if prune:
+        if r.name in removed_names or r.replica_id in removed_ids:
+            forgotten.append(r)  # released from management: never deleted, not drift
+        elif prune:
             changes.append(Change(Action.DELETE, r.name, f"not declared in {config.path}; prune is on",
                                   replica_id=r.replica_id, before=remote_attributes(r)))
         else:
@@ -159,6 +163,7 @@ def compute_plan(
         errors=tuple(errors),
         warnings=tuple(warnings),
         missing_vars=tuple(sorted(missing)),
+        forgotten=tuple(forgotten),
     )
 
 

@@ -127,6 +127,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
             for r in plan.pending
         ],
         "unmanaged": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.unmanaged],
+        "forgotten": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.forgotten],
         "errors": [redact_text(e) for e in plan.errors],
         "warnings": [redact_text(w) for w in plan.warnings],
         "missing_vars": list(plan.missing_vars),
@@ -214,6 +215,9 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     if plan.unmanaged:
         blocks.append([_style("Unmanaged (in scope, not declared; use --prune or settings.prune to delete):", color,
                               bold=True)] + [_replica_line(r, _safe(r.status)) for r in plan.unmanaged])
+    if plan.forgotten:
+        blocks.append([_style("Released from management (removed:; kept on the account, never deleted):", color,
+                              bold=True)] + [f"  forget {_safe(r.name)} ({_safe(r.replica_id)})" for r in plan.forgotten])
     if plan.missing_vars:
         blocks.append([_style("Variables not set (apply will refuse):", color, fg="red", bold=True)]
                       + [f"  ${{{escape_control(v)}}}" for v in plan.missing_vars])
@@ -301,6 +305,12 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
             [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status), _percent(r.progress_percent)]
             for r in plan.pending))
         out += ["", "</details>", ""]
+    if plan.forgotten:
+        out += [f"<details><summary>Forget ({len(plan.forgotten)})</summary>", "",
+                "Listed under `removed:`: no longer managed, kept on the account, never deleted.", ""]
+        out += _md_table(["Name", "Replica", "Status"], (
+            [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.forgotten))
+        out += ["", "</details>", ""]
     if plan.unmanaged:
         out += [f"<details><summary>Unmanaged ({len(plan.unmanaged)})</summary>", "",
                 "In scope but not declared; `--prune` or `settings.prune` would delete them.", ""]
@@ -345,6 +355,8 @@ def status_rows(config: Config, remote: Sequence[RemoteReplica]) -> list[dict]:
     for r in remote:
         if r.replica_id in claimed or r.replica_id in seen or not is_user(r) or not config.settings.in_scope(r.name):
             continue
+        if r.name in config.removed_names or r.replica_id in config.removed_ids:
+            continue  # released from management (removed:): not this file's business any more
         seen.add(r.replica_id)
         unmanaged.append(r)
     for r in sorted(unmanaged, key=lambda r: (r.name, r.replica_id)):

@@ -32,4 +32,5 @@ def plan_from_document(doc: Mapping) -> Plan:
         errors=tuple(str(e) for e in doc.get("errors", ())),
         warnings=tuple(str(w) for w in doc.get("warnings", ())),
         missing_vars=tuple(str(v) for v in doc.get("missing_vars", ())),
+        forgotten=tuple(_remote(r) for r in doc.get("forgotten", ())),
     )
