@@ -217,7 +217,8 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
                               bold=True)] + [_replica_line(r, _safe(r.status)) for r in plan.unmanaged])
     if plan.forgotten:
         blocks.append([_style("Released from management (removed:; kept on the account, never deleted):", color,
-                              bold=True)] + [f"  forget {_safe(r.name)} ({_safe(r.replica_id)})" for r in plan.forgotten])
+                              bold=True)]
+                      + [f"  forget {_safe(r.name)} ({_safe(r.replica_id)})" for r in plan.forgotten])
     if plan.missing_vars:
         blocks.append([_style("Variables not set (apply will refuse):", color, fg="red", bold=True)]
                       + [f"  ${{{escape_control(v)}}}" for v in plan.missing_vars])
