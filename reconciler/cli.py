@@ -569,7 +569,7 @@ def export(ctx, output_file, name_prefix, include_system) -> int:
         source = redact_url(client.base_url)
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text, warnings = export_yaml(remote, source=source, when=when, version=__version__, name_prefix=name_prefix,
-                                 include_system=include_system)
+                                 include_system=include_system, **_schema_ref(output_file))
     for w in warnings:
         err(f"warning: {w}")
     if output_file:
@@ -580,10 +580,29 @@ def export(ctx, output_file, name_prefix, include_system) -> int:
             raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
         except OSError as e:
             raise UsageError(f"{output_file}: cannot write: {e.strerror}") from None
-        err(f"Exported {text.count(chr(10) + '  - name:')} replica(s) to {output_file}")
+        import yaml
+
+        err(f"Exported {len(yaml.safe_load(text)['replicas'])} replica(s) to {output_file}")
     else:
         echo(text, nl=False)
     return EXIT_OK
+
+
+def _schema_ref(output_file: str | None) -> dict:
+    """The $schema an exported file points at: a path relative to it when it is written inside this tool's
+    own checkout (the schema is next to it, and follows it), else the published URL (export.SCHEMA_URL)."""
+    import importlib.resources
+    from pathlib import Path
+
+    if not output_file:
+        return {}
+    schema = importlib.resources.files("reconciler.schemas").joinpath("replicas.schema.json")
+    if not isinstance(schema, Path) or not schema.is_file():
+        return {}
+    root, out_dir = schema.resolve().parent.parent, Path(output_file).resolve().parent
+    if out_dir != root and root not in out_dir.parents:
+        return {}
+    return {"schema_ref": os.path.relpath(schema.resolve(), out_dir)}
 
 
 @cli.command()

@@ -201,6 +201,9 @@ def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
     if not is_user(r):  # a stock replica pinned as a read-only reference: never renamed, replaced or deleted
         if d.name in force_replace:
             errors.append(f"--replace {d.name}: {d.replica_id} is a stock replica; it cannot be recreated")
+        if r.name != d.name:
+            warnings.append(f"{d.name} pins the Tavus stock replica {d.replica_id} (named {r.name!r}): stock replicas "
+                            "are read-only, so it is not renamed; the name in the file is only a label")
         track(r)
         return
     if d.name in force_replace:
