@@ -12,7 +12,6 @@ from reconciler.planner import match_declared
 from reconciler.redact import escape_control
 from reconciler.status import Phase
 
-
 SCHEMA_URL = "https://raw.githubusercontent.com/tavus-reconciler/tavus-reconciler/main/schemas/replicas.schema.json"
 
 
