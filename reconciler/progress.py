@@ -131,11 +131,10 @@ class TtyReporter:
         """True (and the screen cleared) when the width changed since the last frame: the terminal may have
         re-wrapped the old frame, so moving up by its line count would leave stale lines behind."""
         width = self._width()
-        if width == self._columns:
+        rows = self._fixed_rows if self._fixed_rows is not None else max(5, shutil.get_terminal_size().lines - 4)
+        if width == self._columns and rows == self.rows:
             return False
-        self._columns = width
-        if self._fixed_rows is None:
-            self.rows = max(5, shutil.get_terminal_size().lines - 4)
+        self._columns, self.rows = width, rows
         if self._drawn:
             self.out.write("\x1b[2J\x1b[H")
             self._drawn = 0

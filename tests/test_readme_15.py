@@ -146,3 +146,13 @@ def test_the_simulator_walkthrough_runs_as_written(tmp_path):
     code, out = _run_block(block, repo, env)
     assert code == 0, f"exit {code}:\n{out}"
     assert "All 4 replica(s) are ready" in out and "forget acme-old-promo" in out, out
+
+
+def test_the_readme_replicas_file_example_is_valid(tmp_path):
+    from reconciler.config import load_config
+
+    (example,) = [b for b in re.findall(r"^```yaml\n(.*?)^```", README, flags=re.S | re.M) if "version: 1" in b]
+    path = tmp_path / "replicas.yaml"
+    path.write_text(example)
+    config = load_config(path, environ={})
+    assert [d.name for d in config.replicas][-1] == "acme-legacy" and config.removed_names == ("acme-old-promo",)
