@@ -94,8 +94,8 @@ def fit(line: str, width: int) -> str:
 
 def fit_middle(text: str, width: int) -> str:
     """``text`` cut to ``width`` cells in the middle (names often differ at their end: keep both ends)."""
-    if _width_of(text) <= width:
-        return text
+    if _width_of(text) <= width or width < 5:
+        return fit(text, width)
     head = fit(text, (width + 1) // 2 + 1)  # ends with the ellipsis
     room, tail = width - _width_of(head), []
     for ch in reversed(text):
