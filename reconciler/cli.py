@@ -425,6 +425,14 @@ def show(ctx, planfile, fmt) -> int:
         echo(render.plan_markdown(result, file=saved.file), nl=False)
     else:
         echo(render.plan_text(result, file=saved.file, color=_color(ctx)), nl=False)
+        made_with = [f"--target {t}" for t in saved.targets] + [f"--replace {r}" for r in saved.replace]
+        if saved.prune:
+            made_with.append("--prune")
+        if made_with:
+            from reconciler.redact import escape_control
+
+            echo()
+            echo(escape_control(f"Made with: {' '.join(made_with)}"))
         echo(f"\nSaved plan {planfile}: carry it out with `tavus-reconciler apply {planfile}` (refused if the "
              "account changed since).")
     return EXIT_OK

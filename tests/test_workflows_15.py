@@ -140,6 +140,10 @@ def test_show_a_saved_plan_and_a_plan_passed_as_a_replicas_file_is_recognised(si
         assert wrong.code == 1, (command, wrong.all)
         assert len(wrong.err.strip().splitlines()) == 1 and "is a saved plan" in wrong.err
         assert f"tavus-reconciler show {saved}" in wrong.err and f"tavus-reconciler apply {saved}" in wrong.err
+    targeted = str(tmp_path / "targeted.plan")
+    assert run_cli(sim, "plan", f, "--target", "acme-b", "--out", targeted).code == 0
+    shown = run_cli(sim, "show", targeted, env=env)
+    assert "Made with: --target acme-b" in shown.out and "acme-a" not in shown.out, shown.all
     not_a_plan = run_cli(sim, "show", f, env=env)
     assert not_a_plan.code == 1 and "not a saved plan" in not_a_plan.err
 
