@@ -67,3 +67,19 @@ def test_show_round_trips_a_plan_document():
     again = plan_from_document(doc)
     assert render.plan_text(again, file="f.yaml") == render.plan_text(plan, file="f.yaml").replace("sig=s", "REDACTED")
     assert render.plan_document(again, file="f.yaml") == doc
+
+
+def test_plan_json_with_forgotten_replicas_matches_the_schema():
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from reconciler import render
+    from reconciler.config import load_schema
+
+    plan = Plan(forgotten=(RemoteReplica("r3", "acme-f", status="completed"),))
+    doc = json.loads(render.plan_json(plan, file="f.yaml"))
+    assert doc["forgotten"] == [{"name": "acme-f", "replica_id": "r3", "status": "completed"}]
+    Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
+    md = render.plan_markdown(plan, file="f.yaml")
+    assert "<summary>Forget (1)</summary>" in md and "No changes. Inventory matches" in md
