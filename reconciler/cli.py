@@ -96,12 +96,16 @@ def cli(ctx: click.Context, api_url: str | None, verbose: bool, no_color: bool) 
     """
     ctx.obj = {"api_url": api_url, "no_color": no_color}
     if verbose:
-        import logging
+        _set_verbose()
 
-        logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
-        logging.getLogger("reconciler").setLevel(logging.DEBUG)
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_scrub_record)
+
+def _set_verbose() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("reconciler").setLevel(logging.DEBUG)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_scrub_record)
 
 
 def _scrub_record(record) -> bool:
@@ -110,6 +114,29 @@ def _scrub_record(record) -> bool:
 
     record.msg, record.args = escape_control(record.getMessage()), ()
     return True
+
+
+def _global_after(ctx: click.Context, param: click.Parameter, value) -> None:
+    """The global options given after the subcommand (``plan FILE --no-color``): same effect as before it."""
+    if ctx.obj is None:
+        ctx.obj = {"api_url": None, "no_color": False}
+    if param.name == "api_url" and value is not None:
+        ctx.obj["api_url"] = value
+    elif param.name == "no_color" and value:
+        ctx.obj["no_color"] = True
+    elif param.name == "verbose" and value:
+        _set_verbose()
+
+
+def _global_params() -> list[click.Option]:
+    return [
+        click.Option(["--api-url"], metavar="URL", expose_value=False, callback=_global_after,
+                     help="Tavus API base URL (also accepted before the command)."),
+        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_global_after,
+                     help="Log every API request (also accepted before the command)."),
+        click.Option(["--no-color"], is_flag=True, expose_value=False, callback=_global_after,
+                     help="Never colour output (also accepted before the command)."),
+    ]
 
 
 def _color(ctx: click.Context, stream=None) -> bool:
@@ -133,7 +160,12 @@ def _inventory(client, config) -> list:
 
 
 def _load(path: str):
+    from reconciler import planfile
     from reconciler.config import load_config
+
+    if planfile.is_planfile(path):
+        raise UsageError(f"{path} is a saved plan, not a replicas file: look at it with `tavus-reconciler show "
+                         f"{path}` or carry it out with `tavus-reconciler apply {path}`")
 
     config = load_config(path)
     for w in config.warnings:
@@ -184,12 +216,17 @@ def validate(files: tuple[str, ...]) -> int:
 @file_argument
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", "out", metavar="PLANFILE", help="Save the plan for `apply PLANFILE` (mode 0600).")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when the account differs from FILE (changes, or unmanaged replicas in scope), 0 when not.")
+@click.option("--ignore-unmanaged", is_flag=True,
+              help="With --detailed-exitcode: unmanaged replicas in scope do not count as drift.")
+@click.option("--check-urls", is_flag=True,
+              help="Also check that the training URLs of replicas to create answer 2xx (exit 1 if not).")
 @target_option
 @replace_option
 @prune_option
 @click.pass_context
-def plan(ctx, file, fmt, out, detailed_exitcode, targets, replace, prune) -> int:
+def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, targets, replace, prune) -> int:
     """Show what apply would change to make the account match FILE.
 
     \b
@@ -213,12 +250,23 @@ def plan(ctx, file, fmt, out, detailed_exitcode, targets, replace, prune) -> int
     if result.errors:
         err(f"error: the plan has {len(result.errors)} error(s); it cannot be applied")
         return EXIT_ERROR
+    if check_urls:
+        from reconciler.preflight import unreachable_urls
+
+        problems = unreachable_urls([c.desired for c in result.changes if c.desired is not None])
+        for p in problems:
+            err(f"error: {p}")
+        if problems:
+            err(f"error: {len(problems)} training URL(s) do not answer: apply would refuse them; "
+                "fix the URLs (or their ${VAR}s) and plan again")
+            return EXIT_ERROR
     if out:
         planfile.write(out, planfile.SavedPlan(
             file=file, source=config.source, targets=tuple(targets), replace=tuple(replace), prune=prune,
             fingerprint=planfile.fingerprint(config, remote), document=render.plan_document(result, file=file)))
         err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
-    return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
+    drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
+    return EXIT_CHANGES if detailed_exitcode and drift else EXIT_OK
 
 
 # ----------------------------------------------------------------------------------------- apply
@@ -361,6 +409,59 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         return _wait(ctx, client, config, shown, timeout, poll_interval, targets, remote, created)
 
 
+# ----------------------------------------------------------------------------------------- show
+
+
+@cli.command()
+@click.argument("planfile", metavar="PLANFILE", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.pass_context
+def show(ctx, planfile, fmt) -> int:
+    """Show a plan saved with `plan --out PLANFILE` (offline: no API key needed).
+
+    JSON is the saved plan document (like `plan --format json`) with the options it was made with.
+
+    \b
+    Example:
+      tavus-reconciler plan replicas.yaml --out release.plan && tavus-reconciler show release.plan
+    """
+    import json
+
+    from reconciler import planfile as planfiles
+    from reconciler import render
+    from reconciler.show import plan_from_document
+
+    if not planfiles.is_planfile(planfile):
+        import os.path
+
+        what = "no such file" if not os.path.exists(planfile) else "not a saved plan (make one with `plan --out`)"
+        raise UsageError(f"{planfile}: {what}")
+    saved = planfiles.read(planfile)
+    try:
+        result = plan_from_document(saved.document)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise UsageError(f"{planfile}: the saved plan cannot be read by this version ({e})") from None
+    if fmt == "json":
+        doc = {**saved.document,
+               "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune}}
+        echo(render._json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", nl=False)
+    elif fmt == "markdown":
+        echo(render.plan_markdown(result, file=saved.file), nl=False)
+    else:
+        echo(render.plan_text(result, file=saved.file, color=_color(ctx)), nl=False)
+        made_with = [f"--target {t}" for t in saved.targets] + [f"--replace {r}" for r in saved.replace]
+        if saved.prune:
+            made_with.append("--prune")
+        if made_with:
+            from reconciler.redact import escape_control
+
+            echo()
+            echo(escape_control(f"Made with: {' '.join(made_with)}"))
+        echo(f"\nSaved plan {planfile}: carry it out with `tavus-reconciler apply {planfile}` (refused if the "
+             "account changed since).")
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------------------- wait
 
 
@@ -396,7 +497,7 @@ def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, cr
     tty = sys.stdout.isatty() and not ctx.obj["no_color"]
     reporter = TtyReporter(sys.stdout) if tty else LineReporter(sys.stdout)
     echo(f"\nWaiting for {len(ids)} replica(s) to finish training (timeout {duration(timeout)}, "
-         f"polling every {duration(poll_interval)}):")
+         f"polling every {_interval(poll_interval)}):")
     try:
         sleep = reporter.sleep if isinstance(reporter, TtyReporter) else time.sleep
         result = Waiter(client, reporter, poll_interval=poll_interval, sleep=sleep).wait(ids, timeout=timeout,
@@ -417,6 +518,13 @@ def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, cr
         err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still training: "
             f"{still}. Resume with: {resume}")
     return result.exit_code
+
+
+def _interval(seconds: float) -> str:
+    """A poll interval as the user gave it: ``0.5s`` stays ``0.5s`` (duration() would round it to 0s)."""
+    from reconciler.progress import duration
+
+    return f"{seconds:g}s" if seconds < 60 and seconds != int(seconds) else duration(seconds)
 
 
 @cli.command(name="wait")
@@ -493,7 +601,7 @@ def export(ctx, output_file, name_prefix, include_system) -> int:
         source = redact_url(client.base_url)
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text, warnings = export_yaml(remote, source=source, when=when, version=__version__, name_prefix=name_prefix,
-                                 include_system=include_system)
+                                 include_system=include_system, **_schema_ref(output_file))
     for w in warnings:
         err(f"warning: {w}")
     if output_file:
@@ -504,21 +612,44 @@ def export(ctx, output_file, name_prefix, include_system) -> int:
             raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
         except OSError as e:
             raise UsageError(f"{output_file}: cannot write: {e.strerror}") from None
-        err(f"Exported {text.count(chr(10) + '  - name:')} replica(s) to {output_file}")
+        import yaml
+
+        err(f"Exported {len(yaml.safe_load(text)['replicas'])} replica(s) to {output_file}")
     else:
         echo(text, nl=False)
     return EXIT_OK
 
 
+def _schema_ref(output_file: str | None) -> dict:
+    """The $schema an exported file points at: a path relative to it when it is written inside this tool's
+    own checkout (the schema is next to it, and follows it), else the published URL (export.SCHEMA_URL)."""
+    import importlib.resources
+    from pathlib import Path
+
+    if not output_file:
+        return {}
+    schema = importlib.resources.files("reconciler.schemas").joinpath("replicas.schema.json")
+    if not isinstance(schema, Path) or not schema.is_file():
+        return {}
+    root, out_dir = schema.resolve().parent.parent, Path(output_file).resolve().parent
+    if out_dir != root and root not in out_dir.parents:
+        return {}
+    return {"schema_ref": os.path.relpath(schema.resolve(), out_dir)}
+
+
 @cli.command()
 @file_argument
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "env"]), default="text", show_default=True)
+@click.option("--allow-partial", is_flag=True,
+              help="Print the ready replicas and exit 0 even when some declared ones are not ready.")
 @click.pass_context
-def output(ctx, file, fmt) -> int:
+def output(ctx, file, fmt, allow_partial) -> int:
     """Print the name -> replica_id map of the declared replicas that are ready.
 
     Applications that start conversations (POST /v2/conversations with a replica_id) resolve ids by
-    stable name instead of hard-coding them. Replicas not ready yet are left out (noted on stderr).
+    stable name instead of hard-coding them. When a declared replica is missing, failed, still training or
+    ambiguous, nothing is printed and the exit code is 1 (each one named on stderr); --allow-partial
+    prints the ready ones instead and exits 0.
 
     \b
     Example:
@@ -530,6 +661,11 @@ def output(ctx, file, fmt) -> int:
     config = _load(file)
     with _client(ctx) as client:
         ready, notes = ready_outputs(config, _inventory(client, config))
+    if notes and not allow_partial:
+        for note in notes:
+            err(f"error: {note}")
+        raise UsageError(f"{len(notes)} declared replica(s) have no ready replica_id, so nothing was printed; "
+                         "run `tavus-reconciler wait` first, or pass --allow-partial to print the ready ones")
     for note in notes:
         err(f"note: {note}")
     try:
@@ -577,30 +713,42 @@ def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_li
     return EXIT_OK
 
 
-DEMO_SEED = [
-    {"replica_id": "r79e1c033f", "replica_name": "legacy-spokesperson", "status": "completed",
-     "model_name": "phoenix-4"},
-    {"replica_id": "r5d1e0c7a2", "replica_name": "acme-old-promo", "status": "completed", "model_name": "phoenix-3"},
-]
+def _example(name: str) -> str:
+    """The text of an example shipped inside the package (``examples/`` in the repository)."""
+    import importlib.resources
+
+    return importlib.resources.files("reconciler.examples").joinpath(name).read_text(encoding="utf-8")
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False), default="examples/replicas.yaml", required=False)
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--train-seconds", type=float, default=12.0, show_default=True, help="Simulated training time.")
 def demo(file, train_seconds) -> int:
     """Run plan, apply and status of FILE against a built-in local Tavus simulator.
 
+    Without FILE, the example replicas file shipped with the tool is used (works from any directory).
     Nothing leaves this machine: the simulator listens on 127.0.0.1 and trains in seconds.
 
     \b
     Example:
+      tavus-reconciler demo
       tavus-reconciler demo examples/replicas.yaml
     """
     import subprocess
+    import tempfile
+
+    import yaml
 
     from reconciler.simulator import Simulator
 
-    with Simulator(train_seconds=train_seconds, seed=DEMO_SEED) as sim:
+    seed = yaml.safe_load(_example("simulator-seed.yaml"))
+    with tempfile.TemporaryDirectory(prefix="tavus-demo-") as tmp, \
+            Simulator(train_seconds=train_seconds, seed=seed) as sim:
+        cwd = None
+        if file is None:  # the packaged example, under its usual name in a scratch directory
+            file, cwd = "replicas.yaml", tmp
+            with open(os.path.join(tmp, file), "w", encoding="utf-8") as f:
+                f.write(_example("replicas.yaml"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
         env.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY="sim-key", VIDEO_BASE_URL=f"{sim.url}/media",
                    ANNA_TRAIN_URL=sim.video_url("anna-train.mp4") + "?X-Amz-Signature=demo-secret-signature")
@@ -609,7 +757,7 @@ def demo(file, train_seconds) -> int:
         steps = [["plan", file], ["apply", file, "--auto-approve", "--poll-interval", "1s"], ["status", file]]
         for args in steps:
             echo(click.style(f"$ tavus-reconciler {' '.join(args)}", bold=True))
-            code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env)
+            code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env, cwd=cwd)
             echo()
             if code != 0:
                 err(f"demo: `tavus-reconciler {' '.join(args)}` exited {code}")
@@ -619,6 +767,10 @@ def demo(file, train_seconds) -> int:
 
 
 # ----------------------------------------------------------------------------------------- entry point
+
+
+for _command in cli.commands.values():  # global options work after the subcommand too
+    _command.params.extend(_global_params())
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2

@@ -18,6 +18,7 @@ import email.utils
 import logging
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -195,6 +196,8 @@ class TavusClient:
             raise UsageError("TAVUS_API_KEY contains characters an HTTP header cannot carry (check for a stray "
                              "newline or quote)")
         url = (api_url or env.get("TAVUS_API_URL") or DEFAULT_API_URL).strip()
+        # the docs quote the base as https://tavusapi.com/v2: accept it (paths already carry /v2)
+        url = re.sub(r"(?:/v2)?/*$", "", url) if "?" not in url and "#" not in url else url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"API URL {redact_url(url)!r} is not an http(s) URL (--api-url / TAVUS_API_URL)")

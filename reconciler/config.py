@@ -241,6 +241,19 @@ def _text_position(text: str, index: int) -> Pos:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
+def _indent_tab(text: str, line: int) -> Pos | None:
+    """Where a tab sits in the indentation of ``line`` (1-based) or the line before, if one does: YAML
+    forbids tabs there and PyYAML's own message ("cannot start any token") does not say so."""
+    lines = text.splitlines()
+    for n in (line, line - 1):
+        if 1 <= n <= len(lines):
+            body = lines[n - 1]
+            indent = body[:len(body) - len(body.lstrip(" \t"))]
+            if "\t" in indent:
+                return (n, indent.index("\t") + 1)
+    return None
+
+
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value) if not isinstance(value, bool | type(None)) else json.dumps(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -398,6 +411,10 @@ class _Builder:
             problem = e.problem or e.context or "cannot parse"
             if e.context and e.problem and "while" in e.context:
                 problem = f"{problem} ({e.context})"
+            tab = _indent_tab(self.text, pos[0])
+            if tab is not None:
+                self.diags.error(tab, "tabs are not allowed for indentation: indent with spaces")
+                return None
             self.diags.error(pos, f"invalid YAML: {problem}")
             return None
         except yaml.reader.ReaderError as e:
@@ -687,6 +704,10 @@ def _report_schema_error(doc: _Document, diags: _Diagnostics, error, path: tuple
     if validator == "maxLength":
         diags.error(pos, f"{label} is too long ({len(instance)} characters; at most {error.validator_value})")
         return
+    if validator == "anyOf" and path[:1] == ("removed",) and len(path) == 2:
+        diags.error(pos, f"removed[{path[1]}] must be a replica name, {{name: NAME}} or {{replica_id: ID}}, "
+                         f"not {_short(instance)}")
+        return
     message = error.message
     if len(message) > 200:
         message = message[:197] + "..."
@@ -759,12 +780,45 @@ class _Semantics:
             d = self._entry(i, entry, defaults, settings, names, ids)
             if d is not None:
                 out.append(d)
+        removed_names, removed_ids = self._removed(root.get("removed"), names, ids)
         if self.diags.errors:
             return None
         version = root.get("version")
         return Config(path=self.path, replicas=tuple(out), settings=settings,
                       version=version if isinstance(version, int) else 1,
-                      warnings=self.diags.rendered_warnings(), source=self.text)
+                      warnings=self.diags.rendered_warnings(), source=self.text,
+                      removed_names=removed_names, removed_ids=removed_ids)
+
+    def _removed(self, raw: Any, names: dict[str, int], ids: dict[str, int]) -> tuple[tuple, tuple]:
+        """``removed:`` (forget without deleting): names, or {name:} / {replica_id:} items. A replica cannot be
+        both declared and removed, nor removed twice."""
+        if not isinstance(raw, list):
+            return (), ()
+        out: dict[str, list[str]] = {"name": [], "replica_id": []}
+        seen: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(raw):
+            if isinstance(item, str):
+                key, value, path = "name", item, ("removed", i)
+            elif isinstance(item, dict) and len(item) == 1:
+                ((key, value),) = item.items()
+                path = ("removed", i, key)
+            else:
+                continue  # the schema reported it
+            if key not in out or not isinstance(value, str) or not value or path in self.doc.missing:
+                if path in self.doc.missing:
+                    self._unset_identity(path, f"removed[{i}]")
+                continue
+            where = self.doc.at(path)
+            declared = (names if key == "name" else ids).get(value)
+            if declared is not None:
+                self.diags.error(where, f"removed[{i}]: {value} is also declared under replicas: (line "
+                                        f"{declared}): remove it from one of the two lists")
+            elif (key, value) in seen:
+                self.diags.error(where, f"removed[{i}]: {value} is already listed at line {seen[key, value]}")
+            else:
+                seen[key, value] = where[0]
+                out[key].append(value)
+        return tuple(out["name"]), tuple(out["replica_id"])
 
     def _lookalike_warnings(self, name: str, pos: Pos) -> None:
         """Warn when a declared name equals an earlier one under Unicode normalisation and case folding, or

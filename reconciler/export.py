@@ -12,9 +12,12 @@ from reconciler.planner import match_declared
 from reconciler.redact import escape_control
 from reconciler.status import Phase
 
+SCHEMA_URL = "https://raw.githubusercontent.com/tavus-reconciler/tavus-reconciler/main/schemas/replicas.schema.json"
+
 
 def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, version: str,
-                name_prefix: str | None = None, include_system: bool = False) -> tuple[str, list[str]]:
+                name_prefix: str | None = None, include_system: bool = False,
+                schema_ref: str = SCHEMA_URL) -> tuple[str, list[str]]:
     """A valid replicas file pinning every exported replica, and warnings for the user.
 
     Entries are sorted by name. A name held by several remote replicas is exported once (the newest,
@@ -48,17 +51,24 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
     if name_prefix:
         doc["settings"] = {"prune": False, "scope": {"name_prefix": name_prefix}}
     doc["replicas"] = entries
-    header = (f"# Exported by tavus-reconciler {version} on {when} from {source}\n"
-              f"# {len(entries)} replica(s), pinned by replica_id: `plan` on this file shows no changes.\n"
-              "# yaml-language-server: $schema=https://github.com/tavus-reconciler/tavus-reconciler/schemas/"
-              "replicas.schema.json\n")
+    stock = [by_name[e["name"]][0].replica_id for e in entries if by_name[e["name"]][0].replica_type == "system"]
+    header = (f"# yaml-language-server: $schema={schema_ref}\n"
+              f"# Exported by tavus-reconciler {version} on {when} from {source}\n"
+              f"# {len(entries)} replica(s), pinned by replica_id: `plan` on this file shows no changes.\n")
+    if stock:
+        header += ("# Entries marked \"stock\" are Tavus stock (system) replicas: read-only references that are never\n"
+                   "# renamed, replaced or deleted; their name here is only a label for this file.\n")
     body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000)
+    for rid in stock:  # ids are unique, so each pinned line is found once
+        body = body.replace(f"\n  replica_id: {rid}\n",
+                            f"\n  replica_id: {rid}   # stock replica (read-only): never renamed or deleted\n", 1)
     if duplicates:
+        # commented out so that removing the leading "# " gives entries indented like the ones above
         body += "\n# Replicas whose name another replica already has (names must be unique in this file).\n"
         body += "# Give one a new name and uncomment it to manage it, or delete it:\n"
         for name, kept, other in duplicates:
-            body += (f"#  - name: {escape_control(json.dumps(name, ensure_ascii=False))}   # same name as {kept}\n"
-                     f"#    replica_id: {other.replica_id}\n")
+            body += (f"# - name: {escape_control(json.dumps(name, ensure_ascii=False))}   # same name as {kept}\n"
+                     f"#   replica_id: {other.replica_id}\n")
     return header + body, warnings
 
 
@@ -73,10 +83,17 @@ def ready_outputs(config: Config, remote: Sequence[RemoteReplica]) -> tuple[dict
     ready: dict[str, str] = {}
     notes: list[str] = []
     for name, found in match_declared(config, remote).items():
-        if len(found) != 1:
-            notes.append(f"{name}: {'ambiguous' if found else 'not created yet'}")
+        if len(found) > 1:
+            notes.append(f"{name}: ambiguous ({', '.join(r.replica_id for r in found)} share the name)")
+        elif not found:
+            notes.append(f"{name}: not created yet")
         elif found[0].phase is Phase.READY:
             ready[name] = found[0].replica_id
+        elif found[0].phase is Phase.FAILED:
+            from reconciler.render import redact_text  # the server's message may quote a presigned URL
+
+            message = redact_text(found[0].error_message) or "no message"
+            notes.append(f"{name}: training failed ({found[0].replica_id}: {message})")
         else:
             pct = found[0].progress_percent
             notes.append(f"{name}: not ready ({found[0].status}{f' {pct:.0f}%' if pct is not None else ''})")

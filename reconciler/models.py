@@ -95,6 +95,8 @@ class Config:
     version: int = 1
     warnings: tuple[str, ...] = ()  # located, e.g. "FILE:3:5: ${ANNA_URL} is not set"
     source: str = ""  # the file's text as read (before ${VAR} resolution): embedded in saved plans
+    removed_names: tuple[str, ...] = ()  # `removed:`: released from management, never deleted (forget)
+    removed_ids: tuple[str, ...] = ()
 
     def by_name(self) -> dict[str, DesiredReplica]:
         return {r.name: r for r in self.replicas}
@@ -208,6 +210,7 @@ class Plan:
     errors: tuple[str, ...] = ()  # refusals: the plan must not be applied while any exist
     warnings: tuple[str, ...] = ()
     missing_vars: tuple[str, ...] = ()  # ${VAR}s that a create needs and the environment lacks
+    forgotten: tuple[RemoteReplica, ...] = ()  # listed under `removed:`: released, kept on the account, no API call
 
     @property
     def summary(self) -> dict[str, int]:

@@ -144,10 +144,14 @@ def compute_plan(
             missing.update(d.missing_vars)
 
     unmanaged: list[RemoteReplica] = []
+    forgotten: list[RemoteReplica] = []
+    removed_names, removed_ids = frozenset(config.removed_names), frozenset(config.removed_ids)
     for r in sorted(user, key=lambda r: (r.name, r.replica_id)):
         if r.replica_id in claimed or not settings.in_scope(r.name) or not wanted(r.name):
             continue
-        if prune:
+        if r.name in removed_names or r.replica_id in removed_ids:
+            forgotten.append(r)  # released from management: never deleted, not drift
+        elif prune:
             changes.append(Change(Action.DELETE, r.name, f"not declared in {config.path}; prune is on",
                                   replica_id=r.replica_id, before=remote_attributes(r)))
         else:
@@ -161,6 +165,7 @@ def compute_plan(
         errors=tuple(errors),
         warnings=tuple(warnings),
         missing_vars=tuple(sorted(missing)),
+        forgotten=tuple(forgotten),
     )
 
 
@@ -198,6 +203,9 @@ def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
     if not is_user(r):  # a stock replica pinned as a read-only reference: never renamed, replaced or deleted
         if d.name in force_replace:
             errors.append(f"--replace {d.name}: {d.replica_id} is a stock replica; it cannot be recreated")
+        if r.name != d.name:
+            warnings.append(f"{d.name} pins the Tavus stock replica {d.replica_id} (named {r.name!r}): stock replicas "
+                            "are read-only, so it is not renamed; the name in the file is only a label")
         track(r)
         return
     if d.name in force_replace:

@@ -63,6 +63,49 @@ class LineReporter:
         self.out.flush()
 
 
+def _cells(ch: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _width_of(text: str) -> int:
+    return len(text) if text.isascii() else sum(_cells(c) for c in text)
+
+
+def fit(line: str, width: int) -> str:
+    """``line`` cut to ``width`` terminal cells, ending in an ellipsis when cut (a wrapped line would break the
+    in-place redraw: the cursor moves up by lines, not by screen rows)."""
+    if len(line) <= width and line.isascii():
+        return line
+    used, out = 0, []
+    if _width_of(line) <= width:
+        return line
+    for ch in line:
+        w = _cells(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def fit_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells in the middle (names often differ at their end: keep both ends)."""
+    if _width_of(text) <= width or width < 5:
+        return fit(text, width)
+    head = fit(text, (width + 1) // 2 + 1)  # ends with the ellipsis
+    room, tail = width - _width_of(head), []
+    for ch in reversed(text):
+        room -= _cells(ch)
+        if room < 0:
+            break
+        tail.append(ch)
+    return head + "".join(reversed(tail))
+
+
 class TtyReporter:
     """For a terminal: a per-replica table with progress bars, redrawn in place after each poll, and an
     elapsed-time footer that ticks every second between polls. Failed and training replicas are listed first;
@@ -71,31 +114,60 @@ class TtyReporter:
     def __init__(self, out: TextIO, *, rows: int | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.out, self.clock, self._sleep = out, clock, sleep
+        self._fixed_rows = rows
         self.rows = rows if rows is not None else max(5, shutil.get_terminal_size().lines - 4)
+        self._columns = self._width()
         self._drawn = 0
         self._tracked: list[Tracked] = []
         self._elapsed, self._at = 0.0, clock()
 
+    @staticmethod
+    def _width() -> int:
+        """The terminal's width now (read every frame, so a resize is picked up), less one column: writing
+        into the last column makes some terminals wrap."""
+        return max(20, shutil.get_terminal_size().columns - 1)
+
+    def _resized(self) -> bool:
+        """True (and the screen cleared) when the width changed since the last frame: the terminal may have
+        re-wrapped the old frame, so moving up by its line count would leave stale lines behind."""
+        width = self._width()
+        rows = self._fixed_rows if self._fixed_rows is not None else max(5, shutil.get_terminal_size().lines - 4)
+        if width == self._columns and rows == self.rows:
+            return False
+        self._columns, self.rows = width, rows
+        if self._drawn:
+            self.out.write("\x1b[2J\x1b[H")
+            self._drawn = 0
+        return True
+
     def update(self, tracked: list[Tracked], elapsed: float, changed: list[tuple[Tracked, str]]) -> None:
         self._tracked, self._elapsed, self._at = tracked, elapsed, self.clock()
+        self._resized()
+        columns = self._columns
         order = {Phase.FAILED: 0, GONE: 0, Phase.PENDING: 1, Phase.READY: 2}
         ordered = sorted(tracked, key=lambda t: order.get(t.phase, 1))
         hidden = max(0, len(ordered) - self.rows)
         shown, rest = ordered[:len(ordered) - hidden], ordered[len(ordered) - hidden:]
         names = [escape_control(t.name) for t in shown]
-        width = max(map(len, names), default=4)
+        # the name column gives way first, so that the id, bar and status stay visible in a narrow terminal
+        longest = max((_width_of(n) for n in names), default=4)
+        slots = 20 if columns - 57 >= min(longest, 20) else 10  # a shorter bar in a narrow terminal
+        width = min(longest, max(8, columns - 37 - slots))
         lines = []
         for t, name in zip(shown, names, strict=True):
             pct = 100.0 if t.phase is Phase.READY else t.progress or 0.0
-            bar = "#" * int(pct / 5) + "." * (20 - int(pct / 5))
+            done = int(pct / (100 / slots))
+            bar = "#" * done + "." * (slots - done)
             err = f"  {t.error_message}" if t.error_message and t.phase is not Phase.READY else ""
-            lines.append(f"  {name:<{width}}  {t.replica_id:<12} [{bar}] {pct:5.1f}%  "
+            name = fit_middle(name, width)
+            lines.append(f"  {name}{' ' * (width - _width_of(name))}  {t.replica_id:<12} [{bar}] {pct:5.1f}%  "
                          + escape_control(f"{t.status}{err}"))
         if hidden:
             ready = all(t.phase is Phase.READY for t in rest)
             lines.append(f"  ... and {hidden} more{' (ready)' if ready else ''}")
         up = f"\x1b[{self._drawn}F" if self._drawn else ""
-        self.out.write(up + "".join(f"\x1b[2K{line}\n" for line in lines) + f"\x1b[2K{self._footer()}\n")
+        self.out.write(up + "".join(f"\x1b[2K{fit(line, columns)}\n" for line in lines)
+                       + f"\x1b[2K{fit(self._footer(), columns)}\n")
         self.out.flush()
         self._drawn = len(lines) + 1
 
@@ -108,11 +180,13 @@ class TtyReporter:
         end = self.clock() + seconds
         while (left := end - self.clock()) > 0:
             self._sleep(min(1.0, left))
-            if self._drawn:
-                self.out.write(f"\x1b[1F\x1b[2K{self._footer()}\n")
+            if self._tracked and self._resized():
+                self.update(self._tracked, self._elapsed + self.clock() - self._at, [])  # redraw at the new width
+            elif self._drawn:
+                self.out.write(f"\x1b[1F\x1b[2K{fit(self._footer(), self._columns)}\n")
                 self.out.flush()
 
     def warning(self, message: str) -> None:
-        self.out.write(f"\x1b[2Kwarning: {escape_control(message)}\n")
+        self.out.write(f"\x1b[2K{fit('warning: ' + escape_control(message), self._columns)}\n")
         self._drawn = 0  # the warning scrolled the table: draw it anew below
         self.out.flush()

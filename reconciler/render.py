@@ -141,6 +141,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
             for r in plan.pending
         ],
         "unmanaged": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.unmanaged],
+        "forgotten": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.forgotten],
         "errors": [redact_text(e) for e in plan.errors],
         "warnings": [redact_text(w) for w in plan.warnings],
         "missing_vars": list(plan.missing_vars),
@@ -205,6 +206,12 @@ def _replica_line(r: RemoteReplica, extra: str) -> str:
     return f"  {_safe(r.name)} ({_safe(r.replica_id)})  {extra}"
 
 
+def _unmanaged_line(plan: Plan, shown_file: str) -> str:
+    """The drift an empty plan still has: replicas in scope that the file does not account for."""
+    return (f"No changes to make, but the inventory does not match {shown_file}: {len(plan.unmanaged)} unmanaged "
+            "replica(s) in scope (declare them, list them under removed:, or delete them with --prune).")
+
+
 def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     """Terraform-like plan for a terminal."""
     shown_file = _safe(file)
@@ -222,6 +229,10 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     if plan.unmanaged:
         blocks.append([_style("Unmanaged (in scope, not declared; use --prune or settings.prune to delete):", color,
                               bold=True)] + [_replica_line(r, _safe(r.status)) for r in plan.unmanaged])
+    if plan.forgotten:
+        blocks.append([_style("Released from management (removed:; kept on the account, never deleted):", color,
+                              bold=True)]
+                      + [f"  forget {_safe(r.name)} ({_safe(r.replica_id)})" for r in plan.forgotten])
     if plan.missing_vars:
         blocks.append([_style("Variables not set (apply will refuse):", color, fg="red", bold=True)]
                       + [f"  ${{{escape_control(v)}}}" for v in plan.missing_vars])
@@ -235,6 +246,8 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
         if plan.errors:
             final += f"\nThe plan has {len(plan.errors)} error(s): it cannot be applied."
         blocks.append([final])
+    elif plan.unmanaged:
+        blocks.append([_style(_unmanaged_line(plan, shown_file), color, fg="yellow", bold=True)])
     else:
         blocks.append([_style(f"No changes. Inventory matches {shown_file}.", color, fg="green", bold=True)])
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"
@@ -285,6 +298,8 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
             out += [f"> **Error:** {_md_text(e)}", ""]
     if plan.changes or plan.errors:
         out += [f"**{_summary_line(plan.summary)}**", ""]
+    elif plan.unmanaged:
+        out += [_md_text(_unmanaged_line(plan, file)), ""]
     else:
         out += [f"No changes. Inventory matches {_md_code(file, cell=False)}.", ""]
     if plan.changes:
@@ -304,6 +319,12 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
         out += _md_table(["Name", "Replica", "Status", "Progress"], (
             [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status), _percent(r.progress_percent)]
             for r in plan.pending))
+        out += ["", "</details>", ""]
+    if plan.forgotten:
+        out += [f"<details><summary>Forget ({len(plan.forgotten)})</summary>", "",
+                "Listed under `removed:`: no longer managed, kept on the account, never deleted.", ""]
+        out += _md_table(["Name", "Replica", "Status"], (
+            [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.forgotten))
         out += ["", "</details>", ""]
     if plan.unmanaged:
         out += [f"<details><summary>Unmanaged ({len(plan.unmanaged)})</summary>", "",
@@ -349,6 +370,8 @@ def status_rows(config: Config, remote: Sequence[RemoteReplica]) -> list[dict]:
     for r in remote:
         if r.replica_id in claimed or r.replica_id in seen or not is_user(r) or not config.settings.in_scope(r.name):
             continue
+        if r.name in config.removed_names or r.replica_id in config.removed_ids:
+            continue  # released from management (removed:): not this file's business any more
         seen.add(r.replica_id)
         unmanaged.append(r)
     for r in sorted(unmanaged, key=lambda r: (r.name, r.replica_id)):

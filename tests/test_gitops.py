@@ -53,6 +53,8 @@ def test_there_are_three_workflows():
 def test_workflows_parse_and_call_real_commands_and_flags(path):
     doc = yaml.safe_load(path.read_text())
     scripts = [step["run"] for job in doc["jobs"].values() for step in job["steps"] if "run" in step]
+    scripts += ["tavus-reconciler " + step["with"]["command"] for job in doc["jobs"].values()
+                for step in job["steps"] if step.get("uses", "").startswith("tavus-reconciler/tavus-reconciler@")]
     calls = [tokens for script in scripts for tokens in invocations(script)]
     assert calls, "the workflow never runs tavus-reconciler"
     for tokens in calls:

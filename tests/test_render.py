@@ -200,7 +200,9 @@ def test_no_changes_still_lists_pending_and_unmanaged():
     text = render.plan_text(plan, file="f.yaml")
     assert "Still training (no change):\n  acme-x (r789)  started 45%" in text
     assert "acme-stray (rabc)  completed" in text
-    assert text.endswith("No changes. Inventory matches f.yaml.\n")
+    assert "No changes. Inventory matches" not in text  # an unmanaged replica is drift (issue 15)
+    assert text.endswith("the inventory does not match f.yaml: 1 unmanaged replica(s) in scope (declare them, "
+                         "list them under removed:, or delete them with --prune).\n")
     md = render.plan_markdown(plan, file="f.yaml")
     assert "<summary>Still training (1)</summary>" in md and "<summary>Unmanaged (1)</summary>" in md
 

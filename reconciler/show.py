@@ -1,0 +1,36 @@
+"""``show PLANFILE``: a saved plan rendered again, as text, JSON or markdown, without touching the API.
+
+The saved document (render.plan_document, URLs already redacted) is turned back into a Plan so that the
+same renderers that printed it at ``plan`` time print it now. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.models import Action, Change, Plan, RemoteReplica
+
+
+def _remote(item: Mapping) -> RemoteReplica:
+    progress = item.get("progress")
+    return RemoteReplica(replica_id=str(item.get("replica_id") or ""), name=str(item.get("name") or ""),
+                         status=str(item.get("status") or ""),
+                         training_progress=None if progress is None else f"{progress}/100")
+
+
+def plan_from_document(doc: Mapping) -> Plan:
+    """Raises ValueError/KeyError/TypeError on a document this version cannot read."""
+    changes = tuple(
+        Change(Action(c["action"]), str(c["name"]), str(c.get("reason") or ""), replica_id=c.get("replica_id"),
+               before=c.get("before"), after=c.get("after"))
+        for c in doc.get("changes", ())
+    )
+    return Plan(
+        changes=changes,
+        pending=tuple(_remote(r) for r in doc.get("pending", ())),
+        unmanaged=tuple(_remote(r) for r in doc.get("unmanaged", ())),
+        errors=tuple(str(e) for e in doc.get("errors", ())),
+        warnings=tuple(str(w) for w in doc.get("warnings", ())),
+        missing_vars=tuple(str(v) for v in doc.get("missing_vars", ())),
+        forgotten=tuple(_remote(r) for r in doc.get("forgotten", ())),
+    )
