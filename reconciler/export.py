@@ -32,7 +32,7 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
     for r in chosen:  # API order is newest first: the first of a name is the newest
         by_name.setdefault(r.name, []).append(r)
     warnings: list[str] = []
-    entries, duplicates = [], []
+    entries, duplicates, stock = [], [], []
     for name in sorted(by_name):
         keep, *others = by_name[name]
         clean = _visible(name) or keep.replica_id
@@ -43,6 +43,8 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
         if keep.model_name in ("phoenix-3", "phoenix-4"):
             entry["model_name"] = keep.model_name
         entries.append(entry)
+        if keep.replica_type == "system":
+            stock.append(keep.replica_id)
         for other in others:
             duplicates.append((name, keep.replica_id, other))
             warnings.append(f"{len(others) + 1} remote replicas are named {name!r}: exported {keep.replica_id} "
@@ -51,7 +53,6 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
     if name_prefix:
         doc["settings"] = {"prune": False, "scope": {"name_prefix": name_prefix}}
     doc["replicas"] = entries
-    stock = [by_name[e["name"]][0].replica_id for e in entries if by_name[e["name"]][0].replica_type == "system"]
     header = (f"# yaml-language-server: $schema={schema_ref}\n"
               f"# Exported by tavus-reconciler {version} on {when} from {source}\n"
               f"# {len(entries)} replica(s), pinned by replica_id: `plan` on this file shows no changes.\n")
