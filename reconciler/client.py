@@ -38,6 +38,7 @@ from reconciler.errors import (
     UsageError,
 )
 from reconciler.limiter import FAILURE, OK, OVERLOAD, AIMDLimiter
+from reconciler.limiter import backoff as _backoff
 from reconciler.limiter import report as _report
 from reconciler.models import RemoteReplica
 from reconciler.redact import escape_control, redact_url
@@ -364,7 +365,7 @@ class TavusClient:
                     last += f" (next retry in {delay:.0f}s would exceed the {self.retry_budget:g}s retry budget)"
                     break
                 log.debug("%s %s: %s; retry %d in %.2fs", method, path, e.reason, attempt, delay)
-                self._sleep(delay)
+                _backoff(delay, self._sleep)  # sleeps; a fan-out's slot is given back meanwhile
         raise RetriesExhaustedError(f"gave up after {attempt} attempt(s) in {time.monotonic() - started:.1f}s: "
                                     f"{last}", method=method, path=path)
 

@@ -5,6 +5,10 @@ moderate number of requests in flight, grows while answers come back fast and cl
 until the first sign of overload, "slow start"; then one more per window of answers), halves on a 429, a
 5xx, a timeout or a dropped connection (once per window: the answers to requests sent before the cut do not
 cut again), and pauses dispatching for as long as a ``Retry-After`` asks. The ceiling is never exceeded.
+A server that said ``Retry-After: T`` measures its limit over about T seconds, far longer than one answer
+takes, so after such a cut the limit grows by at most one every T seconds (TCP's "one per round trip" with
+the server's own feedback period as the round trip); otherwise it would refill to far above the sustainable
+rate between two 429s and every refill would end in a burst of them.
 
 :meth:`AIMDLimiter.map` is the one way work is fanned out. It dispatches lazily (never more started than the
 current limit allows), stops starting work as soon as ``should_stop`` says so, and streams results.
@@ -40,6 +44,28 @@ def report(outcome: str, *, started: float, latency: float, retry_after: float |
         limiter.observe(outcome, started=started, latency=latency, retry_after=retry_after)
 
 
+def backoff(delay: float, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Wait ``delay`` seconds before a retry. A task of a limiter gives its slot back while it waits and takes
+    one again only when the limit (cut since, most likely) allows, ahead of work not yet started: retries
+    must not refire all at once above the limit that their 429s just lowered."""
+    limiter = current()
+    if limiter is None:
+        sleep(delay)
+        return
+    with limiter._cond:
+        limiter.in_flight -= 1
+        limiter._waiting += 1
+        limiter._cond.notify_all()
+    try:
+        sleep(delay)
+    finally:
+        with limiter._cond:
+            while limiter.in_flight >= int(limiter._limit) or limiter._clock() < limiter._paused_until:
+                limiter._cond.wait(min(0.5, max(0.01, limiter._paused_until - limiter._clock())))
+            limiter._waiting -= 1
+            limiter.in_flight += 1
+
+
 class AIMDLimiter:
     """A thread-safe additive-increase / multiplicative-decrease concurrency limit.
 
@@ -58,11 +84,15 @@ class AIMDLimiter:
         self._limit = float(max(self.floor, min(int(initial), self.ceiling)))
         self._threshold = float(self.ceiling)  # slow start below this, additive increase above
         self._last_cut = -float("inf")
+        self._credit = 0.0  # additive increase: fractions of one more slot earned by answers
+        self._period = 0.0  # the last Retry-After: after a cut, grow at most one per period
+        self._grow_at = -float("inf")
         self._paused_until = -float("inf")
         self._fastest: float | None = None
         self._cond = threading.Condition()
         self._pool: ThreadPoolExecutor | None = None
         self.in_flight = 0
+        self._waiting = 0  # tasks waiting to retry (see backoff): they go before work not yet started
         self.max_in_flight = 0
         self.counts = {OK: 0, OVERLOAD: 0, FAILURE: 0}
 
@@ -94,8 +124,14 @@ class AIMDLimiter:
                 fast = latency <= self._fastest * self.slow_factor + 0.05
                 busy = self.in_flight >= int(self._limit) - 1  # the limit is what held us back
                 if fast and busy and started >= self._last_cut:
-                    step = 1.0 if self._limit < self._threshold else 1.0 / self._limit
-                    self._limit = min(float(self.ceiling), self._limit + step)
+                    if self._limit < self._threshold:
+                        self._limit = min(float(self.ceiling), self._limit + 1.0)
+                    else:
+                        self._credit += 1.0 / self._limit
+                        if self._credit >= 1.0 and now >= self._grow_at:
+                            self._limit = min(float(self.ceiling), self._limit + 1.0)
+                            self._credit = 0.0
+                            self._grow_at = now + self._period
             else:
                 if started >= self._last_cut:  # one cut per window of requests
                     self._limit = max(float(self.floor), self._limit * self.backoff)
@@ -103,6 +139,8 @@ class AIMDLimiter:
                     self._last_cut = now
                 if retry_after is not None and retry_after > 0:
                     self._paused_until = max(self._paused_until, now + min(retry_after, self.max_pause))
+                    self._period = min(retry_after, self.max_pause)
+                    self._grow_at = self._paused_until + self._period
             self._cond.notify_all()
 
     # ------------------------------------------------------------------------------ fan-out
@@ -218,7 +256,7 @@ class Run:
                     pause = lim._paused_until - lim._clock()
                     if pause > 0:
                         wait = min(wait, pause)
-                    elif lim.in_flight < int(lim._limit):
+                    elif lim.in_flight < int(lim._limit) and not lim._waiting:
                         self._start(self._next)
                         continue
                 lim._cond.wait(wait)
