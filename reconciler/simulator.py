@@ -262,6 +262,7 @@ class Simulator:
         self._order: list[_Replica] = []  # ascending (created, seq); newest last
         self._sorted = True
         self._seq = 0
+        self._filtered: tuple[Any, list] = (None, [])  # (store state, newest-first filtered list) for _list
         self._log: list[dict[str, Any]] = []
         self._faults: dict[str, Any] = dict(FAULT_DEFAULTS)
         self._rng = random.Random()
@@ -538,9 +539,13 @@ class Simulator:
                 window = [asc[n - 1 - i] for i in range(start, min(start + size, n))]
                 return {"data": [r.to_api(self.url, self.train_seconds, verbose) for r in window],
                         "total_count": n}
-            else:
-                matches = [r for r in reversed(self._ascending()) if (rtype is None or r.replica_type == rtype)
-                           and (model is None or r.model_name == model)]
+            else:  # filtered once per state of the store, not once per page (a 10k listing read 100 x 10k)
+                key = (rtype, model, len(self._order), self._seq)
+                if self._filtered[0] != key:
+                    self._filtered = (key, [r for r in reversed(self._ascending())
+                                            if (rtype is None or r.replica_type == rtype)
+                                            and (model is None or r.model_name == model)])
+                matches = self._filtered[1]
             window = matches[start:start + size]
             return {"data": [r.to_api(self.url, self.train_seconds, verbose) for r in window],
                     "total_count": len(matches)}
