@@ -70,7 +70,10 @@ def simulator(latency: float, **kw) -> Simulator:
 
 
 def naive_http(sim: Simulator) -> httpx.Client:
-    return httpx.Client(base_url=sim.url, headers={"x-api-key": KEY}, timeout=60)
+    # keep-alive sized to the pool: httpcore 1.0 closes an "idle" connection that another thread has just been
+    # given whenever the pool holds more connections than max_keepalive_connections (a ReadError)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    return httpx.Client(base_url=sim.url, headers={"x-api-key": KEY}, timeout=60, limits=limits)
 
 
 # ------------------------------------------------------------------------------------------ scenarios

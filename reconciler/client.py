@@ -141,7 +141,9 @@ class TavusClient:
         # to max_concurrency (backing off on 429/5xx/timeouts); connections open as the window grows
         self._limiter = AIMDLimiter(self.max_concurrency, initial=16)
         # room for the page reads plus an apply's fan-out (--parallelism is at most 64), every connection kept
-        # alive for reuse: a connection closed and reopened per request is what makes a connection storm
+        # alive for reuse: a connection closed and reopened per request is what makes a connection storm. And
+        # with more connections than max_keepalive_connections, httpcore (1.0.x) closes "idle" connections that
+        # another thread has just been handed: its request then fails with a ReadError (a lost create answer)
         pool = max_connections or self.max_concurrency + 64
         self._http = httpx.Client(
             base_url=self.base_url,

@@ -118,6 +118,14 @@ def test_executor_fan_out_learns_from_429s_inside_creates_and_never_exceeds_its_
     assert lim.max_in_flight <= 12
 
 
+def test_every_pooled_connection_may_stay_alive():
+    """With more connections than keep-alive slots, httpcore closes connections other threads were just handed
+    (ReadError at --parallelism 64, the lost answers of issue 18): the pool keeps every connection alive."""
+    with TavusClient("http://api.test", "k") as client:
+        pool = client._http._transport._pool
+        assert pool._max_keepalive_connections == pool._max_connections >= client.max_concurrency + 64
+
+
 # ------------------------------------------------------------------------------------------ imports
 
 
