@@ -31,7 +31,7 @@ def test_apply_at_parallelism_64_against_a_rate_limited_server_creates_each_once
     create is sent twice, none is lost, exit 0."""
     names = [f"acme-{i:03d}" for i in range(120)]
     f = replicas_file(tmp_path, sim, names)
-    sim.set_faults(rate_limit_rps=40, rate_limit_burst=10)
+    sim.set_faults(rate_limit_rps=40)
     res = run_cli(sim, "apply", f, "--auto-approve", "--no-wait", "--skip-url-check", "--parallelism", "64",
                   env=cli_env(sim, TAVUS_RETRY_MAX_ATTEMPTS="30", TAVUS_RETRY_BUDGET_SECONDS="120"), timeout=120)
     assert res.code == 0, res.all
