@@ -270,6 +270,9 @@ def bench_render(n: int) -> list[tuple[str, float, str]]:
     return [
         (f"render plan text, {n:,} unmanaged lines (median of 5)",
          statistics.median(_timed(lambda: render.plan_text(plan, file="bench.yaml")) for _ in range(5)), "< 0.2 s"),
+        (f"render plan markdown (PR comment), {n:,} unmanaged lines (median of 5)",
+         statistics.median(_timed(lambda: render.plan_markdown(plan, file="bench.yaml")) for _ in range(5)),
+         "< 0.3 s"),
         (f"render status table, {n:,} unmanaged lines (median of 5)",
          statistics.median(_timed(lambda: render.status_text(rows)) for _ in range(5)), "< 0.5 s"),
     ]

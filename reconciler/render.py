@@ -242,7 +242,7 @@ def _md_code(text: object, *, cell: bool = True) -> str:
         s = s.replace("|", "\\|")
     if not s:
         return ""
-    longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
+    longest = max((len(run) for run in re.findall(r"`+", s)), default=0) if "`" in s else 0
     fence = "`" * (longest + 1)
     pad = " " if s.startswith("`") or s.endswith("`") or longest else ""
     return f"{fence}{pad}{s}{pad}{fence}"
