@@ -550,8 +550,7 @@ def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_li
     from reconciler.simulator import serve_forever
 
     faults = {"rate_limit": fault_rate_limit, "rate_limit_rps": rate_limit_rps, "server_error": fault_server_error,
-              "latency": fault_latency,
-              "drop_create_response": fault_drop_create}
+              "latency": fault_latency, "drop_create_response": fault_drop_create}
     serve_forever(host=host, port=port, train_seconds=train_seconds, api_key=api_key, seed_file=seed,
                   max_page_size=page_size, faults={k: v for k, v in faults.items() if v})
     return EXIT_OK

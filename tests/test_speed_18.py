@@ -142,6 +142,37 @@ def test_every_pooled_connection_may_stay_alive():
         assert pool._max_keepalive_connections == pool._max_connections >= client.max_concurrency + 64
 
 
+def test_ctrl_c_during_creates_starts_nothing_more_and_accounts_for_everything():
+    """Contract 2/4 with the lazy fan-out: what started is recorded, what did not is listed as not done, and
+    no delete runs after an interrupted create stage."""
+    created: list[str] = []
+
+    class Client:
+        def list_replicas(self, **kw):
+            return []
+
+        def create_replica(self, payload, known_ids=()):
+            if payload["replica_name"] == "n-003":
+                raise KeyboardInterrupt  # as if Ctrl-C landed while this create ran
+            created.append(payload["replica_name"])
+            return "r" + payload["replica_name"]
+
+        def delete_replica(self, rid):
+            raise AssertionError("no delete after an interrupted create stage")
+
+    changes = tuple(Change(Action.CREATE, f"n-{i:03d}", "declared",
+                           desired=DesiredReplica(f"n-{i:03d}", train_video_url="https://v.test/a.mp4",
+                                                  synthetic=True)) for i in range(40))
+    prune = Change(Action.DELETE, "old", "pruned", replica_id="rold")
+    report = executor_module.execute(Plan(changes=(*changes, prune)), Client(), known_ids=(), parallelism=1,
+                                     emit=lambda s: None)
+    assert report.interrupted and not report.ok
+    recorded = {o.change.name for o in report.outcomes}
+    skipped = {c.name for c, _ in report.skipped}
+    assert recorded == set(created) == {"n-000", "n-001", "n-002"}
+    assert skipped == {c.name for c in changes[3:]} | {"old"}  # n-003 itself never reported success
+
+
 # ------------------------------------------------------------------------------------------ imports
 
 
