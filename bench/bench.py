@@ -1,12 +1,14 @@
 """Benchmark: API requests and wall time of plan / apply / wait against the simulator, next to the minimum
 possible, the ideal wall time and a naive client measured in the same run; then CPU figures.
 
-    .venv/bin/python bench/bench.py [--latency 0.02] [--quick]
+    .venv/bin/python bench/bench.py [--latency 0.05] [--runs 3] [--quick]
 
 Every scenario runs the real CLI (a subprocess) over real HTTP against a local simulator that adds
 ``--latency`` seconds to every API request. "API wall" is the time from the CLI's first API request to its
 last answer (read from the simulator's request log); "process" adds interpreter start-up, file loading and
-rendering. Prints figures; asserts nothing.
+rendering. With ``--runs N`` every timed CLI scenario runs N times and the median is shown. Apply scenarios
+must exit 0 (the bench stops otherwise: a failed apply is a bug, not a figure). Prints figures; asserts
+nothing else. The rate-limited scenario's ideal is the limit's own time (creates / requests per second).
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ KEY = "bench-key"
 PAGE = 100
 
 
+RUNS = 1
+
+
 def cli(sim: Simulator, *args: str, **env: str) -> float:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
     environ.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY=KEY, NO_COLOR="1", **env)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "reconciler", *args], env=environ, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
-    if proc.returncode not in (0, 2):
+    if proc.returncode not in ((0,) if args[0] == "apply" else (0, 2)):
         sys.exit(f"bench: `tavus-reconciler {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr[-2000:]}")
     return elapsed
 
@@ -65,7 +70,10 @@ def simulator(latency: float, **kw) -> Simulator:
 
 
 def naive_http(sim: Simulator) -> httpx.Client:
-    return httpx.Client(base_url=sim.url, headers={"x-api-key": KEY}, timeout=60)
+    # keep-alive sized to the pool: httpcore 1.0 closes an "idle" connection that another thread has just been
+    # given whenever the pool holds more connections than max_keepalive_connections (a ReadError)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    return httpx.Client(base_url=sim.url, headers={"x-api-key": KEY}, timeout=60, limits=limits)
 
 
 # ------------------------------------------------------------------------------------------ scenarios
@@ -80,13 +88,16 @@ def bench_plan(tmp: Path, latency: float, remote: int, declared: int) -> list[tu
         f = write_file(tmp / "plan.yaml", [f"bench-{i:05d}" for i in range(declared)], sim.video_url("v.mp4"),
                        "bench-")
         pages = math.ceil(remote / PAGE)
-        for label, env in (("plan (default: 16 pages in flight)", {}),
+        for label, env in (("plan (default: adaptive, up to 64 pages in flight)", {}),
                            ("plan (TAVUS_MAX_CONCURRENCY=128)", {"TAVUS_MAX_CONCURRENCY": "128"})):
-            sim.reset_requests()
-            process = cli(sim, "plan", f, "--format", "json", **env)
-            log = api_log(sim)
+            walls, processes = [], []
+            for _ in range(RUNS):
+                sim.reset_requests()
+                processes.append(cli(sim, "plan", f, "--format", "json", **env))
+                log = api_log(sim)
+                walls.append(api_wall(log, latency))
             rows.append((f"{label}: {remote:,} remote, {declared:,} declared", len(log), pages,
-                         api_wall(log, latency), 2 * latency, process))
+                         statistics.median(walls), 2 * latency, statistics.median(processes)))
         sim.set_faults(latency=0.0)  # the same listing without network latency: what is left is CPU
         sim.reset_requests()
         process = cli(sim, "plan", f, "--format", "json")
@@ -111,32 +122,86 @@ def bench_plan(tmp: Path, latency: float, remote: int, declared: int) -> list[tu
     return rows
 
 
-def bench_apply(tmp: Path, latency: float, creates: int, parallelism: int) -> list[tuple]:
-    sim = simulator(latency, train_seconds=3600)
+def bench_apply(tmp: Path, latency: float, creates: int) -> list[tuple]:
+    names = [f"apply-{i:04d}" for i in range(creates)]
+    rows = []
+    for label, flags in (("default: adaptive, ceiling 64", []), ("--parallelism 64", ["--parallelism", "64"]),
+                         ("--parallelism 16", ["--parallelism", "16"])):
+        walls, processes = [], []
+        for _ in range(RUNS):
+            sim = simulator(latency, train_seconds=3600)
+            try:
+                f = write_file(tmp / "apply.yaml", names, sim.video_url("v.mp4"), "apply-")
+                processes.append(cli(sim, "apply", f, "--auto-approve", "--no-wait", "--skip-url-check", *flags))
+                log = api_log(sim)
+                assert sorted(r["replica_name"] for r in sim.replicas()) == names, "apply did not create each once"
+                walls.append(api_wall(log, latency))
+            finally:
+                sim.stop()
+        # ideal: one listing of the (empty) account, then the creates 16 at a time
+        rows.append((f"apply: {creates} creates, {label} ({RUNS} run(s), all exit 0)", len(log), creates + 1,
+                     statistics.median(walls), (math.ceil(creates / 16) + 1) * latency,
+                     statistics.median(processes)))
+    sim2 = simulator(latency, train_seconds=3600)
     try:
-        names = [f"apply-{i:04d}" for i in range(creates)]
-        f = write_file(tmp / "apply.yaml", names, sim.video_url("v.mp4"), "apply-")
-        process = cli(sim, "apply", f, "--auto-approve", "--no-wait", "--skip-url-check", "--parallelism",
-                      str(parallelism))
-        log = api_log(sim)
-        assert sorted(r["replica_name"] for r in sim.replicas()) == names, "apply did not create every replica"
-        rounds = math.ceil(creates / parallelism) + 1  # one listing of the (empty) account, then the creates
-        rows = [(f"apply: {creates} creates, --parallelism {parallelism}", len(log), creates + 1,
-                 api_wall(log, latency), rounds * latency, process)]
-        sim2 = simulator(latency, train_seconds=3600)
+        t0 = time.perf_counter()
+        with naive_http(sim2) as http:  # naive: list, then one create after the other
+            http.get("/v2/replicas", params={"limit": PAGE, "page": 1, "replica_type": "user"})
+            for n in names:
+                http.post("/v2/replicas", json={"replica_name": n, "train_video_url": sim2.video_url("v.mp4")})
+        rows.append(("apply, naive (sequential creates)", len(api_log(sim2)), creates + 1,
+                     time.perf_counter() - t0, (math.ceil(creates / 16) + 1) * latency, None))
+    finally:
+        sim2.stop()
+    return rows
+
+
+def bench_rate_limited(tmp: Path, latency: float, creates: int, rps: float) -> tuple[list[tuple], str]:
+    """Apply against a server allowing ``rps`` requests/s (token bucket, 429 + Retry-After beyond it)."""
+    names = [f"rl-{i:04d}" for i in range(creates)]
+    ideal = max(latency, (creates + 1 - rps) / rps)  # the bucket starts full: rps requests at once, then rps/s
+    rows, shares = [], []
+    walls, processes = [], []
+    for _ in range(RUNS):
+        sim = simulator(latency, train_seconds=3600)
         try:
-            t0 = time.perf_counter()
-            with naive_http(sim2) as http:  # naive: list, then one create after the other
-                http.get("/v2/replicas", params={"limit": PAGE, "page": 1, "replica_type": "user"})
-                for n in names:
-                    http.post("/v2/replicas", json={"replica_name": n, "train_video_url": sim2.video_url("v.mp4")})
-            rows.append(("apply, naive (sequential creates)", len(api_log(sim2)), creates + 1,
-                         time.perf_counter() - t0, rounds * latency, None))
+            sim.set_faults(latency=latency, rate_limit_rps=rps)
+            f = write_file(tmp / "rl.yaml", names, sim.video_url("v.mp4"), "rl-")
+            processes.append(cli(sim, "apply", f, "--auto-approve", "--no-wait", "--skip-url-check",
+                                 TAVUS_RETRY_MAX_ATTEMPTS="30", TAVUS_RETRY_BUDGET_SECONDS="300"))
+            log = api_log(sim)
+            assert sorted(r["replica_name"] for r in sim.replicas()) == names, "apply did not create each once"
+            walls.append(api_wall(log, latency))
+            shares.append(sum(r["status"] == 429 for r in log) / len(log))
         finally:
-            sim2.stop()
+            sim.stop()
+    rows.append((f"apply: {creates} creates, server limited to {rps:g} req/s (adaptive, ceiling 64)", len(log),
+                 creates + 1, statistics.median(walls), ideal, statistics.median(processes)))
+    sim = simulator(latency, train_seconds=3600)
+    try:  # naive: fixed 64 in flight, each 429 retried after its Retry-After
+        sim.set_faults(latency=latency, rate_limit_rps=rps)
+        from concurrent.futures import ThreadPoolExecutor
+
+        def create(n: str, http: httpx.Client) -> None:
+            while True:
+                resp = http.post("/v2/replicas", json={"replica_name": n, "train_video_url": sim.video_url("v.mp4")})
+                if resp.status_code != 429:
+                    return
+                time.sleep(float(resp.headers.get("retry-after", "1")))
+
+        t0 = time.perf_counter()
+        with naive_http(sim) as http, ThreadPoolExecutor(64) as pool:
+            list(pool.map(lambda n: create(n, http), names))
+        log = api_log(sim)
+        naive_share = sum(r["status"] == 429 for r in log) / len(log)
+        rows.append(("apply, naive (fixed 64 in flight, retry on 429)", len(log), creates + 1,
+                     time.perf_counter() - t0, ideal, None))
     finally:
         sim.stop()
-    return rows
+    note = (f"rate-limited apply: 429s were {statistics.median(shares):.0%} of requests (median), the naive "
+            f"client's {naive_share:.0%}; ideal = the limit's own time: {creates} creates + 1 listing, the first "
+            f"{rps:g} at once (a full bucket), then {rps:g} per second.")
+    return rows, note
 
 
 def polls_in(log: list[dict], gap: float) -> int:
@@ -182,6 +247,37 @@ def bench_wait(tmp: Path, latency: float, replicas: int, train: float, poll: flo
     return rows
 
 
+def _import_ms(module: str) -> float:
+    """Cumulative import time of ``module`` in a fresh interpreter (median of 5, ms), from -X importtime."""
+    values = []
+    for _ in range(5):
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True,
+                             text=True, check=True).stderr
+        values.append(int(err.strip().splitlines()[-1].split("|")[1]) / 1000)
+    return statistics.median(values)
+
+
+def bench_render(n: int) -> list[tuple[str, float, str]]:
+    from reconciler import render
+    from reconciler.models import Config, RemoteReplica, Settings
+    from reconciler.planner import compute_plan
+
+    remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4")
+              for i in range(n)]
+    config = Config("bench.yaml", (), Settings(name_prefix="u-"))
+    plan = compute_plan(config, remote)
+    rows = render.status_rows(config, remote)
+    return [
+        (f"render plan text, {n:,} unmanaged lines (median of 5)",
+         statistics.median(_timed(lambda: render.plan_text(plan, file="bench.yaml")) for _ in range(5)), "< 0.2 s"),
+        (f"render plan markdown (PR comment), {n:,} unmanaged lines (median of 5)",
+         statistics.median(_timed(lambda: render.plan_markdown(plan, file="bench.yaml")) for _ in range(5)),
+         "< 0.3 s"),
+        (f"render status table, {n:,} unmanaged lines (median of 5)",
+         statistics.median(_timed(lambda: render.status_text(rows)) for _ in range(5)), "< 0.5 s"),
+    ]
+
+
 def bench_cpu(tmp: Path, n: int) -> list[tuple[str, float, str]]:
     from reconciler.config import load_config
     from reconciler.models import Config, DesiredReplica, RemoteReplica, Settings
@@ -207,6 +303,10 @@ def bench_cpu(tmp: Path, n: int) -> list[tuple[str, float, str]]:
         (f"`validate` of a {n:,}-replica file (whole CLI process)", validate_s, "< 2 s"),
         ("`tavus-reconciler --help` cold start (median of 7)", help_s, "< 0.3 s"),
         ("  for reference: `python -c pass` (median of 7)", python_s, ""),
+        ("import reconciler.cli (what `--help` loads; median of 5)", _import_ms("reconciler.cli") / 1000, "no httpx"),
+        ("import reconciler.config (jsonschema loads only to validate)", _import_ms("reconciler.config") / 1000, ""),
+        ("import reconciler.client (httpx: commands that call the API)", _import_ms("reconciler.client") / 1000, ""),
+        ("import reconciler.render (no deepdiff)", _import_ms("reconciler.render") / 1000, ""),
     ]
 
 
@@ -221,15 +321,21 @@ def _timed(fn) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--latency", type=float, default=0.02, help="seconds added to every API request (20 ms)")
+    ap.add_argument("--latency", type=float, default=0.05, help="seconds added to every API request (50 ms)")
+    ap.add_argument("--runs", type=int, default=1, help="runs per timed CLI scenario (the median is shown)")
+    ap.add_argument("--rate", type=float, default=100.0, help="requests/s of the rate-limited server")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (for a smoke run)")
     a = ap.parse_args()
     q = a.quick
+    global RUNS
+    RUNS = max(1, a.runs)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         print(f"Simulator latency {a.latency * 1000:.0f} ms per API request, page size {PAGE}.\n", flush=True)
         rows = bench_plan(tmp, a.latency, 1000 if q else 10_000, 200 if q else 2_000)
-        rows += bench_apply(tmp, a.latency, 50 if q else 500, 8)
+        rows += bench_apply(tmp, a.latency, 50 if q else 500)
+        limited, note = bench_rate_limited(tmp, a.latency, 100 if q else 500, a.rate / 4 if q else a.rate)
+        rows += limited
         rows += bench_wait(tmp, a.latency, 100 if q else 1_000, 3.0 if q else 6.0, 1.0)
         head = ("scenario", "requests made", "minimum possible", "API wall", "ideal wall", "ratio", "process")
         print("| " + " | ".join(head) + " |")
@@ -243,8 +349,9 @@ def main() -> None:
         print(f"\nplan: latency adds {net:.2f} s over the 0 ms CPU floor ({net / a.latency:.1f} round trips for "
               f"{rows[0][1]} pages; ideal 2, naive {rows[0][1]}). The floor is Python CPU in the client and the "
               "simulator (JSON, HTTP parsing), on the same machine.")
+        print(f"\n{note}")
         print("\n| CPU | time | target |\n|---|---|---|")
-        for name, seconds, target in bench_cpu(tmp, 1000 if q else 10_000):
+        for name, seconds, target in bench_cpu(tmp, 1000 if q else 10_000) + bench_render(4900 if q else 49_000):
             print(f"| {name} | {seconds:.3f} s | {target} |")
 
 

@@ -325,8 +325,9 @@ def _print_report(report, file: str) -> None:
 @click.option("--no-wait", is_flag=True, help="Return once changes are made; do not wait for training.")
 @click.option("--timeout", type=DURATION, default="6h", show_default=True, help="How long to wait for training.")
 @click.option("--poll-interval", type=POLL_INTERVAL, default="30s", show_default=True, help="How often to poll.")
-@click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Creates/deletes run at once.")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=64, show_default=True,
+              help="The most creates/renames/deletes run at once: the ceiling of an adaptive limit that starts "
+                   "at 8, grows while the API answers fast and backs off on 429/5xx.")
 @target_option
 @replace_option
 @prune_option
@@ -687,12 +688,14 @@ def output(ctx, file, fmt, allow_partial) -> int:
               help="JSON or YAML list of replicas to start with.")
 @click.option("--page-size", type=int, default=100, show_default=True, help="Largest page the server returns.")
 @click.option("--fault-rate-limit", type=float, default=0.0, help="Share of API requests answered 429.")
+@click.option("--rate-limit-rps", type=float, default=0.0,
+              help="Allow N API requests/s (token bucket); the others get 429 with Retry-After.")
 @click.option("--fault-server-error", type=float, default=0.0, help="Share of API requests answered 5xx.")
 @click.option("--fault-latency", type=float, default=0.0, help="Seconds added to every API request.")
 @click.option("--fault-drop-create", type=float, default=0.0,
               help="Share of creates performed but answered with a dropped connection.")
-def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_limit, fault_server_error,
-              fault_latency, fault_drop_create) -> int:
+def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_limit, rate_limit_rps,
+              fault_server_error, fault_latency, fault_drop_create) -> int:
     """Run a local Tavus API simulator (for trying the tool and for CI tests).
 
     Serves /v2/replicas like the real API, with training that progresses over --train-seconds, a
@@ -706,8 +709,8 @@ def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_li
     """
     from reconciler.simulator import serve_forever
 
-    faults = {"rate_limit": fault_rate_limit, "server_error": fault_server_error, "latency": fault_latency,
-              "drop_create_response": fault_drop_create}
+    faults = {"rate_limit": fault_rate_limit, "rate_limit_rps": rate_limit_rps, "server_error": fault_server_error,
+              "latency": fault_latency, "drop_create_response": fault_drop_create}
     serve_forever(host=host, port=port, train_seconds=train_seconds, api_key=api_key, seed_file=seed,
                   max_page_size=page_size, faults={k: v for k, v in faults.items() if v})
     return EXIT_OK

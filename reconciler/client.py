@@ -22,7 +22,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -40,6 +39,9 @@ from reconciler.errors import (
     RetriesExhaustedError,
     UsageError,
 )
+from reconciler.limiter import FAILURE, OK, OVERLOAD, AIMDLimiter
+from reconciler.limiter import backoff as _backoff
+from reconciler.limiter import report as _report
 from reconciler.models import RemoteReplica
 from reconciler.redact import escape_control, redact_url, register_secret, scrub
 
@@ -149,7 +151,8 @@ class TavusClient:
         backoff_base: float = 0.5,
         backoff_max: float = 20.0,
         page_size: int = 100,
-        max_concurrency: int = 16,
+        max_concurrency: int = 64,
+        max_connections: int | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -167,12 +170,20 @@ class TavusClient:
         self._lock = threading.Lock()
         self._requests = 0
         self._adopted: set[str] = set()
+        # page reads: the first page alone, then a window that starts at 16 and grows with clean answers up
+        # to max_concurrency (backing off on 429/5xx/timeouts); connections open as the window grows
+        self._limiter = AIMDLimiter(self.max_concurrency, initial=16)
+        # room for the page reads plus an apply's fan-out (--parallelism is at most 64), every connection kept
+        # alive for reuse: a connection closed and reopened per request is what makes a connection storm. And
+        # with more connections than max_keepalive_connections, httpcore (1.0.x) closes "idle" connections that
+        # another thread has just been handed: its request then fails with a ReadError (a lost create answer)
+        pool = max_connections or self.max_concurrency + 64
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"x-api-key": api_key, "user-agent": f"tavus-reconciler/{__version__}",
                      "accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-            limits=httpx.Limits(max_connections=max(64, self.max_concurrency), max_keepalive_connections=32),
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             transport=transport,
         )
         from reconciler import deadline
@@ -185,7 +196,7 @@ class TavusClient:
     @classmethod
     def from_env(cls, api_url: str | None = None, environ: Mapping[str, str] | None = None, **kwargs) -> TavusClient:
         """Build from ``TAVUS_API_KEY``, ``TAVUS_API_URL``, ``TAVUS_RETRY_*``, ``TAVUS_TIMEOUT_SECONDS`` and
-        ``TAVUS_MAX_CONCURRENCY`` (requests in flight at once when reading pages; default 16)."""
+        ``TAVUS_MAX_CONCURRENCY`` (the most page reads in flight at once; default 64, reached adaptively)."""
         import os
 
         env = os.environ if environ is None else environ
@@ -221,6 +232,7 @@ class TavusClient:
     # ------------------------------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        self._limiter.close()
         self._http.close()
 
     def __enter__(self) -> TavusClient:
@@ -427,11 +439,11 @@ class TavusClient:
         return list(seen.values())
 
     def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``fn`` over ``items`` in order, at most ``max_concurrency`` at once; inline for a single item."""
+        """``fn`` over ``items``, results in order, as many at once as the adaptive limit allows (at most
+        ``max_concurrency``); inline for a single item."""
         if len(items) <= 1:
             return [fn(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
-            return list(pool.map(fn, items))
+        return self._limiter.map(fn, items).results()
 
     @staticmethod
     def _dedupe(items: list[RemoteReplica]) -> list[RemoteReplica]:
@@ -469,9 +481,15 @@ class TavusClient:
                     last += f" (next retry in {delay:.0f}s would exceed the {self.retry_budget:g}s retry budget)"
                     break
                 log.debug("%s %s: %s; retry %d in %.2fs", method, path, e.reason, attempt, delay)
-                self._sleep(delay)
+                _backoff(delay, self._sleep)  # sleeps; a fan-out's slot is given back meanwhile
         raise RetriesExhaustedError(f"gave up after {attempt} attempt(s) in {time.monotonic() - started:.1f}s: "
                                     f"{last}", method=method, path=path)
+
+    def _observe(self, outcome: str, started: float, retry_after: float | None = None) -> None:
+        """Teach the adaptive limit of the fan-out this request belongs to (the page reads' otherwise), so a
+        429 the client retries internally still slows the fan-out down."""
+        _report(outcome, started=started, latency=time.monotonic() - started, retry_after=retry_after,
+                default=self._limiter)
 
     def _attempt(self, method: str, path: str, params: Mapping[str, str] | None, json: Any, *,
                  deadline: float | None = None) -> Any:
@@ -493,11 +511,13 @@ class TavusClient:
                         raise _Retryable("the answer is too large", ambiguous=method != "GET")
                 content = b"".join(chunks)
         except httpx.TimeoutException as e:
+            self._observe(FAILURE, t0)
             log.debug("%s %s -> timeout (%d ms)", method, path, (time.monotonic() - t0) * 1000)
             # a connect or pool timeout never reached the server; any other timeout may have
             never_sent = isinstance(e, httpx.ConnectTimeout | httpx.PoolTimeout)
             raise _Retryable("timed out", ambiguous=not never_sent) from None
         except httpx.TransportError as e:
+            self._observe(FAILURE, t0)
             log.debug("%s %s -> %s (%d ms)", method, path, type(e).__name__, (time.monotonic() - t0) * 1000)
             reason = f"connection failed ({type(e).__name__}) to {redact_url(self.base_url)}"
             raise _Retryable(reason, ambiguous=not isinstance(e, httpx.ConnectError)) from None
@@ -507,8 +527,11 @@ class TavusClient:
         status = resp.status_code
         if status in _RETRYABLE_STATUS:
             # 429 and 408 mean the request was not processed; a 5xx may have been
+            after = _retry_after(resp) if status in (429, 503) else None
+            self._observe(OVERLOAD if status == 429 else FAILURE, t0, after)
             raise _Retryable(f"HTTP {status}: {self._message(resp, content)}", ambiguous=status >= 500,
-                             retry_after=_retry_after(resp) if status in (429, 503) else None)
+                             retry_after=after)
+        self._observe(OK, t0)
         if status in (401, 403):
             raise AuthError("authentication failed: check TAVUS_API_KEY", status_code=status, method=method,
                             path=path)

@@ -1,7 +1,8 @@
 """Carrying out a plan, in an order that never leaves the account worse than before.
 
 1. renames (in place, nothing lost);
-2. creates, including the successors of replaces, with bounded parallelism;
+2. creates, including the successors of replaces, with adaptive parallelism (``--parallelism`` is the
+   ceiling; see reconciler/limiter.py);
 3. deletes (pruned replicas and the old halves of replaces), only once every earlier step succeeded,
    and for a replace only once its successor exists.
 
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from reconciler.errors import NotFoundError, ReconcilerError
+from reconciler.limiter import AIMDLimiter
 from reconciler.models import Action, Change, Plan
 from reconciler.redact import escape_control
 
@@ -94,7 +95,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
     deletes = [c for c in plan.changes if c.action is Action.DELETE]
     replaced = [c for c in plan.changes if c.action is Action.REPLACE]
 
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+    with AIMDLimiter(max(1, parallelism)) as pool:
         if _run_stage(pool, renames, run, record, report) and creates:
             _run_stage(pool, _recheck(creates, client, known, record), run, record, report)
         if report.interrupted or report.failed:
@@ -133,26 +134,19 @@ def _recheck(creates: list[Change], client, known: frozenset[str], record) -> li
     return [c for c in creates if c.name not in appeared]
 
 
-def _run_stage(pool: ThreadPoolExecutor, changes: list[Change], run, record, report: ExecutionReport) -> bool:
-    """Run ``changes`` concurrently, recording outcomes as they finish. On Ctrl-C, cancel what has not
-    started and wait for what has (its outcome must be known). False if anything failed or was interrupted."""
-    futures: dict[Future, Change] = {pool.submit(run, c): c for c in changes}
-    recorded: set[Future] = set()
-    pending = set(futures)
+def _run_stage(pool: AIMDLimiter, changes: list[Change], run, record, report: ExecutionReport) -> bool:
+    """Run ``changes`` as many at once as the adaptive limit allows, recording outcomes as they finish. On
+    Ctrl-C, start nothing more and wait for what has started (its outcome must be known). False if anything
+    failed or was interrupted."""
+    started = pool.map(run, changes)
     try:
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for f in done:
-                recorded.add(f)
-                record(f.result())
+        for _change, outcome in started:
+            record(outcome)
     except KeyboardInterrupt:
         report.interrupted = True
-        for f, change in futures.items():
-            if f in recorded:
-                continue
-            if f.cancel():
-                report.skipped.append((change, "interrupted"))
-            else:
-                record(f.result())
+        for _change, outcome in started.drain():
+            if isinstance(outcome, Outcome):
+                record(outcome)
+        report.skipped.extend((c, "interrupted") for c in started.not_started)
         return False
     return not report.failed

@@ -5,6 +5,8 @@ Used by ``tavus-reconciler simulator`` / ``demo`` and by the end-to-end tests. S
 * Training progresses over ``train_seconds`` (computed at read time); a training URL containing ``fail``
   fails at 50 %.
 * ``/media/NAME`` serves fake media: ``missing`` in the name -> 404, ``expired`` -> 403.
+* A rate-limited mode: ``rate_limit_rps`` N turns on a token bucket of N requests/s (``rate_limit_burst``
+  tokens, default N); a request finding it empty is answered 429 with ``Retry-After`` (whole seconds).
 * Faults (rate limits, 5xx, latency, dropped create responses, malformed bodies) are configurable at
   construction, with :meth:`Simulator.set_faults` or ``POST /_sim/faults``.
 * Control endpoints under ``/_sim/`` need no key and are not logged; every other request is logged.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import random
 import secrets
 import signal
@@ -42,6 +45,8 @@ STOCK_REPLICAS: tuple[dict[str, Any], ...] = (
 FAULT_DEFAULTS: dict[str, Any] = {
     "rate_limit": 0.0,
     "retry_after": None,
+    "rate_limit_rps": 0.0,
+    "rate_limit_burst": None,
     "server_error": 0.0,
     "latency": 0.0,
     "drop_create_response": 0.0,
@@ -150,6 +155,7 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # socketserver's 5 drops the SYNs of a burst of new connections (1 s stalls)
 
     def __init__(self, addr: tuple[str, int], sim: Simulator):
         self.sim = sim
@@ -258,6 +264,7 @@ class Simulator:
         self._order: list[_Replica] = []  # ascending (created, seq); newest last
         self._sorted = True
         self._seq = 0
+        self._filtered: tuple[Any, list] = (None, [])  # (store state, newest-first filtered list) for _list
         self._log: list[dict[str, Any]] = []
         self._faults: dict[str, Any] = dict(FAULT_DEFAULTS)
         self._rng = random.Random()
@@ -364,6 +371,7 @@ class Simulator:
         with self._lock:
             self._faults = config
             self._rng = random.Random(config["fault_seed"])
+            self._bucket = (config["rate_limit_burst"] or max(1.0, config["rate_limit_rps"]), time.monotonic())
             return dict(config)
 
     @property
@@ -443,6 +451,21 @@ class Simulator:
         self._record(method, path, query, status)
         h.respond(status, data, ctype, headers, head=method == "HEAD")
 
+    def _take_token(self, rps: float, burst: float | None) -> float:
+        """Token bucket of ``rps`` per second: 0 when a token was taken, else the seconds until one is due.
+        Call with the lock held."""
+        if rps <= 0:
+            return 0.0
+        capacity = burst or max(1.0, rps)
+        tokens, at = self._bucket
+        now = time.monotonic()
+        tokens = min(capacity, tokens + (now - at) * rps)
+        if tokens >= 1:
+            self._bucket = (tokens - 1, now)
+            return 0.0
+        self._bucket = (tokens, now)
+        return (1 - tokens) / rps
+
     def _draw(self, probability: float) -> bool:
         """True with ``probability`` (no RNG draw when it is 0, so seeded runs stay stable)."""
         return probability > 0 and self._rng.random() < probability
@@ -466,6 +489,10 @@ class Simulator:
             if f["fail_next"] > 0:
                 f["fail_next"] -= 1
                 raise _HttpError(503, "service unavailable")
+            wait = self._take_token(f["rate_limit_rps"], f["rate_limit_burst"])
+            if wait > 0:
+                ra = f["retry_after"] if f["retry_after"] is not None else max(1, math.ceil(wait))
+                raise _HttpError(429, "rate limit exceeded", {"Retry-After": _retry_after_text(ra)})
             if self._draw(f["rate_limit"]):
                 ra = f["retry_after"]
                 headers = {} if ra is None else {"Retry-After": _retry_after_text(ra)}
@@ -514,9 +541,13 @@ class Simulator:
                 window = [asc[n - 1 - i] for i in range(start, min(start + size, n))]
                 return {"data": [r.to_api(self.url, self.train_seconds, verbose) for r in window],
                         "total_count": n}
-            else:
-                matches = [r for r in reversed(self._ascending()) if (rtype is None or r.replica_type == rtype)
-                           and (model is None or r.model_name == model)]
+            else:  # filtered once per state of the store, not once per page (a 10k listing read 100 x 10k)
+                key = (rtype, model, len(self._order), self._seq)
+                if self._filtered[0] != key:
+                    self._filtered = (key, [r for r in reversed(self._ascending())
+                                            if (rtype is None or r.replica_type == rtype)
+                                            and (model is None or r.model_name == model)])
+                matches = self._filtered[1]
             window = matches[start:start + size]
             return {"data": [r.to_api(self.url, self.train_seconds, verbose) for r in window],
                     "total_count": len(matches)}
