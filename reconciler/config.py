@@ -738,6 +738,8 @@ def _url_problem(url: str) -> str | None:
         return "is not valid Unicode text"
     if any(not label for label in host.rstrip(".").split(".")):
         return "has an empty label in its host name"
+    if _PLAIN_HOST.match(host) and "xn--" not in host.lower():
+        return None  # plain ASCII labels: nothing for IDNA to refuse, and validate need not load httpx
     try:
         import httpx  # the parser the URL check and the API use: a host it cannot encode (IDNA) fails here
 
@@ -746,6 +748,9 @@ def _url_problem(url: str) -> str | None:
     except Exception:  # noqa: BLE001 - InvalidURL, IDNAError, UnicodeError, ValueError: all mean "bad URL"
         return "has a host name that is not valid (IDNA)"
     return None
+
+
+_PLAIN_HOST = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$")
 
 
 def _show_url(url: str) -> str:
