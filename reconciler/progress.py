@@ -107,7 +107,8 @@ class TtyReporter:
         """Sleep until the next poll, ticking the elapsed time once a second."""
         end = self.clock() + seconds
         while (left := end - self.clock()) > 0:
-            self._sleep(min(1.0, left))
+            if self._sleep(min(1.0, left)):  # an Event.wait that saw its event set: stop sleeping
+                return
             if self._drawn:
                 self.out.write(f"\x1b[1F\x1b[2K{self._footer()}\n")
                 self.out.flush()

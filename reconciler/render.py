@@ -119,6 +119,8 @@ def plan_document(plan: Plan, *, file: str) -> dict:
                 "reason": redact_text(c.reason),
                 "before": _redact_attrs(c.before),
                 "after": _redact_attrs(c.after),
+                **({"phase": c.phase or "create", "successor_id": c.successor_id}
+                   if c.action is Action.REPLACE else {}),
             }
             for c in plan.changes
         ],
@@ -157,6 +159,11 @@ def _attr_diff(before: Mapping[str, object], after: Mapping[str, object]) -> lis
     return [(k, before.get(k, _MISSING), after.get(k, _MISSING)) for k in order]
 
 
+_REPLACE_STEPS = {
+    "training": "successor training (old replica serving) -> delete old, rename successor",
+    "swap": "successor ready -> delete old, rename successor",
+    "rename": "old replica deleted -> rename successor",
+}
 _ACTION_COLOR = {Action.CREATE: "green", Action.RENAME: "yellow", Action.REPLACE: "magenta", Action.DELETE: "red"}
 
 
@@ -167,6 +174,8 @@ def _change_lines(c: Change, color: bool) -> list[str]:
     if c.replica_id:
         head += f" ({_safe(c.replica_id)})"
     lines = [head, f"      reason: {_safe(c.reason)}"]
+    if c.action is Action.REPLACE and c.successor_id:  # in flight: say where it stands and what comes next
+        lines.append(f"      in flight: {_safe(c.phase)}: {_REPLACE_STEPS.get(c.phase or '', '')}")
     before, after = _redact_attrs(c.before), _redact_attrs(c.after)
     if c.action is Action.CREATE or (before is None and after is not None):
         for k, v in (after or {}).items():
