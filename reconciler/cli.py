@@ -242,7 +242,8 @@ def _print_report(report, file: str, stop=None) -> None:
         return
     head = f"interrupted ({stop.what}): no new request was started" if report.interrupted and stop else \
         "interrupted" if report.interrupted else "FAILED"
-    err(f"\nApply {head}. The account is partly changed; this is exactly what happened:")
+    click.echo(err=True)
+    err(f"Apply {head}. The account is partly changed; this is exactly what happened:")
     for o in report.outcomes:
         err(f"  {'done  ' if o.ok else 'FAILED'} {o.change.action.value} {o.change.name}: {o.detail}")
     for c, why in report.skipped:
@@ -432,9 +433,10 @@ def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, cr
 
     if result.interrupted or (finished is not None and finished.interrupted):
         states = ", ".join(f"{t.name} {t.status}" for t in result.tracked) or "none"
-        err(f"\nInterrupted ({stop.what}) after {duration(result.elapsed)}: no new request was started. "
-            f"Replicas: {states}. They keep training on Tavus; a replace in flight keeps its old replica "
-            f"serving. Resume with: {resume}")
+        echo()
+        err(f"Interrupted ({stop.what}) after {duration(result.elapsed)}: no new request was started. "
+            f"Replicas: {states}. They keep training on Tavus (a replace in flight keeps its old replica "
+            f"serving); resume with: {resume}")
         return stop.exit_code
     for t in result.having(Phase.FAILED, GONE):
         err(f"error: {t.name} ({t.replica_id}) {'failed' if t.phase is Phase.FAILED else 'is gone'}: "

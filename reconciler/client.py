@@ -374,6 +374,7 @@ class TavusClient:
             except _Retryable as e:
                 last = e.reason
                 if e.ambiguous and before_retry is not None:
+                    checking = time.monotonic()
                     try:
                         found = before_retry(e.reason)
                     except (AuthError, CreateOutcomeUnknownError):
@@ -384,6 +385,7 @@ class TavusClient:
                                        method=method, path=path) from None
                     if found is not None:
                         return found
+                    started += time.monotonic() - checking  # the settle window is not retry budget
                 if attempt == self.max_attempts:
                     break
                 delay = e.retry_after if e.retry_after is not None else random.uniform(
