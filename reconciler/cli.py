@@ -368,14 +368,15 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
 def _finish_without_waiting(client, items, remote, file, parallelism) -> int:
     """``apply --no-wait``: finish the replaces whose successor is already trained, leave the others in flight."""
     from reconciler.executor import finish_replaces
+    from reconciler.status import Phase
 
     phases = {r.replica_id: r.phase for r in remote}
     done = finish_replaces(items, phases, client, parallelism=parallelism, emit=echo)
-    left = [i for i in items if phases.get(i.successor_id) is None or i.phase == "create"
-            or phases[i.successor_id].value == "pending"]
-    for i in left:
+    for i in (i for i in items if phases.get(i.successor_id, Phase.PENDING) is Phase.PENDING):
         echo(f"Replace of {i.name} in flight: successor {i.successor_id} is training, {i.old_id} keeps the name "
              f"until it is ready. `tavus-reconciler wait {file}` (or apply) finishes it.")
+    if any("failed training" in o.detail for o in done.failed):
+        return 3  # the successor failed: removed, the old replica keeps serving
     return EXIT_ERROR if done.failed else EXIT_OK
 
 

@@ -332,13 +332,20 @@ def status_rows(config: Config, remote: Sequence[RemoteReplica]) -> list[dict]:
     matched = match_declared(config, remote)
     rows: list[dict] = []
     claimed: set[str] = {d.replica_id for d in config.replicas if d.replica_id}
+    from reconciler.successor import parse_successor
+
+    successors: dict[str, list[RemoteReplica]] = {}
+    for r in remote:  # a blue/green replace in flight: the successor is shown under its own (marked) name
+        if is_user(r) and (parsed := parse_successor(r.name)) and config.settings.in_scope(r.name):
+            successors.setdefault(parsed[0], []).append(r)
     for d in config.replicas:
         matches = matched.get(d.name, ())
         claimed.update(r.replica_id for r in matches)
-        if not matches:
+        if not matches and not successors.get(d.name):
             rows.append(_row(None, name=d.name, model_name=d.model_name, managed=True))
-        for r in matches:
-            rows.append(_row(r, name=d.name, model_name=d.model_name, managed=True))
+        for r in (*matches, *successors.get(d.name, ())):
+            claimed.add(r.replica_id)
+            rows.append(_row(r, name=r.name if r not in matches else d.name, model_name=d.model_name, managed=True))
     seen: set[str] = set()
     unmanaged = []
     for r in remote:
