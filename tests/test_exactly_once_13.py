@@ -2,7 +2,6 @@
 
 Never a duplicate, never a delete nobody asked for, a saved plan is exactly what runs, interrupts stop
 queued work. Soak lengths: CONCURRENT_TRIALS (default 2 per latency), REPLACE_KILL_ROUNDS (default 1).
-``BEFORE_CODE=/path/to/old/checkout`` runs the CLI from another checkout (to measure "before" numbers).
 """
 
 from __future__ import annotations
@@ -24,10 +23,7 @@ FAST = {"TAVUS_RETRY_MAX_ATTEMPTS": "10", "TAVUS_RETRY_BACKOFF_SECONDS": "0.01"}
 
 
 def env13(sim, **extra) -> dict[str, str]:
-    env = cli_env(sim, **extra)
-    if os.environ.get("BEFORE_CODE"):
-        env["PYTHONPATH"] = os.environ["BEFORE_CODE"]
-    return env
+    return cli_env(sim, **extra)
 
 
 def start(sim, *args, env=None) -> subprocess.Popen:
