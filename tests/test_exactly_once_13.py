@@ -94,6 +94,19 @@ def test_a_lost_create_answer_is_adopted_after_the_settle_window_never_sent_twic
     assert names_on(sim) == names and not duplicates(sim)
 
 
+def test_lost_answers_at_high_parallelism_settle_while_the_runs_own_creates_land(sim, tmp_path):
+    """Issue 18 found the adoption check giving up at --parallelism 64 because the run's own creates changed
+    the listing's total under it: the confirming listing now waits for this run's creates on the wire."""
+    names = [f"acme-{i:02d}" for i in range(40)]
+    f = replicas_file(tmp_path, sim, names)
+    sim.set_faults(drop_create_response=0.3, fault_seed=5)
+    env = env13(sim, TAVUS_CREATE_SETTLE_SECONDS="1", **FAST)
+    res = run_cli(sim, "apply", f, "--auto-approve", "--no-wait", "--parallelism", "32", env=env)
+    assert res.code == 0, res.all
+    assert [r for r in api_requests(sim, "POST") if r["status"] == 0], "no answer was dropped"
+    assert names_on(sim) == names and not duplicates(sim)
+
+
 def test_a_lost_create_the_account_cannot_confirm_is_outcome_unknown_then_adopted(sim, tmp_path):
     f = replicas_file(tmp_path, sim, ["acme-a", "acme-b"])
     sim.set_faults(gateway_504=1.0)
@@ -138,15 +151,17 @@ def _seed_trained(sim, name="acme-a"):
 
 
 def test_replace_is_blue_green_old_serves_until_the_successor_is_trained(sim, tmp_path):
-    sim.train_seconds = 1.5
+    sim.train_seconds = 60
     old = _seed_trained(sim)
     f = replicas_file(tmp_path, sim, ["acme-a"])
     proc = start(sim, "apply", f, "--auto-approve", "--replace", "acme-a", "--poll-interval", "0.2")
     until(lambda: api_requests(sim, "POST"))
     marked = successor_name("acme-a", old)
     assert ids_named(sim, "acme-a") == [old] and len(ids_named(sim, marked)) == 1  # old still serves
-    status = run_cli(sim, "plan", f, env=env13(sim))
-    assert "in flight: training" in status.out and status.code == 0, status.all
+    plan = run_cli(sim, "plan", f, env=env13(sim))
+    assert "in flight: training" in plan.out and plan.code == 0, plan.all
+    assert marked in run_cli(sim, "status", f, env=env13(sim)).out
+    sim.train_seconds = 0.5  # training finishes now
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, out + err
     (new,) = ids_named(sim, "acme-a")
