@@ -277,8 +277,10 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
           skip_url_check) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
-    Order: renames, then creates, then deletes (only after their successors exist). A saved plan is
-    refused if the account changed since it was made. Safe to re-run: nothing is created twice.
+    Order: renames, then creates, then deletes. A replace is blue/green: the old replica keeps serving
+    until its successor has finished training. A saved plan is applied without asking again, and refused
+    (nothing done) if anything differs from when it was made. Safe to re-run: nothing is created twice.
+    Ctrl-C / SIGTERM: no new request starts; exit 130 / 143 with what was done.
 
     \b
     Example:
