@@ -138,7 +138,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         return not report.failed and not report.interrupted
 
     first = [c for c in plan.changes if c.action is Action.RENAME
-             or (c.action is Action.DELETE and parse_successor(c.name))]  # failed successors: ours, safe to go
+             or (c.action is Action.DELETE and c.successor_id)]  # failed successors: ours, safe to go
     creates = [c for c in plan.changes if c.action is Action.CREATE
                or (c.action is Action.REPLACE and c.phase in (None, "create"))]
     deletes = [c for c in plan.changes if c.action is Action.DELETE and c not in first]
@@ -264,7 +264,7 @@ def in_flight(plan: Plan, created: Mapping[str, str] | None = None) -> list[InFl
             items.append(InFlight(c.name, c.replica_id, c.successor_id, c.phase or "training"))
         elif c.action is Action.REPLACE and c.name in created:
             items.append(InFlight(c.name, c.replica_id, created[c.name], "create"))
-        elif c.action is Action.DELETE and (parsed := parse_successor(c.name)):
+        elif c.action is Action.DELETE and c.successor_id and (parsed := parse_successor(c.name)):
             items.append(InFlight(parsed[0], parsed[1], c.replica_id, "failed"))
     return items
 

@@ -184,7 +184,7 @@ class Change:
     desired: DesiredReplica | None = None
     # replace only: how far the blue/green replace is (see reconciler.successor): "create" (successor not
     # made yet), "training", "swap" (successor ready, old still there), "rename" (old gone); and the
-    # successor's id once it exists.
+    # successor's id once it exists (on a delete: the failed successor of a replace being removed).
     phase: str | None = None
     successor_id: str | None = None
 

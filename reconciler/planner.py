@@ -220,7 +220,7 @@ def _plan_in_flight(d, matches, successors, changes, errors, missing, track) -> 
         detail = f": {s.error_message}" if s.error_message else ""
         kept = f"{old_id} keeps the name" if old else f"{old_id} is gone"
         changes.append(Change(Action.DELETE, s.name, f"the successor of a replace failed training{detail}; {kept}",
-                              replica_id=s.replica_id, before=remote_attributes(s)))
+                              replica_id=s.replica_id, before=remote_attributes(s), successor_id=s.replica_id))
         if old is not None:
             _plan_existing(d, old, (), changes, errors, missing, track)
         else:
