@@ -1,7 +1,8 @@
 """Command-line wiring. Commands parse flags, call the core modules and map outcomes to exit codes.
 
 Exit codes (the README has the table): 0 ok; 1 error; 2 changes pending (``plan --detailed-exitcode``);
-3 a replica failed training or was deleted while waiting; 4 wait timed out; 130 interrupted.
+3 a replica failed training or was deleted while waiting; 4 wait timed out; 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM).
 Heavy modules are imported inside commands so ``--help`` stays fast.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 import time
 
 import click
@@ -17,7 +19,7 @@ import click
 from reconciler import __version__
 from reconciler.errors import ConfigError, PlanError, ReconcilerError, UsageError
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -263,7 +265,8 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
     if out:
         planfile.write(out, planfile.SavedPlan(
             file=file, source=config.source, targets=tuple(targets), replace=tuple(replace), prune=prune,
-            fingerprint=planfile.fingerprint(config, remote), document=render.plan_document(result, file=file)))
+            fingerprint=planfile.fingerprint(config, remote), document=render.plan_document(result, file=file),
+            inputs=planfile.inputs_hash(config, client.base_url)))
         err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
     drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
     return EXIT_CHANGES if detailed_exitcode and drift else EXIT_OK
@@ -299,7 +302,7 @@ def _confirm(result) -> bool:
     return answer.strip() == "yes"
 
 
-def _print_report(report, file: str) -> None:
+def _print_report(report, file: str, stop=None) -> None:
     from reconciler.redact import escape_control
 
     if report.ok:
@@ -309,14 +312,24 @@ def _print_report(report, file: str) -> None:
         done = ", ".join(f"{n} {a}" for a, n in counts.items()) or "nothing to do"
         echo(f"\nApply complete: {done}.")
         return
-    head = "interrupted" if report.interrupted else "FAILED"
-    err(f"\nApply {head}. The account is partly changed; this is exactly what happened:")
+    head = f"interrupted ({stop.what}): no new request was started" if report.interrupted and stop else \
+        "interrupted" if report.interrupted else "FAILED"
+    click.echo(err=True)
+    err(f"Apply {head}. The account is partly changed; this is exactly what happened:")
     for o in report.outcomes:
         err(f"  {'done  ' if o.ok else 'FAILED'} {o.change.action.value} {o.change.name}: {o.detail}")
     for c, why in report.skipped:
         err(escape_control(f"  not done {c.action.value} {c.name}{' (' + c.replica_id + ')' if c.replica_id else ''}:"
                            f" {why}"))
-    err(f"Fix the cause and run `tavus-reconciler apply {file}` again: it picks up where this run stopped.")
+    if report.unknown:
+        names = ", ".join(o.change.name for o in report.unknown)
+        err(f"{len(report.unknown)} create(s) have an UNKNOWN outcome ({names}): the answer was lost and the account "
+            "could not confirm it; they were not sent again. The next apply adopts them if they were made.")
+    if report.interrupted:
+        err(f"Resume with `tavus-reconciler apply {file}`: it picks up where this run stopped, nothing is created "
+            "twice.")
+    else:
+        err(f"Fix the cause and run `tavus-reconciler apply {file}` again: it picks up where this run stopped.")
 
 
 @cli.command()
@@ -337,8 +350,10 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
           skip_url_check) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
-    Order: renames, then creates, then deletes (only after their successors exist). A saved plan is
-    refused if the account changed since it was made. Safe to re-run: nothing is created twice.
+    Order: renames, then creates, then deletes. A replace is blue/green: the old replica keeps serving
+    until its successor has finished training. A saved plan is applied without asking again, and refused
+    (nothing done) if anything differs from when it was made. Safe to re-run: nothing is created twice.
+    Ctrl-C / SIGTERM: no new request starts; exit 130 / 143 with what was done.
 
     \b
     Example:
@@ -348,7 +363,8 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
     """
     from reconciler import planfile, render
     from reconciler.config import parse_config
-    from reconciler.executor import execute
+    from reconciler.executor import execute, in_flight
+    from reconciler.interrupts import Stop, stopping_on_signals
     from reconciler.planner import compute_plan
     from reconciler.preflight import missing_variables, unreachable_urls
 
@@ -361,21 +377,27 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         config = parse_config(saved.source, saved.file)
         targets, replace, prune = saved.targets, saved.replace, saved.prune
         shown = saved.file
+        auto_approve = True  # like Terraform: the review happened at plan time; what runs is checked below
     else:
         config = _load(file)
         shown = file
     with _client(ctx) as client:
         remote = _inventory(client, config)
         listed_at = time.monotonic()
-        if saved and planfile.fingerprint(config, remote) != saved.fingerprint:
-            raise PlanError([f"{file}: the saved plan is stale: the replicas on the account changed since it "
-                             "was made; nothing was changed; run plan again"])
         result = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
+        if saved:
+            differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
+                                               client.base_url)
+            if differences:
+                raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
+                                + ["refusing to apply it: nothing was changed; run plan again"])
+            echo(f"Applying the saved plan {file} (reviewed when it was made); it still matches the account, "
+                 "the file and the environment.\n")
         echo(render.plan_text(result, file=shown, color=_color(ctx)), nl=False)
         if result.errors:
             raise PlanError([f"refusing to apply: the plan has {len(result.errors)} error(s); nothing was changed"])
         if result.has_changes:
-            creating = [c.desired for c in result.changes if c.desired is not None]
+            creating = [c.desired for c in result.changes if c.desired is not None and c.successor_id is None]
             problems = missing_variables(creating)
             if not skip_url_check:
                 problems += unreachable_urls(creating)
@@ -394,20 +416,25 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
                         raise PlanError(["the replicas on the account changed while you were confirming; "
                                          "nothing was changed; run apply again to see the new plan"])
             echo("\nApplying:")
-            report = execute(result, client, known_ids={r.replica_id for r in remote}, parallelism=parallelism)
-            _print_report(report, shown)
+            stop = Stop()
+            with stopping_on_signals(stop):
+                report = execute(result, client, known_ids={r.replica_id for r in remote}, parallelism=parallelism,
+                                 stop=stop.event)
+            _print_report(report, shown, stop)
             if report.interrupted:
-                return EXIT_INTERRUPTED
+                return stop.exit_code
             if not report.ok:
                 return EXIT_ERROR
         else:
             report = None
-        if no_wait:
-            return EXIT_OK
         created = report.created if report else {}
+        items = [i for i in in_flight(result, created) if i.phase != "failed"]  # failed ones: removed above
         gone = report.deleted if report else set()
         remote = [r for r in remote if r.replica_id not in gone]
-        return _wait(ctx, client, config, shown, timeout, poll_interval, targets, remote, created)
+        if no_wait:
+            return _finish_without_waiting(client, items, remote, shown, parallelism)
+        return _wait(ctx, client, config, shown, timeout, poll_interval, targets, remote, created, items,
+                     parallelism)
 
 
 # ----------------------------------------------------------------------------------------- show
@@ -466,19 +493,41 @@ def show(ctx, planfile, fmt) -> int:
 # ----------------------------------------------------------------------------------------- wait
 
 
-def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, created) -> int:
+def _finish_without_waiting(client, items, remote, file, parallelism) -> int:
+    """``apply --no-wait``: finish the replaces whose successor is already trained, leave the others in flight."""
+    from reconciler.executor import finish_replaces
+    from reconciler.status import Phase
+
+    phases = {r.replica_id: r.phase for r in remote}
+    done = finish_replaces(items, phases, client, parallelism=parallelism, emit=echo)
+    for i in (i for i in items if phases.get(i.successor_id, Phase.PENDING) is Phase.PENDING):
+        echo(f"Replace of {i.name} in flight: successor {i.successor_id} is training, {i.old_id} keeps the name "
+             f"until it is ready. `tavus-reconciler wait {file}` (or apply) finishes it.")
+    if any("failed training" in o.detail for o in done.failed):
+        return 3  # the successor failed: removed, the old replica keeps serving
+    return EXIT_ERROR if done.failed else EXIT_OK
+
+
+def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, created, items=(),
+          parallelism=4) -> int:
+    from reconciler.executor import finish_replaces
+    from reconciler.interrupts import Stop, stopping_on_signals
     from reconciler.planner import match_declared
     from reconciler.progress import LineReporter, TtyReporter, duration
     from reconciler.waiter import GONE, Waiter
 
     matches = match_declared(config, remote)
+    replacing = {i.name: i for i in items if not targets or i.name in targets}
     ids: dict[str, str] = {}
     absent, ambiguous = [], []
     for d in config.replicas:
         if targets and d.name not in targets:
             continue
         found = matches[d.name]
-        if d.name in created:
+        if d.name in replacing:  # a blue/green replace: wait for the successor; the old one serves meanwhile
+            if replacing[d.name].phase != "failed":
+                ids[replacing[d.name].successor_id] = d.name
+        elif d.name in created:
             ids[created[d.name]] = d.name
         elif len(found) == 1:
             ids[found[0].replica_id] = d.name
@@ -490,35 +539,52 @@ def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, cr
         raise PlanError([f"cannot tell which replica to wait for: {'; '.join(ambiguous)}"])
     if absent:
         raise PlanError([f"not created yet: {', '.join(absent)}; run `tavus-reconciler apply {file}`"])
-    if not ids:
+    if not ids and not replacing:
         echo("Nothing to wait for.")
         return EXIT_OK
     known = {r.replica_id: r for r in remote if r.replica_id in ids}
     resume = f"tavus-reconciler wait {file}" + "".join(f" --target {t}" for t in targets)
     tty = sys.stdout.isatty() and not ctx.obj["no_color"]
-    reporter = TtyReporter(sys.stdout) if tty else LineReporter(sys.stdout)
+    stop = Stop()
+    reporter = TtyReporter(sys.stdout, sleep=stop.event.wait) if tty else LineReporter(sys.stdout)
     echo(f"\nWaiting for {len(ids)} replica(s) to finish training (timeout {duration(timeout)}, "
          f"polling every {_interval(poll_interval)}):")
-    try:
-        sleep = reporter.sleep if isinstance(reporter, TtyReporter) else time.sleep
-        result = Waiter(client, reporter, poll_interval=poll_interval, sleep=sleep).wait(ids, timeout=timeout,
-                                                                                         known=known)
-    except KeyboardInterrupt:
-        err(f"\nInterrupted. Replicas keep training on Tavus; resume with: {resume}")
-        return EXIT_INTERRUPTED
+    with stopping_on_signals(stop):
+        sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
+        waiter = Waiter(client, reporter, poll_interval=poll_interval, sleep=sleep, stop=stop.event)
+        result = waiter.wait(ids, timeout=timeout, known=known)
+        finished = None
+        if replacing and not result.interrupted:
+            phases = {t.replica_id: t.phase for t in result.tracked}
+            finished = finish_replaces(list(replacing.values()), phases, client, parallelism=parallelism,
+                                       emit=echo, stop=stop.event)
     from reconciler.status import Phase
 
+    if result.interrupted or (finished is not None and finished.interrupted):
+        states = ", ".join(f"{t.name} {t.status}" for t in result.tracked) or "none"
+        echo()
+        err(f"Interrupted ({stop.what}) after {duration(result.elapsed)}: no new request was started. "
+            f"Replicas: {states}. They keep training on Tavus (a replace in flight keeps its old replica "
+            f"serving); resume with: {resume}")
+        return stop.exit_code
     for t in result.having(Phase.FAILED, GONE):
         err(f"error: {t.name} ({t.replica_id}) {'failed' if t.phase is Phase.FAILED else 'is gone'}: "
             f"{t.error_message or 'no error message'}")
     pending = result.having(Phase.PENDING)
-    if result.exit_code == 0:
+    code = result.exit_code
+    if finished is not None and finished.failed:
+        for o in finished.failed:
+            if "failed training" not in o.detail:
+                code = EXIT_ERROR if code == EXIT_OK else code
+        if any("failed training" in o.detail for o in finished.failed):
+            code = 3
+    if code == 0:
         echo(f"All {len(ids)} replica(s) are ready ({duration(result.elapsed)}).")
     elif pending:
         still = ", ".join(f"{t.name} ({t.progress or 0:.0f}%)" for t in pending)
         err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still training: "
             f"{still}. Resume with: {resume}")
-    return result.exit_code
+    return code
 
 
 def _interval(seconds: float) -> str:
@@ -543,9 +609,14 @@ def wait_command(ctx, file, timeout, poll_interval, targets) -> int:
     Example:
       tavus-reconciler wait replicas.yaml --timeout 8h --poll-interval 1m
     """
+    from reconciler.executor import in_flight
+    from reconciler.planner import compute_plan
+
     config = _load(file)
     with _client(ctx) as client:
-        return _wait(ctx, client, config, file, timeout, poll_interval, targets, _inventory(client, config), {})
+        remote = _inventory(client, config)
+        items = in_flight(compute_plan(config, remote, targets=targets))
+        return _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, {}, items)
 
 
 # ----------------------------------------------------------------------------------------- status
@@ -781,6 +852,12 @@ _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one clear line per error and a documented exit code, never a traceback."""
+    import signal
+
+    from reconciler.interrupts import Terminated, raise_terminated
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, raise_terminated)  # exit 143 with a message, never a silent -15
     try:
         code = cli.main(args=argv, prog_name="tavus-reconciler", standalone_mode=False)
     except ConfigError as e:
@@ -807,9 +884,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         err(f"error: {e.format_message()}")
         code = EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         err("Interrupted.")
-        code = EXIT_INTERRUPTED
+        code = EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()
         code = EXIT_ERROR

@@ -8,8 +8,11 @@ Retries: 429 (honouring ``Retry-After``), 5xx, timeouts and connection errors ar
 backoff and full jitter, bounded by ``max_attempts`` and by ``retry_budget`` seconds per call.
 
 Creates are not idempotent on the server, so a create whose answer was lost (timeout, reset, 5xx after the
-server may have acted) is never simply retried: the client first lists the account and adopts a replica with
-that name that did not exist when the plan was made.
+server may have acted) is never simply retried: the client re-lists the account over a settle window
+(``TAVUS_CREATE_SETTLE_SECONDS``, default 30: a gateway may answer 504 while the backend still creates the
+replica a second later) and adopts a replica with that name that did not exist when the plan was made. It
+POSTs again only once a listing made after the window confirms the name absent; a listing that fails is never
+taken as absence: the create's outcome is then unknown (:class:`CreateOutcomeUnknownError`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from reconciler.errors import (
     ApiError,
     AuthError,
     BadRequestError,
+    CreateOutcomeUnknownError,
     InconsistentListError,
     MalformedResponseError,
     NotFoundError,
@@ -153,6 +157,7 @@ class TavusClient:
         page_size: int = 100,
         max_concurrency: int = 64,
         max_connections: int | None = None,
+        create_settle: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -170,6 +175,10 @@ class TavusClient:
         self._lock = threading.Lock()
         self._requests = 0
         self._adopted: set[str] = set()
+        self.create_settle = create_settle
+        self.timeout = timeout
+        self._posting = 0  # creates on the wire right now (their landing changes the listing's total)
+        self._posts_idle = threading.Condition(self._lock)
         # page reads: the first page alone, then a window that starts at 16 and grows with clean answers up
         # to max_concurrency (backing off on 429/5xx/timeouts); connections open as the window grows
         self._limiter = AIMDLimiter(self.max_concurrency, initial=16)
@@ -222,6 +231,7 @@ class TavusClient:
             ("TAVUS_RETRY_BACKOFF_SECONDS", "backoff_base", float, 0.0),
             ("TAVUS_TIMEOUT_SECONDS", "timeout", float, 0.1),
             ("TAVUS_MAX_CONCURRENCY", "max_concurrency", int, 1),
+            ("TAVUS_CREATE_SETTLE_SECONDS", "create_settle", float, 0.0),
         ):
             value = _env_number(env, name, cast, minimum)
             if value is not None:
@@ -272,24 +282,14 @@ class TavusClient:
 
     def create_replica(self, payload: Mapping[str, Any], *, known_ids: Collection[str] = ()) -> str:
         """POST a new replica and return its id. Never creates a duplicate: when an attempt's answer is
-        lost after the server may have acted, the account is listed and a replica with this name that is
-        not in ``known_ids`` (the ids that existed when the plan was made) is adopted instead of retrying."""
+        lost after the server may have acted, :meth:`_settle` looks for it (a replica with this name that is
+        not in ``known_ids``, the ids that existed when the plan was made) and adopts it; it POSTs again only
+        when a listing after the settle window confirms the name absent, and otherwise raises
+        :class:`CreateOutcomeUnknownError`."""
         name = str(payload.get("replica_name", ""))
         known = frozenset(known_ids)
-
-        def adopt() -> str | None:
-            for r in self.list_replicas():
-                if r.name == name and r.replica_id not in known:
-                    with self._lock:
-                        if r.replica_id in self._adopted:
-                            continue
-                        self._adopted.add(r.replica_id)
-                    log.info("adopted %s (%s): the create went through although its answer was lost",
-                             r.replica_id, escape_control(name))
-                    return r.replica_id
-            return None
-
-        body = self._call("POST", API_PREFIX, json=dict(payload), before_retry=adopt)
+        body = self._call("POST", API_PREFIX, json=dict(payload),
+                          before_retry=lambda reason: self._settle(name, known, reason))
         if isinstance(body, str):  # adopted
             return body
         rid = body.get("replica_id") if isinstance(body, Mapping) else None
@@ -299,6 +299,42 @@ class TavusClient:
         with self._lock:
             self._adopted.add(rid)
         return rid
+
+    def _settle(self, name: str, known: frozenset[str], reason: str) -> str | None:
+        """After a lost create answer: the id of the replica it made (adopted), or None once a listing made
+        after the settle window confirms it absent. Lists every few seconds over the window; a listing error
+        only means "not confirmed", never "absent". The confirming listing waits (boundedly) for this client's
+        other creates on the wire to land, so its own parallel creates do not keep the listing changing."""
+        deadline = time.monotonic() + self.create_settle
+        step = max(0.05, min(2.0, self.create_settle / 5))
+        while True:
+            final = time.monotonic() >= deadline
+            if final:
+                with self._posts_idle:
+                    self._posts_idle.wait_for(lambda: self._posting == 0, timeout=self.timeout + 1)
+            failure = None
+            try:
+                for r in self.list_replicas():
+                    if r.name == name and r.replica_id not in known:
+                        with self._lock:
+                            if r.replica_id in self._adopted:
+                                continue
+                            self._adopted.add(r.replica_id)
+                        log.info("adopted %s (%s): the create went through although its answer was lost",
+                                 r.replica_id, escape_control(name))
+                        return r.replica_id
+            except AuthError:
+                raise
+            except ApiError as e:
+                failure = e
+            if final:
+                if failure is None:
+                    return None  # confirmed absent after the server had time to act: safe to send again
+                raise CreateOutcomeUnknownError(
+                    f"the answer was lost ({reason}) and the account could not be checked within the "
+                    f"{self.create_settle:g}s settle window ({failure}); not sending it again: the next run adopts "
+                    "the replica if it was made", method="POST", path=API_PREFIX)
+            self._sleep(max(0.0, min(step, deadline - time.monotonic())))
 
     def rename_replica(self, replica_id: str, name: str) -> None:
         self._call("PATCH", self._path(replica_id) + "/name", json={"replica_name": name})
@@ -451,8 +487,8 @@ class TavusClient:
 
     def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
               before_retry: Callable[[], Any] | None = None) -> Any:
-        """Send with retries; return the decoded JSON body. ``before_retry`` runs after an ambiguous failure
-        (the server may have acted); a non-None result is returned instead of retrying."""
+        """Send with retries; return the decoded JSON body. ``before_retry(reason)`` runs after an ambiguous
+        failure (the server may have acted); a non-None result is returned instead of retrying."""
         started = time.monotonic()
         # the whole call (attempts, waits) ends by this wall-clock deadline; each attempt by its own too
         call_deadline = started + max(self.retry_budget, self.timeout)
@@ -464,14 +500,18 @@ class TavusClient:
             except _Retryable as e:
                 last = e.reason
                 if e.ambiguous and before_retry is not None:
+                    checking = time.monotonic()
                     try:
-                        found = before_retry()
+                        found = before_retry(e.reason)
+                    except (AuthError, CreateOutcomeUnknownError):
+                        raise
                     except ApiError as check:
                         raise ApiError(f"{e.reason}; the request may have been carried out and checking failed "
                                        f"({check}): run plan to see the account before retrying",
                                        method=method, path=path) from None
                     if found is not None:
                         return found
+                    started += time.monotonic() - checking  # the settle window is not retry budget
                 if attempt == self.max_attempts:
                     break
                 delay = e.retry_after if e.retry_after is not None else random.uniform(
@@ -497,7 +537,11 @@ class TavusClient:
             self._requests += 1
         t0 = time.monotonic()
         deadline = t0 + self.timeout if deadline is None else deadline
+        posting = method == "POST"
         try:
+            if posting:
+                with self._lock:
+                    self._posting += 1
             # streamed, so a body trickled byte by byte cannot stretch the attempt past its deadline
             # (httpx's own timeout is per socket read)
             with _deadline(deadline), self._http.stream(method, path, params=params, json=json) as resp:
@@ -523,6 +567,11 @@ class TavusClient:
             raise _Retryable(reason, ambiguous=not isinstance(e, httpx.ConnectError)) from None
         except httpx.HTTPError as e:  # e.g. a malformed header or encoding: the server's fault, one line
             raise _Retryable(f"unreadable answer ({type(e).__name__})", ambiguous=method != "GET") from None
+        finally:
+            if posting:
+                with self._posts_idle:
+                    self._posting -= 1
+                    self._posts_idle.notify_all()
         log.debug("%s %s -> %d (%d ms)", method, path, resp.status_code, (time.monotonic() - t0) * 1000)
         status = resp.status_code
         if status in _RETRYABLE_STATUS:

@@ -51,6 +51,11 @@ class RetriesExhaustedError(ApiError):
     """A retryable failure (429, 5xx, timeout, connection error) persisted past the retry budget."""
 
 
+class CreateOutcomeUnknownError(ApiError):
+    """A create's answer was lost and the account could not confirm, within the settle window, whether the
+    replica was made. It is not sent again; the next run finds (adopts) it or creates it."""
+
+
 class MalformedResponseError(ApiError):
     """The API answered with a body we cannot understand (not JSON, wrong shape)."""
 

@@ -1,24 +1,33 @@
 """Carrying out a plan, in an order that never leaves the account worse than before.
 
-1. renames (in place, nothing lost);
-2. creates, including the successors of replaces, with adaptive parallelism (``--parallelism`` is the
-   ceiling; see reconciler/limiter.py);
-3. deletes (pruned replicas and the old halves of replaces), only once every earlier step succeeded,
-   and for a replace only once its successor exists.
+1. renames (in place, nothing lost), and removing the failed successors of earlier replaces;
+2. creates, including the successors of replaces (under their marked name, ``reconciler.successor``), with
+   adaptive parallelism (``--parallelism`` is the ceiling; see reconciler/limiter.py); then one listing to
+   resolve a concurrent apply's duplicates (the oldest survives);
+3. deletes of pruned replicas, only once every earlier step succeeded.
 
-Every outcome is recorded as it happens, so a failure or a Ctrl-C can say exactly what was and was not done.
+A replace is blue/green: its old replica is deleted only after the successor finished training, by
+:func:`finish_replaces` (run after waiting, by ``apply`` or ``wait``).
+
+Every outcome is recorded as it happens, so a failure, Ctrl-C or SIGTERM can say exactly what was and was not
+done. A stop flag is checked before every request is dispatched: once it is set nothing new starts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from reconciler.errors import NotFoundError, ReconcilerError
+from reconciler.errors import CreateOutcomeUnknownError, NotFoundError, ReconcilerError
 from reconciler.limiter import AIMDLimiter
 from reconciler.models import Action, Change, Plan
 from reconciler.redact import escape_control
+from reconciler.status import Phase
+from reconciler.successor import parse_successor, successor_name
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,7 @@ class Outcome:
     ok: bool
     detail: str  # "created r1234567890", or the error
     new_id: str | None = None
+    unknown: bool = False  # a create whose outcome is unknown (lost answer, account not confirmable)
 
 
 @dataclass
@@ -34,15 +44,15 @@ class ExecutionReport:
     outcomes: list[Outcome] = field(default_factory=list)
     skipped: list[tuple[Change, str]] = field(default_factory=list)
     interrupted: bool = False
+    created: dict[str, str] = field(default_factory=dict)  # declared name -> the replica this run made/adopted
 
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok]
 
     @property
-    def created(self) -> dict[str, str]:
-        """Declared name -> id of the replica this run created."""
-        return {o.change.name: o.new_id for o in self.outcomes if o.ok and o.new_id}
+    def unknown(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.unknown]
 
     @property
     def deleted(self) -> set[str]:
@@ -54,11 +64,36 @@ class ExecutionReport:
         return not self.failed and not self.skipped and not self.interrupted
 
 
+def fan_out(items: Iterable[Any], fn: Callable[[Any], Any], on_result: Callable[[Any], None], *,
+            parallelism: int, stop: threading.Event, limiter: AIMDLimiter | None = None) -> list[Any]:
+    """The one place work runs concurrently: ``fn`` over ``items``, as many at once as the adaptive limit
+    allows (``parallelism`` is its ceiling; pass ``limiter`` to keep what one stage learnt for the next),
+    ``on_result`` called in this thread as each finishes. ``stop`` is checked before every dispatch: once
+    set, nothing new starts and the running ones finish. Returns the items never started."""
+    own = limiter is None
+    pool = AIMDLimiter(max(1, parallelism)) if own else limiter
+    try:
+        run = pool.map(fn, items, should_stop=stop)
+        try:
+            for _item, result in run:
+                on_result(result)
+        except KeyboardInterrupt:  # no signal handler installed (library use): same as the flag
+            stop.set()
+            for _item, result in run.drain():
+                if not isinstance(result, BaseException):
+                    on_result(result)
+        return run.not_started
+    finally:
+        if own:
+            pool.close()
+
+
 def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int = 4,
-            emit: Callable[[str], None] = print) -> ExecutionReport:
+            emit: Callable[[str], None] = print, stop: threading.Event | None = None) -> ExecutionReport:
     """Apply ``plan.changes`` through ``client`` (a TavusClient). Never raises for a failed step: the
-    report says what happened. KeyboardInterrupt stops new steps, lets running ones finish, and returns a
-    report with ``interrupted`` set."""
+    report says what happened. Replaces only get their successor created here (phase ``create``); the rest
+    of a replace is :func:`finish_replaces`."""
+    stop = stop or threading.Event()
     report = ExecutionReport()
     known = frozenset(known_ids)
 
@@ -69,8 +104,10 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
                 client.rename_replica(change.replica_id, change.name)
                 detail, new_id = f"renamed {change.replica_id}", None
             elif change.action in (Action.CREATE, Action.REPLACE):
-                new_id = client.create_replica(change.desired.create_payload(), known_ids=known)
-                detail = f"created {new_id}"
+                payload = {**change.desired.create_payload(), "replica_name": _created_name(change)}
+                new_id = client.create_replica(payload, known_ids=known)
+                detail = f"created {new_id}" + (f" as {_created_name(change)}" if change.action is Action.REPLACE
+                                                else "")
             else:
                 new_id = None
                 try:
@@ -78,6 +115,8 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
                     detail = f"deleted {change.replica_id}"
                 except NotFoundError:
                     detail = f"{change.replica_id} was already gone"
+        except CreateOutcomeUnknownError as e:
+            return Outcome(change, False, f"OUTCOME UNKNOWN: {e}", unknown=True)
         except ReconcilerError as e:
             return Outcome(change, False, str(e))
         except Exception as e:  # noqa: BLE001 - a step must always get an outcome, so the run's account is whole
@@ -86,67 +125,195 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
 
     def record(outcome: Outcome) -> None:
         report.outcomes.append(outcome)
+        if outcome.ok and outcome.new_id:
+            report.created[outcome.change.name] = outcome.new_id
         c = outcome.change
         status = "ok" if outcome.ok else "FAILED"
         emit(escape_control(f"  {c.action.symbol} {c.action.value} {c.name}: {status}: {outcome.detail}"))
 
-    renames = [c for c in plan.changes if c.action is Action.RENAME]
-    creates = [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)]
-    deletes = [c for c in plan.changes if c.action is Action.DELETE]
-    replaced = [c for c in plan.changes if c.action is Action.REPLACE]
+    limiter = AIMDLimiter(max(1, parallelism))  # one adaptive limit for every stage of this run
 
-    with AIMDLimiter(max(1, parallelism)) as pool:
-        if _run_stage(pool, renames, run, record, report) and creates:
-            _run_stage(pool, _recheck(creates, client, known, record), run, record, report)
-        if report.interrupted or report.failed:
-            why = "interrupted" if report.interrupted else "not run: an earlier step failed"
-            seen = {id(o.change) for o in report.outcomes} | {id(c) for c, _ in report.skipped}
-            created = report.created
-            for c in plan.changes:
-                if c.action is Action.REPLACE and c.name in created:
-                    old = Change(Action.DELETE, c.name, "old half of a replace", replica_id=c.replica_id)
-                    report.skipped.append((old, f"old replica {c.replica_id} kept, {why}"))
-                elif id(c) not in seen:
-                    report.skipped.append((c, why))
-        else:
-            old_halves = [Change(Action.DELETE, c.name, "old half of a replace", replica_id=c.replica_id)
-                          for c in replaced]
-            _run_stage(pool, [*old_halves, *deletes], run, record, report)
+    def stage(changes: list[Change]) -> bool:
+        for c in fan_out(changes, run, record, parallelism=parallelism, stop=stop, limiter=limiter):
+            report.skipped.append((c, "interrupted"))
+        report.interrupted = report.interrupted or stop.is_set()
+        return not report.failed and not report.interrupted
+
+    first = [c for c in plan.changes if c.action is Action.RENAME
+             or (c.action is Action.DELETE and c.successor_id)]  # failed successors: ours, safe to go
+    creates = [c for c in plan.changes if c.action is Action.CREATE
+               or (c.action is Action.REPLACE and c.phase in (None, "create"))]
+    deletes = [c for c in plan.changes if c.action is Action.DELETE and c not in first]
+
+    with limiter:
+        if stage(first) and creates and not stop.is_set():
+            todo = _recheck(creates, client, known, record)
+            made = len(report.outcomes)
+            stage(todo)
+            _resolve_duplicates(report.outcomes[made:], client, known, record, report.created)
+            report.interrupted = report.interrupted or stop.is_set()
+        if not report.failed and not report.interrupted:
+            stage(deletes)
+    if report.failed or report.interrupted:
+        why = "interrupted" if report.interrupted else "not run: an earlier step failed"
+        seen = {id(o.change) for o in report.outcomes} | {id(c) for c, _ in report.skipped}
+        report.skipped += [(c, why) for c in plan.changes
+                           if id(c) not in seen and (c.action is not Action.REPLACE or c in creates)]
     return report
 
 
+def _created_name(change: Change) -> str:
+    """The name a create POSTs: the declared name, or a replace's marked successor name."""
+    if change.action is Action.REPLACE:
+        return successor_name(change.name, change.replica_id)
+    return change.name
+
+
+def _age(r) -> tuple[str, str]:
+    """Who was first: created_at, then replica_id as a deterministic tie-break every run agrees on."""
+    return (r.created_at or "", r.replica_id)
+
+
 def _recheck(creates: list[Change], client, known: frozenset[str], record) -> list[Change]:
-    """List the account once more right before creating: a replica with a name about to be created that was
-    not there when the plan was made means another apply is running (or a human was quick). Creating it again
-    would make a duplicate, so those creates fail instead and the run stops before any delete."""
-    names = {c.name for c in creates}
+    """List the account once more right before creating: a replica under a name about to be created that was
+    not there when the plan was made was made by a concurrent apply (or a quick human). It is adopted (the
+    oldest, should there be several) instead of being created twice."""
+    names = {_created_name(c) for c in creates}
     try:
-        appeared = {r.name: r.replica_id for r in client.list_replicas()
-                    if r.replica_id not in known and r.name in names}
+        appeared: dict[str, Any] = {}
+        for r in client.list_replicas():
+            if r.replica_id not in known and r.name in names and (
+                    r.name not in appeared or _age(r) < _age(appeared[r.name])):
+                appeared[r.name] = r
     except ReconcilerError as e:
         for c in creates:
             record(Outcome(c, False, f"could not re-check the account before creating: {e}"))
         return []
     for c in creates:
-        if c.name in appeared:
-            record(Outcome(c, False, f"{appeared[c.name]} named {c.name!r} appeared after the plan was made "
-                                     "(another apply running?); not creating a duplicate: run plan again"))
-    return [c for c in creates if c.name not in appeared]
+        if (r := appeared.get(_created_name(c))) is not None:
+            record(Outcome(c, True, f"another apply created {r.replica_id} since the plan was made; not creating "
+                                    "a duplicate", r.replica_id))
+    return [c for c in creates if _created_name(c) not in appeared]
 
 
-def _run_stage(pool: AIMDLimiter, changes: list[Change], run, record, report: ExecutionReport) -> bool:
-    """Run ``changes`` as many at once as the adaptive limit allows, recording outcomes as they finish. On
-    Ctrl-C, start nothing more and wait for what has started (its outcome must be known). False if anything
-    failed or was interrupted."""
-    started = pool.map(run, changes)
+def _resolve_duplicates(outcomes: list[Outcome], client, known: frozenset[str], record,
+                        created: dict[str, str]) -> None:
+    """After creating: list again. Where another replica of a name we just created exists that the plan did not
+    know and it is older, a concurrent apply created it first: delete our own (only ever the one we made) and
+    adopt theirs. Every run follows the same rule, so exactly the oldest survives."""
+    ours = {_created_name(o.change): o for o in outcomes if o.ok and o.new_id and o.detail.startswith("created")}
+    if not ours:
+        return
     try:
-        for _change, outcome in started:
-            record(outcome)
-    except KeyboardInterrupt:
-        report.interrupted = True
-        for _change, outcome in started.drain():
-            if isinstance(outcome, Outcome):
-                record(outcome)
-        report.skipped.extend((c, "interrupted") for c in started.not_started)
-        return False
-    return not report.failed
+        listed = client.list_replicas()
+    except ReconcilerError as e:
+        for name, o in ours.items():
+            record(Outcome(o.change, False, f"could not check for a concurrent apply's duplicate of {name} "
+                                            f"({o.new_id}): {e}; run plan before applying again"))
+        return
+    by_name: dict[str, list] = {}
+    for r in listed:
+        if r.name in ours and r.replica_id not in known:
+            by_name.setdefault(r.name, []).append(r)
+    for name, o in ours.items():
+        mine = next((r for r in by_name.get(name, ()) if r.replica_id == o.new_id), None)
+        others = [r for r in by_name.get(name, ()) if r.replica_id != o.new_id]
+        if not others:
+            continue
+        if mine is None:
+            try:
+                mine = client.get_replica(o.new_id)
+            except ReconcilerError as e:
+                record(Outcome(o.change, False, f"{name} was also created by another apply "
+                                                f"({', '.join(r.replica_id for r in others)}) and {o.new_id} could "
+                                                f"not be read to decide which stays: {e}"))
+                continue
+        first = min([mine, *others], key=_age)
+        if first.replica_id == o.new_id:
+            continue  # ours is the oldest: the other run removes its own
+        undo = Change(Action.DELETE, name, "duplicate of a concurrent apply's create", replica_id=o.new_id)
+        try:
+            client.delete_replica(o.new_id)
+        except NotFoundError:
+            pass
+        except ReconcilerError as e:
+            record(Outcome(undo, False, f"another apply created {first.replica_id} first; removing our duplicate "
+                                        f"{o.new_id} failed: {e}"))
+            continue
+        record(Outcome(undo, True, f"another apply created {first.replica_id} first; removed our duplicate "
+                                   f"{o.new_id}"))
+        created[o.change.name] = first.replica_id  # the declared name now waits for the survivor
+
+
+# --------------------------------------------------------------------------------------------- replaces
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A blue/green replace whose successor exists: ``old_id`` keeps ``name`` until ``successor_id`` is ready."""
+
+    name: str
+    old_id: str
+    successor_id: str
+    phase: str  # planner phase: create (made by this run), training, swap, rename, failed
+
+
+def in_flight(plan: Plan, created: Mapping[str, str] | None = None) -> list[InFlight]:
+    """The replaces of ``plan`` that have a successor: found on the account, or ``created`` by this run."""
+    created = created or {}
+    items = []
+    for c in plan.changes:
+        if c.action is Action.REPLACE and c.successor_id:
+            items.append(InFlight(c.name, c.replica_id, c.successor_id, c.phase or "training"))
+        elif c.action is Action.REPLACE and c.name in created:
+            items.append(InFlight(c.name, c.replica_id, created[c.name], "create"))
+        elif c.action is Action.DELETE and c.successor_id and (parsed := parse_successor(c.name)):
+            items.append(InFlight(parsed[0], parsed[1], c.replica_id, "failed"))
+    return items
+
+
+def finish_replaces(items: list[InFlight], phases: Mapping[str, object], client, *, parallelism: int = 4,
+                    emit: Callable[[str], None] = print, stop: threading.Event | None = None) -> ExecutionReport:
+    """Carry each in-flight replace on by its successor's phase (``phases``: successor id -> Phase or "gone"):
+    ready -> delete the old replica, then rename the successor to the declared name; failed -> delete the
+    successor, the old replica keeps serving; still training -> left in flight. A kill between any two steps
+    leaves a state the planner reads back (``reconciler.successor``)."""
+    stop = stop or threading.Event()
+    report = ExecutionReport()
+
+    def run(item: InFlight) -> list[Outcome]:
+        change = Change(Action.REPLACE, item.name, "blue/green replace", replica_id=item.old_id,
+                        successor_id=item.successor_id)
+        phase = phases.get(item.successor_id)
+        try:
+            if phase is Phase.FAILED or item.phase == "failed":
+                with contextlib.suppress(NotFoundError):
+                    client.delete_replica(item.successor_id)
+                return [Outcome(change, False, f"successor {item.successor_id} failed training: removed it; "
+                                               f"{item.old_id} keeps the name and serves")]
+            if phase is not Phase.READY:
+                return []
+            done = []
+            if item.phase != "rename":
+                try:
+                    client.delete_replica(item.old_id)
+                    done.append(f"deleted {item.old_id}")
+                except NotFoundError:
+                    done.append(f"{item.old_id} was already gone")
+            client.rename_replica(item.successor_id, item.name)
+            done.append(f"renamed {item.successor_id} to {item.name}")
+            return [Outcome(change, True, "; ".join(done), item.successor_id)]
+        except ReconcilerError as e:
+            return [Outcome(change, False, f"{e}; run apply again to finish the replace")]
+
+    def record(outcomes: list[Outcome]) -> None:
+        for o in outcomes:
+            report.outcomes.append(o)
+            status = "ok" if o.ok else "FAILED"
+            emit(escape_control(f"  -/+ replace {o.change.name}: {status}: {o.detail}"))
+
+    todo = [i for i in items if phases.get(i.successor_id) in (Phase.READY, Phase.FAILED) or i.phase == "failed"]
+    for item in fan_out(todo, run, record, parallelism=parallelism, stop=stop):
+        report.skipped.append((Change(Action.REPLACE, item.name, "", replica_id=item.old_id), "interrupted"))
+    report.interrupted = stop.is_set()
+    return report

@@ -188,6 +188,8 @@ class Change:
     ``replica_id`` is the existing replica the change acts on (None for create).
     ``before``/``after`` are the attributes shown in diffs (URLs are redacted by the renderers).
     ``desired`` is set for create and replace: what gets POSTed.
+    A replace is blue/green: the successor is created under a marked name (``reconciler.successor``) and takes
+    the declared name only once trained and the old replica is deleted.
     """
 
     action: Action
@@ -197,6 +199,11 @@ class Change:
     before: Mapping[str, object] | None = None
     after: Mapping[str, object] | None = None
     desired: DesiredReplica | None = None
+    # replace only: how far the blue/green replace is (see reconciler.successor): "create" (successor not
+    # made yet), "training", "swap" (successor ready, old still there), "rename" (old gone); and the
+    # successor's id once it exists (on a delete: the failed successor of a replace being removed).
+    phase: str | None = None
+    successor_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,17 @@
 A saved plan holds the desired-state file's text as committed (``${VAR}``s unresolved: presigned URLs
 are read from the environment again at apply time, so they are never written to disk), the options the
 plan was computed with, the plan itself (redacted, for display and review) and a fingerprint of the
-remote inventory it was computed from. ``apply`` refuses it when the inventory changed since.
-The API key is never part of it. Files are created with mode 0600.
+remote inventory it was computed from, and a hash of the resolved inputs (the file's entries after ``${VAR}``
+resolution, the scope and the API URL; a hash, never the values). ``apply PLANFILE`` recomputes the plan
+from the account, the file and the environment and refuses it on any difference: remote fingerprint,
+resolved inputs, options or the changes themselves. The API key is never part of it. Files are created with
+mode 0600.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -23,7 +27,7 @@ from reconciler.planner import is_user
 from reconciler.status import Phase
 
 KIND = "tavus-reconciler-plan"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: inputs_hash; changes carry the replace phase
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ class SavedPlan:
     replace: tuple[str, ...]
     prune: bool
     fingerprint: str
-    document: dict  # render.plan_document() of the plan, for display
+    document: dict  # render.plan_document() of the plan, for display and for the exactness check
+    inputs: str = ""  # inputs_hash() when the plan was made
 
 
 def fingerprint(config: Config, remote: Sequence[RemoteReplica]) -> str:
@@ -50,6 +55,37 @@ def fingerprint(config: Config, remote: Sequence[RemoteReplica]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(items).encode()).hexdigest()
 
 
+def inputs_hash(config: Config, api_url: str) -> str:
+    """A digest of everything the plan was computed from besides the account: every declared entry with its
+    ``${VAR}``s resolved (so a changed environment variable is caught), the settings and the API URL."""
+    entries = [{k: v for k, v in dataclasses.asdict(d).items() if k != "line"} for d in config.replicas]
+    doc = {"replicas": entries, "settings": dataclasses.asdict(config.settings), "api_url": api_url.rstrip("/")}
+    return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _comparable(changes: list) -> list:
+    """Changes as compared between a saved plan and now: a remote replica's training status moving on (e.g.
+    a pruned replica finishing training) is not a different change; everything else is."""
+    def strip(attrs):
+        return None if attrs is None else {k: v for k, v in attrs.items() if k != "status"}
+    return [{**c, "before": strip(c.get("before")), "after": strip(c.get("after"))} for c in changes]
+
+
+def differences(saved: SavedPlan, config: Config, remote: Sequence[RemoteReplica], document: dict,
+                api_url: str) -> list[str]:
+    """Why the plan recomputed now (``document``) is not exactly the saved one; empty when it is."""
+    found = []
+    if fingerprint(config, remote) != saved.fingerprint:
+        found.append("the replicas on the account changed since it was made")
+    if inputs_hash(config, api_url) != saved.inputs:
+        found.append("the resolved inputs differ (an environment variable used by the file, or the API URL, "
+                     "changed since it was made)")
+    if _comparable(document.get("changes", [])) != _comparable(saved.document.get("changes", [])):
+        now = [f"{c['action']} {c['name']}" for c in document.get("changes", [])] or ["no changes"]
+        found.append(f"the changes differ: it would now do {', '.join(now)}")
+    return found
+
+
 def write(path: str, saved: SavedPlan) -> None:
     doc = {
         "kind": KIND,
@@ -59,6 +95,7 @@ def write(path: str, saved: SavedPlan) -> None:
         "source": saved.source,
         "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune},
         "remote_fingerprint": saved.fingerprint,
+        "inputs_hash": saved.inputs,
         "plan": saved.document,
     }
     from reconciler.render import _json_safe
@@ -120,7 +157,7 @@ def read(path: str) -> SavedPlan:
             raise ValueError("not a tavus-reconciler plan")
         if doc.get("format_version") != FORMAT_VERSION:
             version = doc.get("format_version")
-            raise ValueError(f"plan format {version!r} is not supported (expected {FORMAT_VERSION})")
+            raise ValueError(f"plan format {version!r} is not supported (expected {FORMAT_VERSION}); run plan again")
         opts = doc["options"]
         return SavedPlan(
             file=str(doc["file"]),
@@ -130,6 +167,7 @@ def read(path: str) -> SavedPlan:
             prune=bool(opts.get("prune", False)),
             fingerprint=str(doc["remote_fingerprint"]),
             document=dict(doc["plan"]),
+            inputs=str(doc["inputs_hash"]),
         )
     except OSError as e:
         raise ReconcilerError(f"{path}: cannot read plan: {e.strerror}") from None

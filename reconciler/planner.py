@@ -3,7 +3,8 @@
 Identity is the replica name inside the file's scope (``settings.scope.name_prefix``), or the pinned
 ``replica_id``. Stock (``system``) replicas are never in scope. Training inputs (URLs, callback) are
 create-time inputs: a changed URL never replaces a replica, only a failed training, a changed
-``model_name`` or an explicit ``--replace`` does.
+``model_name`` or an explicit ``--replace`` does. A replace is blue/green and its state is read from the
+account alone (``reconciler.successor``): two unmarked replicas under one declared name are always an error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Collection, Sequence
 
 from reconciler.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica
 from reconciler.status import Phase
+from reconciler.successor import MARK, parse_successor
 
 
 def desired_attributes(d: DesiredReplica) -> dict[str, object]:
@@ -94,29 +96,27 @@ def compute_plan(
         elif r.phase is Phase.PENDING:
             pending.append(r)
 
+    successors = _successors(config, user)
     for d in config.replicas:
         matches = matched[d.name]
         claimed.update(r.replica_id for r in matches)
+        claimed.update(r.replica_id for r in successors.get(d.name, ()))
         if d.replica_id:
             claimed.add(d.replica_id)
         if not wanted(d.name):
             continue
         if d.replica_id:
+            if successors.get(d.name):
+                errors.append(f"{d.name} is pinned ({d.replica_id}) but a replace of it is in flight (successor "
+                              f"{', '.join(r.replica_id for r in successors[d.name])}): remove replica_id to "
+                              "let it finish, or delete the successor")
             _plan_pinned(d, by_id.get(d.replica_id), force_replace, changes, errors, warnings, track)
             continue
-        successor = _interrupted_replace_successor(d, matches)
-        if successor is not None:
-            for old in matches:
-                if old is successor:
-                    continue
-                if d.protect:
-                    errors.append(f"{d.name} ({old.replica_id}) is protected: refusing to delete the replica an "
-                                  "interrupted replace left behind")
-                else:
-                    changes.append(Change(Action.DELETE, d.name, f"left behind by an interrupted replace; "
-                                          f"{successor.replica_id} replaced it", replica_id=old.replica_id,
-                                          before=remote_attributes(old)))
-            track(successor)
+        if MARK in d.name:
+            errors.append(f"{d.name!r}: names may not contain {MARK!r} (it marks the successor of a replace)")
+            continue
+        if successors.get(d.name):
+            _plan_in_flight(d, matches, successors[d.name], changes, errors, missing, track)
             continue
         if len(matches) > 1:
             ids = ", ".join(sorted(r.replica_id for r in matches))
@@ -130,18 +130,7 @@ def compute_plan(
                                   desired=d))
             missing.update(d.missing_vars)
             continue
-        r = matches[0]
-        reason = _replace_reason(d, r, force_replace)
-        if reason is None:
-            track(r)
-        elif d.protect:
-            errors.append(f"{d.name} ({r.replica_id}) is protected: refusing to replace it ({reason})")
-            track(r)
-        else:
-            after = {**desired_attributes(d), "status": "started"}  # the successor trains from scratch
-            changes.append(Change(Action.REPLACE, d.name, reason, replica_id=r.replica_id,
-                                  before=remote_attributes(r), after=after, desired=d))
-            missing.update(d.missing_vars)
+        _plan_existing(d, matches[0], force_replace, changes, errors, missing, track)
 
     unmanaged: list[RemoteReplica] = []
     forgotten: list[RemoteReplica] = []
@@ -180,18 +169,79 @@ def _replace_reason(d: DesiredReplica, r: RemoteReplica, force_replace: Collecti
     return None
 
 
-def _interrupted_replace_successor(d: DesiredReplica, matches: Sequence[RemoteReplica]) -> RemoteReplica | None:
-    """Several replicas share a declared name. If exactly one satisfies the declaration and it is the
-    newest, while every other one would be replaced anyway (failed, other model), this is what a replace
-    stopped between its create and its delete leaves behind: the newest is the successor. Anything
-    else is ambiguous and refused."""
-    if len(matches) < 2 or any(not r.created_at for r in matches):
-        return None
-    good = [r for r in matches if _replace_reason(d, r, ()) is None]
-    newest = max(matches, key=lambda r: r.created_at or "")
-    if len(good) == 1 and good[0] is newest and sum(r.created_at == newest.created_at for r in matches) == 1:
-        return newest
-    return None
+def _plan_existing(d, r, force_replace, changes, errors, missing, track) -> None:
+    """One remote replica holds the declared name: keep it, or replace it (blue/green, phase ``create``)."""
+    reason = _replace_reason(d, r, force_replace)
+    if reason is None:
+        track(r)
+    elif d.protect:
+        errors.append(f"{d.name} ({r.replica_id}) is protected: refusing to replace it ({reason})")
+        track(r)
+    else:
+        after = {**desired_attributes(d), "status": "started"}  # the successor trains from scratch
+        changes.append(Change(Action.REPLACE, d.name, reason, replica_id=r.replica_id, before=remote_attributes(r),
+                              after=after, desired=d, phase="create"))
+        missing.update(d.missing_vars)
+
+
+def _successors(config: Config, user: Sequence[RemoteReplica]) -> dict[str, list[RemoteReplica]]:
+    """Declared name -> the in-scope user replicas marked as its successor (``name~next~old_id``)."""
+    pinned = {d.replica_id for d in config.replicas if d.replica_id}
+    declared = {d.name for d in config.replicas}
+    found: dict[str, list[RemoteReplica]] = defaultdict(list)
+    for r in user:
+        parsed = parse_successor(r.name)
+        if parsed and parsed[0] in declared and r.replica_id not in pinned and config.settings.in_scope(r.name):
+            found[parsed[0]].append(r)
+    return found
+
+
+_IN_FLIGHT = {
+    "training": "is training; the old replica keeps the name and serves until it is ready",
+    "swap": "finished training: the old replica is deleted, then the successor takes the name",
+    "rename": "finished training and the old replica is gone: the successor takes the name",
+}
+
+
+def _plan_in_flight(d, matches, successors, changes, errors, missing, track) -> None:
+    """A replace of ``d`` is in flight: its marked successor exists. Carry it on from the account alone."""
+    ids = ", ".join(sorted(r.replica_id for r in successors))
+    if len(successors) > 1:
+        errors.append(f"{len(successors)} replicas are marked as the successor of {d.name!r} ({ids}): "
+                      "delete all but one, then run apply again")
+        return
+    s = successors[0]
+    old_id = parse_successor(s.name)[1]
+    old = next((r for r in matches if r.replica_id == old_id), None)
+    others = sorted(r.replica_id for r in matches if r.replica_id != old_id)
+    if others:
+        errors.append(f"a replace of {d.name!r} is in flight (successor {s.replica_id} replaces {old_id}) but "
+                      f"{', '.join(others)} is also named {d.name!r}: pin the one to keep with replica_id, "
+                      "or delete the others")
+        return
+    if d.protect:
+        errors.append(f"{d.name} is protected: refusing to finish the replace in flight (successor "
+                      f"{s.replica_id}); delete {s.name!r} or remove protect")
+        return
+    if s.phase is Phase.FAILED:
+        detail = f": {s.error_message}" if s.error_message else ""
+        kept = f"{old_id} keeps the name" if old else f"{old_id} is gone"
+        changes.append(Change(Action.DELETE, s.name, f"the successor of a replace failed training{detail}; {kept}",
+                              replica_id=s.replica_id, before=remote_attributes(s), successor_id=s.replica_id))
+        if old is not None:
+            _plan_existing(d, old, (), changes, errors, missing, track)
+        else:
+            changes.append(Change(Action.CREATE, d.name, "not found remotely", after=desired_attributes(d),
+                                  desired=d))
+            missing.update(d.missing_vars)
+        return
+    phase = "training" if s.phase is Phase.PENDING else "swap" if old is not None else "rename"
+    after = {**remote_attributes(s), "replica_name": d.name}
+    changes.append(Change(Action.REPLACE, d.name, f"replace in flight: successor {s.replica_id} {_IN_FLIGHT[phase]}",
+                          replica_id=old_id, before=remote_attributes(old) if old is not None else None,
+                          after=after, phase=phase, successor_id=s.replica_id))
+    if old is not None:
+        track(old)
 
 
 def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:

@@ -179,7 +179,8 @@ class TtyReporter:
         """Sleep until the next poll, ticking the elapsed time once a second."""
         end = self.clock() + seconds
         while (left := end - self.clock()) > 0:
-            self._sleep(min(1.0, left))
+            if self._sleep(min(1.0, left)):  # an Event.wait that saw its event set: stop sleeping
+                return
             if self._tracked and self._resized():
                 self.update(self._tracked, self._elapsed + self.clock() - self._at, [])  # redraw at the new width
             elif self._drawn:

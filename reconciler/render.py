@@ -137,6 +137,8 @@ def plan_document(plan: Plan, *, file: str) -> dict:
                 "reason": redact_text(c.reason),
                 "before": _redact_attrs(c.before),
                 "after": _redact_attrs(c.after),
+                **({"phase": c.phase or "create", "successor_id": c.successor_id}
+                   if c.action is Action.REPLACE else {}),
             }
             for c in plan.changes
         ],
@@ -170,6 +172,11 @@ def _attr_diff(before: Mapping[str, object], after: Mapping[str, object]) -> lis
     return [(k, before.get(k, _MISSING), after.get(k, _MISSING)) for k in order]
 
 
+_REPLACE_STEPS = {
+    "training": "successor training (old replica serving) -> delete old, rename successor",
+    "swap": "successor ready -> delete old, rename successor",
+    "rename": "old replica deleted -> rename successor",
+}
 _ACTION_COLOR = {Action.CREATE: "green", Action.RENAME: "yellow", Action.REPLACE: "magenta", Action.DELETE: "red"}
 
 
@@ -180,6 +187,8 @@ def _change_lines(c: Change, color: bool) -> list[str]:
     if c.replica_id:
         head += f" ({_safe(c.replica_id)})"
     lines = [head, f"      reason: {_safe(c.reason)}"]
+    if c.action is Action.REPLACE and c.successor_id:  # in flight: say where it stands and what comes next
+        lines.append(f"      in flight: {_safe(c.phase)}: {_REPLACE_STEPS.get(c.phase or '', '')}")
     before, after = _redact_attrs(c.before), _redact_attrs(c.after)
     if c.action is Action.CREATE or (before is None and after is not None):
         for k, v in (after or {}).items():
@@ -356,13 +365,20 @@ def status_rows(config: Config, remote: Sequence[RemoteReplica]) -> list[dict]:
     matched = match_declared(config, remote)
     rows: list[dict] = []
     claimed: set[str] = {d.replica_id for d in config.replicas if d.replica_id}
+    from reconciler.successor import parse_successor
+
+    successors: dict[str, list[RemoteReplica]] = {}
+    for r in remote:  # a blue/green replace in flight: the successor is shown under its own (marked) name
+        if is_user(r) and (parsed := parse_successor(r.name)) and config.settings.in_scope(r.name):
+            successors.setdefault(parsed[0], []).append(r)
     for d in config.replicas:
         matches = matched.get(d.name, ())
         claimed.update(r.replica_id for r in matches)
-        if not matches:
+        if not matches and not successors.get(d.name):
             rows.append(_row(None, name=d.name, model_name=d.model_name, managed=True))
-        for r in matches:
-            rows.append(_row(r, name=d.name, model_name=d.model_name, managed=True))
+        for r in (*matches, *successors.get(d.name, ())):
+            claimed.add(r.replica_id)
+            rows.append(_row(r, name=r.name if r not in matches else d.name, model_name=d.model_name, managed=True))
     seen: set[str] = set()
     unmanaged = []
     for r in remote:

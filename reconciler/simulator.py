@@ -52,6 +52,9 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "drop_create_response": 0.0,
     "fail_next": 0,
     "malformed": 0.0,
+    "gateway_504": 0.0,  # share of creates answered 504 at once while the replica lands 1-1.5 s later
+    "slow_create": 0.0,  # seconds a create's answer is held back (the replica is created at once)
+    "list_error": 0.0,  # share of list requests answered 503
     "fault_seed": None,
 }
 
@@ -355,6 +358,12 @@ class Simulator:
             if rec is not None:
                 self._order.remove(rec)
 
+    def rename(self, replica_id: str, name: str) -> None:
+        """Rename a replica directly, as a person in the portal would (not logged)."""
+        with self._lock:
+            self._replicas[replica_id].replica_name = name
+            self._replicas[replica_id].updated_epoch = time.time()
+
     def set_faults(self, **faults: Any) -> dict[str, Any]:
         """Replace the fault configuration (unset keys go back to their defaults); returns it."""
         unknown = set(faults) - set(FAULT_DEFAULTS)
@@ -503,12 +512,23 @@ class Simulator:
                                         503: "service unavailable"}[code])
             if method == "GET" and self._draw(f["malformed"]):
                 return 200, b"<html>oops</html>", "text/html", {}
+            if method == "GET" and len(parts) == 2 and self._draw(f["list_error"]):
+                raise _HttpError(503, "service unavailable")
             drop = method == "POST" and self._draw(f["drop_create_response"])
+            late = self._rng.uniform(1.0, 1.5) if method == "POST" and self._draw(f["gateway_504"]) else 0.0
+            slow = f["slow_create"] if method == "POST" else 0.0
         rid = parts[2] if len(parts) > 2 else ""
         if len(parts) == 2 and method == "GET":
             return 200, self._list(query), "application/json", {}
         if len(parts) == 2:
+            if late:  # a gateway gives up at once; the backend still creates the replica a little later
+                timer = threading.Timer(late, self._create_quietly, args=(body,))
+                timer.daemon = True
+                timer.start()
+                raise _HttpError(504, "gateway timeout")
             result = self._create(body)
+            if slow:
+                time.sleep(slow)
             if drop:
                 raise _Drop()
             return 200, result, "application/json", {}
@@ -587,6 +607,10 @@ class Simulator:
                            payload={k: data[k] for k in _PAYLOAD_FIELDS if data.get(k)})
             self._insert(rec)
         return {"replica_id": rid, "status": "started"}
+
+    def _create_quietly(self, body: bytes) -> None:
+        with contextlib.suppress(_HttpError):
+            self._create(body)
 
     def _user_replica(self, rid: str, verb: str):
         """The replica a rename or delete acts on (unknown: 400 "Invalid replica_id", as documented; 400 stock).

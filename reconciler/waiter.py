@@ -41,6 +41,7 @@ class WaitResult:
     tracked: list[Tracked]
     timed_out: bool = False
     elapsed: float = 0.0
+    interrupted: bool = False
 
     def having(self, *phases: Phase | str) -> list[Tracked]:
         return [t for t in self.tracked if t.phase in phases]
@@ -65,6 +66,7 @@ class Waiter:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     tracked: dict[str, Tracked] = field(default_factory=dict)
+    stop: object = None  # a threading.Event: once set, no further poll starts (Ctrl-C / SIGTERM)
 
     def wait(self, targets: Mapping[str, str], *, timeout: float,
              known: Mapping[str, RemoteReplica] | None = None) -> WaitResult:
@@ -77,7 +79,10 @@ class Waiter:
                 self._apply(self.tracked[rid], r)
         timed_out = False
         fresh = bool(known) and set(targets) <= set(known)  # just listed: the first poll would learn nothing
+        stopped = self.stop.is_set if self.stop is not None else (lambda: False)
         while True:
+            if stopped():
+                return WaitResult(list(self.tracked.values()), False, self.clock() - started, interrupted=True)
             pending = [t for t in self.tracked.values() if not t.done]
             changed = self._poll(pending) if pending and not fresh else []
             fresh = False

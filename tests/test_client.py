@@ -38,6 +38,7 @@ class FakeApi:
 
     def client(self, **kw) -> TavusClient:
         kw.setdefault("backoff_base", 0.0)
+        kw.setdefault("create_settle", 0.0)
         return TavusClient("https://api.test", KEY, transport=httpx.MockTransport(self.handle),
                            sleep=lambda s: None, **kw)
 

@@ -113,12 +113,62 @@ def test_duplicate_remote_names_are_an_error_naming_the_ids():
     assert "r1, r2" in plan.errors[0]
 
 
-def test_leftover_of_an_interrupted_replace_is_deleted_and_the_newest_kept():
+def test_two_unmarked_replicas_are_an_error_never_a_guess():
+    """Issue 13: an older phoenix-3 replica renamed by hand to a declared name was taken for the old half of
+    an interrupted replace and deleted. Two unmarked replicas under one name are always an error."""
     old = remote("r1", "a", status="error", created_at="2026-11-01T00:00:00Z")
     new = remote("r2", "a", status="started", created_at="2026-11-02T00:00:00Z")
     plan = compute_plan(config(desired("a")), [old, new])
-    assert actions(plan) == [("delete", "a", "r1")] and plan.pending == (new,)
-    assert "interrupted replace" in plan.changes[0].reason
+    assert plan.changes == () and "r1, r2" in plan.errors[0]
+    hand = remote("r0", "a", model="phoenix-3", created_at="2025-01-01T00:00:00Z")
+    plan = compute_plan(config(desired("a")), [hand, remote("r5", "a", created_at="2026-11-02T00:00:00Z")])
+    assert plan.changes == () and "r0, r5" in plan.errors[0]
+
+
+def test_a_replace_is_blue_green_and_every_phase_is_read_from_the_account():
+    from reconciler.successor import parse_successor, successor_name
+
+    cfg = config(desired("a"), prefix="a", prune=True)
+    old = remote("r1", "a", model="phoenix-3")
+    start = compute_plan(cfg, [old])
+    (c,) = start.changes
+    assert (c.action, c.phase, c.replica_id, c.successor_id) == (Action.REPLACE, "create", "r1", None)
+    name = successor_name("a", "r1")
+    assert parse_successor(name) == ("a", "r1") and parse_successor("a") is None
+    for status, present, phase in (("started", True, "training"), ("completed", True, "swap"),
+                                   ("completed", False, "rename")):
+        s = remote("r2", name, status=status)
+        plan = compute_plan(cfg, [old, s] if present else [s])
+        assert not plan.errors and not plan.unmanaged
+        (c,) = plan.changes  # the successor is never a prune candidate nor a duplicate of "a"
+        assert (c.action, c.phase, c.replica_id, c.successor_id) == (Action.REPLACE, phase, "r1", "r2"), status
+    done = compute_plan(cfg, [remote("r2", "a")])
+    assert done.changes == ()
+
+
+def test_a_failed_successor_is_removed_and_the_old_replica_kept():
+    from reconciler.successor import successor_name
+
+    cfg = config(desired("a"))
+    old = remote("r1", "a")
+    failed = remote("r2", successor_name("a", "r1"), status="error", error_message="blurry")
+    plan = compute_plan(cfg, [old, failed])
+    assert actions(plan) == [("delete", successor_name("a", "r1"), "r2")] and "blurry" in plan.changes[0].reason
+    assert "r1 keeps the name" in plan.changes[0].reason and plan.ready == (old,)
+
+
+def test_in_flight_replace_conflicts_are_errors():
+    from reconciler.successor import successor_name
+
+    name = successor_name("a", "r1")
+    two = compute_plan(config(desired("a")), [remote("r1", "a"), remote("r2", name), remote("r3", name)])
+    assert two.changes == () and "r2, r3" in two.errors[0]
+    other = compute_plan(config(desired("a")), [remote("r1", "a"), remote("r9", "a"), remote("r2", name)])
+    assert other.changes == () and "r9" in other.errors[0]
+    protected = compute_plan(config(desired("a", protect=True)), [remote("r1", "a"), remote("r2", name)])
+    assert protected.changes == () and "protected" in protected.errors[0]
+    marked = compute_plan(config(desired("a~next~r1")), [])
+    assert marked.changes == () and "~next~" in marked.errors[0]
 
 
 def test_two_healthy_duplicates_stay_ambiguous():
@@ -209,17 +259,35 @@ def scenario(draw):
     return cfg, inventory, force
 
 
-def apply_to_model(plan, inventory):
-    """What the executor does, on a list: creates train (status started), deletes follow replaces."""
+def apply_to_model(plan, inventory, stop_replaces_at=None):
+    """What apply does, on a list: creates train (status started); a replace creates its marked successor,
+    and (once trained) deletes the old replica and renames the successor. ``stop_replaces_at`` leaves every
+    replace at that intermediate state (a kill)."""
+    from reconciler.successor import successor_name
+
     state = {r.replica_id: r for r in inventory}
     for c in plan.changes:
+        if c.action is Action.REPLACE:
+            sid = c.successor_id or next(ids)
+            if c.successor_id is None:
+                state[sid] = remote(sid, successor_name(c.name, c.replica_id), "started", c.desired.model_name)
+            if stop_replaces_at == "training":
+                continue
+            state[sid] = remote(sid, state[sid].name, "completed", state[sid].model_name)
+            if stop_replaces_at == "swap":
+                continue
+            state.pop(c.replica_id, None)
+            if stop_replaces_at == "rename":
+                continue
+            state[sid] = remote(sid, c.name, "completed", state[sid].model_name)
+            continue
         if c.action is Action.RENAME:
             state[c.replica_id] = remote(c.replica_id, c.name, state[c.replica_id].status,
                                          state[c.replica_id].model_name)
-        if c.action in (Action.CREATE, Action.REPLACE):
+        if c.action is Action.CREATE:
             rid = next(ids)
             state[rid] = remote(rid, c.name, "started", c.desired.model_name)
-        if c.action in (Action.REPLACE, Action.DELETE):
+        if c.action is Action.DELETE:
             del state[c.replica_id]
     return list(state.values())
 
@@ -239,6 +307,13 @@ def test_applying_a_plan_converges(case):
     assert {r.replica_id for r in inventory if r.replica_type == "system"} <= {r.replica_id for r in after}
     stock = {r.replica_id for r in inventory if r.replica_type == "system"}
     assert {d.name for d in cfg.replicas if d.replica_id not in stock} <= {r.name for r in after}
+    # a kill in any phase of a replace: the next plan carries it on without errors and converges
+    for phase in ("training", "swap", "rename"):
+        stopped = apply_to_model(plan, inventory, stop_replaces_at=phase)
+        resumed = compute_plan(cfg, stopped)
+        assert not resumed.errors, (phase, resumed.errors)
+        assert {c.phase for c in resumed.changes if c.action is Action.REPLACE} <= {phase}
+        assert compute_plan(cfg, apply_to_model(resumed, stopped)).changes == ()
 
 
 @settings(max_examples=200, deadline=None)
