@@ -25,6 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -139,6 +140,13 @@ def _env_number(environ: Mapping[str, str], name: str, cast: Callable[[str], flo
     if value < minimum:
         raise UsageError(f"{name} must be at least {minimum:g}")
     return value
+
+
+@dataclass(frozen=True)
+class _Adopted:
+    """What a lost create's settle found: the replica it made."""
+
+    replica_id: str
 
 
 class TavusClient:
@@ -288,10 +296,14 @@ class TavusClient:
         :class:`CreateOutcomeUnknownError`."""
         name = str(payload.get("replica_name", ""))
         known = frozenset(known_ids)
-        body = self._call("POST", API_PREFIX, json=dict(payload),
-                          before_retry=lambda reason: self._settle(name, known, reason))
-        if isinstance(body, str):  # adopted
-            return body
+
+        def adopt(reason: str) -> _Adopted | None:
+            rid = self._settle(name, known, reason)
+            return None if rid is None else _Adopted(rid)
+
+        body = self._call("POST", API_PREFIX, json=dict(payload), before_retry=adopt)
+        if isinstance(body, _Adopted):  # a type of our own: no server answer (a bare JSON string) can pass for it
+            return body.replica_id
         rid = body.get("replica_id") if isinstance(body, Mapping) else None
         if not isinstance(rid, str) or not rid:
             raise MalformedResponseError("the create answer has no replica_id; run plan to see whether the "

@@ -64,7 +64,8 @@ def _client(script):
         return httpx.Response(status, content=body, headers=headers)
 
     return TavusClient("https://api.test", KEY, transport=httpx.MockTransport(handle), sleep=lambda s: None,
-                       max_attempts=2, retry_budget=1.0, backoff_base=0.0, max_concurrency=2)
+                       max_attempts=2, retry_budget=1.0, backoff_base=0.0, max_concurrency=2,
+                       create_settle=0.0)
 
 
 def _use(result):
