@@ -128,7 +128,7 @@ def test_two_unmarked_replicas_are_an_error_never_a_guess():
 def test_a_replace_is_blue_green_and_every_phase_is_read_from_the_account():
     from reconciler.successor import parse_successor, successor_name
 
-    cfg = config(desired("a"), prefix="a", prune=True)
+    cfg = config(desired("a", model_name="phoenix-4"), prefix="a", prune=True)
     old = remote("r1", "a", model="phoenix-3")
     start = compute_plan(cfg, [old])
     (c,) = start.changes
