@@ -77,11 +77,10 @@ def _redact_attrs(attrs: Mapping[str, object] | None) -> dict[str, object] | Non
 
 
 def _safe(text: object) -> str:
-    """Untrusted text for display: URLs redacted, control characters escaped. Fast path for the usual text
-    (no ``://``, nothing unprintable): 49k lines of names and ids cost no regex at all."""
-    s = str(text)
-    if "://" in s:
-        s = redact_text(s) or ""
+    """Untrusted text for display: URLs, signature parameters and registered secrets (the API key, echoed by
+    a server) redacted, control characters escaped. redact_text runs its regexes only on text holding
+    ``://`` or ``=``, and printable text skips the escaping: 49k lines of names and ids cost no regex."""
+    s = redact_text(str(text)) or ""
     return s if s.isprintable() else escape_control(s)
 
 

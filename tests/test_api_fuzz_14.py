@@ -127,3 +127,18 @@ def test_a_sample_over_real_loopback_sockets():
             except ReconcilerError:
                 result = []
             _use(result)
+
+
+def test_an_api_key_echoed_in_any_field_is_masked_in_every_rendering():
+    """Found by the fuzz: the display fast path (issue 18) skipped the registered-secret mask for text with no
+    URL, so a status or name equal to the echoed API key was printed."""
+    from reconciler.redact import register_secret
+
+    register_secret(KEY)
+    replicas = [RemoteReplica(replica_id="r9", name=f"x {KEY}", status=KEY, replica_type="user"),
+                RemoteReplica(replica_id="r8", name="y", status="error", replica_type="user",
+                              error_message=f"bad X-Amz-Signature=SIGSIG {KEY}")]
+    plan = compute_plan(CONFIG, replicas)
+    text = render.plan_text(plan, file="f.yaml") + render.plan_json(plan, file="f.yaml")
+    text += render.status_text(render.status_rows(CONFIG, replicas)) + render.plan_markdown(plan, file="f.yaml")
+    assert "r9" in text and KEY not in text and "SIGSIG" not in text
