@@ -6,9 +6,9 @@ import pytest
 
 from reconciler.cli import _interval
 from reconciler.client import TavusClient
-from reconciler.config import _indent_tab
 from reconciler.models import Action, Change, Plan, RemoteReplica
 from reconciler.progress import _width_of, fit, fit_middle
+from reconciler.yamlpos import indent_tab as _indent_tab
 
 
 @pytest.mark.parametrize("text", ["short", "x" * 100, "名前" * 30, "a\u0301" * 50, "acme-" + "名" * 3 + "b" * 60])
