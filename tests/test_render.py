@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -240,9 +242,19 @@ def test_colour_only_when_asked():
     assert "evil\\x1b[31mname" in coloured
 
 
-def test_output_is_deterministic():
-    assert render.plan_text(full_plan(), file=FILE) == render.plan_text(full_plan(), file=FILE)
-    assert render.plan_markdown(full_plan(), file=FILE) == render.plan_markdown(full_plan(), file=FILE)
+def test_output_is_the_same_in_every_process():
+    """Deterministic across processes: no set or hash order leaks into the text (string hashing is salted per
+    process, so a renderer iterating a set of names would differ between the two seeds)."""
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from test_render import FILE, full_plan; "
+              "from reconciler import render; plan = full_plan(); "
+              "sys.stdout.write(render.plan_text(plan, file=FILE) + render.plan_markdown(plan, file=FILE))")
+    here = render.plan_text(full_plan(), file=FILE) + render.plan_markdown(full_plan(), file=FILE)
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONIOENCODING": "utf-8"}
+        res = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)], env=env,
+                             capture_output=True, text=True, encoding="utf-8", timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout == here
 
 
 class _Stream(io.StringIO):

@@ -114,7 +114,8 @@ def test_failure_waits_for_the_others_then_exit_3():
     client = FakeClient({"a": ["error"], "b": ["started", "started", "completed"]})
     result, _ = run_wait(client, {"a": "A", "b": "B"})
     assert result.exit_code == EXIT_FAILED
-    assert [t.replica_id for t in result.having(*["ready"])] == [] and result.tracked[1].status == "completed"
+    assert [t.replica_id for t in result.having(Phase.FAILED)] == ["a"]
+    assert [t.replica_id for t in result.having(Phase.READY)] == ["b"] and result.tracked[1].status == "completed"
     assert result.tracked[0].error_message == "bad video"
 
 
