@@ -8,6 +8,8 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
+import time
 
 import jsonschema
 import pytest
@@ -228,9 +230,18 @@ def test_wrong_api_key(sim, tmp_path):
 
 
 def test_wait_on_a_terminal_shows_a_live_progress_table(sim, tmp_path):
-    sim.train_seconds = 2.5
+    sim.train_seconds = 60
     f = replicas_file(tmp_path, sim, ["acme-a", "acme-b"])
     assert run_cli(sim, "apply", f, "--auto-approve", "--no-wait").code == 0
+    listed_by_apply = len(api_requests(sim, "GET"))
+
+    def finish_training_once_the_wait_has_drawn():  # a condition, not a race against a 2.5 s training
+        deadline = time.monotonic() + 30
+        while len(api_requests(sim, "GET")) <= listed_by_apply and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sim.train_seconds = 0.5  # both replicas are older than that: the next poll finds them completed
+
+    threading.Thread(target=finish_training_once_the_wait_has_drawn, daemon=True).start()
     code, text = run_on_a_tty(["wait", f, "--poll-interval", "1s"], cli_env(sim))
     assert code == 0, text
     assert "\x1b[2K" in text and "\x1b[3F" in text  # redrawn in place (2 rows + the elapsed footer)
