@@ -17,6 +17,8 @@ from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli
 
 from reconciler.config import load_schema
 
+pytestmark = pytest.mark.e2e
+
 
 def test_plan_formats_and_detailed_exitcode(sim, tmp_path):
     f = replicas_file(tmp_path, sim, ["acme-a", "acme-b"])
