@@ -400,3 +400,19 @@ def test_schemas_are_documented_contracts(name):
     assert s["$id"] == f"https://github.com/tavus-reconciler/tavus-reconciler/schemas/{name}"
     assert s["title"] and s["description"]
     assert _undocumented(s, name) == []
+
+
+def test_plan_json_with_forgotten_replicas_matches_the_schema():
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from reconciler import render
+    from reconciler.config import load_schema
+
+    plan = Plan(forgotten=(RemoteReplica("r3", "acme-f", status="completed"),))
+    doc = json.loads(render.plan_json(plan, file="f.yaml"))
+    assert doc["forgotten"] == [{"name": "acme-f", "replica_id": "r3", "status": "completed"}]
+    Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
+    md = render.plan_markdown(plan, file="f.yaml")
+    assert "<summary>Forget (1)</summary>" in md and "No changes. Inventory matches" in md
