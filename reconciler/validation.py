@@ -165,80 +165,102 @@ def check_schema(doc: Document, diags: Diagnostics) -> None:
 
 
 def _report_schema_error(doc: Document, diags: Diagnostics, error, path: tuple) -> None:
-    validator = error.validator
-    instance = error.instance
+    """One schema error in words: what is wrong, where, and how to fix it."""
     label = _label(doc, path)
-    field = path[-1] if path and isinstance(path[-1], str) else None
-    if validator == "additionalProperties":
-        allowed = _allowed_fields(error.schema)
-        for key in instance:
-            if key in allowed:
-                continue
-            kpath = path + (key,)
-            if key == "<<":
-                msg = "YAML merge keys (<<) are not supported: use defaults: for fields that replicas share"
-            elif path == ("defaults",) and key in IDENTITY_FIELDS:
-                msg = f"unknown field {short(key)}: defaults cannot set {key} (it is per replica)"
-            else:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
-                msg = f"unknown field {short(key)} ({hint})"
-            diags.error(doc.key_at(kpath), msg)
+    if error.validator == "additionalProperties":
+        _unknown_fields(doc, diags, error, path)
         return
-    if validator == "required":
-        missing = [f for f in error.validator_value if not (isinstance(instance, dict) and f in instance)]
+    if error.validator == "required":
+        missing = [f for f in error.validator_value if not (isinstance(error.instance, dict) and f in error.instance)]
         where = f"{label}: " if path else ""
         for f in missing:
             diags.error(doc.at(path), f"{where}missing required field {f!r}")
         return
-    pos = doc.at(path)
-    if validator == "type":
-        expected = error.validator_value
-        want = {"string": "a string", "boolean": "true or false", "object": "a mapping", "array": "a list",
-                "integer": "an integer"}.get(expected, str(expected))
-        hint = ""
-        if expected == "string" and isinstance(instance, bool | int | float):
-            hint = "; put it in quotes"
-        elif expected == "array" and instance is None:
-            hint = "; write [] for none"
-        diags.error(pos, f"{label} must be {want}, not {kind(instance)} {short(instance)}{hint}".replace(
-            " null null", " null"))
+    wording = _WORDING.get(error.validator)
+    message = wording(error, label, path) if wording else None
+    if message is _REPORTED_ELSEWHERE:
         return
-    if validator == "enum":
-        options = [str(o) for o in error.validator_value]
-        close = difflib.get_close_matches(str(instance), options, n=1, cutoff=0.6) if isinstance(instance, str) else []
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        diags.error(pos, f"{label} must be one of {', '.join(options)}, not {short(instance)}{hint}")
-        return
-    if validator == "const":
-        diags.error(pos, f"{label} must be {json.dumps(error.validator_value)}, not {short(instance)}")
-        return
-    if validator == "pattern" and instance == "":
-        return  # reported as empty (minLength)
-    if field == "name" and validator == "pattern":
-        diags.error(pos, f"{label} must not start or end with whitespace: {short(instance)}")
-        return
-    if field == "model_name" and validator == "pattern":
-        diags.error(pos, f"{label} must be a phoenix model such as phoenix-4, not {short(instance)}")
-        return
-    if field == "replica_id" and validator == "pattern":
-        diags.error(pos, f"{label} {short(instance)} is not a replica id (letters, digits, _ and - only)")
-        return
-    if validator == "minLength":
-        diags.error(pos, f"{label} must not be empty")
-        return
-    if validator == "maxLength":
-        diags.error(pos, f"{label} is too long ({len(instance)} characters; at most {error.validator_value})")
-        return
-    if validator == "anyOf" and path[:1] == ("removed",) and len(path) == 2:
-        diags.error(pos, f"removed[{path[1]}] must be a replica name, {{name: NAME}} or {{replica_id: ID}}, "
-                         f"not {short(instance)}")
-        return
-    message = error.message
-    if len(message) > 200:
-        message = message[:197] + "..."
-    diags.error(pos, f"{label}: {message}" if label else message)
+    if message is None:  # no better words: JSON Schema's own message, capped
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+        message = f"{label}: {message}" if label else message
+    diags.error(doc.at(path), message)
 
+
+def _unknown_fields(doc: Document, diags: Diagnostics, error, path: tuple) -> None:
+    allowed = _allowed_fields(error.schema)
+    for key in error.instance:
+        if key in allowed:
+            continue
+        if key == "<<":
+            msg = "YAML merge keys (<<) are not supported: use defaults: for fields that replicas share"
+        elif path == ("defaults",) and key in IDENTITY_FIELDS:
+            msg = f"unknown field {short(key)}: defaults cannot set {key} (it is per replica)"
+        else:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
+            msg = f"unknown field {short(key)} ({hint})"
+        diags.error(doc.key_at(path + (key,)), msg)
+
+
+_REPORTED_ELSEWHERE = "reported elsewhere"  # a wording's answer when another error already says it
+
+
+def _wrong_type(error, label: str, path: tuple) -> str:
+    expected, instance = error.validator_value, error.instance
+    want = {"string": "a string", "boolean": "true or false", "object": "a mapping", "array": "a list",
+            "integer": "an integer"}.get(expected, str(expected))
+    hint = ""
+    if expected == "string" and isinstance(instance, bool | int | float):
+        hint = "; put it in quotes"
+    elif expected == "array" and instance is None:
+        hint = "; write [] for none"
+    return f"{label} must be {want}, not {kind(instance)} {short(instance)}{hint}".replace(" null null", " null")
+
+
+def _not_one_of(error, label: str, path: tuple) -> str:
+    instance = error.instance
+    options = [str(o) for o in error.validator_value]
+    close = difflib.get_close_matches(str(instance), options, n=1, cutoff=0.6) if isinstance(instance, str) else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{label} must be one of {', '.join(options)}, not {short(instance)}{hint}"
+
+
+def _not_const(error, label: str, path: tuple) -> str:
+    return f"{label} must be {json.dumps(error.validator_value)}, not {short(error.instance)}"
+
+
+_PATTERN_WORDING = {
+    "name": "{label} must not start or end with whitespace: {value}",
+    "model_name": "{label} must be a phoenix model such as phoenix-4, not {value}",
+    "replica_id": "{label} {value} is not a replica id (letters, digits, _ and - only)",
+}
+
+
+def _bad_pattern(error, label: str, path: tuple) -> str | None:
+    if error.instance == "":
+        return _REPORTED_ELSEWHERE  # reported as empty (minLength)
+    field = path[-1] if path and isinstance(path[-1], str) else None
+    wording = _PATTERN_WORDING.get(field)
+    return wording.format(label=label, value=short(error.instance)) if wording else None
+
+
+def _too_short(error, label: str, path: tuple) -> str:
+    return f"{label} must not be empty"
+
+
+def _too_long(error, label: str, path: tuple) -> str:
+    return f"{label} is too long ({len(error.instance)} characters; at most {error.validator_value})"
+
+
+def _bad_removed_item(error, label: str, path: tuple) -> str | None:
+    if path[:1] == ("removed",) and len(path) == 2:
+        return (f"removed[{path[1]}] must be a replica name, {{name: NAME}} or {{replica_id: ID}}, "
+                f"not {short(error.instance)}")
+    return None
+
+
+_WORDING = {"type": _wrong_type, "enum": _not_one_of, "const": _not_const, "pattern": _bad_pattern,
+            "minLength": _too_short, "maxLength": _too_long, "anyOf": _bad_removed_item}
 
 
 # --------------------------------------------------------------------------------------- semantics
