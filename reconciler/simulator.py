@@ -342,15 +342,9 @@ class Simulator:
         """True with ``probability`` (no RNG draw when it is 0, so seeded runs stay stable)."""
         return probability > 0 and self._rng.random() < probability
 
-    def _api(self, h: _Handler, method: str, path: str, query: dict[str, str],
-             body: bytes) -> tuple[int, Any, str, dict[str, str]]:
-        """Faults, auth and the /v2/replicas routes. Returns (status, payload, content type, headers)."""
-        parts = [p for p in path.split("/") if p]
-        if parts[:2] != ["v2", "replicas"] or len(parts) > 4 or (len(parts) == 4 and parts[3] != "name"):
-            raise ApiError(404, f"no route for {path}")
-        allowed = {2: ("GET", "POST"), 3: ("GET", "DELETE"), 4: ("PATCH",)}[len(parts)]
-        if method not in allowed:
-            raise ApiError(405, f"method {method} not allowed on {path}", {"Allow": ", ".join(allowed)})
+    def _faults_for(self, h: _Handler, method: str, parts: list[str]) -> tuple[bool, float, float, bool]:
+        """Latency, auth and the configured faults for one API request: raises the error answer a fault
+        injects, else returns (drop the answer, 504-then-create delay, create answer delay, malformed body)."""
         latency = self._faults["latency"]
         if latency > 0:
             time.sleep(latency)
@@ -372,14 +366,28 @@ class Simulator:
             if self._draw(f["server_error"]):
                 code = self._rng.choice((500, 502, 503))
                 raise ApiError(code, {500: "internal server error", 502: "bad gateway",
-                                        503: "service unavailable"}[code])
+                                      503: "service unavailable"}[code])
             if method == "GET" and self._draw(f["malformed"]):
-                return 200, b"<html>oops</html>", "text/html", {}
+                return False, 0.0, 0.0, True
             if method == "GET" and len(parts) == 2 and self._draw(f["list_error"]):
                 raise ApiError(503, "service unavailable")
             drop = method == "POST" and self._draw(f["drop_create_response"])
             late = self._rng.uniform(1.0, 1.5) if method == "POST" and self._draw(f["gateway_504"]) else 0.0
             slow = f["slow_create"] if method == "POST" else 0.0
+        return drop, late, slow, False
+
+    def _api(self, h: _Handler, method: str, path: str, query: dict[str, str],
+             body: bytes) -> tuple[int, Any, str, dict[str, str]]:
+        """The /v2/replicas routes, after auth and faults. Returns (status, payload, content type, headers)."""
+        parts = [p for p in path.split("/") if p]
+        if parts[:2] != ["v2", "replicas"] or len(parts) > 4 or (len(parts) == 4 and parts[3] != "name"):
+            raise ApiError(404, f"no route for {path}")
+        allowed = {2: ("GET", "POST"), 3: ("GET", "DELETE"), 4: ("PATCH",)}[len(parts)]
+        if method not in allowed:
+            raise ApiError(405, f"method {method} not allowed on {path}", {"Allow": ", ".join(allowed)})
+        drop, late, slow, malformed = self._faults_for(h, method, parts)
+        if malformed:
+            return 200, b"<html>oops</html>", "text/html", {}
         rid = parts[2] if len(parts) > 2 else ""
         if len(parts) == 2 and method == "GET":
             return 200, self.account.list(query), "application/json", {}
