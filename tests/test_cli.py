@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from reconciler.cli import cli
+from reconciler.cli import _interval, cli
 
 
 def run(*args: str, env: dict | None = None):
@@ -43,3 +43,24 @@ def test_version():
 
     res = run("--version")
     assert res.returncode == 0 and __version__ in res.stdout
+
+
+def test_interval_shows_sub_second_values():
+    assert _interval(0.5) == "0.5s" and _interval(0.25) == "0.25s" and _interval(30) == "30s"
+    assert _interval(120) == "2m00s" and _interval(1.5) == "1.5s"
+
+
+@pytest.mark.parametrize("text,seconds", [("90", 90), ("45s", 45), ("10m", 600), ("6h", 21600), ("1h30m", 5400),
+                                          ("0.5s", 0.5)])
+def test_durations(text, seconds):
+    from reconciler.cli import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "abc", "10x", "-5", "h"])
+def test_bad_durations(text):
+    from reconciler.cli import parse_duration
+
+    with pytest.raises(ValueError):
+        parse_duration(text)

@@ -338,3 +338,21 @@ def test_error_messages_over_http(sim, caplog):
                 c.delete_replica(next(r for r in sim.replicas(include_system=True)
                                       if r["replica_type"] == "system")["replica_id"])
     assert "GET /v2/replicas -> 401" in caplog.text and KEY not in caplog.text
+
+
+@pytest.mark.parametrize("given", ["https://tavusapi.com", "https://tavusapi.com/", "https://tavusapi.com/v2",
+                                   "https://tavusapi.com/v2/", " https://tavusapi.com/v2 "])
+def test_api_url_with_or_without_v2(given):
+    client = TavusClient.from_env(api_url=given, environ={"TAVUS_API_KEY": "k"})
+    try:
+        assert client.base_url == "https://tavusapi.com"
+    finally:
+        client.close()
+
+
+def test_api_url_keeps_a_path_prefix():
+    client = TavusClient.from_env(api_url="https://proxy.example.com/tavus/v2/", environ={"TAVUS_API_KEY": "k"})
+    try:
+        assert client.base_url == "https://proxy.example.com/tavus"
+    finally:
+        client.close()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from e2e import API_KEY, api_requests, names_on, replicas_file, run_cli, write
 
 from reconciler.simulator import Simulator
+
+pytestmark = pytest.mark.e2e
 
 
 def test_export_then_validate_then_plan_is_empty(sim, tmp_path):

@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 import jsonschema
@@ -15,6 +16,8 @@ import pytest
 from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli, run_on_a_tty, write
 
 from reconciler.config import load_schema
+
+pytestmark = pytest.mark.e2e
 
 
 def test_plan_formats_and_detailed_exitcode(sim, tmp_path):
@@ -70,17 +73,28 @@ def test_timeout_exits_4_with_resume_hint_then_wait_finishes(sim, tmp_path):
     assert len(api_requests(sim, "POST")) == 1
 
 
+_WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "runpy.run_module('reconciler', run_name='__main__', alter_sys=True)")
+
+
 def test_interrupted_apply_rerun_creates_nothing_twice(sim, tmp_path):
     sim.train_seconds = 30.0
     f = replicas_file(tmp_path, sim, ["acme-a", "acme-b"])
-    args = [sys.executable, "-m", "reconciler", "apply", f, "--auto-approve", "--poll-interval", "0.2"]
+    # Ctrl-C reaches the CLI even when this test runs under `trap '' INT` (an ignored SIGINT is inherited, and a
+    # program started with SIGINT ignored rightly keeps ignoring it): start it with Python's own SIGINT handler
+    args = [sys.executable, "-c", _WITH_CTRL_C, "apply", f, "--auto-approve", "--poll-interval", "0.2"]
     proc = subprocess.Popen(args, env=cli_env(sim), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while len(api_requests(sim, "POST")) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
+    head = ""
+    while "Waiting for" not in head:  # both creates were answered and the run waits: not a fixed sleep
+        line = proc.stdout.readline()
+        assert line, head
+        head += line
+    line = proc.stdout.readline()  # the first status line: the wait's own Ctrl-C handling is in place
+    assert line, head
+    head += line
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
+    out = head + out
     assert proc.returncode == 130, out + err
     assert "resume with: tavus-reconciler wait" in err
     sim.train_seconds = 0.5
@@ -218,9 +232,18 @@ def test_wrong_api_key(sim, tmp_path):
 
 
 def test_wait_on_a_terminal_shows_a_live_progress_table(sim, tmp_path):
-    sim.train_seconds = 2.5
+    sim.train_seconds = 60
     f = replicas_file(tmp_path, sim, ["acme-a", "acme-b"])
     assert run_cli(sim, "apply", f, "--auto-approve", "--no-wait").code == 0
+    listed_by_apply = len(api_requests(sim, "GET"))
+
+    def finish_training_once_the_wait_has_drawn():  # a condition, not a race against a 2.5 s training
+        deadline = time.monotonic() + 30
+        while len(api_requests(sim, "GET")) <= listed_by_apply and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sim.train_seconds = 0.5  # both replicas are older than that: the next poll finds them completed
+
+    threading.Thread(target=finish_training_once_the_wait_has_drawn, daemon=True).start()
     code, text = run_on_a_tty(["wait", f, "--poll-interval", "1s"], cli_env(sim))
     assert code == 0, text
     assert "\x1b[2K" in text and "\x1b[3F" in text  # redrawn in place (2 rows + the elapsed footer)

@@ -13,9 +13,6 @@ import pytest
 import yaml
 
 from reconciler.cli import cli
-from reconciler.export import env_name, export_yaml, format_outputs, ready_outputs
-from reconciler.models import Config, DesiredReplica, RemoteReplica, Settings
-from reconciler.planner import compute_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / "examples" / "github-actions").glob("*.yml"))
@@ -89,50 +86,3 @@ def test_pre_commit_hook_runs_validate(tmp_path):
     assert ok.returncode == 0, ok.stderr
     res = subprocess.run([*run, str(ROOT / "examples/replicas.yaml"), str(bad)], capture_output=True, text=True)
     assert res.returncode == 1 and f"{bad}:4:5" in res.stderr and "train_video_url" in res.stderr
-
-
-# ----------------------------------------------------------------------------- export / output (pure)
-
-def r(rid, name, status="completed", model="phoenix-4", rtype="user"):
-    return RemoteReplica(rid, name, status=status, model_name=model, replica_type=rtype)
-
-
-def test_export_round_trips_to_an_empty_plan(tmp_path):
-    from reconciler.config import load_config
-
-    inventory = [r("r3", "acme-b"), r("r2", "acme-a", model="phoenix-3"), r("r1", "acme-a"), r("r0", "other"),
-                 r("rs", "Anna - Office", rtype="system")]
-    text, warnings = export_yaml(inventory, source="https://tavusapi.com", when="2026-11-24T00:00:00Z",
-                                 version="0.1.0", name_prefix="acme-")
-    assert "r1" in text and warnings and "acme-a" in warnings[0]
-    path = tmp_path / "replicas.yaml"
-    path.write_text(text)
-    config = load_config(path)
-    assert [(d.name, d.replica_id) for d in config.replicas] == [("acme-a", "r2"), ("acme-b", "r3")]
-    plan = compute_plan(config, inventory)
-    assert plan.changes == () and plan.errors == ()
-    assert [u.replica_id for u in plan.unmanaged] == ["r1"]  # the commented-out duplicate
-
-
-def test_export_with_system_replicas_plans_clean(tmp_path):
-    from reconciler.config import load_config
-
-    inventory = [r("r1", "mine"), r("rs", "Anna - Office", rtype="system")]
-    text, _ = export_yaml(inventory, source="x", when="t", version="0", include_system=True)
-    path = tmp_path / "replicas.yaml"
-    path.write_text(text)
-    plan = compute_plan(load_config(path), inventory, prune=True)
-    assert plan.changes == () and plan.errors == ()
-
-
-def test_outputs_only_ready_declared_replicas():
-    config = Config("f", (DesiredReplica("acme-a"), DesiredReplica("acme-b"), DesiredReplica("acme-c")),
-                    Settings(name_prefix="acme-"))
-    ready, notes = ready_outputs(config, [r("r1", "acme-a"), r("r2", "acme-b", status="started")])
-    assert ready == {"acme-a": "r1"}
-    assert notes == ["acme-b: not ready (started)", "acme-c: not created yet"]
-    assert format_outputs(ready, "env") == "TAVUS_REPLICA_ACME_A=r1\n"
-    assert format_outputs(ready, "json") == '{\n  "acme-a": "r1"\n}\n'
-    assert env_name("acme news.anchor") == "TAVUS_REPLICA_ACME_NEWS_ANCHOR"
-    with pytest.raises(ValueError):
-        format_outputs({"a-b": "r1", "a_b": "r2"}, "env")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -240,9 +242,19 @@ def test_colour_only_when_asked():
     assert "evil\\x1b[31mname" in coloured
 
 
-def test_output_is_deterministic():
-    assert render.plan_text(full_plan(), file=FILE) == render.plan_text(full_plan(), file=FILE)
-    assert render.plan_markdown(full_plan(), file=FILE) == render.plan_markdown(full_plan(), file=FILE)
+def test_output_is_the_same_in_every_process():
+    """Deterministic across processes: no set or hash order leaks into the text (string hashing is salted per
+    process, so a renderer iterating a set of names would differ between the two seeds)."""
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from test_render import FILE, full_plan; "
+              "from reconciler import render; plan = full_plan(); "
+              "sys.stdout.write(render.plan_text(plan, file=FILE) + render.plan_markdown(plan, file=FILE))")
+    here = render.plan_text(full_plan(), file=FILE) + render.plan_markdown(full_plan(), file=FILE)
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONIOENCODING": "utf-8"}
+        res = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)], env=env,
+                             capture_output=True, text=True, encoding="utf-8", timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout == here
 
 
 class _Stream(io.StringIO):
@@ -388,3 +400,19 @@ def test_schemas_are_documented_contracts(name):
     assert s["$id"] == f"https://github.com/tavus-reconciler/tavus-reconciler/schemas/{name}"
     assert s["title"] and s["description"]
     assert _undocumented(s, name) == []
+
+
+def test_plan_json_with_forgotten_replicas_matches_the_schema():
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from reconciler import render
+    from reconciler.config import load_schema
+
+    plan = Plan(forgotten=(RemoteReplica("r3", "acme-f", status="completed"),))
+    doc = json.loads(render.plan_json(plan, file="f.yaml"))
+    assert doc["forgotten"] == [{"name": "acme-f", "replica_id": "r3", "status": "completed"}]
+    Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
+    md = render.plan_markdown(plan, file="f.yaml")
+    assert "<summary>Forget (1)</summary>" in md and "No changes. Inventory matches" in md

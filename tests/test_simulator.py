@@ -55,10 +55,13 @@ def test_create_trains_then_completes(sim: Simulator, client: httpx.Client) -> N
     assert listed["total_count"] == 1 and listed["data"][0]["status"] == "started"
     assert "train_video_url" not in listed["data"][0] and listed["data"][0]["thumbnail_video_url"] is None
     first = int(listed["data"][0]["training_progress"].split("/")[0])
-    time.sleep(0.3)
-    later = client.get(f"/v2/replicas/{rid}").json()
-    assert int(later["training_progress"].split("/")[0]) > first
-    sim.train_seconds = 0.3
+
+    def progress() -> int:
+        return int(client.get(f"/v2/replicas/{rid}").json()["training_progress"].split("/")[0])
+
+    # training advances with time (awaited, not a fixed sleep) until 0.3 s of it have passed
+    wait_for(lambda: progress() >= max(30, first + 1))
+    sim.train_seconds = 0.3  # shorter than the time trained so far: complete at the next read
     got = client.get(f"/v2/replicas/{rid}", params={"verbose": "true"}).json()
     assert got["status"] == "completed" and got["training_progress"] == "100/100"
     assert got["thumbnail_video_url"] == sim.video_url(f"{rid}-thumb.mp4")

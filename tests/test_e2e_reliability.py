@@ -20,6 +20,8 @@ from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli
 
 from reconciler.simulator import Simulator
 
+pytestmark = pytest.mark.e2e
+
 FAST = {"TAVUS_RETRY_MAX_ATTEMPTS": "10", "TAVUS_RETRY_BACKOFF_SECONDS": "0.01"}
 
 

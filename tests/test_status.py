@@ -1,15 +1,12 @@
-"""The status-word table and the redaction of untrusted text."""
+"""The status-word table: every Tavus status word maps to one phase, unknown words tolerated."""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from reconciler.models import RemoteReplica
-from reconciler.redact import escape_control, redact_url
 from reconciler.status import STATUS_PHASES, Phase, phase_of
 
 
@@ -40,25 +37,3 @@ def test_training_progress_is_read_tolerantly(progress, percent):
     assert RemoteReplica("r1", "a", training_progress=progress).progress_percent == percent
 
 
-@pytest.mark.parametrize("url,shown", [
-    ("https://b.s3.amazonaws.com/v.mp4?X-Amz-Signature=abc&X-Amz-Credential=k", "https://b.s3.amazonaws.com/v.mp4?REDACTED"),
-    ("https://user:pw@host/v.mp4", "https://REDACTED@host/v.mp4"),
-    ("https://host/v.mp4#token=abc", "https://host/v.mp4#REDACTED"),
-    ("https://host/v.mp4", "https://host/v.mp4"),
-    ("${ANNA_URL}", "${ANNA_URL}"),
-    (None, None),
-])
-def test_redact_url(url, shown):
-    assert redact_url(url) == shown
-
-
-@given(st.text())
-def test_escape_control_leaves_no_control_characters(text):
-    out = escape_control(text)
-    assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in out)
-    assert "\u202e" not in out
-
-
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1).map(lambda s: f"https://h/p?sig={s}"))
-def test_query_string_never_survives_redaction(url):
-    assert "sig=" not in (redact_url(url) or "")

@@ -1,0 +1,612 @@
+"""Validating the located document: JSON Schema errors worded for people, then the semantic rules.
+
+The schema errors say what is wrong, where and how to fix it; each semantic rule (names, identities,
+training source, consent, ${VAR}s and URLs, model) is a function of its own, run for every replica entry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.resources
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.models import MODELS, PROPERTIES, Config, DesiredReplica, Settings
+from reconciler.redact import CONTROL_CHARS, is_invisible
+from reconciler.yamlpos import Diagnostics, Document, Pos, kind, short, unencodable
+
+SCHEMA_FILE = "replicas.schema.json"
+
+REPLICA_FIELDS = ("name", "replica_id", "train_video_url", "train_image_url", "voice_name", "consent_video_url",
+                  "callback_url", "synthetic", "model_name", "protect", "consent_in_training_video", "properties")
+DEFAULT_FIELDS = tuple(f for f in REPLICA_FIELDS if f not in ("name", "replica_id"))
+URL_FIELDS = ("train_video_url", "train_image_url", "consent_video_url", "callback_url")
+TRAINING_FIELDS = ("train_video_url", "train_image_url")
+IDENTITY_FIELDS = ("name", "replica_id")
+
+
+# --------------------------------------------------------------------------------------- schemas
+
+
+@functools.cache
+def load_schema(filename: str) -> dict:
+    """A JSON Schema shipped in ``schemas/`` (installed as the package ``reconciler.schemas``)."""
+    resource = importlib.resources.files("reconciler.schemas").joinpath(filename)
+    return json.loads(resource.read_text(encoding="utf-8"))
+
+
+def _inline_refs(node: Any, defs: dict) -> Any:
+    """The schema with its local ``#/$defs/...`` references inlined (validating is ~2x faster without $ref)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+            return _inline_refs(defs[ref[len("#/$defs/"):]], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
+class _SchemaValidators:
+    """Validators for the replicas schema: the document without its entries, one entry, and each string field.
+
+    A file with thousands of replicas validates each entry *shape* once: string fields whose value the
+    field's own schema accepts are replaced by a placeholder the field also accepts, so entries that differ
+    only in names and URLs share one validation. Entries that are not known valid are validated in full.
+    """
+
+    _PLACEHOLDER = "x"
+
+    def __init__(self):
+        from jsonschema import Draft202012Validator
+
+        schema = _inline_refs(load_schema(SCHEMA_FILE), load_schema(SCHEMA_FILE).get("$defs", {}))
+        entry_schema = schema["properties"]["replicas"].pop("items")
+        self.document = Draft202012Validator(schema)
+        self.entry = Draft202012Validator(entry_schema)
+        self.fields: dict[str, Any] = {}  # field -> None (any string is valid) or a validator for its value
+        for key, sub in entry_schema.get("properties", {}).items():
+            if sub.get("type") == "string" and not {"enum", "const"} & set(sub):
+                constrained = {"minLength", "maxLength", "pattern", "format"} & set(sub)
+                self.fields[key] = Draft202012Validator(sub) if constrained else None
+        self._valid_shapes: set = set()
+
+    def _shape(self, entry: dict) -> tuple | None:
+        items = []
+        for key, value in entry.items():
+            if isinstance(value, str) and key in self.fields:
+                check = self.fields[key]
+                if check is None or check.is_valid(value):
+                    items.append((key, "str", self._PLACEHOLDER))
+                    continue
+                return None
+            if isinstance(value, str | int | float | bool) or value is None:
+                items.append((key, type(value).__name__, value))
+            else:
+                return None
+        return tuple(sorted(items, key=lambda i: i[0]))
+
+    def iter_errors(self, root: Any):
+        """(absolute path, error) for every schema error in the document."""
+        for error in self.document.iter_errors(root):
+            yield tuple(error.absolute_path), error
+        replicas = root.get("replicas") if isinstance(root, dict) else None
+        if not isinstance(replicas, list):
+            return
+        for i, entry in enumerate(replicas):
+            shape = self._shape(entry) if isinstance(entry, dict) else None
+            if shape is not None and shape in self._valid_shapes:
+                continue
+            errors = list(self.entry.iter_errors(entry))
+            if not errors and shape is not None:
+                self._valid_shapes.add(shape)
+            for error in errors:
+                yield ("replicas", i, *error.absolute_path), error
+
+
+@functools.cache
+def _validators() -> _SchemaValidators:
+    return _SchemaValidators()
+
+
+
+# --------------------------------------------------------------------------------------- schema errors
+
+
+def _label(doc: Document, path: tuple) -> str:
+    """How to name ``path`` in a message: ``acme-anna: model_name``, ``replicas[3]``, ``settings.prune``."""
+    parts: list[str] = []
+    rest = list(path)
+    if len(rest) >= 2 and rest[0] == "replicas" and isinstance(rest[1], int):
+        entry = doc.root["replicas"][rest[1]] if isinstance(doc.root.get("replicas"), list) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        known = _plain_name(name) and ("replicas", rest[1], "name") not in doc.missing
+        head = name if known else f"replicas[{rest[1]}]"
+        rest = rest[2:]
+        if not rest:
+            return head
+        parts.append(head + ":")
+    dotted = ""
+    for p in rest:
+        dotted += f"[{p}]" if isinstance(p, int) else (f".{p}" if dotted else str(p))
+    return " ".join(parts + [dotted]) if dotted else " ".join(parts)
+
+
+def _invisible_in(name: str) -> str | None:
+    """The first invisible character in ``name``, described (``U+200B ZERO WIDTH SPACE at position 3``)."""
+    import unicodedata
+
+    for i, ch in enumerate(name):
+        if is_invisible(ch):
+            return f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')} at position {i + 1}"
+    return None
+
+
+def _plain_name(name: Any) -> bool:
+    """A name good enough to label messages with (the schema and semantic checks judge it properly)."""
+    return isinstance(name, str) and 0 < len(name) <= 128 and name == name.strip() and not CONTROL_CHARS.search(name)
+
+
+def _allowed_fields(schema: dict) -> list[str]:
+    return list(schema.get("properties", {}))
+
+
+def check_schema(doc: Document, diags: Diagnostics) -> None:
+    for path, error in _validators().iter_errors(doc.root):
+        if any(path[:i] in doc.skip for i in range(len(path) + 1)):
+            continue
+        schema_path = set(error.schema_path)
+        if path[:1] == ("replicas",) and len(path) == 2 and schema_path & {"oneOf", "then", "if", "allOf"}:
+            continue  # training source / consent: reported by the semantic checks, with better words
+        _report_schema_error(doc, diags, error, path)
+
+
+def _report_schema_error(doc: Document, diags: Diagnostics, error, path: tuple) -> None:
+    """One schema error in words: what is wrong, where, and how to fix it."""
+    label = _label(doc, path)
+    if error.validator == "additionalProperties":
+        _unknown_fields(doc, diags, error, path)
+        return
+    if error.validator == "required":
+        missing = [f for f in error.validator_value if not (isinstance(error.instance, dict) and f in error.instance)]
+        where = f"{label}: " if path else ""
+        for f in missing:
+            diags.error(doc.at(path), f"{where}missing required field {f!r}")
+        return
+    wording = _WORDING.get(error.validator)
+    message = wording(error, label, path) if wording else None
+    if message is _REPORTED_ELSEWHERE:
+        return
+    if message is None:  # no better words: JSON Schema's own message, capped
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+        message = f"{label}: {message}" if label else message
+    diags.error(doc.at(path), message)
+
+
+def _unknown_fields(doc: Document, diags: Diagnostics, error, path: tuple) -> None:
+    allowed = _allowed_fields(error.schema)
+    for key in error.instance:
+        if key in allowed:
+            continue
+        if key == "<<":
+            msg = "YAML merge keys (<<) are not supported: use defaults: for fields that replicas share"
+        elif path == ("defaults",) and key in IDENTITY_FIELDS:
+            msg = f"unknown field {short(key)}: defaults cannot set {key} (it is per replica)"
+        else:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
+            msg = f"unknown field {short(key)} ({hint})"
+        diags.error(doc.key_at(path + (key,)), msg)
+
+
+_REPORTED_ELSEWHERE = "reported elsewhere"  # a wording's answer when another error already says it
+
+
+def _wrong_type(error, label: str, path: tuple) -> str:
+    expected, instance = error.validator_value, error.instance
+    want = {"string": "a string", "boolean": "true or false", "object": "a mapping", "array": "a list",
+            "integer": "an integer"}.get(expected, str(expected))
+    hint = ""
+    if expected == "string" and isinstance(instance, bool | int | float):
+        hint = "; put it in quotes"
+    elif expected == "array" and instance is None:
+        hint = "; write [] for none"
+    return f"{label} must be {want}, not {kind(instance)} {short(instance)}{hint}".replace(" null null", " null")
+
+
+def _not_one_of(error, label: str, path: tuple) -> str:
+    instance = error.instance
+    options = [str(o) for o in error.validator_value]
+    close = difflib.get_close_matches(str(instance), options, n=1, cutoff=0.6) if isinstance(instance, str) else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{label} must be one of {', '.join(options)}, not {short(instance)}{hint}"
+
+
+def _not_const(error, label: str, path: tuple) -> str:
+    return f"{label} must be {json.dumps(error.validator_value)}, not {short(error.instance)}"
+
+
+_PATTERN_WORDING = {
+    "name": "{label} must not start or end with whitespace: {value}",
+    "model_name": "{label} must be a phoenix model such as phoenix-4, not {value}",
+    "replica_id": "{label} {value} is not a replica id (letters, digits, _ and - only)",
+}
+
+
+def _bad_pattern(error, label: str, path: tuple) -> str | None:
+    if error.instance == "":
+        return _REPORTED_ELSEWHERE  # reported as empty (minLength)
+    field = path[-1] if path and isinstance(path[-1], str) else None
+    wording = _PATTERN_WORDING.get(field)
+    return wording.format(label=label, value=short(error.instance)) if wording else None
+
+
+def _too_short(error, label: str, path: tuple) -> str:
+    return f"{label} must not be empty"
+
+
+def _too_long(error, label: str, path: tuple) -> str:
+    return f"{label} is too long ({len(error.instance)} characters; at most {error.validator_value})"
+
+
+def _bad_removed_item(error, label: str, path: tuple) -> str | None:
+    if path[:1] == ("removed",) and len(path) == 2:
+        return (f"removed[{path[1]}] must be a replica name, {{name: NAME}} or {{replica_id: ID}}, "
+                f"not {short(error.instance)}")
+    return None
+
+
+_WORDING = {"type": _wrong_type, "enum": _not_one_of, "const": _not_const, "pattern": _bad_pattern,
+            "minLength": _too_short, "maxLength": _too_long, "anyOf": _bad_removed_item}
+
+
+# --------------------------------------------------------------------------------------- semantics
+
+_URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+@functools.lru_cache(maxsize=1024)
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a training/callback URL, or None when it is a plain http(s) URL with a host."""
+    if _URL_BAD_CHAR.search(url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "must be an http:// or https:// URL"
+    if not host:
+        return "has no host"
+    if unencodable(url):
+        return "is not valid Unicode text"
+    if any(not label for label in host.rstrip(".").split(".")):
+        return "has an empty label in its host name"
+    if _PLAIN_HOST.match(host) and "xn--" not in host.lower():
+        return None  # plain ASCII labels: nothing for IDNA to refuse, and validate need not load httpx
+    try:
+        import httpx  # the parser the URL check and the API use: a host it cannot encode (IDNA) fails here
+
+        checked = httpx.URL(f"{parts.scheme}://{parts.netloc}/")
+        checked.host  # noqa: B018 - decoding the host (IDNA) is what raises
+    except Exception:  # noqa: BLE001 - InvalidURL, IDNAError, UnicodeError, ValueError: all mean "bad URL"
+        return "has a host name that is not valid (IDNA)"
+    return None
+
+
+_PLAIN_HOST = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$")
+
+
+def _show_url(url: str) -> str:
+    from reconciler.redact import redact_url
+
+    return short(redact_url(url) or "", 80)
+
+
+class Semantics:
+    def __init__(self, doc: Document, diags: Diagnostics, path: str, text: str):
+        self.doc = doc
+        self.diags = diags
+        self.path = path
+        self.text = text
+        self.folded: dict[str, tuple[str, int]] = {}  # NFKC + casefold of each declared name -> (name, line)
+
+    def run(self) -> Config | None:
+        root = self.doc.root
+        settings = self._settings(root.get("settings"))
+        defaults = root.get("defaults") if isinstance(root.get("defaults"), dict) else {}
+        defaults = {k: v for k, v in defaults.items() if k in DEFAULT_FIELDS}
+        self._default_warnings(defaults)
+        replicas = root.get("replicas")
+        if not isinstance(replicas, list):
+            return None
+        names: dict[str, int] = {}
+        ids: dict[str, int] = {}
+        out: list[DesiredReplica] = []
+        for i, entry in enumerate(replicas):
+            if not isinstance(entry, dict):
+                continue
+            d = self._entry(i, entry, defaults, settings, names, ids)
+            if d is not None:
+                out.append(d)
+        removed_names, removed_ids = self._removed(root.get("removed"), names, ids)
+        if self.diags.errors:
+            return None
+        version = root.get("version")
+        return Config(path=self.path, replicas=tuple(out), settings=settings,
+                      version=version if isinstance(version, int) else 1,
+                      warnings=self.diags.rendered_warnings(), source=self.text,
+                      removed_names=removed_names, removed_ids=removed_ids)
+
+    def _removed(self, raw: Any, names: dict[str, int], ids: dict[str, int]) -> tuple[tuple, tuple]:
+        """``removed:`` (forget without deleting): names, or {name:} / {replica_id:} items. A replica cannot be
+        both declared and removed, nor removed twice."""
+        if not isinstance(raw, list):
+            return (), ()
+        out: dict[str, list[str]] = {"name": [], "replica_id": []}
+        seen: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(raw):
+            if isinstance(item, str):
+                key, value, path = "name", item, ("removed", i)
+            elif isinstance(item, dict) and len(item) == 1:
+                ((key, value),) = item.items()
+                path = ("removed", i, key)
+            else:
+                continue  # the schema reported it
+            if key not in out or not isinstance(value, str) or not value or path in self.doc.missing:
+                if path in self.doc.missing:
+                    self._unset_identity(path, f"removed[{i}]")
+                continue
+            where = self.doc.at(path)
+            declared = (names if key == "name" else ids).get(value)
+            if declared is not None:
+                self.diags.error(where, f"removed[{i}]: {value} is also declared under replicas: (line "
+                                        f"{declared}): remove it from one of the two lists")
+            elif (key, value) in seen:
+                self.diags.error(where, f"removed[{i}]: {value} is already listed at line {seen[key, value]}")
+            else:
+                seen[key, value] = where[0]
+                out[key].append(value)
+        return tuple(out["name"]), tuple(out["replica_id"])
+
+    def _lookalike_warnings(self, name: str, pos: Pos) -> None:
+        """Warn when a declared name equals an earlier one under Unicode normalisation and case folding, or
+        mixes look-alike scripts (a Cyrillic "а" among Latin letters)."""
+        import unicodedata
+
+        folded = unicodedata.normalize("NFKC", name).casefold()
+        seen = self.folded
+        if folded in seen:
+            other, line = seen[folded]
+            self.diags.warning(pos, f"name {short(name)} {ascii(name)} looks the same as {short(other)} "
+                                    f"{ascii(other)} (line {line}) once Unicode normalisation and case are "
+                                    "ignored: a reader cannot tell them apart")
+        else:
+            seen[folded] = (name, pos[0])
+        scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in name if ch.isalpha()}
+        mixed = sorted(scripts & {"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"})
+        if len(mixed) > 1:
+            self.diags.warning(pos, f"name {short(name)} mixes {' and '.join(s.title() for s in mixed)} letters: "
+                                    "it may be a look-alike of another name")
+
+    def _settings(self, raw: Any) -> Settings:
+        if not isinstance(raw, dict):
+            return Settings()
+        prune = raw.get("prune") if isinstance(raw.get("prune"), bool) else False
+        scope = raw.get("scope")
+        prefix = scope.get("name_prefix") if isinstance(scope, dict) else None
+        ppath = ("settings", "scope", "name_prefix")
+        if ppath in self.doc.missing:
+            self._unset_identity(ppath, "settings.scope.name_prefix")
+            prefix = None
+        return Settings(prune=prune, name_prefix=prefix if isinstance(prefix, str) and prefix else None)
+
+    def _unset_identity(self, path: tuple, what: str) -> None:
+        for var in self.doc.missing[path]:
+            self.diags.error(self.doc.at(path), f"${{{var}}} is not set: {what} must be known to plan "
+                                                "(set the variable or give a default with ${VAR:-default})")
+
+    def _default_warnings(self, defaults: dict) -> None:
+        for key in defaults:
+            path = ("defaults", key)
+            for var in self.doc.missing.get(path, ()):
+                self.diags.warning(self.doc.at(path), f"${{{var}}} is not set (needed only when a replica "
+                                                      f"that inherits defaults.{key} is created)")
+
+    def _merged(self, entry: dict, defaults: dict) -> tuple[dict, dict[str, tuple]]:
+        """The entry with defaults filled in, and where each field came from."""
+        merged: dict = {}
+        source: dict[str, tuple] = {}
+        own_training = any(f in entry for f in TRAINING_FIELDS)
+        for key, value in defaults.items():
+            if own_training and key in TRAINING_FIELDS:
+                continue  # the training source is one unit: the entry's own wins as a whole
+            merged[key] = value
+            source[key] = ("defaults", key)
+        for key, value in entry.items():
+            merged[key] = value
+            source[key] = ()
+        if "voice_name" in merged and source["voice_name"] and "train_image_url" not in merged:
+            del merged["voice_name"]  # a default voice applies only to replicas trained from an image
+        return merged, source
+
+    def _entry(self, i: int, entry: dict, defaults: dict, settings: Settings,
+               names: dict[str, int], ids: dict[str, int]) -> DesiredReplica | None:
+        """Check one replica entry against every semantic rule and build it (None when its name is not text)."""
+        name = entry.get("name")
+        if not isinstance(name, str):
+            return None  # the schema reported it
+        merged, source = self._merged(entry, defaults)
+        e = _Entry(i, entry, merged, source, self.doc.at(("replicas", i)))
+        label = self._rule_name(e, name, settings, names)
+        replica_id = self._rule_replica_id(e, label, ids)
+        self._rule_training_source(e, label)
+        self._rule_consent(e, label)
+        missing = self._rule_vars_and_urls(e, label)
+        self._rule_model(e, label)
+        merged = e.merged
+
+        def text(key: str) -> str | None:
+            v = merged.get(key)
+            return v if isinstance(v, str) else None
+
+        model = merged.get("model_name")
+        props = merged.get("properties")
+        properties = tuple(sorted((k, v) for k, v in props.items() if k in PROPERTIES and isinstance(v, bool))) \
+            if isinstance(props, dict) else ()
+        return DesiredReplica(
+            name=name,
+            replica_id=replica_id if isinstance(replica_id, str) else None,
+            train_video_url=text("train_video_url"),
+            train_image_url=text("train_image_url"),
+            voice_name=text("voice_name"),
+            consent_video_url=text("consent_video_url"),
+            synthetic=merged.get("synthetic") is True,
+            model_name=model if isinstance(model, str) else None,
+            callback_url=text("callback_url") or None,
+            protect=merged.get("protect") is True,
+            missing_vars=tuple(sorted(missing)),
+            line=e.start[0],
+            consent_in_training_video=merged.get("consent_in_training_video") is True,
+            properties=properties,
+        )
+
+    # ----------------------------------------------------------------- the semantic rules, one per function
+
+    def _rule_name(self, e: _Entry, name: str, settings: Settings, names: dict[str, int]) -> str:
+        """The name is plain text (no unset ${VAR}, control or invisible character), declared once, in scope.
+        Returns the label to name the entry with in later messages."""
+        doc, diags, i = self.doc, self.diags, e.i
+        npath = e.base + ("name",)
+        label = name
+        name_ok = True
+        if npath in doc.missing:
+            self._unset_identity(npath, f"replicas[{i}].name")
+            label, name_ok = f"replicas[{i}]", False
+        elif CONTROL_CHARS.search(name):
+            diags.error(doc.at(npath), f"replicas[{i}]: name must not contain control characters")
+            name_ok = False
+        elif (bad := _invisible_in(name)) is not None:
+            diags.error(doc.at(npath), f"replicas[{i}]: name contains the invisible character {bad}: "
+                                       "remove it (it makes the name look like another one)")
+            name_ok = False
+            label = f"replicas[{i}]"
+        if name_ok and name.strip() and name == name.strip():
+            if name in names:
+                diags.error(doc.at(npath), f"duplicate name {short(name)} (first declared at line {names[name]})")
+            else:
+                names[name] = e.start[0]
+                self._lookalike_warnings(name, doc.at(npath))
+            if settings.name_prefix and not name.startswith(settings.name_prefix):
+                diags.error(doc.at(npath),
+                            f"{name}: the name is outside this file's scope: it must start with "
+                            f"{settings.name_prefix!r} (settings.scope.name_prefix)")
+        return label
+
+    def _rule_replica_id(self, e: _Entry, label: str, ids: dict[str, int]) -> Any:
+        """An adopted replica_id is known (no unset ${VAR}) and declared once. Returns the raw value."""
+        doc = self.doc
+        rpath = e.base + ("replica_id",)
+        replica_id = e.entry.get("replica_id")
+        if rpath in doc.missing:
+            self._unset_identity(rpath, f"{label}: replica_id")
+        elif isinstance(replica_id, str) and replica_id:
+            if replica_id in ids:
+                self.diags.error(doc.at(rpath),
+                                 f"{label}: replica_id {replica_id} is already used at line {ids[replica_id]}")
+            else:
+                ids[replica_id] = e.start[0]
+        return replica_id
+
+    def _rule_training_source(self, e: _Entry, label: str) -> None:
+        """Exactly one training source: train_video_url, or train_image_url + voice_name (unless adopted)."""
+        merged, diags, start = e.merged, self.diags, e.start
+        has_video, has_image, has_voice = (merged.get(f) is not None for f in
+                                           ("train_video_url", "train_image_url", "voice_name"))
+        if has_video and (has_image or has_voice):
+            diags.error(start, f"{label}: declare either train_video_url or train_image_url + voice_name, not both")
+        elif has_voice and not has_image:
+            diags.error(start, f"{label}: voice_name needs train_image_url (a replica trained from an image "
+                               "uses a stock voice); for a video use train_video_url alone")
+        elif has_image and not has_voice:
+            diags.error(start, f"{label}: train_image_url needs voice_name (the stock voice of a replica trained "
+                               "from an image)")
+        elif not e.adopted and not has_video and not has_image and not e.unknown:
+            diags.error(start, f"{label}: no training source: set train_video_url, or train_image_url + "
+                               "voice_name (or replica_id to adopt an existing replica)")
+
+    def _rule_consent(self, e: _Entry, label: str) -> None:
+        """A human replica has consent: a consent video, or the statement in its training video (not both)."""
+        merged, diags, start = e.merged, self.diags, e.start
+        synthetic = merged.get("synthetic") is True
+        in_video = merged.get("consent_in_training_video") is True
+        if in_video and "consent_video_url" in e.entry:
+            diags.error(start, f"{label}: declare either consent_video_url or consent_in_training_video: true, "
+                               "not both")
+        if not e.adopted and not synthetic and not in_video and merged.get("consent_video_url") is None \
+                and not e.unknown:
+            diags.error(start, f"{label}: consent_video_url is required for a human replica (or set synthetic: "
+                               "true); when the training video opens with the consent statement, set "
+                               "consent_in_training_video: true instead")
+
+    def _rule_vars_and_urls(self, e: _Entry, label: str) -> set[str]:
+        """Unset ${VAR}s are warned about (they matter only at create); each URL is a usable http(s) URL.
+        Returns the unset variables the entry needs."""
+        doc, diags = self.doc, self.diags
+        missing: set[str] = set()
+        for key in e.merged:
+            if key in IDENTITY_FIELDS:
+                continue
+            p = e.path(key)
+            unset = doc.missing.get(p, ())
+            if unset:
+                missing.update(unset)
+                if not e.source.get(key):
+                    for var in unset:
+                        diags.warning(doc.at(p), f"${{{var}}} is not set (needed only when {label} is created)")
+                continue
+            value = e.merged[key]
+            if key in URL_FIELDS and isinstance(value, str) and p not in doc.skip:
+                if value == "":
+                    if key != "callback_url":
+                        diags.error(doc.at(p), f"{label}: {key} is empty")
+                    continue
+                problem = _url_problem(value)
+                if problem:
+                    diags.error(doc.at(p), f"{label}: {key} {problem} (got {_show_url(value)})")
+        return missing
+
+    def _rule_model(self, e: _Entry, label: str) -> None:
+        """A model this version does not know is sent as is, with a warning."""
+        doc = self.doc
+        model = e.merged.get("model_name")
+        mpath = e.path("model_name")
+        if isinstance(model, str) and model not in MODELS and mpath not in doc.skip and mpath not in doc.missing:
+            self.diags.warning(doc.at(mpath), f"{label}: model_name {short(model)} is not one this "
+                                              f"version knows ({', '.join(MODELS)}); it is sent as is")
+
+
+class _Entry:
+    """One replica entry under validation: as written, with defaults merged, and where each field came from."""
+
+    __slots__ = ("i", "entry", "merged", "source", "start", "base", "adopted", "unknown")
+
+    def __init__(self, i: int, entry: dict, merged: dict, source: dict[str, tuple], start: Pos):
+        self.i = i
+        self.entry = entry
+        self.merged = merged
+        self.source = source
+        self.start = start
+        self.base = ("replicas", i)
+        self.adopted = "replica_id" in entry
+        # a misspelt field is reported as unknown: do not also report the field it was meant to be as missing
+        self.unknown = any(k not in REPLICA_FIELDS for k in entry)
+
+    def path(self, key: str) -> tuple:
+        """Where ``key``'s value is written: in the entry, or under defaults:."""
+        return self.source.get(key) or self.base + (key,)

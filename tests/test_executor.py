@@ -1,0 +1,123 @@
+"""The executor with an in-memory fake client: order, stops, adoption of concurrent creates; no network."""
+
+from __future__ import annotations
+
+import threading
+
+from fakes import FakeClient
+
+from reconciler.errors import NotFoundError
+from reconciler.executor import execute
+from reconciler.models import Action, Change, DesiredReplica, Plan, RemoteReplica
+from reconciler.status import Phase
+
+# ----------------------------------------------------------------------------- executor
+
+def d(name):
+    return DesiredReplica(name=name, train_video_url=f"https://v/{name}.mp4", synthetic=True)
+
+
+def plan_of(*changes):
+    return Plan(changes=tuple(changes))
+
+
+def test_order_renames_then_creates_then_deletes_and_a_replace_only_creates_its_marked_successor():
+    plan = plan_of(
+        Change(Action.DELETE, "old", "prune", replica_id="r-old"),
+        Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")),
+        Change(Action.CREATE, "y", "new", desired=d("y")),
+        Change(Action.RENAME, "z", "pinned", replica_id="r-z"),
+    )
+    client = FakeClient({})
+    report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None)
+    assert report.ok
+    kinds = [c[0] for c in client.calls if c[0] != "list-all"]
+    assert kinds[0] == "rename" and set(kinds[1:3]) == {"create"} and set(kinds[3:]) == {"delete"}
+    assert {c[1] for c in client.calls if c[0] == "delete"} == {"r-old"}  # the old half waits for training
+    assert report.created == {"x": "r-new-x~next~r-x", "y": "r-new-y"}
+
+
+def test_failed_create_stops_every_destructive_step_and_says_so():
+    plan = plan_of(
+        Change(Action.CREATE, "bad", "new", desired=d("bad")),
+        Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")),
+        Change(Action.DELETE, "old", "prune", replica_id="r-old"),
+    )
+    client = FakeClient({})
+    report = execute(plan, client, known_ids=(), emit=lambda s: None)
+    assert not report.ok and [o.change.name for o in report.failed] == ["bad"]
+    assert not [c for c in client.calls if c[0] == "delete"]
+    skipped = {(c.action, c.replica_id) for c, _ in report.skipped}
+    assert skipped == {(Action.DELETE, "r-old")}
+
+
+def test_a_replica_created_by_a_concurrent_apply_is_adopted_not_created_again():
+    plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")),
+                   Change(Action.DELETE, "old", "prune", replica_id="r-old"))
+    client = FakeClient({})
+    client.appeared = [RemoteReplica("r-other-run", "y"), RemoteReplica("r-known", "z")]
+    report = execute(plan, client, known_ids={"r-known"}, emit=lambda s: None)
+    assert [c for c in client.calls if c[0] == "create"] == [("create", "z")]
+    assert report.ok and report.created == {"y": "r-other-run", "z": "r-new-z"}
+    assert "another apply created r-other-run" in report.outcomes[0].detail
+
+
+def test_after_creating_our_younger_duplicate_is_removed_and_the_oldest_adopted():
+    class Racing(FakeClient):
+        def list_replicas(self, *, ids=None, replica_type="user"):
+            made = [c for c in self.calls if c[0] == "create"]
+            self.calls.append(("list-all",))
+            if not made:
+                return []
+            return [RemoteReplica("r-new-y", "y", created_at="2026-01-01T00:00:02Z"),
+                    RemoteReplica("r-peer", "y", created_at="2026-01-01T00:00:01Z"),
+                    RemoteReplica("r-new-z", "z", created_at="2026-01-01T00:00:01Z"),
+                    RemoteReplica("r-peer-z", "z", created_at="2026-01-01T00:00:03Z")]
+
+    plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")))
+    client = Racing({})
+    lines = []
+    report = execute(plan, client, known_ids=(), emit=lines.append)
+    assert [c for c in client.calls if c[0] == "delete"] == [("delete", "r-new-y")]  # only ever our own
+    assert report.ok and report.created == {"y": "r-peer", "z": "r-new-z"}
+    assert any("another apply created r-peer first; removed our duplicate r-new-y" in line for line in lines)
+
+
+def test_a_stop_flag_stops_dispatching_at_once():
+    stop = threading.Event()
+
+    class Slow(FakeClient):
+        def delete_replica(self, rid):
+            super().delete_replica(rid)
+            stop.set()  # Ctrl-C arrives while the first DELETE is in flight
+
+    plan = plan_of(*(Change(Action.DELETE, f"o{i}", "prune", replica_id=f"r{i}") for i in range(10)))
+    client = Slow({})
+    report = execute(plan, client, known_ids=(), parallelism=1, emit=lambda s: None, stop=stop)
+    assert [c for c in client.calls if c[0] == "delete"] == [("delete", "r0")]
+    assert report.interrupted and len(report.skipped) == 9
+
+
+def test_finish_replaces_swaps_ready_removes_failed_and_leaves_training():
+    from reconciler.executor import InFlight, finish_replaces
+
+    items = [InFlight("a", "r-a", "s-a", "training"), InFlight("b", "r-b", "s-b", "training"),
+             InFlight("c", "r-c", "s-c", "training"), InFlight("e", "r-e", "s-e", "rename")]
+    phases = {"s-a": Phase.READY, "s-b": Phase.FAILED, "s-c": Phase.PENDING, "s-e": Phase.READY}
+    client = FakeClient({})
+    report = finish_replaces(items, phases, client, emit=lambda s: None)
+    calls = sorted(c for c in client.calls if c[0] in ("delete", "rename"))
+    assert calls == [("delete", "r-a"), ("delete", "s-b"), ("rename", "s-a", "a"), ("rename", "s-e", "e")]
+    assert [o.change.name for o in report.failed] == ["b"] and "r-b keeps the name" in report.failed[0].detail
+
+
+def test_delete_of_an_already_deleted_replica_is_fine():
+    class Gone(FakeClient):
+        def delete_replica(self, rid):
+            raise NotFoundError("gone")
+
+    report = execute(plan_of(Change(Action.DELETE, "o", "prune", replica_id="r1")), Gone({}), known_ids=(),
+                     emit=lambda s: None)
+    assert report.ok and "already gone" in report.outcomes[0].detail
+
+
