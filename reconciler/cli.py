@@ -1,8 +1,6 @@
 """Command-line wiring. Commands parse flags, call the core modules and map outcomes to exit codes.
 
-Exit codes (the README has the table): 0 ok; 1 error; 2 changes pending (``plan --detailed-exitcode``);
-3 a replica failed training or was deleted while waiting; 4 wait timed out; 130 interrupted (Ctrl-C);
-143 terminated (SIGTERM).
+Exit codes: ``reconciler.exitcodes`` (the README has the table).
 Heavy modules are imported inside commands so ``--help`` stays fast.
 """
 
@@ -18,8 +16,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, PlanError, ReconcilerError, UsageError
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+from reconciler.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -504,7 +501,7 @@ def _finish_without_waiting(client, items, remote, file, parallelism) -> int:
         echo(f"Replace of {i.name} in flight: successor {i.successor_id} is training, {i.old_id} keeps the name "
              f"until it is ready. `tavus-reconciler wait {file}` (or apply) finishes it.")
     if any("failed training" in o.detail for o in done.failed):
-        return 3  # the successor failed: removed, the old replica keeps serving
+        return EXIT_FAILED  # the successor failed: removed, the old replica keeps serving
     return EXIT_ERROR if done.failed else EXIT_OK
 
 
@@ -577,7 +574,7 @@ def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, cr
             if "failed training" not in o.detail:
                 code = EXIT_ERROR if code == EXIT_OK else code
         if any("failed training" in o.detail for o in finished.failed):
-            code = 3
+            code = EXIT_FAILED
     if code == 0:
         echo(f"All {len(ids)} replica(s) are ready ({duration(result.elapsed)}).")
     elif pending:

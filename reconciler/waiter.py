@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler.errors import ApiError, AuthError, NotFoundError
+from reconciler.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
 from reconciler.models import RemoteReplica
 from reconciler.status import Phase
 
 GONE = "gone"
 
-EXIT_OK, EXIT_FAILED, EXIT_TIMEOUT = 0, 3, 4
 
 
 @dataclass
