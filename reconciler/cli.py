@@ -509,29 +509,27 @@ def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, cr
           parallelism=4) -> int:
     from reconciler.executor import finish_replaces
     from reconciler.interrupts import Stop, stopping_on_signals
-    from reconciler.planner import match_declared
     from reconciler.progress import LineReporter, TtyReporter, duration
+    from reconciler.resolver import Found, resolve
     from reconciler.waiter import GONE, Waiter
 
-    matches = match_declared(config, remote)
     replacing = {i.name: i for i in items if not targets or i.name in targets}
     ids: dict[str, str] = {}
     absent, ambiguous = [], []
-    for d in config.replicas:
-        if targets and d.name not in targets:
+    for name, res in resolve(config, remote).items():
+        if targets and name not in targets:
             continue
-        found = matches[d.name]
-        if d.name in replacing:  # a blue/green replace: wait for the successor; the old one serves meanwhile
-            if replacing[d.name].phase != "failed":
-                ids[replacing[d.name].successor_id] = d.name
-        elif d.name in created:
-            ids[created[d.name]] = d.name
-        elif len(found) == 1:
-            ids[found[0].replica_id] = d.name
-        elif found:
-            ambiguous.append(f"{d.name} ({', '.join(r.replica_id for r in found)})")
+        if name in replacing:  # a blue/green replace: wait for the successor; the old one serves meanwhile
+            if replacing[name].phase != "failed":
+                ids[replacing[name].successor_id] = name
+        elif name in created:
+            ids[created[name]] = name
+        elif res.found is Found.ONE:
+            ids[res.matches[0].replica_id] = name
+        elif res.found is Found.AMBIGUOUS:
+            ambiguous.append(f"{name} ({res.ids})")
         else:
-            absent.append(d.name)
+            absent.append(name)
     if ambiguous:
         raise PlanError([f"cannot tell which replica to wait for: {'; '.join(ambiguous)}"])
     if absent:
@@ -631,10 +629,11 @@ def status(ctx, file, fmt) -> int:
       tavus-reconciler status replicas.yaml --format json | jq '.[] | select(.phase != "ready")'
     """
     from reconciler import render
+    from reconciler.resolver import status_rows
 
     config = _load(file)
     with _client(ctx) as client:
-        rows = render.status_rows(config, _inventory(client, config))
+        rows = status_rows(config, _inventory(client, config))
     if fmt == "json":
         echo(render.status_json(rows), nl=False)
     else:
@@ -725,7 +724,8 @@ def output(ctx, file, fmt, allow_partial) -> int:
       tavus-reconciler output replicas.yaml --format env >> "$GITHUB_ENV"   # TAVUS_REPLICA_ACME_ANNA=r...
       tavus-reconciler output replicas.yaml --format json | jq -r '."acme-anna"'
     """
-    from reconciler.export import format_outputs, ready_outputs
+    from reconciler.export import format_outputs
+    from reconciler.resolver import ready_outputs
 
     config = _load(file)
     with _client(ctx) as client:

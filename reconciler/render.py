@@ -14,13 +14,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.models import Action, Change, Config, Plan, RemoteReplica
-from reconciler.planner import is_user, match_declared
+from reconciler.models import Action, Change, Plan, RemoteReplica
 from reconciler.redact import escape_control, redact_url
+from reconciler.resolver import ABSENT
 from reconciler.status import Phase
 
 FORMAT_VERSION = "1"
-ABSENT = "absent"
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>`|)\]]+", re.IGNORECASE)
 # What escape_control escapes but json.dumps(ensure_ascii=False) leaves raw: C1 controls, DEL, bidi overrides.
@@ -345,52 +344,6 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------- status
-
-
-def _row(r: RemoteReplica | None, *, name: str, model_name: str | None, managed: bool) -> dict:
-    if r is None:
-        return {"name": name, "replica_id": None, "status": ABSENT, "phase": ABSENT, "progress": None,
-                "model_name": model_name, "managed": managed, "error_message": None}
-    phase = r.phase
-    progress = 100.0 if phase is Phase.READY else r.progress_percent
-    return {"name": r.name if not managed else name, "replica_id": r.replica_id, "status": r.status,
-            "phase": phase.value, "progress": progress, "model_name": r.model_name or model_name,
-            "managed": managed, "error_message": redact_text(r.error_message)}
-
-
-def status_rows(config: Config, remote: Sequence[RemoteReplica]) -> list[dict]:
-    """One row per declared replica (file order; one per match when a name is ambiguous), then the unmanaged
-    in-scope user replicas sorted by name. Declared rows carry the declared name (a pinned replica awaiting a
-    rename shows under the name the file gives it)."""
-    matched = match_declared(config, remote)
-    rows: list[dict] = []
-    claimed: set[str] = {d.replica_id for d in config.replicas if d.replica_id}
-    from reconciler.successor import parse_successor
-
-    successors: dict[str, list[RemoteReplica]] = {}
-    for r in remote:  # a blue/green replace in flight: the successor is shown under its own (marked) name
-        if is_user(r) and (parsed := parse_successor(r.name)) and config.settings.in_scope(r.name):
-            successors.setdefault(parsed[0], []).append(r)
-    for d in config.replicas:
-        matches = matched.get(d.name, ())
-        claimed.update(r.replica_id for r in matches)
-        if not matches and not successors.get(d.name):
-            rows.append(_row(None, name=d.name, model_name=d.model_name, managed=True))
-        for r in (*matches, *successors.get(d.name, ())):
-            claimed.add(r.replica_id)
-            rows.append(_row(r, name=r.name if r not in matches else d.name, model_name=d.model_name, managed=True))
-    seen: set[str] = set()
-    unmanaged = []
-    for r in remote:
-        if r.replica_id in claimed or r.replica_id in seen or not is_user(r) or not config.settings.in_scope(r.name):
-            continue
-        if r.name in config.removed_names or r.replica_id in config.removed_ids:
-            continue  # released from management (removed:): not this file's business any more
-        seen.add(r.replica_id)
-        unmanaged.append(r)
-    for r in sorted(unmanaged, key=lambda r: (r.name, r.replica_id)):
-        rows.append(_row(r, name=r.name, model_name=None, managed=False))
-    return rows
 
 
 def status_json(rows: Sequence[Mapping[str, object]]) -> str:
