@@ -137,9 +137,17 @@ def _global_params() -> list[click.Option]:
     ]
 
 
-def _color(ctx: click.Context, stream=None) -> bool:
-    from reconciler.render import use_color
+def use_color(stream) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org) or TERM is dumb."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        tty = bool(isatty and isatty())
+    except (ValueError, OSError):  # closed stream
+        tty = False
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
+
+def _color(ctx: click.Context, stream=None) -> bool:
     return not ctx.obj["no_color"] and use_color(stream or sys.stdout)
 
 

@@ -2,14 +2,14 @@
 
 Everything shown here may come from the API (names, statuses, error messages), so every string goes through
 ``escape_control`` before it reaches a terminal or a comment, and every URL through ``redact_url`` (presigned
-URLs carry their signature in the query string). Output is deterministic: no clock, no environment (except
-``use_color``), stable ordering, so golden files and PR comments do not churn between runs.
+URLs carry their signature in the query string). Output is deterministic: no clock, no environment (colour is
+decided by the CLI and passed in as ``color=``), stable ordering, so golden files and PR comments do not
+churn between runs.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -28,16 +28,6 @@ _MISSING = object()
 
 
 # ----------------------------------------------------------------------------------------- helpers
-
-
-def use_color(stream) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org) or TERM is dumb."""
-    isatty = getattr(stream, "isatty", None)
-    try:
-        tty = bool(isatty and isatty())
-    except (ValueError, OSError):  # closed stream
-        tty = False
-    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _style(text: str, color: bool, **styles: Any) -> str:

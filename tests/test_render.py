@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from reconciler import render
+from reconciler.cli import use_color
 from reconciler.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica, Settings
 from reconciler.planner import compute_plan, desired_attributes, remote_attributes
 from reconciler.resolver import status_rows
@@ -268,11 +269,11 @@ def test_use_color(monkeypatch, tty, env, expected):
     monkeypatch.setenv("TERM", "xterm")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    assert render.use_color(_Stream(tty)) is expected
+    assert use_color(_Stream(tty)) is expected
 
 
 def test_use_color_without_isatty():
-    assert render.use_color(object()) is False
+    assert use_color(object()) is False
 
 
 def test_plan_from_the_planner_renders_and_validates():
