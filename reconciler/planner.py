@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from reconciler.kinds.replicas import REPLICAS
 from reconciler.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica
 from reconciler.resolver import is_user, match_declared, resolve, undeclared  # noqa: F401 - re-exported
 from reconciler.status import Phase
@@ -20,15 +21,11 @@ from reconciler.successor import MARK, parse_successor
 
 def desired_attributes(d: DesiredReplica) -> dict[str, object]:
     """What a create sends, as shown in plans (renderers redact the URLs)."""
-    attrs: dict[str, object] = {"replica_name": d.name}
-    if d.model_name:  # undeclared: the server's default, not shown as if it were chosen
-        attrs["model_name"] = d.model_name
-    attrs.update({k: v for k, v in d.create_payload().items() if k not in attrs})
-    return attrs
+    return REPLICAS.desired_attributes(d)
 
 
 def remote_attributes(r: RemoteReplica) -> dict[str, object]:
-    return {"replica_name": r.name, "model_name": r.model_name, "status": r.status}
+    return REPLICAS.remote_attributes(r)
 
 
 def compute_plan(
@@ -125,20 +122,9 @@ def compute_plan(
     )
 
 
-def _replace_reason(d: DesiredReplica, r: RemoteReplica, force_replace: Collection[str]) -> str | None:
-    if d.name in force_replace:
-        return "replacement requested with --replace"
-    if r.phase is Phase.FAILED:
-        detail = f": {r.error_message}" if r.error_message else ""
-        return f"training failed{detail}"
-    if d.model_name and r.model_name and r.model_name != d.model_name:  # compared only when declared
-        return "model_name changed: forces replacement"
-    return None
-
-
 def _plan_existing(d, r, force_replace, changes, errors, missing, track) -> None:
     """One remote replica holds the declared name: keep it, or replace it (blue/green, phase ``create``)."""
-    reason = _replace_reason(d, r, force_replace)
+    reason = REPLICAS.replace_reason(d, r, force_replace)
     if reason is None:
         track(r)
     elif d.protect:
@@ -222,8 +208,9 @@ def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
     if d.model_name and r.model_name and r.model_name != d.model_name:
         warnings.append(f"pinned replica {d.name} ({d.replica_id}) runs {r.model_name}, the file says "
                         f"{d.model_name}: pinned replicas are never replaced")
-    if r.name != d.name:
+    renamed = REPLICAS.in_place_changes(d, r)  # a pinned replica's name: its only in-place update
+    if renamed:
         changes.append(Change(Action.RENAME, d.name, f"pinned replica is named {r.name!r}",
-                              replica_id=r.replica_id, before={"replica_name": r.name},
-                              after={"replica_name": d.name}))
+                              replica_id=r.replica_id, before={k: v[0] for k, v in renamed.items()},
+                              after={k: v[1] for k, v in renamed.items()}))
     track(r)
