@@ -143,21 +143,14 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
           skip_url_check: bool = False) -> Outcome:
     """Plan, check, (confirm), execute, then wait for training. ``saved``: a SavedPlan to carry out exactly
     (refused if anything differs); ``confirm``: asks the user, None when approved in advance."""
-    from reconciler import planfile, render
-    from reconciler.executor import execute, in_flight
-    from reconciler.interrupts import Stop, stopping_on_signals
+    from reconciler import render
+    from reconciler.executor import in_flight
 
     remote = inventory(client, config)
     listed_at = time.monotonic()
     result = make_plan(config, remote, opts)
     if saved is not None:
-        differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
-                                           client.base_url)
-        if differences:
-            raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
-                            + ["refusing to apply it: nothing was changed; run plan again"])
-        console.out(f"Applying the saved plan {file} (reviewed when it was made); it still matches the account, "
-                    "the file and the environment.\n")
+        _check_saved(saved, config, remote, result, client, console, shown=shown, file=file)
     console.out(render.plan_text(result, file=shown, color=console.color), nl=False)
     if result.errors:
         raise PlanError([f"refusing to apply: the plan has {len(result.errors)} error(s); nothing was changed"])
@@ -173,16 +166,9 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
                 if not same_changes(make_plan(config, remote, opts), result):
                     raise PlanError(["the replicas on the account changed while you were confirming; "
                                      "nothing was changed; run apply again to see the new plan"])
-        console.out("\nApplying:")
-        stop = Stop()
-        with stopping_on_signals(stop):
-            report = execute(result, client, known_ids={r.replica_id for r in remote},
-                             parallelism=wait_opts.parallelism, stop=stop.event)
-        print_report(report, shown, console, stop)
-        if report.interrupted:
-            return Outcome(stop.exit_code, plan=result, report=report)
-        if not report.ok:
-            return Outcome(ERROR, plan=result, report=report)
+        report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown)
+        if code != OK:
+            return Outcome(code, plan=result, report=report)
     created = report.created if report else {}
     items = [i for i in in_flight(result, created) if i.phase != "failed"]  # failed ones: removed above
     gone = report.deleted if report else set()
@@ -193,6 +179,36 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
     waited = wait(config, client, wait_opts, console, file=shown, targets=opts.targets, remote=remote,
                   created=created, items=items)
     return Outcome(waited.exit_code, plan=result, report=report, waited=waited.waited)
+
+
+def _check_saved(saved, config: Config, remote, result: Plan, client, console: Console, *, shown: str,
+                 file: str | None) -> None:
+    """A saved plan runs only if it is still exactly what would run now (account, plan, inputs)."""
+    from reconciler import planfile, render
+
+    differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
+                                       client.base_url)
+    if differences:
+        raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
+                        + ["refusing to apply it: nothing was changed; run plan again"])
+    console.out(f"Applying the saved plan {file} (reviewed when it was made); it still matches the account, "
+                "the file and the environment.\n")
+
+
+def _execute(result: Plan, client, remote, parallelism: int, console: Console, *, shown: str):
+    """Make the changes, stoppable by Ctrl-C/SIGTERM, and say what was done: (report, exit code)."""
+    from reconciler.executor import execute
+    from reconciler.interrupts import Stop, stopping_on_signals
+
+    console.out("\nApplying:")
+    stop = Stop()
+    with stopping_on_signals(stop):
+        report = execute(result, client, known_ids={r.replica_id for r in remote}, parallelism=parallelism,
+                         stop=stop.event)
+    print_report(report, shown, console, stop)
+    if report.interrupted:
+        return report, stop.exit_code
+    return report, OK if report.ok else ERROR
 
 
 def print_report(report, file: str, console: Console, stop=None) -> None:
