@@ -72,35 +72,8 @@ def compute_plan(
             pending.append(r)
 
     for d in config.replicas:
-        matches, successors = resolutions[d.name].matches, resolutions[d.name].successors
-        if not wanted(d.name):
-            continue
-        if d.replica_id:
-            if successors:
-                errors.append(f"{d.name} is pinned ({d.replica_id}) but a replace of it is in flight (successor "
-                              f"{', '.join(r.replica_id for r in successors)}): remove replica_id to "
-                              "let it finish, or delete the successor")
-            _plan_pinned(d, by_id.get(d.replica_id), force_replace, changes, errors, warnings, track)
-            continue
-        if MARK in d.name:
-            errors.append(f"{d.name!r}: names may not contain {MARK!r} (it marks the successor of a replace)")
-            continue
-        if successors:
-            _plan_in_flight(d, matches, successors, changes, errors, missing, track)
-            continue
-        if len(matches) > 1:
-            ids = ", ".join(sorted(r.replica_id for r in matches))
-            errors.append(
-                f"{len(matches)} remote replicas are named {d.name!r} ({ids}): "
-                "pin the one to keep with replica_id, or delete the others"
-            )
-            continue
-        if not matches:
-            changes.append(Change(Action.CREATE, d.name, "not found remotely", after=desired_attributes(d),
-                                  desired=d))
-            missing.update(d.missing_vars)
-            continue
-        _plan_existing(d, matches[0], force_replace, changes, errors, missing, track)
+        if wanted(d.name):
+            _plan_entry(d, resolutions[d.name], by_id, force_replace, changes, errors, warnings, missing, track)
 
     undeclared_now, released = undeclared(config, remote, resolutions)
     forgotten = [r for r in released if wanted(r.name)]  # released from management: never deleted, not drift
@@ -120,6 +93,32 @@ def compute_plan(
         missing_vars=tuple(sorted(missing)),
         forgotten=tuple(forgotten),
     )
+
+
+def _plan_entry(d, res, by_id, force_replace, changes, errors, warnings, missing, track) -> None:
+    """One declared entry, as the resolver found it: pinned, a replace in flight, ambiguous, absent or one."""
+    matches, successors = res.matches, res.successors
+    if d.replica_id:
+        if successors:
+            errors.append(f"{d.name} is pinned ({d.replica_id}) but a replace of it is in flight (successor "
+                          f"{', '.join(r.replica_id for r in successors)}): remove replica_id to "
+                          "let it finish, or delete the successor")
+        _plan_pinned(d, by_id.get(d.replica_id), force_replace, changes, errors, warnings, track)
+    elif MARK in d.name:
+        errors.append(f"{d.name!r}: names may not contain {MARK!r} (it marks the successor of a replace)")
+    elif successors:
+        _plan_in_flight(d, matches, successors, changes, errors, missing, track)
+    elif len(matches) > 1:
+        ids = ", ".join(sorted(r.replica_id for r in matches))
+        errors.append(
+            f"{len(matches)} remote replicas are named {d.name!r} ({ids}): "
+            "pin the one to keep with replica_id, or delete the others"
+        )
+    elif not matches:
+        changes.append(Change(Action.CREATE, d.name, "not found remotely", after=desired_attributes(d), desired=d))
+        missing.update(d.missing_vars)
+    else:
+        _plan_existing(d, matches[0], force_replace, changes, errors, missing, track)
 
 
 def _plan_existing(d, r, force_replace, changes, errors, missing, track) -> None:

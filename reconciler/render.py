@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.models import Action, Change, Plan, RemoteReplica
-from reconciler.redact import escape_control, redact_url
+from reconciler.redact import escape_control, has_secret, redact_url
 from reconciler.resolver import ABSENT
 from reconciler.status import Phase
 
@@ -66,10 +66,11 @@ def _redact_attrs(attrs: Mapping[str, object] | None) -> dict[str, object] | Non
 
 
 def _safe(text: object) -> str:
-    """Untrusted text for display: URLs redacted, control characters escaped. Fast path for the usual text
-    (no ``://``, nothing unprintable): 49k lines of names and ids cost no regex at all."""
+    """Untrusted text for display: URLs and secrets redacted, control characters escaped. Fast path for the
+    usual text (no ``://``, no secret, nothing unprintable): 49k lines of names and ids cost no regex at all.
+    A remote name may be the API key itself (a server echoing it): found by the API fuzz test."""
     s = str(text)
-    if "://" in s:
+    if "://" in s or has_secret(s):
         s = redact_text(s) or ""
     return s if s.isprintable() else escape_control(s)
 
@@ -121,7 +122,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
         "changes": [
             {
                 "action": c.action.value,
-                "name": c.name,
+                "name": redact_text(c.name),
                 "replica_id": c.replica_id,
                 "reason": redact_text(c.reason),
                 "before": _redact_attrs(c.before),
@@ -132,11 +133,15 @@ def plan_document(plan: Plan, *, file: str) -> dict:
             for c in plan.changes
         ],
         "pending": [
-            {"name": r.name, "replica_id": r.replica_id, "status": r.status, "progress": r.progress_percent}
+            {"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status,
+             "progress": r.progress_percent}
             for r in plan.pending
         ],
-        "unmanaged": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.unmanaged],
-        "forgotten": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.forgotten],
+        # remote names are untrusted: one may be a presigned URL or the key itself (found by the API fuzz test)
+        "unmanaged": [{"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status}
+                      for r in plan.unmanaged],
+        "forgotten": [{"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status}
+                      for r in plan.forgotten],
         "errors": [redact_text(e) for e in plan.errors],
         "warnings": [redact_text(w) for w in plan.warnings],
         "missing_vars": list(plan.missing_vars),
@@ -337,7 +342,8 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
 
 
 def status_json(rows: Sequence[Mapping[str, object]]) -> str:
-    return _json_safe(json.dumps(list(rows), indent=2, ensure_ascii=False)) + "\n"
+    rows = [{**row, "name": redact_text(row["name"])} if "name" in row else row for row in rows]
+    return _json_safe(json.dumps(rows, indent=2, ensure_ascii=False)) + "\n"
 
 
 _PHASE_COLOR = {"ready": "green", "pending": "yellow", "failed": "red", "absent": "magenta"}
