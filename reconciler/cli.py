@@ -452,33 +452,12 @@ def export(ctx, output_file, name_prefix, include_system) -> int:
     Example:
       tavus-reconciler export --name-prefix acme- -o replicas.yaml && tavus-reconciler plan replicas.yaml
     """
-    from datetime import UTC, datetime
-
-    from reconciler.export import export_yaml
-    from reconciler.redact import redact_url
+    from reconciler import workflow
 
     with _client(ctx) as client:
-        remote = client.list_replicas(replica_type=None if include_system else "user")
-        source = redact_url(client.base_url)
-    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text, warnings = export_yaml(remote, source=source, when=when, version=__version__, name_prefix=name_prefix,
-                                 include_system=include_system, **_schema_ref(output_file))
-    for w in warnings:
-        err(f"warning: {w}")
-    if output_file:
-        try:
-            with open(output_file, "x", encoding="utf-8") as f:
-                f.write(text)
-        except FileExistsError:
-            raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
-        except OSError as e:
-            raise UsageError(f"{output_file}: cannot write: {e.strerror}") from None
-        import yaml
-
-        err(f"Exported {len(yaml.safe_load(text)['replicas'])} replica(s) to {output_file}")
-    else:
-        echo(text, nl=False)
-    return EXIT_OK
+        return workflow.export(client, _console(ctx), output_file=output_file, name_prefix=name_prefix,
+                               include_system=include_system, version=__version__,
+                               schema_ref=_schema_ref(output_file)).exit_code
 
 
 def _schema_ref(output_file: str | None) -> dict:

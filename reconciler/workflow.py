@@ -407,3 +407,38 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
     except ValueError as e:
         raise UsageError(str(e)) from None
     return Outcome(OK)
+
+
+# ----------------------------------------------------------------------------------------- export
+
+
+def export(client, console: Console, *, output_file: str | None, name_prefix: str | None, include_system: bool,
+           version: str, schema_ref: Mapping[str, str]) -> Outcome:
+    """Write a replicas file adopting the account's replicas: to ``output_file`` (never overwritten) or stdout."""
+    from datetime import UTC, datetime
+
+    from reconciler.errors import UsageError
+    from reconciler.export import export_yaml
+    from reconciler.redact import redact_url
+
+    remote = client.list_replicas(replica_type=None if include_system else "user")
+    source = redact_url(client.base_url)
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text, warnings = export_yaml(remote, source=source, when=when, version=version, name_prefix=name_prefix,
+                                 include_system=include_system, **schema_ref)
+    for w in warnings:
+        console.err(f"warning: {w}")
+    if not output_file:
+        console.out(text, nl=False)
+        return Outcome(OK)
+    try:
+        with open(output_file, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
+    except OSError as e:
+        raise UsageError(f"{output_file}: cannot write: {e.strerror}") from None
+    import yaml
+
+    console.err(f"Exported {len(yaml.safe_load(text)['replicas'])} replica(s) to {output_file}")
+    return Outcome(OK)

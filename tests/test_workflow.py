@@ -109,3 +109,18 @@ def test_output_refuses_a_partial_map_unless_allowed(sim, client, tmp_path):
     cap = Captured()
     assert workflow.output(config, client, cap.console(), allow_partial=True).exit_code == exitcodes.OK
     assert cap.out == ["acme-a  r1\n"]
+
+
+def test_export_writes_a_new_file_once_and_never_overwrites(sim, client, tmp_path):
+    sim.add_replica(replica_id="r1", replica_name="acme-a", status="completed")
+    out = tmp_path / "adopt.yaml"
+    cap = Captured()
+    outcome = workflow.export(client, cap.console(), output_file=str(out), name_prefix="acme-",
+                              include_system=False, version="test", schema_ref={})
+    assert outcome.exit_code == exitcodes.OK and "replica_id: r1" in out.read_text()
+    assert cap.err == [f"Exported 1 replica(s) to {out}"]
+    out.write_text("mine")
+    with pytest.raises(UsageError, match="exists: not overwriting"):
+        workflow.export(client, Captured().console(), output_file=str(out), name_prefix="acme-",
+                        include_system=False, version="test", schema_ref={})
+    assert out.read_text() == "mine"
