@@ -261,12 +261,13 @@ def bench_render(n: int) -> list[tuple[str, float, str]]:
     from reconciler import render
     from reconciler.models import Config, RemoteReplica, Settings
     from reconciler.planner import compute_plan
+    from reconciler.resolver import status_rows
 
     remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4")
               for i in range(n)]
     config = Config("bench.yaml", (), Settings(name_prefix="u-"))
     plan = compute_plan(config, remote)
-    rows = render.status_rows(config, remote)
+    rows = status_rows(config, remote)
     return [
         (f"render plan text, {n:,} unmanaged lines (median of 5)",
          statistics.median(_timed(lambda: render.plan_text(plan, file="bench.yaml")) for _ in range(5)), "< 0.2 s"),

@@ -1,8 +1,6 @@
 """Command-line wiring. Commands parse flags, call the core modules and map outcomes to exit codes.
 
-Exit codes (the README has the table): 0 ok; 1 error; 2 changes pending (``plan --detailed-exitcode``);
-3 a replica failed training or was deleted while waiting; 4 wait timed out; 130 interrupted (Ctrl-C);
-143 terminated (SIGTERM).
+Exit codes: ``reconciler.exitcodes`` (the README has the table).
 Heavy modules are imported inside commands so ``--help`` stays fast.
 """
 
@@ -12,14 +10,12 @@ import os
 import re
 import sys
 import threading
-import time
 
 import click
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, PlanError, ReconcilerError, UsageError
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+from reconciler.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -141,9 +137,17 @@ def _global_params() -> list[click.Option]:
     ]
 
 
-def _color(ctx: click.Context, stream=None) -> bool:
-    from reconciler.render import use_color
+def use_color(stream) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org) or TERM is dumb."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        tty = bool(isatty and isatty())
+    except (ValueError, OSError):  # closed stream
+        tty = False
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
+
+def _color(ctx: click.Context, stream=None) -> bool:
     return not ctx.obj["no_color"] and use_color(stream or sys.stdout)
 
 
@@ -153,12 +157,13 @@ def _client(ctx: click.Context):
     return TavusClient.from_env(api_url=ctx.obj["api_url"])
 
 
-def _inventory(client, config) -> list:
-    """User replicas, plus any pinned replica the user listing lacks (a stock replica used as a reference)."""
-    remote = client.list_replicas()
-    seen = {r.replica_id for r in remote}
-    missing = [d.replica_id for d in config.replicas if d.replica_id and d.replica_id not in seen]
-    return remote + client.list_replicas(replica_type=None, ids=missing) if missing else remote
+def _console(ctx: click.Context):
+    """Where workflows print: stdout/stderr through this module's choke points; colour and the live progress
+    table decided here, from the flags and the terminal (never by the modules that render)."""
+    from reconciler.workflow import Console
+
+    live = sys.stdout.isatty() and not ctx.obj["no_color"]
+    return Console(out=echo, err=err, color=_color(ctx), live=live, stream=sys.stdout)
 
 
 def _load(path: str):
@@ -236,48 +241,16 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
       tavus-reconciler plan replicas.yaml --format markdown > plan.md
       tavus-reconciler plan replicas.yaml --detailed-exitcode   # CI drift check: 2 = drift
     """
-    from reconciler import planfile, render
-    from reconciler.planner import compute_plan
+    from reconciler import workflow
 
     config = _load(file)
     with _client(ctx) as client:
-        remote = _inventory(client, config)
-    result = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
-    if fmt == "json":
-        echo(render.plan_json(result, file=file), nl=False)
-    elif fmt == "markdown":
-        echo(render.plan_markdown(result, file=file), nl=False)
-    else:
-        echo(render.plan_text(result, file=file, color=_color(ctx)), nl=False)
-    if result.errors:
-        err(f"error: the plan has {len(result.errors)} error(s); it cannot be applied")
-        return EXIT_ERROR
-    if check_urls:
-        from reconciler.preflight import unreachable_urls
-
-        problems = unreachable_urls([c.desired for c in result.changes if c.desired is not None])
-        for p in problems:
-            err(f"error: {p}")
-        if problems:
-            err(f"error: {len(problems)} training URL(s) do not answer: apply would refuse them; "
-                "fix the URLs (or their ${VAR}s) and plan again")
-            return EXIT_ERROR
-    if out:
-        planfile.write(out, planfile.SavedPlan(
-            file=file, source=config.source, targets=tuple(targets), replace=tuple(replace), prune=prune,
-            fingerprint=planfile.fingerprint(config, remote), document=render.plan_document(result, file=file),
-            inputs=planfile.inputs_hash(config, client.base_url)))
-        err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
-    drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
-    return EXIT_CHANGES if detailed_exitcode and drift else EXIT_OK
+        return workflow.plan(config, client, workflow.PlanOptions(tuple(targets), tuple(replace), prune),
+                             _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
+                             ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
 
 
 # ----------------------------------------------------------------------------------------- apply
-
-
-def _same_changes(a, b) -> bool:
-    return [(c.action, c.name, c.replica_id) for c in a.changes] == [(c.action, c.name, c.replica_id)
-                                                                    for c in b.changes]
 
 
 def _confirm(result) -> bool:
@@ -300,36 +273,6 @@ def _confirm(result) -> bool:
     except (EOFError, OSError, ValueError):
         answer = ""
     return answer.strip() == "yes"
-
-
-def _print_report(report, file: str, stop=None) -> None:
-    from reconciler.redact import escape_control
-
-    if report.ok:
-        counts: dict[str, int] = {}
-        for o in report.outcomes:
-            counts[o.change.action.value] = counts.get(o.change.action.value, 0) + 1
-        done = ", ".join(f"{n} {a}" for a, n in counts.items()) or "nothing to do"
-        echo(f"\nApply complete: {done}.")
-        return
-    head = f"interrupted ({stop.what}): no new request was started" if report.interrupted and stop else \
-        "interrupted" if report.interrupted else "FAILED"
-    click.echo(err=True)
-    err(f"Apply {head}. The account is partly changed; this is exactly what happened:")
-    for o in report.outcomes:
-        err(f"  {'done  ' if o.ok else 'FAILED'} {o.change.action.value} {o.change.name}: {o.detail}")
-    for c, why in report.skipped:
-        err(escape_control(f"  not done {c.action.value} {c.name}{' (' + c.replica_id + ')' if c.replica_id else ''}:"
-                           f" {why}"))
-    if report.unknown:
-        names = ", ".join(o.change.name for o in report.unknown)
-        err(f"{len(report.unknown)} create(s) have an UNKNOWN outcome ({names}): the answer was lost and the account "
-            "could not confirm it; they were not sent again. The next apply adopts them if they were made.")
-    if report.interrupted:
-        err(f"Resume with `tavus-reconciler apply {file}`: it picks up where this run stopped, nothing is created "
-            "twice.")
-    else:
-        err(f"Fix the cause and run `tavus-reconciler apply {file}` again: it picks up where this run stopped.")
 
 
 @cli.command()
@@ -361,12 +304,8 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
       tavus-reconciler apply replicas.yaml --auto-approve --timeout 8h     # CI
       tavus-reconciler plan replicas.yaml --out release.plan && tavus-reconciler apply release.plan
     """
-    from reconciler import planfile, render
+    from reconciler import planfile, workflow
     from reconciler.config import parse_config
-    from reconciler.executor import execute, in_flight
-    from reconciler.interrupts import Stop, stopping_on_signals
-    from reconciler.planner import compute_plan
-    from reconciler.preflight import missing_variables, unreachable_urls
 
     saved = None
     if planfile.is_planfile(file):
@@ -377,64 +316,16 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         config = parse_config(saved.source, saved.file)
         targets, replace, prune = saved.targets, saved.replace, saved.prune
         shown = saved.file
-        auto_approve = True  # like Terraform: the review happened at plan time; what runs is checked below
+        auto_approve = True  # like Terraform: the review happened at plan time; what runs is checked by workflow
     else:
         config = _load(file)
         shown = file
+    opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune)
+    wait_opts = workflow.WaitOptions(timeout=timeout, poll_interval=poll_interval, parallelism=parallelism,
+                                     no_wait=no_wait)
     with _client(ctx) as client:
-        remote = _inventory(client, config)
-        listed_at = time.monotonic()
-        result = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
-        if saved:
-            differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
-                                               client.base_url)
-            if differences:
-                raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
-                                + ["refusing to apply it: nothing was changed; run plan again"])
-            echo(f"Applying the saved plan {file} (reviewed when it was made); it still matches the account, "
-                 "the file and the environment.\n")
-        echo(render.plan_text(result, file=shown, color=_color(ctx)), nl=False)
-        if result.errors:
-            raise PlanError([f"refusing to apply: the plan has {len(result.errors)} error(s); nothing was changed"])
-        if result.has_changes:
-            creating = [c.desired for c in result.changes if c.desired is not None and c.successor_id is None]
-            problems = missing_variables(creating)
-            if not skip_url_check:
-                problems += unreachable_urls(creating)
-            if problems:
-                for p in problems:
-                    err(f"error: {p}")
-                raise PlanError([f"preflight failed ({len(problems)} problem(s)); nothing was changed"])
-            if not auto_approve:
-                if not _confirm(result):
-                    err("Apply cancelled; nothing was changed.")
-                    return EXIT_ERROR
-                if time.monotonic() - listed_at > 2:
-                    remote = _inventory(client, config)
-                    fresh = compute_plan(config, remote, targets=targets, force_replace=replace, prune=prune)
-                    if not _same_changes(fresh, result):
-                        raise PlanError(["the replicas on the account changed while you were confirming; "
-                                         "nothing was changed; run apply again to see the new plan"])
-            echo("\nApplying:")
-            stop = Stop()
-            with stopping_on_signals(stop):
-                report = execute(result, client, known_ids={r.replica_id for r in remote}, parallelism=parallelism,
-                                 stop=stop.event)
-            _print_report(report, shown, stop)
-            if report.interrupted:
-                return stop.exit_code
-            if not report.ok:
-                return EXIT_ERROR
-        else:
-            report = None
-        created = report.created if report else {}
-        items = [i for i in in_flight(result, created) if i.phase != "failed"]  # failed ones: removed above
-        gone = report.deleted if report else set()
-        remote = [r for r in remote if r.replica_id not in gone]
-        if no_wait:
-            return _finish_without_waiting(client, items, remote, shown, parallelism)
-        return _wait(ctx, client, config, shown, timeout, poll_interval, targets, remote, created, items,
-                     parallelism)
+        return workflow.apply(config, client, opts, wait_opts, _console(ctx), shown=shown, saved=saved, file=file,
+                              confirm=None if auto_approve else _confirm, skip_url_check=skip_url_check).exit_code
 
 
 # ----------------------------------------------------------------------------------------- show
@@ -493,105 +384,10 @@ def show(ctx, planfile, fmt) -> int:
 # ----------------------------------------------------------------------------------------- wait
 
 
-def _finish_without_waiting(client, items, remote, file, parallelism) -> int:
-    """``apply --no-wait``: finish the replaces whose successor is already trained, leave the others in flight."""
-    from reconciler.executor import finish_replaces
-    from reconciler.status import Phase
-
-    phases = {r.replica_id: r.phase for r in remote}
-    done = finish_replaces(items, phases, client, parallelism=parallelism, emit=echo)
-    for i in (i for i in items if phases.get(i.successor_id, Phase.PENDING) is Phase.PENDING):
-        echo(f"Replace of {i.name} in flight: successor {i.successor_id} is training, {i.old_id} keeps the name "
-             f"until it is ready. `tavus-reconciler wait {file}` (or apply) finishes it.")
-    if any("failed training" in o.detail for o in done.failed):
-        return 3  # the successor failed: removed, the old replica keeps serving
-    return EXIT_ERROR if done.failed else EXIT_OK
-
-
-def _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, created, items=(),
-          parallelism=4) -> int:
-    from reconciler.executor import finish_replaces
-    from reconciler.interrupts import Stop, stopping_on_signals
-    from reconciler.planner import match_declared
-    from reconciler.progress import LineReporter, TtyReporter, duration
-    from reconciler.waiter import GONE, Waiter
-
-    matches = match_declared(config, remote)
-    replacing = {i.name: i for i in items if not targets or i.name in targets}
-    ids: dict[str, str] = {}
-    absent, ambiguous = [], []
-    for d in config.replicas:
-        if targets and d.name not in targets:
-            continue
-        found = matches[d.name]
-        if d.name in replacing:  # a blue/green replace: wait for the successor; the old one serves meanwhile
-            if replacing[d.name].phase != "failed":
-                ids[replacing[d.name].successor_id] = d.name
-        elif d.name in created:
-            ids[created[d.name]] = d.name
-        elif len(found) == 1:
-            ids[found[0].replica_id] = d.name
-        elif found:
-            ambiguous.append(f"{d.name} ({', '.join(r.replica_id for r in found)})")
-        else:
-            absent.append(d.name)
-    if ambiguous:
-        raise PlanError([f"cannot tell which replica to wait for: {'; '.join(ambiguous)}"])
-    if absent:
-        raise PlanError([f"not created yet: {', '.join(absent)}; run `tavus-reconciler apply {file}`"])
-    if not ids and not replacing:
-        echo("Nothing to wait for.")
-        return EXIT_OK
-    known = {r.replica_id: r for r in remote if r.replica_id in ids}
-    resume = f"tavus-reconciler wait {file}" + "".join(f" --target {t}" for t in targets)
-    tty = sys.stdout.isatty() and not ctx.obj["no_color"]
-    stop = Stop()
-    reporter = TtyReporter(sys.stdout, sleep=stop.event.wait) if tty else LineReporter(sys.stdout)
-    echo(f"\nWaiting for {len(ids)} replica(s) to finish training (timeout {duration(timeout)}, "
-         f"polling every {_interval(poll_interval)}):")
-    with stopping_on_signals(stop):
-        sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
-        waiter = Waiter(client, reporter, poll_interval=poll_interval, sleep=sleep, stop=stop.event)
-        result = waiter.wait(ids, timeout=timeout, known=known)
-        finished = None
-        if replacing and not result.interrupted:
-            phases = {t.replica_id: t.phase for t in result.tracked}
-            finished = finish_replaces(list(replacing.values()), phases, client, parallelism=parallelism,
-                                       emit=echo, stop=stop.event)
-    from reconciler.status import Phase
-
-    if result.interrupted or (finished is not None and finished.interrupted):
-        states = ", ".join(f"{t.name} {t.status}" for t in result.tracked) or "none"
-        echo()
-        err(f"Interrupted ({stop.what}) after {duration(result.elapsed)}: no new request was started. "
-            f"Replicas: {states}. They keep training on Tavus (a replace in flight keeps its old replica "
-            f"serving); resume with: {resume}")
-        return stop.exit_code
-    for t in result.having(Phase.FAILED, GONE):
-        err(f"error: {t.name} ({t.replica_id}) {'failed' if t.phase is Phase.FAILED else 'is gone'}: "
-            f"{t.error_message or 'no error message'}")
-    pending = result.having(Phase.PENDING)
-    code = result.exit_code
-    if finished is not None and finished.failed:
-        for o in finished.failed:
-            if "failed training" not in o.detail:
-                code = EXIT_ERROR if code == EXIT_OK else code
-        if any("failed training" in o.detail for o in finished.failed):
-            code = 3
-    if code == 0:
-        echo(f"All {len(ids)} replica(s) are ready ({duration(result.elapsed)}).")
-    elif pending:
-        still = ", ".join(f"{t.name} ({t.progress or 0:.0f}%)" for t in pending)
-        err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still training: "
-            f"{still}. Resume with: {resume}")
-    return code
-
-
 def _interval(seconds: float) -> str:
-    """A poll interval as the user gave it: ``0.5s`` stays ``0.5s`` (duration() would round it to 0s)."""
-    from reconciler.progress import duration
+    from reconciler.workflow import interval
 
-    return f"{seconds:g}s" if seconds < 60 and seconds != int(seconds) else duration(seconds)
+    return interval(seconds)
 
 
 @cli.command(name="wait")
@@ -609,14 +405,12 @@ def wait_command(ctx, file, timeout, poll_interval, targets) -> int:
     Example:
       tavus-reconciler wait replicas.yaml --timeout 8h --poll-interval 1m
     """
-    from reconciler.executor import in_flight
-    from reconciler.planner import compute_plan
+    from reconciler import workflow
 
     config = _load(file)
     with _client(ctx) as client:
-        remote = _inventory(client, config)
-        items = in_flight(compute_plan(config, remote, targets=targets))
-        return _wait(ctx, client, config, file, timeout, poll_interval, targets, remote, {}, items)
+        return workflow.wait(config, client, workflow.WaitOptions(timeout=timeout, poll_interval=poll_interval),
+                             _console(ctx), file=file, targets=tuple(targets)).exit_code
 
 
 # ----------------------------------------------------------------------------------------- status
@@ -633,16 +427,11 @@ def status(ctx, file, fmt) -> int:
     Example:
       tavus-reconciler status replicas.yaml --format json | jq '.[] | select(.phase != "ready")'
     """
-    from reconciler import render
+    from reconciler import workflow
 
     config = _load(file)
     with _client(ctx) as client:
-        rows = render.status_rows(config, _inventory(client, config))
-    if fmt == "json":
-        echo(render.status_json(rows), nl=False)
-    else:
-        echo(render.status_text(rows, color=_color(ctx)), nl=False)
-    return EXIT_OK
+        return workflow.status(config, client, _console(ctx), fmt=fmt).exit_code
 
 
 # ----------------------------------------------------------------------------------------- export, output
@@ -663,33 +452,12 @@ def export(ctx, output_file, name_prefix, include_system) -> int:
     Example:
       tavus-reconciler export --name-prefix acme- -o replicas.yaml && tavus-reconciler plan replicas.yaml
     """
-    from datetime import UTC, datetime
-
-    from reconciler.export import export_yaml
-    from reconciler.redact import redact_url
+    from reconciler import workflow
 
     with _client(ctx) as client:
-        remote = client.list_replicas(replica_type=None if include_system else "user")
-        source = redact_url(client.base_url)
-    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text, warnings = export_yaml(remote, source=source, when=when, version=__version__, name_prefix=name_prefix,
-                                 include_system=include_system, **_schema_ref(output_file))
-    for w in warnings:
-        err(f"warning: {w}")
-    if output_file:
-        try:
-            with open(output_file, "x", encoding="utf-8") as f:
-                f.write(text)
-        except FileExistsError:
-            raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
-        except OSError as e:
-            raise UsageError(f"{output_file}: cannot write: {e.strerror}") from None
-        import yaml
-
-        err(f"Exported {len(yaml.safe_load(text)['replicas'])} replica(s) to {output_file}")
-    else:
-        echo(text, nl=False)
-    return EXIT_OK
+        return workflow.export(client, _console(ctx), output_file=output_file, name_prefix=name_prefix,
+                               include_system=include_system, version=__version__,
+                               schema_ref=_schema_ref(output_file)).exit_code
 
 
 def _schema_ref(output_file: str | None) -> dict:
@@ -728,23 +496,11 @@ def output(ctx, file, fmt, allow_partial) -> int:
       tavus-reconciler output replicas.yaml --format env >> "$GITHUB_ENV"   # TAVUS_REPLICA_ACME_ANNA=r...
       tavus-reconciler output replicas.yaml --format json | jq -r '."acme-anna"'
     """
-    from reconciler.export import format_outputs, ready_outputs
+    from reconciler import workflow
 
     config = _load(file)
     with _client(ctx) as client:
-        ready, notes = ready_outputs(config, _inventory(client, config))
-    if notes and not allow_partial:
-        for note in notes:
-            err(f"error: {note}")
-        raise UsageError(f"{len(notes)} declared replica(s) have no ready replica_id, so nothing was printed; "
-                         "run `tavus-reconciler wait` first, or pass --allow-partial to print the ready ones")
-    for note in notes:
-        err(f"note: {note}")
-    try:
-        echo(format_outputs(ready, fmt), nl=False)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    return EXIT_OK
+        return workflow.output(config, client, _console(ctx), fmt=fmt, allow_partial=allow_partial).exit_code
 
 
 # ----------------------------------------------------------------------------------------- simulator, demo

@@ -49,6 +49,7 @@ from reconciler.limiter import backoff as _backoff
 from reconciler.limiter import report as _report
 from reconciler.models import RemoteReplica
 from reconciler.redact import escape_control, redact_url, register_secret, scrub
+from reconciler.status import is_known
 
 API_PREFIX = "/v2/replicas"  # the newer docs call replicas "faces": switching to /v2/faces is this line
 DEFAULT_API_URL = "https://tavusapi.com"
@@ -60,6 +61,7 @@ _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _DEFAULT = object()
 
 log = logging.getLogger("reconciler.client")
+status_log = logging.getLogger("reconciler.status")
 
 
 def _deadline(at: float):
@@ -183,6 +185,7 @@ class TavusClient:
         self._lock = threading.Lock()
         self._requests = 0
         self._adopted: set[str] = set()
+        self._unknown_statuses: set[str] = set()  # status words logged once (reconciler.status is pure)
         self.create_settle = create_settle
         self.timeout = timeout
         self._posting = 0  # creates on the wire right now (their landing changes the listing's total)
@@ -369,10 +372,14 @@ class TavusClient:
         try:
             if not isinstance(data, Mapping):
                 raise TypeError(type(data).__name__)
-            return RemoteReplica.from_api(data)
+            replica = RemoteReplica.from_api(data)
         except (KeyError, TypeError) as e:
             raise MalformedResponseError(f"a replica object without a usable replica_id ({e})",
                                          method=method, path=path) from None
+        if not is_known(replica.status) and replica.status not in self._unknown_statuses:
+            self._unknown_statuses.add(replica.status)
+            status_log.warning("unknown replica status %r: treating it as still training", replica.status)
+        return replica
 
     def _page(self, params: Mapping[str, str], page: int, limit: int) -> tuple[list[RemoteReplica], int | None]:
         body = self._call("GET", API_PREFIX, params={**params, "limit": str(limit), "page": str(page)})

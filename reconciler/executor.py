@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import CreateOutcomeUnknownError, NotFoundError, ReconcilerError
+from reconciler.kinds.replicas import REPLICAS
 from reconciler.limiter import AIMDLimiter
 from reconciler.models import Action, Change, Plan
 from reconciler.redact import escape_control
@@ -101,17 +102,16 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         started = time.monotonic()
         try:
             if change.action is Action.RENAME:
-                client.rename_replica(change.replica_id, change.name)
+                REPLICAS.rename(client, change.replica_id, change.name)
                 detail, new_id = f"renamed {change.replica_id}", None
             elif change.action in (Action.CREATE, Action.REPLACE):
-                payload = {**change.desired.create_payload(), "replica_name": _created_name(change)}
-                new_id = client.create_replica(payload, known_ids=known)
+                new_id = REPLICAS.create(client, change.desired, name=_created_name(change), known_ids=known)
                 detail = f"created {new_id}" + (f" as {_created_name(change)}" if change.action is Action.REPLACE
                                                 else "")
             else:
                 new_id = None
                 try:
-                    client.delete_replica(change.replica_id)
+                    REPLICAS.delete(client, change.replica_id)
                     detail = f"deleted {change.replica_id}"
                 except NotFoundError:
                     detail = f"{change.replica_id} was already gone"

@@ -7,10 +7,9 @@ import json
 import re
 from collections.abc import Sequence
 
-from reconciler.models import Config, RemoteReplica
-from reconciler.planner import match_declared
+from reconciler.models import RemoteReplica
 from reconciler.redact import escape_control
-from reconciler.status import Phase
+from reconciler.resolver import ready_outputs  # noqa: F401 - output's query lives with the resolver
 
 SCHEMA_URL = "https://raw.githubusercontent.com/tavus-reconciler/tavus-reconciler/main/schemas/replicas.schema.json"
 
@@ -77,28 +76,6 @@ def _visible(name: str) -> str:
     from reconciler.redact import is_invisible
 
     return "".join(ch for ch in name if not is_invisible(ch)).strip()
-
-
-def ready_outputs(config: Config, remote: Sequence[RemoteReplica]) -> tuple[dict[str, str], list[str]]:
-    """Declared name -> replica_id for every declared replica that is ready; notes on the others."""
-    ready: dict[str, str] = {}
-    notes: list[str] = []
-    for name, found in match_declared(config, remote).items():
-        if len(found) > 1:
-            notes.append(f"{name}: ambiguous ({', '.join(r.replica_id for r in found)} share the name)")
-        elif not found:
-            notes.append(f"{name}: not created yet")
-        elif found[0].phase is Phase.READY:
-            ready[name] = found[0].replica_id
-        elif found[0].phase is Phase.FAILED:
-            from reconciler.render import redact_text  # the server's message may quote a presigned URL
-
-            message = redact_text(found[0].error_message) or "no message"
-            notes.append(f"{name}: training failed ({found[0].replica_id}: {message})")
-        else:
-            pct = found[0].progress_percent
-            notes.append(f"{name}: not ready ({found[0].status}{f' {pct:.0f}%' if pct is not None else ''})")
-    return ready, notes
 
 
 def env_name(name: str) -> str:

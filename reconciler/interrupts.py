@@ -40,7 +40,9 @@ class Stop:
 
     @property
     def exit_code(self) -> int:
-        return 143 if self.signum == signal.SIGTERM else 130
+        from reconciler.exitcodes import INTERRUPTED, TERMINATED
+
+        return TERMINATED if self.signum == signal.SIGTERM else INTERRUPTED
 
     @property
     def what(self) -> str:

@@ -1,54 +1,31 @@
 """The planner: desired state + remote inventory -> Plan. A pure function: no I/O, no clock, no env.
 
 Identity is the replica name inside the file's scope (``settings.scope.name_prefix``), or the pinned
-``replica_id``. Stock (``system``) replicas are never in scope. Training inputs (URLs, callback) are
-create-time inputs: a changed URL never replaces a replica, only a failed training, a changed
-``model_name`` or an explicit ``--replace`` does. A replace is blue/green and its state is read from the
-account alone (``reconciler.successor``): two unmarked replicas under one declared name are always an error.
+``replica_id``, as worked out by the one resolver (``reconciler.resolver``). Stock (``system``) replicas are
+never in scope. Training inputs (URLs, callback) are create-time inputs: a changed URL never replaces a
+replica, only a failed training, a changed ``model_name`` or an explicit ``--replace`` does. A replace is
+blue/green and its state is read from the account alone (``reconciler.successor``): two unmarked replicas
+under one declared name are always an error.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Sequence
 
+from reconciler.kinds.replicas import REPLICAS
 from reconciler.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica
+from reconciler.resolver import is_user, match_declared, resolve, undeclared  # noqa: F401 - re-exported
 from reconciler.status import Phase
 from reconciler.successor import MARK, parse_successor
 
 
 def desired_attributes(d: DesiredReplica) -> dict[str, object]:
     """What a create sends, as shown in plans (renderers redact the URLs)."""
-    attrs: dict[str, object] = {"replica_name": d.name}
-    if d.model_name:  # undeclared: the server's default, not shown as if it were chosen
-        attrs["model_name"] = d.model_name
-    attrs.update({k: v for k, v in d.create_payload().items() if k not in attrs})
-    return attrs
+    return REPLICAS.desired_attributes(d)
 
 
 def remote_attributes(r: RemoteReplica) -> dict[str, object]:
-    return {"replica_name": r.name, "model_name": r.model_name, "status": r.status}
-
-
-def is_user(r: RemoteReplica) -> bool:
-    return r.replica_type != "system"
-
-
-def match_declared(config: Config, remote: Sequence[RemoteReplica]) -> dict[str, tuple[RemoteReplica, ...]]:
-    """For each declared name, the remote replicas that are it: the pinned one (if it exists; a pinned stock
-    replica is a read-only reference), else the in-scope user replicas with that name that no entry pins.
-    More than one match is ambiguous; the planner refuses it."""
-    pinned = {d.replica_id for d in config.replicas if d.replica_id}
-    by_id = {r.replica_id: r for r in remote}
-    by_name: dict[str, list[RemoteReplica]] = defaultdict(list)
-    for r in by_id.values():
-        if is_user(r) and r.replica_id not in pinned and config.settings.in_scope(r.name):
-            by_name[r.name].append(r)
-    return {
-        d.name: ((by_id[d.replica_id],) if d.replica_id in by_id else ()) if d.replica_id
-        else tuple(by_name.get(d.name, ()))
-        for d in config.replicas
-    }
+    return REPLICAS.remote_attributes(r)
 
 
 def compute_plan(
@@ -73,7 +50,7 @@ def compute_plan(
 
     user = [r for r in remote if is_user(r)]
     by_id = {r.replica_id: r for r in remote}
-    matched = match_declared(config, remote)
+    resolutions = resolve(config, remote)
 
     changes: list[Change] = []
     pending: list[RemoteReplica] = []
@@ -81,7 +58,6 @@ def compute_plan(
     errors: list[str] = []
     warnings: list[str] = []
     missing: set[str] = set()
-    claimed: set[str] = set()  # remote ids accounted for by a declared replica
 
     declared_names = {d.name for d in config.replicas}
     for name in sorted(force_replace - declared_names):
@@ -90,61 +66,22 @@ def compute_plan(
         warnings.append(f"--target {name} matches no declared or remote replica")
 
     def track(r: RemoteReplica) -> None:
-        claimed.add(r.replica_id)
         if r.phase is Phase.READY:
             ready.append(r)
         elif r.phase is Phase.PENDING:
             pending.append(r)
 
-    successors = _successors(config, user)
     for d in config.replicas:
-        matches = matched[d.name]
-        claimed.update(r.replica_id for r in matches)
-        claimed.update(r.replica_id for r in successors.get(d.name, ()))
-        if d.replica_id:
-            claimed.add(d.replica_id)
-        if not wanted(d.name):
-            continue
-        if d.replica_id:
-            if successors.get(d.name):
-                errors.append(f"{d.name} is pinned ({d.replica_id}) but a replace of it is in flight (successor "
-                              f"{', '.join(r.replica_id for r in successors[d.name])}): remove replica_id to "
-                              "let it finish, or delete the successor")
-            _plan_pinned(d, by_id.get(d.replica_id), force_replace, changes, errors, warnings, track)
-            continue
-        if MARK in d.name:
-            errors.append(f"{d.name!r}: names may not contain {MARK!r} (it marks the successor of a replace)")
-            continue
-        if successors.get(d.name):
-            _plan_in_flight(d, matches, successors[d.name], changes, errors, missing, track)
-            continue
-        if len(matches) > 1:
-            ids = ", ".join(sorted(r.replica_id for r in matches))
-            errors.append(
-                f"{len(matches)} remote replicas are named {d.name!r} ({ids}): "
-                "pin the one to keep with replica_id, or delete the others"
-            )
-            continue
-        if not matches:
-            changes.append(Change(Action.CREATE, d.name, "not found remotely", after=desired_attributes(d),
-                                  desired=d))
-            missing.update(d.missing_vars)
-            continue
-        _plan_existing(d, matches[0], force_replace, changes, errors, missing, track)
+        if wanted(d.name):
+            _plan_entry(d, resolutions[d.name], by_id, force_replace, changes, errors, warnings, missing, track)
 
-    unmanaged: list[RemoteReplica] = []
-    forgotten: list[RemoteReplica] = []
-    removed_names, removed_ids = frozenset(config.removed_names), frozenset(config.removed_ids)
-    for r in sorted(user, key=lambda r: (r.name, r.replica_id)):
-        if r.replica_id in claimed or not settings.in_scope(r.name) or not wanted(r.name):
-            continue
-        if r.name in removed_names or r.replica_id in removed_ids:
-            forgotten.append(r)  # released from management: never deleted, not drift
-        elif prune:
-            changes.append(Change(Action.DELETE, r.name, f"not declared in {config.path}; prune is on",
-                                  replica_id=r.replica_id, before=remote_attributes(r)))
-        else:
-            unmanaged.append(r)
+    undeclared_now, released = undeclared(config, remote, resolutions)
+    forgotten = [r for r in released if wanted(r.name)]  # released from management: never deleted, not drift
+    unmanaged = [r for r in undeclared_now if wanted(r.name)]
+    if prune:
+        changes += [Change(Action.DELETE, r.name, f"not declared in {config.path}; prune is on",
+                           replica_id=r.replica_id, before=remote_attributes(r)) for r in unmanaged]
+        unmanaged = []
 
     return Plan(
         changes=tuple(changes),
@@ -158,20 +95,35 @@ def compute_plan(
     )
 
 
-def _replace_reason(d: DesiredReplica, r: RemoteReplica, force_replace: Collection[str]) -> str | None:
-    if d.name in force_replace:
-        return "replacement requested with --replace"
-    if r.phase is Phase.FAILED:
-        detail = f": {r.error_message}" if r.error_message else ""
-        return f"training failed{detail}"
-    if d.model_name and r.model_name and r.model_name != d.model_name:  # compared only when declared
-        return "model_name changed: forces replacement"
-    return None
+def _plan_entry(d, res, by_id, force_replace, changes, errors, warnings, missing, track) -> None:
+    """One declared entry, as the resolver found it: pinned, a replace in flight, ambiguous, absent or one."""
+    matches, successors = res.matches, res.successors
+    if d.replica_id:
+        if successors:
+            errors.append(f"{d.name} is pinned ({d.replica_id}) but a replace of it is in flight (successor "
+                          f"{', '.join(r.replica_id for r in successors)}): remove replica_id to "
+                          "let it finish, or delete the successor")
+        _plan_pinned(d, by_id.get(d.replica_id), force_replace, changes, errors, warnings, track)
+    elif MARK in d.name:
+        errors.append(f"{d.name!r}: names may not contain {MARK!r} (it marks the successor of a replace)")
+    elif successors:
+        _plan_in_flight(d, matches, successors, changes, errors, missing, track)
+    elif len(matches) > 1:
+        ids = ", ".join(sorted(r.replica_id for r in matches))
+        errors.append(
+            f"{len(matches)} remote replicas are named {d.name!r} ({ids}): "
+            "pin the one to keep with replica_id, or delete the others"
+        )
+    elif not matches:
+        changes.append(Change(Action.CREATE, d.name, "not found remotely", after=desired_attributes(d), desired=d))
+        missing.update(d.missing_vars)
+    else:
+        _plan_existing(d, matches[0], force_replace, changes, errors, missing, track)
 
 
 def _plan_existing(d, r, force_replace, changes, errors, missing, track) -> None:
     """One remote replica holds the declared name: keep it, or replace it (blue/green, phase ``create``)."""
-    reason = _replace_reason(d, r, force_replace)
+    reason = REPLICAS.replace_reason(d, r, force_replace)
     if reason is None:
         track(r)
     elif d.protect:
@@ -182,18 +134,6 @@ def _plan_existing(d, r, force_replace, changes, errors, missing, track) -> None
         changes.append(Change(Action.REPLACE, d.name, reason, replica_id=r.replica_id, before=remote_attributes(r),
                               after=after, desired=d, phase="create"))
         missing.update(d.missing_vars)
-
-
-def _successors(config: Config, user: Sequence[RemoteReplica]) -> dict[str, list[RemoteReplica]]:
-    """Declared name -> the in-scope user replicas marked as its successor (``name~next~old_id``)."""
-    pinned = {d.replica_id for d in config.replicas if d.replica_id}
-    declared = {d.name for d in config.replicas}
-    found: dict[str, list[RemoteReplica]] = defaultdict(list)
-    for r in user:
-        parsed = parse_successor(r.name)
-        if parsed and parsed[0] in declared and r.replica_id not in pinned and config.settings.in_scope(r.name):
-            found[parsed[0]].append(r)
-    return found
 
 
 _IN_FLIGHT = {
@@ -267,8 +207,9 @@ def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
     if d.model_name and r.model_name and r.model_name != d.model_name:
         warnings.append(f"pinned replica {d.name} ({d.replica_id}) runs {r.model_name}, the file says "
                         f"{d.model_name}: pinned replicas are never replaced")
-    if r.name != d.name:
+    renamed = REPLICAS.in_place_changes(d, r)  # a pinned replica's name: its only in-place update
+    if renamed:
         changes.append(Change(Action.RENAME, d.name, f"pinned replica is named {r.name!r}",
-                              replica_id=r.replica_id, before={"replica_name": r.name},
-                              after={"replica_name": d.name}))
+                              replica_id=r.replica_id, before={k: v[0] for k, v in renamed.items()},
+                              after={k: v[1] for k, v in renamed.items()}))
     track(r)

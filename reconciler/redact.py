@@ -37,6 +37,11 @@ def register_secret(secret: str | None) -> None:
         _SECRETS.add(secret)
 
 
+def has_secret(text: str) -> bool:
+    """Whether a registered secret occurs in ``text`` (for fast paths that skip :func:`redact_text`)."""
+    return any(secret in text for secret in _SECRETS)
+
+
 def is_invisible(ch: str) -> bool:
     """A character a reader cannot see (or tell from a space): format (Cf), private/surrogate, separators
     other than the plain space, fillers."""

@@ -2,25 +2,24 @@
 
 Everything shown here may come from the API (names, statuses, error messages), so every string goes through
 ``escape_control`` before it reaches a terminal or a comment, and every URL through ``redact_url`` (presigned
-URLs carry their signature in the query string). Output is deterministic: no clock, no environment (except
-``use_color``), stable ordering, so golden files and PR comments do not churn between runs.
+URLs carry their signature in the query string). Output is deterministic: no clock, no environment (colour is
+decided by the CLI and passed in as ``color=``), stable ordering, so golden files and PR comments do not
+churn between runs.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.models import Action, Change, Config, Plan, RemoteReplica
-from reconciler.planner import is_user, match_declared
+from reconciler.models import Action, Change, Plan, RemoteReplica
 from reconciler.redact import escape_control, redact_url
+from reconciler.resolver import ABSENT
 from reconciler.status import Phase
 
 FORMAT_VERSION = "1"
-ABSENT = "absent"
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>`|)\]]+", re.IGNORECASE)
 # What escape_control escapes but json.dumps(ensure_ascii=False) leaves raw: C1 controls, DEL, bidi overrides.
@@ -29,16 +28,6 @@ _MISSING = object()
 
 
 # ----------------------------------------------------------------------------------------- helpers
-
-
-def use_color(stream) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org) or TERM is dumb."""
-    isatty = getattr(stream, "isatty", None)
-    try:
-        tty = bool(isatty and isatty())
-    except (ValueError, OSError):  # closed stream
-        tty = False
-    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _style(text: str, color: bool, **styles: Any) -> str:
@@ -131,7 +120,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
         "changes": [
             {
                 "action": c.action.value,
-                "name": c.name,
+                "name": redact_text(c.name),
                 "replica_id": c.replica_id,
                 "reason": redact_text(c.reason),
                 "before": _redact_attrs(c.before),
@@ -142,11 +131,15 @@ def plan_document(plan: Plan, *, file: str) -> dict:
             for c in plan.changes
         ],
         "pending": [
-            {"name": r.name, "replica_id": r.replica_id, "status": r.status, "progress": r.progress_percent}
+            {"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status,
+             "progress": r.progress_percent}
             for r in plan.pending
         ],
-        "unmanaged": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.unmanaged],
-        "forgotten": [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in plan.forgotten],
+        # remote names are untrusted: one may be a presigned URL or the key itself (found by the API fuzz test)
+        "unmanaged": [{"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status}
+                      for r in plan.unmanaged],
+        "forgotten": [{"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status}
+                      for r in plan.forgotten],
         "errors": [redact_text(e) for e in plan.errors],
         "warnings": [redact_text(w) for w in plan.warnings],
         "missing_vars": list(plan.missing_vars),
@@ -346,54 +339,9 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
 # ----------------------------------------------------------------------------------------- status
 
 
-def _row(r: RemoteReplica | None, *, name: str, model_name: str | None, managed: bool) -> dict:
-    if r is None:
-        return {"name": name, "replica_id": None, "status": ABSENT, "phase": ABSENT, "progress": None,
-                "model_name": model_name, "managed": managed, "error_message": None}
-    phase = r.phase
-    progress = 100.0 if phase is Phase.READY else r.progress_percent
-    return {"name": r.name if not managed else name, "replica_id": r.replica_id, "status": r.status,
-            "phase": phase.value, "progress": progress, "model_name": r.model_name or model_name,
-            "managed": managed, "error_message": redact_text(r.error_message)}
-
-
-def status_rows(config: Config, remote: Sequence[RemoteReplica]) -> list[dict]:
-    """One row per declared replica (file order; one per match when a name is ambiguous), then the unmanaged
-    in-scope user replicas sorted by name. Declared rows carry the declared name (a pinned replica awaiting a
-    rename shows under the name the file gives it)."""
-    matched = match_declared(config, remote)
-    rows: list[dict] = []
-    claimed: set[str] = {d.replica_id for d in config.replicas if d.replica_id}
-    from reconciler.successor import parse_successor
-
-    successors: dict[str, list[RemoteReplica]] = {}
-    for r in remote:  # a blue/green replace in flight: the successor is shown under its own (marked) name
-        if is_user(r) and (parsed := parse_successor(r.name)) and config.settings.in_scope(r.name):
-            successors.setdefault(parsed[0], []).append(r)
-    for d in config.replicas:
-        matches = matched.get(d.name, ())
-        claimed.update(r.replica_id for r in matches)
-        if not matches and not successors.get(d.name):
-            rows.append(_row(None, name=d.name, model_name=d.model_name, managed=True))
-        for r in (*matches, *successors.get(d.name, ())):
-            claimed.add(r.replica_id)
-            rows.append(_row(r, name=r.name if r not in matches else d.name, model_name=d.model_name, managed=True))
-    seen: set[str] = set()
-    unmanaged = []
-    for r in remote:
-        if r.replica_id in claimed or r.replica_id in seen or not is_user(r) or not config.settings.in_scope(r.name):
-            continue
-        if r.name in config.removed_names or r.replica_id in config.removed_ids:
-            continue  # released from management (removed:): not this file's business any more
-        seen.add(r.replica_id)
-        unmanaged.append(r)
-    for r in sorted(unmanaged, key=lambda r: (r.name, r.replica_id)):
-        rows.append(_row(r, name=r.name, model_name=None, managed=False))
-    return rows
-
-
 def status_json(rows: Sequence[Mapping[str, object]]) -> str:
-    return _json_safe(json.dumps(list(rows), indent=2, ensure_ascii=False)) + "\n"
+    rows = [{**row, "name": redact_text(row["name"])} if "name" in row else row for row in rows]
+    return _json_safe(json.dumps(rows, indent=2, ensure_ascii=False)) + "\n"
 
 
 _PHASE_COLOR = {"ready": "green", "pending": "yellow", "failed": "red", "absent": "magenta"}

@@ -2,15 +2,13 @@
 
 Tavus's own documents disagree on the vocabulary: the API answers ``started`` / ``completed`` / ``error``,
 older docs and client code say ``training``, the training webhook says ``ready``. Anything else is treated
-as still pending (shown as is, logged once) so a new server-side word never breaks a run.
+as still pending (shown as is) so a new server-side word never breaks a run. This module is pure (the
+planner reads phases through it): the client, which reads the words off the wire, logs an unknown one once.
 """
 
 from __future__ import annotations
 
 import enum
-import logging
-
-log = logging.getLogger(__name__)
 
 
 class Phase(enum.Enum):
@@ -27,16 +25,12 @@ STATUS_PHASES: dict[str, Phase] = {
     "error": Phase.FAILED,
 }
 
-_unknown_seen: set[str] = set()
 
 
 def phase_of(status: str | None) -> Phase:
-    """Phase of a raw status word; unknown words (and a missing status) are pending, logged once each."""
-    word = (status or "").strip().lower()
-    phase = STATUS_PHASES.get(word)
-    if phase is None:
-        if word not in _unknown_seen:
-            _unknown_seen.add(word)
-            log.warning("unknown replica status %r: treating it as still training", status)
-        return Phase.PENDING
-    return phase
+    """Phase of a raw status word; unknown words (and a missing status) are pending."""
+    return STATUS_PHASES.get((status or "").strip().lower(), Phase.PENDING)
+
+
+def is_known(status: str | None) -> bool:
+    return (status or "").strip().lower() in STATUS_PHASES

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler.errors import ApiError, AuthError, NotFoundError
+from reconciler.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from reconciler.kinds.replicas import REPLICAS
 from reconciler.models import RemoteReplica
 from reconciler.status import Phase
 
 GONE = "gone"
 
-EXIT_OK, EXIT_FAILED, EXIT_TIMEOUT = 0, 3, 4
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Waiter:
     def _poll(self, pending: list[Tracked]) -> list[tuple[Tracked, str]]:
         """One poll; returns (tracked, previous status) for every replica whose status changed."""
         try:
-            seen = {r.replica_id: r for r in self.client.list_replicas(ids=[t.replica_id for t in pending])}
+            seen = {r.replica_id: r for r in REPLICAS.list(self.client, ids=[t.replica_id for t in pending])}
         except AuthError:
             raise
         except ApiError as e:
@@ -121,7 +122,7 @@ class Waiter:
     def _confirm(self, t: Tracked) -> RemoteReplica | None | bool:
         """A replica missing from a list: GET it. None = really gone, False = unknown this time."""
         try:
-            return self.client.get_replica(t.replica_id)
+            return REPLICAS.get(self.client, t.replica_id)
         except NotFoundError:
             return None
         except AuthError:

@@ -18,6 +18,7 @@ from reconciler.config import parse_config
 from reconciler.errors import ReconcilerError
 from reconciler.models import RemoteReplica
 from reconciler.planner import compute_plan
+from reconciler.resolver import status_rows
 
 KEY = "fuzz-secret-key-00112233"
 
@@ -77,7 +78,7 @@ def _use(result):
         r.progress_percent  # noqa: B018
     plan = compute_plan(CONFIG, replicas)
     text = render.plan_text(plan, file="f.yaml") + render.plan_json(plan, file="f.yaml")
-    text += render.status_text(render.status_rows(CONFIG, replicas)) + render.plan_markdown(plan, file="f.yaml")
+    text += render.status_text(status_rows(CONFIG, replicas)) + render.plan_markdown(plan, file="f.yaml")
     assert "SIGSIG" not in text and KEY not in text and "\x1b" not in text
 
 

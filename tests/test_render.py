@@ -16,8 +16,10 @@ import jsonschema
 import pytest
 
 from reconciler import render
+from reconciler.cli import use_color
 from reconciler.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica, Settings
 from reconciler.planner import compute_plan, desired_attributes, remote_attributes
+from reconciler.resolver import status_rows
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -104,7 +106,7 @@ def test_plan_text_empty_golden():
 
 
 def test_status_text_golden():
-    golden("status.txt", render.status_text(render.status_rows(*status_fixture())))
+    golden("status.txt", render.status_text(status_rows(*status_fixture())))
 
 
 # ----------------------------------------------------------------------------------------- plan properties
@@ -235,7 +237,7 @@ def test_colour_only_when_asked():
     assert ESC not in render.plan_text(plan, file=FILE)
     coloured = render.plan_text(plan, file=FILE, color=True)
     assert "\x1b[32m" in coloured and "\x1b[31m" in coloured and "\x1b[35m" in coloured and "\x1b[33m" in coloured
-    rows = render.status_rows(*status_fixture())
+    rows = status_rows(*status_fixture())
     assert ESC not in render.status_text(rows)
     assert ESC in render.status_text(rows, color=True)
     # the only escapes are ours: the remote name's is still shown escaped
@@ -279,11 +281,11 @@ def test_use_color(monkeypatch, tty, env, expected):
     monkeypatch.setenv("TERM", "xterm")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    assert render.use_color(_Stream(tty)) is expected
+    assert use_color(_Stream(tty)) is expected
 
 
 def test_use_color_without_isatty():
-    assert render.use_color(object()) is False
+    assert use_color(object()) is False
 
 
 def test_plan_from_the_planner_renders_and_validates():
@@ -325,7 +327,7 @@ def status_fixture() -> tuple[Config, list[RemoteReplica]]:
 
 
 def test_status_rows():
-    rows = render.status_rows(*status_fixture())
+    rows = status_rows(*status_fixture())
     assert [(r["name"], r["replica_id"], r["phase"], r["managed"]) for r in rows] == [
         ("acme-anna", "ra", "ready", True),
         ("acme-legacy", "r79e1c033f", "ready", True),
@@ -345,13 +347,13 @@ def test_status_rows():
 
 def test_status_rows_without_remote():
     config, _ = status_fixture()
-    rows = render.status_rows(config, [])
+    rows = status_rows(config, [])
     assert [r["phase"] for r in rows] == ["absent"] * 5
     assert render.status_text(rows).endswith("5 declared: 0 ready, 0 training, 0 failed, 5 absent; 0 unmanaged\n")
 
 
 def test_status_json_validates_against_the_schema():
-    rows = render.status_rows(*status_fixture())
+    rows = status_rows(*status_fixture())
     text = render.status_json(rows)
     assert text.endswith("\n") and SECRET not in text
     doc = json.loads(text)
@@ -363,7 +365,7 @@ def test_status_json_validates_against_the_schema():
 
 
 def test_status_text():
-    text = render.status_text(render.status_rows(*status_fixture()))
+    text = render.status_text(status_rows(*status_fixture()))
     lines = text.splitlines()
     assert lines[0].split() == ["NAME", "REPLICA_ID", "STATUS", "PROGRESS", "MODEL"]
     assert lines[-1] == "6 declared: 3 ready, 1 training, 1 failed, 1 absent; 2 unmanaged"

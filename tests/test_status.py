@@ -24,9 +24,14 @@ def test_table_covers_the_documented_vocabulary():
 
 
 def test_unknown_status_is_logged_once(caplog):
+    from reconciler.client import TavusClient
+
+    client = TavusClient("http://127.0.0.1:9", "k")
     with caplog.at_level(logging.WARNING, logger="reconciler.status"):
-        phase_of("brand-new-word")
-        phase_of("brand-new-word")
+        assert phase_of("brand-new-word") is Phase.PENDING  # pure: phase_of itself never logs
+        assert not caplog.records
+        for rid in ("r1", "r2"):
+            client._replica({"replica_id": rid, "status": "brand-new-word"}, "GET", "/v2/replicas")
     assert [r.getMessage() for r in caplog.records].count(
         "unknown replica status 'brand-new-word': treating it as still training") == 1
 

@@ -1,0 +1,69 @@
+"""Resource kinds: what the planner, executor, waiter, renderers and workflows need to know about one kind
+of Tavus object, behind one interface. Replicas are the first kind (``reconciler.kinds.replicas``).
+
+A kind says:
+- ``key``: its list in the file (``replicas:``), and the JSON Schema section that validates it;
+- its desired model (an entry of the file, resolved) and remote model (what the API answers), both
+  frozen dataclasses in ``reconciler.models``;
+- its identity: the declared name inside the file's scope, or a pinned id (``identity``);
+- how it diffs: ``replace_reason`` (an attribute whose change forces a replace, like a replica's
+  ``model_name``), ``in_place_changes`` (attributes updated in place: none for replicas, which Tavus
+  cannot patch; a persona's prompt and layers are updated with JSON Patch) and the create-only inputs that
+  are never compared (a replica's training URLs);
+- its API calls (``list``, ``get``, ``create``, ``update``, ``rename``, ``delete``) on the one client.
+
+A new kind (personas, issue 17) is a new module here plus its models and schema section; the planner's
+order of work (replicas before the personas that reference them) is ``KINDS``' order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Protocol
+
+
+class Kind(Protocol):
+    key: str  # the file's list, the schema section, the plan's JSON key
+    noun: str  # one object, for messages: "replica"
+    id_field: str  # the API's id field: "replica_id"
+    name_field: str  # the API's name field: "replica_name"
+    create_only: tuple[str, ...]  # inputs read once at create time, never compared afterwards
+    replace_on: tuple[str, ...]  # declared attributes whose change forces a replace
+
+    def identity(self, desired: Any) -> tuple[str, str]:
+        """``("id", pinned_id)`` or ``("name", declared_name)``."""
+
+    def desired_attributes(self, desired: Any) -> dict[str, object]:
+        """What a create sends, as shown in plans (renderers redact URLs and secrets)."""
+
+    def remote_attributes(self, remote: Any) -> dict[str, object]:
+        """What the account holds, as shown in plans."""
+
+    def replace_reason(self, desired: Any, remote: Any, force_replace: Collection[str]) -> str | None:
+        """Why ``remote`` must be replaced to become ``desired``, or None to keep it."""
+
+    def in_place_changes(self, desired: Any, remote: Any) -> Mapping[str, tuple[object, object]]:
+        """Attribute -> (remote value, declared value) for what an update in place would change."""
+
+    # the API calls, on the one client (reconciler.client.TavusClient)
+    def list(self, client: Any, *, ids: Sequence[str] | None = None) -> list[Any]: ...
+    def get(self, client: Any, object_id: str) -> Any: ...
+    def create(self, client: Any, desired: Any, *, name: str | None = None,
+               known_ids: Collection[str] = ()) -> str: ...
+    def update(self, client: Any, object_id: str, changes: Mapping[str, tuple[object, object]]) -> None: ...
+    def rename(self, client: Any, object_id: str, name: str) -> None: ...
+    def delete(self, client: Any, object_id: str) -> None: ...
+
+
+def kinds() -> tuple[Kind, ...]:
+    """Every kind, in the order an apply creates them (a kind's references point at earlier kinds)."""
+    from reconciler.kinds.replicas import REPLICAS
+
+    return (REPLICAS,)
+
+
+def kind(key: str) -> Kind:
+    for k in kinds():
+        if k.key == key:
+            return k
+    raise KeyError(key)

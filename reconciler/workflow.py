@@ -1,0 +1,444 @@
+"""The commands' orchestration, without the command line: plan, apply, wait, status, output.
+
+Each function takes what the CLI parsed (a loaded config, a client, options) and a ``Console`` (where to
+print, and whether to colour / draw live progress: the CLI decides that, from its flags and the terminal),
+and returns an ``Outcome`` carrying its exit code (``reconciler.exitcodes``), like pre-commit's commands
+return an int and black's ``Report.return_code``. Errors that stop a command before it changed anything
+are raised (``PlanError``/``UsageError``: one line each, exit 1, mapped by ``cli.main``); everything after
+the first change is reported, never raised, so the account of what was done is always printed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from reconciler.errors import PlanError
+from reconciler.exitcodes import CHANGES, ERROR, FAILED, OK
+from reconciler.models import Config, Plan, RemoteReplica
+
+
+@dataclass
+class Console:
+    """Where a workflow prints. ``out`` writes to stdout (``nl=False`` for text that ends in its own newline),
+    ``err`` one message to stderr (through the redaction choke point); ``color`` and ``live`` (a redrawn
+    progress table) are decided by the CLI, never read from the environment here."""
+
+    out: Callable[..., None]
+    err: Callable[[str], None]
+    color: bool = False
+    live: bool = False
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did, and the exit code it ends with."""
+
+    exit_code: int
+    plan: Plan | None = None
+    report: object | None = None  # executor.Report, when changes were made
+    waited: object | None = None  # waiter.WaitResult, when training was waited for
+    saved_to: str | None = None  # plan --out
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    prune: bool = False
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    timeout: float = 6 * 3600.0
+    poll_interval: float = 30.0
+    parallelism: int = 64
+    no_wait: bool = False
+
+
+# ----------------------------------------------------------------------------------------- reading
+
+
+def inventory(client, config: Config) -> list[RemoteReplica]:
+    """User replicas, plus any pinned replica the user listing lacks (a stock replica used as a reference)."""
+    remote = client.list_replicas()
+    seen = {r.replica_id for r in remote}
+    missing = [d.replica_id for d in config.replicas if d.replica_id and d.replica_id not in seen]
+    return remote + client.list_replicas(replica_type=None, ids=missing) if missing else remote
+
+
+def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions) -> Plan:
+    from reconciler.planner import compute_plan
+
+    return compute_plan(config, remote, targets=opts.targets, force_replace=opts.replace, prune=opts.prune)
+
+
+# ----------------------------------------------------------------------------------------- plan
+
+
+def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: str, fmt: str = "text",
+         out: str | None = None, detailed_exitcode: bool = False, ignore_unmanaged: bool = False,
+         check_urls: bool = False) -> Outcome:
+    from reconciler import planfile, render
+
+    remote = inventory(client, config)
+    result = make_plan(config, remote, opts)
+    if fmt == "json":
+        console.out(render.plan_json(result, file=file), nl=False)
+    elif fmt == "markdown":
+        console.out(render.plan_markdown(result, file=file), nl=False)
+    else:
+        console.out(render.plan_text(result, file=file, color=console.color), nl=False)
+    if result.errors:
+        console.err(f"error: the plan has {len(result.errors)} error(s); it cannot be applied")
+        return Outcome(ERROR, plan=result)
+    if check_urls:
+        from reconciler.preflight import unreachable_urls
+
+        problems = unreachable_urls([c.desired for c in result.changes if c.desired is not None])
+        for p in problems:
+            console.err(f"error: {p}")
+        if problems:
+            console.err(f"error: {len(problems)} training URL(s) do not answer: apply would refuse them; "
+                        "fix the URLs (or their ${VAR}s) and plan again")
+            return Outcome(ERROR, plan=result)
+    if out:
+        planfile.write(out, planfile.SavedPlan(
+            file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
+            prune=opts.prune, fingerprint=planfile.fingerprint(config, remote),
+            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url)))
+        console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
+    drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
+    return Outcome(CHANGES if detailed_exitcode and drift else OK, plan=result, saved_to=out)
+
+
+# ----------------------------------------------------------------------------------------- apply
+
+
+def same_changes(a: Plan, b: Plan) -> bool:
+    return [(c.action, c.name, c.replica_id) for c in a.changes] == [(c.action, c.name, c.replica_id)
+                                                                    for c in b.changes]
+
+
+def _preflight(result: Plan, skip_url_check: bool, console: Console) -> None:
+    """Before any write: every ${VAR} a create needs is set, and (unless skipped) its URLs answer."""
+    from reconciler.preflight import missing_variables, unreachable_urls
+
+    creating = [c.desired for c in result.changes if c.desired is not None and c.successor_id is None]
+    problems = missing_variables(creating)
+    if not skip_url_check:
+        problems += unreachable_urls(creating)
+    if problems:
+        for p in problems:
+            console.err(f"error: {p}")
+        raise PlanError([f"preflight failed ({len(problems)} problem(s)); nothing was changed"])
+
+
+def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, console: Console, *, shown: str,
+          saved=None, file: str | None = None, confirm: Callable[[Plan], bool] | None = None,
+          skip_url_check: bool = False) -> Outcome:
+    """Plan, check, (confirm), execute, then wait for training. ``saved``: a SavedPlan to carry out exactly
+    (refused if anything differs); ``confirm``: asks the user, None when approved in advance."""
+    from reconciler import render
+    from reconciler.executor import in_flight
+
+    remote = inventory(client, config)
+    listed_at = time.monotonic()
+    result = make_plan(config, remote, opts)
+    if saved is not None:
+        _check_saved(saved, config, remote, result, client, console, shown=shown, file=file)
+    console.out(render.plan_text(result, file=shown, color=console.color), nl=False)
+    if result.errors:
+        raise PlanError([f"refusing to apply: the plan has {len(result.errors)} error(s); nothing was changed"])
+    report = None
+    if result.has_changes:
+        _preflight(result, skip_url_check, console)
+        if confirm is not None:
+            if not confirm(result):
+                console.err("Apply cancelled; nothing was changed.")
+                return Outcome(ERROR, plan=result)
+            if time.monotonic() - listed_at > 2:
+                remote = inventory(client, config)
+                if not same_changes(make_plan(config, remote, opts), result):
+                    raise PlanError(["the replicas on the account changed while you were confirming; "
+                                     "nothing was changed; run apply again to see the new plan"])
+        report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown)
+        if code != OK:
+            return Outcome(code, plan=result, report=report)
+    created = report.created if report else {}
+    items = [i for i in in_flight(result, created) if i.phase != "failed"]  # failed ones: removed above
+    gone = report.deleted if report else set()
+    remote = [r for r in remote if r.replica_id not in gone]
+    if wait_opts.no_wait:
+        code = finish_without_waiting(client, items, remote, shown, wait_opts.parallelism, console)
+        return Outcome(code, plan=result, report=report)
+    waited = wait(config, client, wait_opts, console, file=shown, targets=opts.targets, remote=remote,
+                  created=created, items=items)
+    return Outcome(waited.exit_code, plan=result, report=report, waited=waited.waited)
+
+
+def _check_saved(saved, config: Config, remote, result: Plan, client, console: Console, *, shown: str,
+                 file: str | None) -> None:
+    """A saved plan runs only if it is still exactly what would run now (account, plan, inputs)."""
+    from reconciler import planfile, render
+
+    differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
+                                       client.base_url)
+    if differences:
+        raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
+                        + ["refusing to apply it: nothing was changed; run plan again"])
+    console.out(f"Applying the saved plan {file} (reviewed when it was made); it still matches the account, "
+                "the file and the environment.\n")
+
+
+def _execute(result: Plan, client, remote, parallelism: int, console: Console, *, shown: str):
+    """Make the changes, stoppable by Ctrl-C/SIGTERM, and say what was done: (report, exit code)."""
+    from reconciler.executor import execute
+    from reconciler.interrupts import Stop, stopping_on_signals
+
+    console.out("\nApplying:")
+    stop = Stop()
+    with stopping_on_signals(stop):
+        report = execute(result, client, known_ids={r.replica_id for r in remote}, parallelism=parallelism,
+                         stop=stop.event)
+    print_report(report, shown, console, stop)
+    if report.interrupted:
+        return report, stop.exit_code
+    return report, OK if report.ok else ERROR
+
+
+def print_report(report, file: str, console: Console, stop=None) -> None:
+    """What an apply did: one line when all went well, else every change done, failed and not done."""
+    from reconciler.redact import escape_control
+
+    if report.ok:
+        counts: dict[str, int] = {}
+        for o in report.outcomes:
+            counts[o.change.action.value] = counts.get(o.change.action.value, 0) + 1
+        done = ", ".join(f"{n} {a}" for a, n in counts.items()) or "nothing to do"
+        console.out(f"\nApply complete: {done}.")
+        return
+    head = f"interrupted ({stop.what}): no new request was started" if report.interrupted and stop else \
+        "interrupted" if report.interrupted else "FAILED"
+    console.err("\n" + f"Apply {head}. The account is partly changed; this is exactly what happened:")
+    for o in report.outcomes:
+        console.err(f"  {'done  ' if o.ok else 'FAILED'} {o.change.action.value} {o.change.name}: {o.detail}")
+    for c, why in report.skipped:
+        console.err(escape_control(f"  not done {c.action.value} {c.name}"
+                                   f"{' (' + c.replica_id + ')' if c.replica_id else ''}: {why}"))
+    if report.unknown:
+        names = ", ".join(o.change.name for o in report.unknown)
+        console.err(f"{len(report.unknown)} create(s) have an UNKNOWN outcome ({names}): the answer was lost and the "
+                    "account could not confirm it; they were not sent again. The next apply adopts them if they "
+                    "were made.")
+    if report.interrupted:
+        console.err(f"Resume with `tavus-reconciler apply {file}`: it picks up where this run stopped, nothing is "
+                    "created twice.")
+    else:
+        console.err(f"Fix the cause and run `tavus-reconciler apply {file}` again: it picks up where this run "
+                    "stopped.")
+
+
+# ----------------------------------------------------------------------------------------- wait
+
+
+def finish_without_waiting(client, items, remote, file: str, parallelism: int, console: Console) -> int:
+    """``apply --no-wait``: finish the replaces whose successor is already trained, leave the others in flight."""
+    from reconciler.executor import finish_replaces
+    from reconciler.status import Phase
+
+    phases = {r.replica_id: r.phase for r in remote}
+    done = finish_replaces(items, phases, client, parallelism=parallelism, emit=console.out)
+    for i in (i for i in items if phases.get(i.successor_id, Phase.PENDING) is Phase.PENDING):
+        console.out(f"Replace of {i.name} in flight: successor {i.successor_id} is training, {i.old_id} keeps the "
+                    f"name until it is ready. `tavus-reconciler wait {file}` (or apply) finishes it.")
+    if any("failed training" in o.detail for o in done.failed):
+        return FAILED  # the successor failed: removed, the old replica keeps serving
+    return ERROR if done.failed else OK
+
+
+def wait_targets(config: Config, remote: Sequence[RemoteReplica], *, file: str, targets: Collection[str] = (),
+                 created: Mapping[str, str] | None = None, replacing: Mapping[str, object] | None = None,
+                 ) -> dict[str, str]:
+    """replica_id -> declared name of what to wait for: a replace's successor, a just-created id, else the one
+    remote replica the resolver finds. Raises PlanError when one is ambiguous or absent."""
+    from reconciler.resolver import Found, resolve
+
+    created, replacing = created or {}, replacing or {}
+    ids: dict[str, str] = {}
+    absent, ambiguous = [], []
+    for name, res in resolve(config, remote).items():
+        if targets and name not in targets:
+            continue
+        if name in replacing:  # a blue/green replace: wait for the successor; the old one serves meanwhile
+            if replacing[name].phase != "failed":
+                ids[replacing[name].successor_id] = name
+        elif name in created:
+            ids[created[name]] = name
+        elif res.found is Found.ONE:
+            ids[res.matches[0].replica_id] = name
+        elif res.found is Found.AMBIGUOUS:
+            ambiguous.append(f"{name} ({res.ids})")
+        else:
+            absent.append(name)
+    if ambiguous:
+        raise PlanError([f"cannot tell which replica to wait for: {'; '.join(ambiguous)}"])
+    if absent:
+        raise PlanError([f"not created yet: {', '.join(absent)}; run `tavus-reconciler apply {file}`"])
+    return ids
+
+
+@dataclass(frozen=True)
+class _Waited:
+    exit_code: int
+    waited: object | None = None
+
+
+def interval(seconds: float) -> str:
+    """A poll interval as the user gave it: ``0.5s`` stays ``0.5s`` (duration() would round it to 0s)."""
+    from reconciler.progress import duration
+
+    return f"{seconds:g}s" if seconds < 60 and seconds != int(seconds) else duration(seconds)
+
+
+def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: str, targets: Collection[str] = (),
+         remote: Sequence[RemoteReplica] | None = None, created: Mapping[str, str] | None = None,
+         items: Sequence = ()) -> _Waited:
+    """Wait for the declared replicas (or ``targets``) to train, then finish the replaces in flight."""
+    from reconciler.executor import in_flight
+    from reconciler.interrupts import Stop, stopping_on_signals
+    from reconciler.progress import LineReporter, TtyReporter, duration
+    from reconciler.waiter import Waiter
+
+    if remote is None:  # `wait FILE`: read the account, and the replaces in flight, here
+        remote = inventory(client, config)
+        items = in_flight(make_plan(config, remote, PlanOptions(targets=tuple(targets))))
+    replacing = {i.name: i for i in items if not targets or i.name in targets}
+    ids = wait_targets(config, remote, file=file, targets=targets, created=created, replacing=replacing)
+    if not ids and not replacing:
+        console.out("Nothing to wait for.")
+        return _Waited(OK)
+    known = {r.replica_id: r for r in remote if r.replica_id in ids}
+    resume = f"tavus-reconciler wait {file}" + "".join(f" --target {t}" for t in targets)
+    stop = Stop()
+    reporter = TtyReporter(console.stream, sleep=stop.event.wait) if console.live else LineReporter(console.stream)
+    console.out(f"\nWaiting for {len(ids)} replica(s) to finish training (timeout {duration(opts.timeout)}, "
+                f"polling every {interval(opts.poll_interval)}):")
+    with stopping_on_signals(stop):
+        sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
+        waiter = Waiter(client, reporter, poll_interval=opts.poll_interval, sleep=sleep, stop=stop.event)
+        result = waiter.wait(ids, timeout=opts.timeout, known=known)
+        finished = None
+        if replacing and not result.interrupted:
+            from reconciler.executor import finish_replaces
+
+            phases = {t.replica_id: t.phase for t in result.tracked}
+            finished = finish_replaces(list(replacing.values()), phases, client, parallelism=opts.parallelism,
+                                       emit=console.out, stop=stop.event)
+    if result.interrupted or (finished is not None and finished.interrupted):
+        states = ", ".join(f"{t.name} {t.status}" for t in result.tracked) or "none"
+        console.out()
+        console.err(f"Interrupted ({stop.what}) after {duration(result.elapsed)}: no new request was started. "
+                    f"Replicas: {states}. They keep training on Tavus (a replace in flight keeps its old replica "
+                    f"serving); resume with: {resume}")
+        return _Waited(stop.exit_code, result)
+    return _Waited(_wait_verdict(result, finished, len(ids), resume, console), result)
+
+
+def _wait_verdict(result, finished, count: int, resume: str, console: Console) -> int:
+    """Say how the wait ended; the exit code: 0 all ready, 3 one failed or vanished, 4 timed out, 1 an error."""
+    from reconciler.progress import duration
+    from reconciler.status import Phase
+    from reconciler.waiter import GONE
+
+    for t in result.having(Phase.FAILED, GONE):
+        console.err(f"error: {t.name} ({t.replica_id}) {'failed' if t.phase is Phase.FAILED else 'is gone'}: "
+                    f"{t.error_message or 'no error message'}")
+    pending = result.having(Phase.PENDING)
+    code = result.exit_code
+    if finished is not None and finished.failed:
+        if any("failed training" not in o.detail for o in finished.failed) and code == OK:
+            code = ERROR
+        if any("failed training" in o.detail for o in finished.failed):
+            code = FAILED
+    if code == OK:
+        console.out(f"All {count} replica(s) are ready ({duration(result.elapsed)}).")
+    elif pending:
+        still = ", ".join(f"{t.name} ({t.progress or 0:.0f}%)" for t in pending)
+        console.err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still "
+                    f"training: {still}. Resume with: {resume}")
+    return code
+
+
+# ----------------------------------------------------------------------------------------- status, output
+
+
+def status(config: Config, client, console: Console, *, fmt: str = "text") -> Outcome:
+    from reconciler import render
+    from reconciler.resolver import status_rows
+
+    rows = status_rows(config, inventory(client, config))
+    if fmt == "json":
+        console.out(render.status_json(rows), nl=False)
+    else:
+        console.out(render.status_text(rows, color=console.color), nl=False)
+    return Outcome(OK)
+
+
+def output(config: Config, client, console: Console, *, fmt: str = "text", allow_partial: bool = False) -> Outcome:
+    from reconciler.errors import UsageError
+    from reconciler.export import format_outputs
+    from reconciler.resolver import ready_outputs
+
+    ready, notes = ready_outputs(config, inventory(client, config))
+    if notes and not allow_partial:
+        for note in notes:
+            console.err(f"error: {note}")
+        raise UsageError(f"{len(notes)} declared replica(s) have no ready replica_id, so nothing was printed; "
+                         "run `tavus-reconciler wait` first, or pass --allow-partial to print the ready ones")
+    for note in notes:
+        console.err(f"note: {note}")
+    try:
+        console.out(format_outputs(ready, fmt), nl=False)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return Outcome(OK)
+
+
+# ----------------------------------------------------------------------------------------- export
+
+
+def export(client, console: Console, *, output_file: str | None, name_prefix: str | None, include_system: bool,
+           version: str, schema_ref: Mapping[str, str]) -> Outcome:
+    """Write a replicas file adopting the account's replicas: to ``output_file`` (never overwritten) or stdout."""
+    from datetime import UTC, datetime
+
+    from reconciler.errors import UsageError
+    from reconciler.export import export_yaml
+    from reconciler.redact import redact_url
+
+    remote = client.list_replicas(replica_type=None if include_system else "user")
+    source = redact_url(client.base_url)
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text, warnings = export_yaml(remote, source=source, when=when, version=version, name_prefix=name_prefix,
+                                 include_system=include_system, **schema_ref)
+    for w in warnings:
+        console.err(f"warning: {w}")
+    if not output_file:
+        console.out(text, nl=False)
+        return Outcome(OK)
+    try:
+        with open(output_file, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
+    except OSError as e:
+        raise UsageError(f"{output_file}: cannot write: {e.strerror}") from None
+    import yaml
+
+    console.err(f"Exported {len(yaml.safe_load(text)['replicas'])} replica(s) to {output_file}")
+    return Outcome(OK)
