@@ -141,5 +141,5 @@ def test_an_api_key_echoed_in_any_field_is_masked_in_every_rendering():
                               error_message=f"bad X-Amz-Signature=SIGSIG {KEY}")]
     plan = compute_plan(CONFIG, replicas)
     text = render.plan_text(plan, file="f.yaml") + render.plan_json(plan, file="f.yaml")
-    text += render.status_text(render.status_rows(CONFIG, replicas)) + render.plan_markdown(plan, file="f.yaml")
+    text += render.status_text(status_rows(CONFIG, replicas)) + render.plan_markdown(plan, file="f.yaml")
     assert "r9" in text and KEY not in text and "SIGSIG" not in text
