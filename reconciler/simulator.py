@@ -30,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from reconciler import sim_personas
+
 API_PREFIX = "/v2/replicas"
 MODELS = ("phoenix-3", "phoenix-4")
 DEFAULT_MODEL = "phoenix-4"
@@ -458,7 +460,8 @@ class Simulator:
             status, payload, ctype, headers = 500, {"message": f"simulator error: {e}"}, "application/json", {}
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self._record(method, path, query, status)
-        h.respond(status, data, ctype, headers, head=method == "HEAD")
+        # 204 and 304 carry no body in HTTP (the docs show one for the persona 304; a client must not rely on it)
+        h.respond(status, data, ctype, headers, head=method == "HEAD" or status in (204, 304))
 
     def _take_token(self, rps: float, burst: float | None) -> float:
         """Token bucket of ``rps`` per second: 0 when a token was taken, else the seconds until one is due.
@@ -483,9 +486,12 @@ class Simulator:
              body: bytes) -> tuple[int, Any, str, dict[str, str]]:
         """Faults, auth and the /v2/replicas routes. Returns (status, payload, content type, headers)."""
         parts = [p for p in path.split("/") if p]
-        if parts[:2] != ["v2", "replicas"] or len(parts) > 4 or (len(parts) == 4 and parts[3] != "name"):
+        extra = parts[:2] in (["v2", "personas"], ["v2", "conversations"])  # issue 17: reconciler/sim_personas.py
+        if not extra and (parts[:2] != ["v2", "replicas"] or len(parts) > 4
+                          or (len(parts) == 4 and parts[3] != "name")):
             raise _HttpError(404, f"no route for {path}")
-        allowed = {2: ("GET", "POST"), 3: ("GET", "DELETE"), 4: ("PATCH",)}[len(parts)]
+        allowed = sim_personas.check_route(parts, _HttpError) if extra else {
+            2: ("GET", "POST"), 3: ("GET", "DELETE"), 4: ("PATCH",)}[len(parts)]
         if method not in allowed:
             raise _HttpError(405, f"method {method} not allowed on {path}", {"Allow": ", ".join(allowed)})
         latency = self._faults["latency"]
@@ -517,6 +523,9 @@ class Simulator:
             drop = method == "POST" and self._draw(f["drop_create_response"])
             late = self._rng.uniform(1.0, 1.5) if method == "POST" and self._draw(f["gateway_504"]) else 0.0
             slow = f["slow_create"] if method == "POST" else 0.0
+        if extra:
+            return sim_personas.route(self, method, parts, query, body, late=late, drop=drop, error=_HttpError,
+                                      drop_error=_Drop, positive_int=_positive_int)
         rid = parts[2] if len(parts) > 2 else ""
         if len(parts) == 2 and method == "GET":
             return 200, self._list(query), "application/json", {}
