@@ -39,6 +39,7 @@ from reconciler.errors import (
     BadRequestError,
     CreateOutcomeUnknownError,
     InconsistentListError,
+    InvalidPatchError,
     MalformedResponseError,
     NotFoundError,
     RetriesExhaustedError,
@@ -48,15 +49,20 @@ from reconciler.limiter import FAILURE, OK, OVERLOAD, AIMDLimiter
 from reconciler.limiter import backoff as _backoff
 from reconciler.limiter import report as _report
 from reconciler.models import RemoteReplica
+from reconciler.personas import RemotePersona
 from reconciler.redact import escape_control, redact_url, register_secret, scrub
 from reconciler.status import is_known
 
 API_PREFIX = "/v2/replicas"  # the newer docs call replicas "faces": switching to /v2/faces is this line
+PERSONAS_PREFIX = "/v2/personas"
+CONVERSATIONS_PREFIX = "/v2/conversations"
 DEFAULT_API_URL = "https://tavusapi.com"
 IDS_PER_REQUEST = 100
 MAX_PAGES = 5000  # a listing that needs more pages than this is refused (a bogus total_count, not an account)
 MAX_BODY_BYTES = 64 * 1024 * 1024
-_GONE_MESSAGE = ("invalid replica_id", "invalid face_id")  # the documented 400 for an unknown id
+# the documented 400 for an unknown id (replicas, personas); conversations: not documented, same shape assumed
+_GONE_MESSAGE = ("invalid replica_id", "invalid face_id", "invalid persona_id", "invalid conversation_id")
+_GONE_PREFIXES = (API_PREFIX + "/", PERSONAS_PREFIX + "/", CONVERSATIONS_PREFIX + "/")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _DEFAULT = object()
 
@@ -146,9 +152,43 @@ def _env_number(environ: Mapping[str, str], name: str, cast: Callable[[str], flo
 
 @dataclass(frozen=True)
 class _Adopted:
-    """What a lost create's settle found: the replica it made."""
+    """What a lost create's settle found: the replica (or persona) it made."""
 
     replica_id: str
+
+
+class _NotModified:
+    """A 304 answer (a persona PATCH that changed nothing: success, documented)."""
+
+
+_NOT_MODIFIED = _NotModified()
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A listable collection: where it lives, how an item is parsed and keyed, and what it is called."""
+
+    path: str
+    noun: str
+    parse: Callable[[Mapping[str, Any]], Any]
+    key: Callable[[Any], str]
+    name_field: str
+    id_field: str
+
+
+_REPLICAS = _Kind(API_PREFIX, "replica", RemoteReplica.from_api, lambda r: r.replica_id, "replica_name", "replica_id")
+_PERSONAS = _Kind(PERSONAS_PREFIX, "persona", RemotePersona.from_api, lambda p: p.persona_id, "persona_name",
+                  "persona_id")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation as created: ``conversation_url`` is what a person opens to talk to the replica."""
+
+    conversation_id: str
+    conversation_url: str | None = None
+    status: str | None = None  # "active" | "ended" (test_mode conversations are created ended)
+    conversation_name: str | None = None
 
 
 class TavusClient:
@@ -297,25 +337,31 @@ class TavusClient:
         not in ``known_ids``, the ids that existed when the plan was made) and adopts it; it POSTs again only
         when a listing after the settle window confirms the name absent, and otherwise raises
         :class:`CreateOutcomeUnknownError`."""
-        name = str(payload.get("replica_name", ""))
+        return self._create(_REPLICAS, payload, known_ids, self.list_replicas)
+
+    def _create(self, kind: _Kind, payload: Mapping[str, Any], known_ids: Collection[str],
+                listing: Callable[[], list[Any]]) -> str:
+        """The never-duplicate create shared by replicas and personas (see :meth:`create_replica`)."""
+        name = str(payload.get(kind.name_field, ""))
         known = frozenset(known_ids)
 
         def adopt(reason: str) -> _Adopted | None:
-            rid = self._settle(name, known, reason)
+            rid = self._settle(name, known, reason, kind, listing)
             return None if rid is None else _Adopted(rid)
 
-        body = self._call("POST", API_PREFIX, json=dict(payload), before_retry=adopt)
+        body = self._call("POST", kind.path, json=dict(payload), before_retry=adopt)
         if isinstance(body, _Adopted):  # a type of our own: no server answer (a bare JSON string) can pass for it
             return body.replica_id
-        rid = body.get("replica_id") if isinstance(body, Mapping) else None
+        rid = body.get(kind.id_field) if isinstance(body, Mapping) else None
         if not isinstance(rid, str) or not rid:
-            raise MalformedResponseError("the create answer has no replica_id; run plan to see whether the "
-                                         "replica was created", method="POST", path=API_PREFIX)
+            raise MalformedResponseError(f"the create answer has no {kind.id_field}; run plan to see whether the "
+                                         f"{kind.noun} was created", method="POST", path=kind.path)
         with self._lock:
             self._adopted.add(rid)
         return rid
 
-    def _settle(self, name: str, known: frozenset[str], reason: str) -> str | None:
+    def _settle(self, name: str, known: frozenset[str], reason: str, kind: _Kind | None = None,
+                listing: Callable[[], list[Any]] | None = None) -> str | None:
         """After a lost create answer: the id of the replica it made (adopted), or None once a listing made
         after the settle window confirms it absent. Lists every few seconds over the window; a listing error
         only means "not confirmed", never "absent". The confirming listing waits (boundedly) for this client's
@@ -329,15 +375,16 @@ class TavusClient:
                     self._posts_idle.wait_for(lambda: self._posting == 0, timeout=self.timeout + 1)
             failure = None
             try:
-                for r in self.list_replicas():
-                    if r.name == name and r.replica_id not in known:
+                for r in (listing or self.list_replicas)():
+                    rid = (kind or _REPLICAS).key(r)
+                    if r.name == name and rid not in known:
                         with self._lock:
-                            if r.replica_id in self._adopted:
+                            if rid in self._adopted:
                                 continue
-                            self._adopted.add(r.replica_id)
+                            self._adopted.add(rid)
                         log.info("adopted %s (%s): the create went through although its answer was lost",
-                                 r.replica_id, escape_control(name))
-                        return r.replica_id
+                                 rid, escape_control(name))
+                        return rid
             except AuthError:
                 raise
             except ApiError as e:
@@ -348,7 +395,7 @@ class TavusClient:
                 raise CreateOutcomeUnknownError(
                     f"the answer was lost ({reason}) and the account could not be checked within the "
                     f"{self.create_settle:g}s settle window ({failure}); not sending it again: the next run adopts "
-                    "the replica if it was made", method="POST", path=API_PREFIX)
+                    f"the {(kind or _REPLICAS).noun} if it was made", method="POST", path=(kind or _REPLICAS).path)
             self._sleep(max(0.0, min(step, deadline - time.monotonic())))
 
     def rename_replica(self, replica_id: str, name: str) -> None:
@@ -357,6 +404,106 @@ class TavusClient:
     def delete_replica(self, replica_id: str) -> None:
         """Delete (soft: ``hard=true`` is never sent, the training footage is kept)."""
         self._call("DELETE", self._path(replica_id))
+
+    # ------------------------------------------------------------------------------------------ personas
+
+    def list_personas(self, *, persona_type: Any = _DEFAULT) -> list[RemotePersona]:
+        """Every persona: user personas only unless ``persona_type="system"`` (Tavus's stock personas,
+        read-only for us) or None (no filter). Same consistent-or-refused paging as :meth:`list_replicas`."""
+        if persona_type is _DEFAULT:
+            persona_type = "user"
+        params = {"persona_type": str(persona_type)} if persona_type else {}
+        return self._list_all(params, kind=_PERSONAS)
+
+    def get_persona(self, persona_id: str) -> RemotePersona:
+        """One persona (NotFoundError when it does not exist: 400 "Invalid persona_id" or 404)."""
+        path = self._persona_path(persona_id)
+        body = self._call("GET", path)
+        # documented as {"data": [persona]} (an array of one); a bare persona object is tolerated too, in case
+        # the live API answers like Get replica does
+        if isinstance(body, Mapping) and "persona_id" not in body and "data" in body:
+            data = body["data"]
+            if isinstance(data, list):
+                if len(data) != 1:
+                    raise MalformedResponseError(f"the get answer holds {len(data)} personas, not one",
+                                                 method="GET", path=path)
+                data = data[0]
+            body = data
+        return self._item(_PERSONAS, body, "GET", path)
+
+    def create_persona(self, payload: Mapping[str, Any], *, known_ids: Collection[str] = ()) -> str:
+        """POST a new persona, return its id; never a duplicate (the mechanism of :meth:`create_replica`: a
+        lost answer is settled by listing user personas and adopting one named ``persona_name`` that is not in
+        ``known_ids``; otherwise :class:`CreateOutcomeUnknownError`)."""
+        return self._create(_PERSONAS, payload, known_ids, self.list_personas)
+
+    def update_persona(self, persona_id: str, patch_ops: Sequence[Mapping[str, Any]]) -> bool:
+        """Send an RFC 6902 JSON Patch (as application/json, as documented). True when the server changed the
+        persona, False on 304 "No changes were made" (success) or an empty patch (nothing sent).
+        :class:`InvalidPatchError` on 422. A retry after an ambiguous failure re-sends the whole patch: add
+        and replace are idempotent; a ``remove`` already applied answers 422 then (a re-run converges)."""
+        if not patch_ops:
+            return False
+        body = self._call("PATCH", self._persona_path(persona_id), json=[dict(op) for op in patch_ops])
+        return body is not _NOT_MODIFIED
+
+    def delete_persona(self, persona_id: str) -> bool:
+        """DELETE (204). True when deleted now, False when it was already gone (400 "Invalid persona_id" or
+        404), e.g. a retry of a delete whose answer was lost."""
+        try:
+            self._call("DELETE", self._persona_path(persona_id))
+        except NotFoundError:
+            return False
+        return True
+
+    @staticmethod
+    def _persona_path(persona_id: str) -> str:
+        return f"{PERSONAS_PREFIX}/{quote(str(persona_id), safe='')}"
+
+    # ------------------------------------------------------------------------------------------ conversations
+
+    def create_conversation(self, *, replica_id: str | None = None, persona_id: str | None = None,
+                            test_mode: bool = False, name: str | None = None,
+                            extra: Mapping[str, Any] | None = None) -> Conversation:
+        """POST /v2/conversations. ``test_mode=True``: created already ended, never joined, free (a check
+        that the API accepts the persona/replica pair). A lost answer of a test-mode create is retried (a
+        second free, ended conversation harms nobody); of a real one it is not (a second live conversation
+        would be joined by the replica and billed): :class:`CreateOutcomeUnknownError`."""
+        if not replica_id and not persona_id:
+            raise UsageError("a conversation needs a replica_id or a persona_id")
+        payload: dict[str, Any] = dict(extra or {})
+        if replica_id:
+            payload["replica_id"] = replica_id
+        if persona_id:
+            payload["persona_id"] = persona_id
+        if name:
+            payload["conversation_name"] = name
+        if test_mode:
+            payload["test_mode"] = True
+
+        def refuse(reason: str) -> Any:
+            raise CreateOutcomeUnknownError(
+                f"the answer was lost ({reason}): a conversation may have been started; not starting a second "
+                "one", method="POST", path=CONVERSATIONS_PREFIX)
+
+        body = self._call("POST", CONVERSATIONS_PREFIX, json=payload, before_retry=None if test_mode else refuse)
+        cid = body.get("conversation_id") if isinstance(body, Mapping) else None
+        if not isinstance(cid, str) or not cid:
+            raise MalformedResponseError("the conversation answer has no conversation_id", method="POST",
+                                         path=CONVERSATIONS_PREFIX)
+
+        def text(key: str) -> str | None:
+            value = body.get(key)
+            return value if isinstance(value, str) else None
+
+        return Conversation(cid, text("conversation_url"), text("status"), text("conversation_name"))
+
+    def end_conversation(self, conversation_id: str) -> None:
+        self._call("POST", f"{CONVERSATIONS_PREFIX}/{quote(str(conversation_id), safe='')}/end")
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Soft delete (``hard=true`` is never sent)."""
+        self._call("DELETE", f"{CONVERSATIONS_PREFIX}/{quote(str(conversation_id), safe='')}")
 
     # ------------------------------------------------------------------------------------------ internals
 
@@ -369,28 +516,34 @@ class TavusClient:
         return f"{API_PREFIX}/{quote(str(replica_id), safe='')}"
 
     def _replica(self, data: Any, method: str, path: str) -> RemoteReplica:
+        return self._item(_REPLICAS, data, method, path)
+
+    def _item(self, kind: _Kind, data: Any, method: str, path: str) -> Any:
         try:
             if not isinstance(data, Mapping):
                 raise TypeError(type(data).__name__)
-            replica = RemoteReplica.from_api(data)
+            item = kind.parse(data)
         except (KeyError, TypeError) as e:
-            raise MalformedResponseError(f"a replica object without a usable replica_id ({e})",
+            raise MalformedResponseError(f"a {kind.noun} object without a usable {kind.id_field} ({e})",
                                          method=method, path=path) from None
-        if not is_known(replica.status) and replica.status not in self._unknown_statuses:
-            self._unknown_statuses.add(replica.status)
-            status_log.warning("unknown replica status %r: treating it as still training", replica.status)
-        return replica
+        if isinstance(item, RemoteReplica) and not is_known(item.status) \
+                and item.status not in self._unknown_statuses:
+            self._unknown_statuses.add(item.status)
+            status_log.warning("unknown replica status %r: treating it as still training", item.status)
+        return item
 
-    def _page(self, params: Mapping[str, str], page: int, limit: int) -> tuple[list[RemoteReplica], int | None]:
-        body = self._call("GET", API_PREFIX, params={**params, "limit": str(limit), "page": str(page)})
+    def _page(self, params: Mapping[str, str], page: int, limit: int,
+              kind: _Kind | None = None) -> tuple[list[Any], int | None]:
+        kind = kind or _REPLICAS
+        body = self._call("GET", kind.path, params={**params, "limit": str(limit), "page": str(page)})
         data = body.get("data") if isinstance(body, Mapping) else None
         if not isinstance(data, list):
-            raise MalformedResponseError("the list answer has no 'data' array", method="GET", path=API_PREFIX)
+            raise MalformedResponseError("the list answer has no 'data' array", method="GET", path=kind.path)
         total = body.get("total_count")
         total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-        return [self._replica(item, "GET", API_PREFIX) for item in data], total
+        return [self._item(kind, item, "GET", kind.path) for item in data], total
 
-    def _list_all(self, params: Mapping[str, str], cap: int | None = None) -> list[RemoteReplica]:
+    def _list_all(self, params: Mapping[str, str], cap: int | None = None, kind: _Kind | None = None) -> list[Any]:
         """Every page, or a typed error: a plan is never computed from a listing the client cannot vouch for.
 
         The first page tells the total and the page size the server really serves (it may cap ``limit``);
@@ -403,32 +556,34 @@ class TavusClient:
         query can match (the number of replica_ids asked for): reaching it needs no confirming page."""
         for attempt in range(2):
             try:
-                return self._list_pages(params, cap)
+                return self._list_pages(params, cap, kind or _REPLICAS)
             except _TotalChanged:
                 if attempt:
-                    raise InconsistentListError("the replica list kept changing while it was read (total_count "
-                                                "changed twice); nothing was done; try again", method="GET",
-                                                path=API_PREFIX) from None
+                    raise InconsistentListError(f"the {(kind or _REPLICAS).noun} list kept changing while it was read "
+                                                "(total_count changed twice); nothing was done; try again",
+                                                method="GET", path=(kind or _REPLICAS).path) from None
         raise AssertionError("unreachable")
 
-    def _inconsistent(self, why: str) -> InconsistentListError:
-        return InconsistentListError(f"the replica list is inconsistent: {why}; nothing was done (a plan from "
-                                     "it could duplicate or delete replicas); try again, and report the API's "
-                                     "behaviour if it persists", method="GET", path=API_PREFIX)
+    def _inconsistent(self, why: str, kind: _Kind | None = None) -> InconsistentListError:
+        kind = kind or _REPLICAS
+        return InconsistentListError(f"the {kind.noun} list is inconsistent: {why}; nothing was done (a plan "
+                                     f"from it could duplicate or delete {kind.noun}s); try again, and report "
+                                     "the API's behaviour if it persists", method="GET", path=kind.path)
 
-    def _list_pages(self, params: Mapping[str, str], cap: int | None = None) -> list[RemoteReplica]:
+    def _list_pages(self, params: Mapping[str, str], cap: int | None = None, kind: _Kind | None = None) -> list[Any]:
+        kind = kind or _REPLICAS
         limit = max(1, self.page_size)
-        first, total = self._page(params, 1, limit)
-        seen: dict[str, RemoteReplica] = {}
+        first, total = self._page(params, 1, limit, kind)
+        seen: dict[str, Any] = {}
         for r in first:
-            seen.setdefault(r.replica_id, r)
+            seen.setdefault(kind.key(r), r)
         size = len(first)
         if total is None:
-            return self._list_without_total(params, first, seen, limit)
+            return self._list_without_total(params, first, seen, limit, kind)
         if total > 0 and size == 0:
-            raise self._inconsistent(f"page 1 is empty but total_count is {total}")
+            raise self._inconsistent(f"page 1 is empty but total_count is {total}", kind)
         if len(seen) > total:
-            raise self._inconsistent(f"page 1 holds {len(seen)} replicas but total_count is {total}")
+            raise self._inconsistent(f"page 1 holds {len(seen)} {kind.noun}s but total_count is {total}", kind)
         if len(seen) == total and (size < limit or (cap is not None and total >= cap)):
             return list(seen.values())  # one short page holding everything: a consistent end
         if total == 0:
@@ -437,7 +592,7 @@ class TavusClient:
         planned = math.ceil(total / size)
         if planned > MAX_PAGES:
             raise self._inconsistent(f"total_count {total} at {size} per page would need {planned} pages "
-                                     f"(more than {MAX_PAGES})")
+                                     f"(more than {MAX_PAGES})", kind)
         page, last_len = 1, size
         window = max(1, self.max_concurrency)
         while True:
@@ -449,48 +604,49 @@ class TavusClient:
             else:
                 batch = list(range(page + 1, min(page + window, max(planned, page + 1)) + 1))
             if batch[-1] > MAX_PAGES:
-                raise self._inconsistent(f"still short of total_count {total} after {page} pages")
-            results = self._map(lambda p, n=size: self._page(params, p, n), batch)
+                raise self._inconsistent(f"still short of total_count {total} after {page} pages", kind)
+            results = self._map(lambda p, n=size: self._page(params, p, n, kind), batch)
             for p, (items, t) in zip(batch, results, strict=True):
                 page = p
                 if t is not None and t != total:
                     raise _TotalChanged()
                 if len(seen) >= total:  # everything seen: this page confirms the end
                     if items:
-                        raise self._inconsistent(f"page {p} holds replicas beyond total_count {total}")
+                        raise self._inconsistent(f"page {p} holds {kind.noun}s beyond total_count {total}", kind)
                     return list(seen.values())
                 if not items:
-                    raise self._inconsistent(f"page {p} is empty after {len(seen)} of {total} replicas")
-                new = [r for r in items if r.replica_id not in seen]
+                    raise self._inconsistent(f"page {p} is empty after {len(seen)} of {total} {kind.noun}s", kind)
+                new = [r for r in items if kind.key(r) not in seen]
                 if not new:
-                    raise self._inconsistent(f"page {p} repeats replicas already seen (does the server ignore "
-                                             "'page'?)")
+                    raise self._inconsistent(f"page {p} repeats {kind.noun}s already seen (does the server ignore "
+                                             "'page'?)", kind)
                 for r in new:
-                    seen[r.replica_id] = r
+                    seen[kind.key(r)] = r
                 if len(seen) > total:
-                    raise self._inconsistent(f"more than total_count {total} replicas were listed")
+                    raise self._inconsistent(f"more than total_count {total} {kind.noun}s were listed", kind)
                 last_len = len(items)
                 if len(seen) >= total and (last_len < size or (cap is not None and total >= cap)):
                     return list(seen.values())
                 # everything seen after a full page: the next page (in this batch or the next) confirms the end
             planned = max(planned, page + 1)
 
-    def _list_without_total(self, params: Mapping[str, str], first: list[RemoteReplica],
-                            seen: dict[str, RemoteReplica], limit: int) -> list[RemoteReplica]:
+    def _list_without_total(self, params: Mapping[str, str], first: list[Any], seen: dict[str, Any], limit: int,
+                            kind: _Kind | None = None) -> list[Any]:
+        kind = kind or _REPLICAS
         """No total_count (not the documented shape; tolerated): pages one by one until an empty one, each
         page bringing new ids, at most MAX_PAGES."""
         items, page, size = first, 1, len(first) or limit
         while items:
             page += 1
             if page > MAX_PAGES:
-                raise self._inconsistent(f"no end after {MAX_PAGES} pages")
-            items, _ = self._page(params, page, size)
-            new = [r for r in items if r.replica_id not in seen]
+                raise self._inconsistent(f"no end after {MAX_PAGES} pages", kind)
+            items, _ = self._page(params, page, size, kind)
+            new = [r for r in items if kind.key(r) not in seen]
             if items and not new:
-                raise self._inconsistent(f"page {page} repeats replicas already seen (does the server ignore "
-                                         "'page'?)")
+                raise self._inconsistent(f"page {page} repeats {kind.noun}s already seen (does the server ignore "
+                                         "'page'?)", kind)
             for r in new:
-                seen[r.replica_id] = r
+                seen[kind.key(r)] = r
         return list(seen.values())
 
     def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -605,7 +761,12 @@ class TavusClient:
                             path=path)
         if status == 404:
             raise NotFoundError(self._message(resp, content), status_code=status, method=method, path=path)
-        if status == 400 and path.startswith(API_PREFIX + "/") and any(
+        if status == 304:  # "No changes were made to the persona" (a PATCH): success, documented
+            return _NOT_MODIFIED
+        if status == 422 and method == "PATCH":
+            raise InvalidPatchError(f"HTTP 422: {self._message(resp, content)}", status_code=status, method=method,
+                                    path=path)
+        if status == 400 and path.startswith(_GONE_PREFIXES) and any(
                 m in self._message(resp, content).lower() for m in _GONE_MESSAGE):
             # the documented answer for an unknown id (no 404 is documented): gone, like a 404
             raise NotFoundError(self._message(resp, content), status_code=status, method=method, path=path)

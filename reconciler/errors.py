@@ -71,3 +71,7 @@ class PlanError(ReconcilerError):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         super().__init__(self.problems[0] if self.problems else "plan error")
+
+
+class InvalidPatchError(BadRequestError):
+    """The server refused a JSON Patch (422 "Invalid JSON patch format"): a bug in the patch, not the account."""

@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from reconciler import sim_personas
 from reconciler.sim_account import (  # noqa: F401 - re-exported: the simulator's public names stay here
     DEFAULT_LIMIT,
     DEFAULT_MODEL,
@@ -35,6 +36,7 @@ from reconciler.sim_account import (  # noqa: F401 - re-exported: the simulator'
     STOCK_REPLICAS,
     Account,
     ApiError,
+    _positive_int,
     json_object,
     new_replica_id,
 )
@@ -321,7 +323,8 @@ class Simulator:
             status, payload, ctype, headers = 500, {"message": f"simulator error: {e}"}, "application/json", {}
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self._record(method, path, query, status)
-        h.respond(status, data, ctype, headers, head=method == "HEAD")
+        # 204 and 304 carry no body in HTTP (the docs show one for the persona 304; a client must not rely on it)
+        h.respond(status, data, ctype, headers, head=method == "HEAD" or status in (204, 304))
 
     def _take_token(self, rps: float, burst: float | None) -> float:
         """Token bucket of ``rps`` per second: 0 when a token was taken, else the seconds until one is due.
@@ -380,6 +383,15 @@ class Simulator:
              body: bytes) -> tuple[int, Any, str, dict[str, str]]:
         """The /v2/replicas routes, after auth and faults. Returns (status, payload, content type, headers)."""
         parts = [p for p in path.split("/") if p]
+        if parts[:2] in (["v2", "personas"], ["v2", "conversations"]):  # issue 17: reconciler/sim_personas.py
+            allowed = sim_personas.check_route(parts, ApiError)
+            if method not in allowed:
+                raise ApiError(405, f"method {method} not allowed on {path}", {"Allow": ", ".join(allowed)})
+            drop, late, _slow, malformed = self._faults_for(h, method, parts)
+            if malformed:
+                return 200, b"<html>oops</html>", "text/html", {}
+            return sim_personas.route(self, method, parts, query, body, late=late, drop=drop, error=ApiError,
+                                      drop_error=_Drop, positive_int=_positive_int)
         if parts[:2] != ["v2", "replicas"] or len(parts) > 4 or (len(parts) == 4 and parts[3] != "name"):
             raise ApiError(404, f"no route for {path}")
         allowed = {2: ("GET", "POST"), 3: ("GET", "DELETE"), 4: ("PATCH",)}[len(parts)]
