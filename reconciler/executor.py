@@ -90,7 +90,8 @@ def fan_out(items: Iterable[Any], fn: Callable[[Any], Any], on_result: Callable[
 
 
 def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int = 4,
-            emit: Callable[[str], None] = print, stop: threading.Event | None = None) -> ExecutionReport:
+            emit: Callable[[str], None] = print, stop: threading.Event | None = None,
+            known_persona_ids: Collection[str] = ()) -> ExecutionReport:
     """Apply ``plan.changes`` through ``client`` (a TavusClient). Never raises for a failed step: the
     report says what happened. Replaces only get their successor created here (phase ``create``); the rest
     of a replace is :func:`finish_replaces`."""
@@ -98,10 +99,14 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
     report = ExecutionReport()
     known = frozenset(known_ids)
 
+    known_personas = frozenset(known_persona_ids)
+
     def run(change: Change) -> Outcome:
         started = time.monotonic()
         try:
-            if change.action is Action.RENAME:
+            if change.kind == "personas":
+                detail, new_id = _run_persona(change, client, known_personas, report.created)
+            elif change.action is Action.RENAME:
                 REPLICAS.rename(client, change.replica_id, change.name)
                 detail, new_id = f"renamed {change.replica_id}", None
             elif change.action in (Action.CREATE, Action.REPLACE):
@@ -125,7 +130,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
 
     def record(outcome: Outcome) -> None:
         report.outcomes.append(outcome)
-        if outcome.ok and outcome.new_id:
+        if outcome.ok and outcome.new_id and outcome.change.kind != "personas":
             report.created[outcome.change.name] = outcome.new_id
         c = outcome.change
         status = "ok" if outcome.ok else "FAILED"
@@ -139,11 +144,14 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         report.interrupted = report.interrupted or stop.is_set()
         return not report.failed and not report.interrupted
 
-    first = [c for c in plan.changes if c.action is Action.RENAME
+    replica_changes = [c for c in plan.changes if c.kind != "personas"]
+    persona_changes = [c for c in plan.changes if c.kind == "personas" and c.action is not Action.DELETE]
+    persona_deletes = [c for c in plan.changes if c.kind == "personas" and c.action is Action.DELETE]
+    first = [c for c in replica_changes if c.action is Action.RENAME
              or (c.action is Action.DELETE and c.successor_id)]  # failed successors: ours, safe to go
-    creates = [c for c in plan.changes if c.action is Action.CREATE
+    creates = [c for c in replica_changes if c.action is Action.CREATE
                or (c.action is Action.REPLACE and c.phase in (None, "create"))]
-    deletes = [c for c in plan.changes if c.action is Action.DELETE and c not in first]
+    deletes = [c for c in replica_changes if c.action is Action.DELETE and c not in first]
 
     with limiter:
         if stage(first) and creates and not stop.is_set():
@@ -152,6 +160,11 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
             stage(todo)
             _resolve_duplicates(report.outcomes[made:], client, known, record, report.created)
             report.interrupted = report.interrupted or stop.is_set()
+        # personas after the replicas they reference (a default_replica created above has its id now)
+        if persona_changes and not report.failed and not report.interrupted:
+            stage(persona_changes)
+        if not report.failed and not report.interrupted:
+            stage(persona_deletes)
         if not report.failed and not report.interrupted:
             stage(deletes)
     if report.failed or report.interrupted:
@@ -160,6 +173,46 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         report.skipped += [(c, why) for c in plan.changes
                            if id(c) not in seen and (c.action is not Action.REPLACE or c in creates)]
     return report
+
+
+def _run_persona(change: Change, client, known: frozenset[str], created: Mapping[str, str]
+                 ) -> tuple[str, str | None]:
+    """One persona change: create (never a duplicate: the client settles a lost answer against the account),
+    update (one PATCH; 304 is success) or delete. A ``ref_replica`` is a replica this run created: its id."""
+    from reconciler.kinds.personas import PERSONAS
+
+    replica_id = None
+    if change.ref_replica:
+        replica_id = created.get(change.ref_replica)
+        if replica_id is None:
+            raise ReconcilerError(f"its default_replica {change.ref_replica} was not created; not run")
+    elif change.persona is not None:
+        replica_id = _planned_replica_id(change)
+    if change.action is Action.CREATE:
+        new_id = PERSONAS.create(client, change.persona, replica_id=replica_id, known_ids=known)
+        return f"created persona {new_id}", new_id
+    if change.action is Action.UPDATE:
+        ops = [dict(op) for op in change.patch if not (change.ref_replica and op["path"] == "/default_replica_id")]
+        if change.ref_replica:
+            ops.append({"op": "add", "path": "/default_replica_id", "value": replica_id})
+        changed = PERSONAS.update(client, change.persona_id, ops)
+        return (f"updated persona {change.persona_id}" if changed else
+                f"persona {change.persona_id} already up to date"), None
+    if PERSONAS.delete(client, change.persona_id):
+        return f"deleted persona {change.persona_id}", None
+    return f"persona {change.persona_id} was already gone", None
+
+
+def _planned_replica_id(change: Change) -> str | None:
+    """The default_replica_id the plan resolved (explicit, or the declared replica's id when the plan ran)."""
+    if change.persona.default_replica_id:
+        return change.persona.default_replica_id
+    for op in change.patch:
+        if op.get("path") == "/default_replica_id":
+            return op.get("value")
+    after = change.after or {}
+    value = after.get("default_replica_id")
+    return value if isinstance(value, str) and not value.startswith("(") else None
 
 
 def _created_name(change: Change) -> str:
@@ -248,6 +301,21 @@ def _resolve_duplicates(outcomes: list[Outcome], client, known: frozenset[str], 
 # --------------------------------------------------------------------------------------------- replaces
 
 
+def _repoint_personas(client, old_id: str, new_id: str) -> list[str]:
+    """Before the old replica of a blue/green replace is deleted: PATCH every user persona whose
+    default_replica_id is it to the successor, so no persona ever references a deleted replica. Raises (the
+    old replica is then kept) when the personas cannot be listed or one cannot be re-pointed."""
+    list_personas = getattr(client, "list_personas", None)
+    if list_personas is None:  # a client without personas (tests' fakes)
+        return []
+    done = []
+    for p in list_personas():
+        if p.default_replica_id == old_id:
+            client.update_persona(p.persona_id, [{"op": "replace", "path": "/default_replica_id", "value": new_id}])
+            done.append(f"re-pointed persona {p.persona_id} to {new_id}")
+    return done
+
+
 @dataclass(frozen=True)
 class InFlight:
     """A blue/green replace whose successor exists: ``old_id`` keeps ``name`` until ``successor_id`` is ready."""
@@ -295,6 +363,7 @@ def finish_replaces(items: list[InFlight], phases: Mapping[str, object], client,
                 return []
             done = []
             if item.phase != "rename":
+                done += _repoint_personas(client, item.old_id, item.successor_id)
                 try:
                     client.delete_replica(item.old_id)
                     done.append(f"deleted {item.old_id}")

@@ -176,10 +176,11 @@ class Action(enum.StrEnum):
     RENAME = "rename"
     REPLACE = "replace"
     DELETE = "delete"
+    UPDATE = "update"  # in place (personas: one JSON Patch)
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "rename": "~", "replace": "-/+", "delete": "-"}[self.value]
+        return {"create": "+", "rename": "~", "replace": "-/+", "delete": "-", "update": "~"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,18 @@ class Change:
     # successor's id once it exists (on a delete: the failed successor of a replace being removed).
     phase: str | None = None
     successor_id: str | None = None
+    # personas (issue 17): kind "personas"; ``persona_id`` the existing persona (update, delete);
+    # ``persona`` what a create/update declares; ``patch`` the JSON Patch an update sends (values may be
+    # secrets: renderers mask them); ``diff`` (path, old, new) rows shown in plans (secrets already masked);
+    # ``uncomparable`` declared attributes the API does not return (not compared; sent on create);
+    # ``ref_replica``: a replica created by this same apply whose id becomes default_replica_id.
+    kind: str = "replicas"
+    persona_id: str | None = None
+    persona: Any = None
+    patch: tuple[Mapping[str, Any], ...] = ()
+    diff: tuple[tuple[str, object, object], ...] = ()
+    uncomparable: tuple[str, ...] = ()
+    ref_replica: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,12 +233,16 @@ class Plan:
     warnings: tuple[str, ...] = ()
     missing_vars: tuple[str, ...] = ()  # ${VAR}s that a create needs and the environment lacks
     forgotten: tuple[RemoteReplica, ...] = ()  # listed under `removed:`: released, kept on the account, no API call
+    unmanaged_personas: tuple[Any, ...] = ()  # RemotePersona in scope, not declared, not pruned
+    uncompared: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (persona, attributes the API does not return)
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = {a.value: 0 for a in Action}
+        """Changes per action; ``update`` (personas, in place) only when there is one, so replica-only plans
+        keep their documented shape."""
+        counts = {a.value: 0 for a in Action if a is not Action.UPDATE}
         for c in self.changes:
-            counts[c.action.value] += 1
+            counts[c.action.value] = counts.get(c.action.value, 0) + 1
         return counts
 
     @property

@@ -42,7 +42,7 @@ class SavedPlan:
     inputs: str = ""  # inputs_hash() when the plan was made
 
 
-def fingerprint(config: Config, remote: Sequence[RemoteReplica]) -> str:
+def fingerprint(config: Config, remote: Sequence[RemoteReplica], personas: Sequence | None = None) -> str:
     """A digest of what the plan's decisions depend on: the in-scope and pinned user replicas' ids, names,
     models and whether they failed. Training progress is left out: it moves all the time and changes
     nothing in a plan."""
@@ -52,6 +52,9 @@ def fingerprint(config: Config, remote: Sequence[RemoteReplica]) -> str:
         for r in remote
         if is_user(r) and (config.settings.in_scope(r.name) or r.replica_id in pinned)
     )
+    if personas is not None:  # the file declares personas: every user persona's whole (secret-masked) document
+        items = [items, sorted((p.persona_id, json.dumps(p.document, sort_keys=True, default=str))
+                               for p in personas if p.persona_type != "system")]
     return "sha256:" + hashlib.sha256(json.dumps(items).encode()).hexdigest()
 
 
@@ -60,6 +63,8 @@ def inputs_hash(config: Config, api_url: str) -> str:
     ``${VAR}``s resolved (so a changed environment variable is caught), the settings and the API URL."""
     entries = [{k: v for k, v in dataclasses.asdict(d).items() if k != "line"} for d in config.replicas]
     doc = {"replicas": entries, "settings": dataclasses.asdict(config.settings), "api_url": api_url.rstrip("/")}
+    if config.personas:  # resolved attributes (layer api_keys included: only their digest is saved)
+        doc["personas"] = [{f.name: getattr(p, f.name) for f in dataclasses.fields(p)} for p in config.personas]
     return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -72,11 +77,11 @@ def _comparable(changes: list) -> list:
 
 
 def differences(saved: SavedPlan, config: Config, remote: Sequence[RemoteReplica], document: dict,
-                api_url: str) -> list[str]:
+                api_url: str, personas: Sequence | None = None) -> list[str]:
     """Why the plan recomputed now (``document``) is not exactly the saved one; empty when it is."""
     found = []
-    if fingerprint(config, remote) != saved.fingerprint:
-        found.append("the replicas on the account changed since it was made")
+    if fingerprint(config, remote, personas) != saved.fingerprint:
+        found.append("the replicas or personas on the account changed since it was made")
     if inputs_hash(config, api_url) != saved.inputs:
         found.append("the resolved inputs differ (an environment variable used by the file, or the API URL, "
                      "changed since it was made)")

@@ -35,6 +35,7 @@ def compute_plan(
     targets: Collection[str] = (),
     force_replace: Collection[str] = (),
     prune: bool = False,
+    personas: Sequence | None = None,
 ) -> Plan:
     """Diff ``config`` against ``remote``.
 
@@ -83,6 +84,16 @@ def compute_plan(
                            replica_id=r.replica_id, before=remote_attributes(r)) for r in unmanaged]
         unmanaged = []
 
+    unmanaged_personas: list = []
+    uncompared: list = []
+    if personas is not None or config.personas:  # personas are managed once the file declares one
+        from reconciler.persona_plan import plan_personas
+
+        persona_changes, unmanaged_personas, _released, uncompared = plan_personas(
+            config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing)
+        deletes = [c for c in changes if c.action is Action.DELETE]
+        changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
+
     return Plan(
         changes=tuple(changes),
         pending=tuple(pending),
@@ -92,6 +103,8 @@ def compute_plan(
         warnings=tuple(warnings),
         missing_vars=tuple(sorted(missing)),
         forgotten=tuple(forgotten),
+        unmanaged_personas=tuple(unmanaged_personas),
+        uncompared=tuple(uncompared),
     )
 
 

@@ -105,8 +105,9 @@ def _percent(progress: float | None) -> str:
 
 
 def _summary_line(summary: Mapping[str, int]) -> str:
+    update = f", {summary['update']} to update in place" if summary.get("update") else ""
     return (f"Plan: {summary['create']} to create, {summary['rename']} to rename, "
-            f"{summary['replace']} to replace, {summary['delete']} to delete.")
+            f"{summary['replace']} to replace{update}, {summary['delete']} to delete.")
 
 
 # ----------------------------------------------------------------------------------------- plan document
@@ -127,6 +128,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
                 "after": _redact_attrs(c.after),
                 **({"phase": c.phase or "create", "successor_id": c.successor_id}
                    if c.action is Action.REPLACE else {}),
+                **(_persona_fields(c) if c.kind == "personas" else {}),
             }
             for c in plan.changes
         ],
@@ -140,10 +142,35 @@ def plan_document(plan: Plan, *, file: str) -> dict:
                       for r in plan.unmanaged],
         "forgotten": [{"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status}
                       for r in plan.forgotten],
+        **({"unmanaged_personas": [{"name": redact_text(p.name), "persona_id": p.persona_id}
+                                   for p in plan.unmanaged_personas],
+            "uncompared": [{"name": redact_text(n), "attributes": list(a)} for n, a in plan.uncompared]}
+           if plan.unmanaged_personas or plan.uncompared else {}),
         "errors": [redact_text(e) for e in plan.errors],
         "warnings": [redact_text(w) for w in plan.warnings],
         "missing_vars": list(plan.missing_vars),
         "summary": plan.summary,
+    }
+
+
+def _redact_deep(value: object) -> object:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {str(k): _redact_deep(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_deep(v) for v in value]
+    return value
+
+
+def _persona_fields(c: Change) -> dict:
+    """A persona change's extra keys: the nested diff (secrets masked), what could not be compared."""
+    return {
+        "kind": "personas",
+        "persona_id": c.persona_id,
+        "diff": [{"path": p, "before": _redact_deep(old), "after": _redact_deep(new)} for p, old, new in c.diff],
+        "uncomparable": list(c.uncomparable),
+        **({"default_replica": c.ref_replica} if c.ref_replica else {}),
     }
 
 
@@ -172,7 +199,74 @@ _REPLACE_STEPS = {
 _ACTION_COLOR = {Action.CREATE: "green", Action.RENAME: "yellow", Action.REPLACE: "magenta", Action.DELETE: "red"}
 
 
+def _persona_value(value: object) -> str:
+    return _safe(json.dumps(_redact_deep(value), ensure_ascii=False))
+
+
+def _prompt_diff(old: object, new: object) -> list[str] | None:
+    """A long or multi-line prompt change as a unified line diff (None for short one-liners)."""
+    if not isinstance(old, str) or not isinstance(new, str) or ("\n" not in old + new and len(old + new) < 120):
+        return None
+    import difflib
+
+    return [_safe(line.rstrip("\n")) for line in difflib.unified_diff(
+        old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=2)]
+
+
+def _nested_diff_lines(rows, indent: int = 6) -> list[str]:
+    """Rows (dotted path, old, new) as terraform shows a changed block: ``~ layers { ~ llm { ~ model: a -> b } }``."""
+    lines: list[str] = []
+    opened: list[str] = []
+    for path, old, new in rows:
+        parts = path.split(".")
+        parents, leaf = parts[:-1], parts[-1]
+        while opened and opened != parents[:len(opened)]:
+            opened.pop()
+            lines.append(" " * (indent + 2 * len(opened)) + "}")
+        for p in parents[len(opened):]:
+            lines.append(" " * (indent + 2 * len(opened)) + f"~ {escape_control(p)} {{")
+            opened.append(p)
+        pad = " " * (indent + 2 * len(opened))
+        prompt = _prompt_diff(old, new)
+        if prompt is not None:
+            lines.append(f"{pad}~ {escape_control(leaf)}:")
+            lines += [f"{pad}    {line}" for line in prompt]
+        elif old is None:
+            lines.append(f"{pad}+ {escape_control(leaf)}: {_persona_value(new)}")
+        elif new is None:
+            lines.append(f"{pad}- {escape_control(leaf)}: {_persona_value(old)}")
+        else:
+            lines.append(f"{pad}~ {escape_control(leaf)}: {_persona_value(old)} -> {_persona_value(new)}")
+    while opened:
+        opened.pop()
+        lines.append(" " * (indent + 2 * len(opened)) + "}")
+    return lines
+
+
+def _persona_change_lines(c: Change, color: bool) -> list[str]:
+    color_of = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}.get(c.action, "yellow")
+    label = "update in place" if c.action is Action.UPDATE else c.action.value
+    head = (_style(f"{c.action.symbol:>3}", color, fg=color_of, bold=True) + " "
+            + _style(label, color, fg=color_of) + f" persona {_safe(c.name)}")
+    if c.persona_id:
+        head += f" ({_safe(c.persona_id)})"
+    lines = [head, f"      reason: {_safe(c.reason)}"]
+    if c.action is Action.UPDATE:
+        lines += _nested_diff_lines(c.diff)
+    else:
+        for k, v in ((c.after if c.action is Action.CREATE else c.before) or {}).items():
+            if v is None or (k == "persona_name" and v == c.name):
+                continue
+            lines.append(f"      {escape_control(k)}: {_persona_value(v)}")
+    if c.uncomparable:
+        lines.append("      could not be compared (the API does not return them): "
+                     + ", ".join(_safe(a) for a in c.uncomparable))
+    return lines
+
+
 def _change_lines(c: Change, color: bool) -> list[str]:
+    if c.kind == "personas":
+        return _persona_change_lines(c, color)
     symbol = _style(f"{c.action.symbol:>3}", color, fg=_ACTION_COLOR[c.action], bold=True)
     verb = _style(c.action.value, color, fg=_ACTION_COLOR[c.action]) + " " * (7 - len(c.action.value))
     head = f"{symbol} {verb} {_safe(c.name)}"
@@ -228,6 +322,13 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     if plan.unmanaged:
         blocks.append([_style("Unmanaged (in scope, not declared; use --prune or settings.prune to delete):", color,
                               bold=True)] + [_replica_line(r, _safe(r.status)) for r in plan.unmanaged])
+    if plan.unmanaged_personas:
+        blocks.append([_style("Unmanaged personas (in scope, not declared; use --prune to delete):", color, bold=True)]
+                      + [f"  {_safe(p.name)} ({_safe(p.persona_id)})" for p in plan.unmanaged_personas])
+    uncompared = [(n, a) for n, a in plan.uncompared if not any(c.name == n and c.uncomparable for c in plan.changes)]
+    if uncompared:
+        blocks.append([_style("Could not be compared (the API does not return them; sent on create only):", color,
+                              bold=True)] + [f"  {_safe(n)}: {', '.join(_safe(x) for x in a)}" for n, a in uncompared])
     if plan.forgotten:
         blocks.append([_style("Released from management (removed:; kept on the account, never deleted):", color,
                               bold=True)]
@@ -254,7 +355,7 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
 
 # ----------------------------------------------------------------------------------------- plan markdown
 
-_MD_EMOJI = {Action.CREATE: "➕", Action.RENAME: "✏️", Action.REPLACE: "♻️", Action.DELETE: "➖"}
+_MD_EMOJI = {Action.CREATE: "➕", Action.RENAME: "✏️", Action.REPLACE: "♻️", Action.DELETE: "➖", Action.UPDATE: "✏️"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 
 
@@ -303,7 +404,7 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
         out += [f"No changes. Inventory matches {_md_code(file, cell=False)}.", ""]
     if plan.changes:
         out += _md_table(["Action", "Name", "Replica", "Reason"], (
-            [f"{_MD_EMOJI[c.action]} {c.action.value}", _md_code(c.name), _md_code(c.replica_id or ""),
+            [f"{_MD_EMOJI[c.action]} {c.action.value}", _md_code(c.name), _md_code(c.replica_id or c.persona_id or ""),
              _md_text(c.reason)] for c in plan.changes))
         out.append("")
         details = "\n".join(line for c in plan.changes for line in _change_lines(c, False))

@@ -71,10 +71,29 @@ def inventory(client, config: Config) -> list[RemoteReplica]:
     return remote + client.list_replicas(replica_type=None, ids=missing) if missing else remote
 
 
-def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions) -> Plan:
+def persona_inventory(client, config: Config) -> list | None:
+    """User personas (plus pinned ones the listing lacks), or None when the file declares none: a file without
+    personas does not manage them and costs no persona request."""
+    if not config.personas:
+        return None
+    found = client.list_personas()
+    seen = {p.persona_id for p in found}
+    for d in config.personas:
+        if d.persona_id and d.persona_id not in seen:
+            import contextlib
+
+            from reconciler.errors import NotFoundError
+
+            with contextlib.suppress(NotFoundError):  # the planner reports the missing pin
+                found.append(client.get_persona(d.persona_id))
+    return found
+
+
+def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None) -> Plan:
     from reconciler.planner import compute_plan
 
-    return compute_plan(config, remote, targets=opts.targets, force_replace=opts.replace, prune=opts.prune)
+    return compute_plan(config, remote, targets=opts.targets, force_replace=opts.replace, prune=opts.prune,
+                        personas=personas)
 
 
 # ----------------------------------------------------------------------------------------- plan
@@ -86,7 +105,8 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
     from reconciler import planfile, render
 
     remote = inventory(client, config)
-    result = make_plan(config, remote, opts)
+    personas = persona_inventory(client, config)
+    result = make_plan(config, remote, opts, personas)
     if fmt == "json":
         console.out(render.plan_json(result, file=file), nl=False)
     elif fmt == "markdown":
@@ -109,7 +129,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
     if out:
         planfile.write(out, planfile.SavedPlan(
             file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
-            prune=opts.prune, fingerprint=planfile.fingerprint(config, remote),
+            prune=opts.prune, fingerprint=planfile.fingerprint(config, remote, personas),
             document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url)))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
     drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
@@ -147,10 +167,11 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
     from reconciler.executor import in_flight
 
     remote = inventory(client, config)
+    personas = persona_inventory(client, config)
     listed_at = time.monotonic()
-    result = make_plan(config, remote, opts)
+    result = make_plan(config, remote, opts, personas)
     if saved is not None:
-        _check_saved(saved, config, remote, result, client, console, shown=shown, file=file)
+        _check_saved(saved, config, remote, result, client, console, shown=shown, file=file, personas=personas)
     console.out(render.plan_text(result, file=shown, color=console.color), nl=False)
     if result.errors:
         raise PlanError([f"refusing to apply: the plan has {len(result.errors)} error(s); nothing was changed"])
@@ -163,10 +184,12 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
                 return Outcome(ERROR, plan=result)
             if time.monotonic() - listed_at > 2:
                 remote = inventory(client, config)
-                if not same_changes(make_plan(config, remote, opts), result):
+                personas = persona_inventory(client, config)
+                if not same_changes(make_plan(config, remote, opts, personas), result):
                     raise PlanError(["the replicas on the account changed while you were confirming; "
                                      "nothing was changed; run apply again to see the new plan"])
-        report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown)
+        report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown,
+                                known_persona_ids={p.persona_id for p in personas or ()})
         if code != OK:
             return Outcome(code, plan=result, report=report)
     created = report.created if report else {}
@@ -182,12 +205,12 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
 
 
 def _check_saved(saved, config: Config, remote, result: Plan, client, console: Console, *, shown: str,
-                 file: str | None) -> None:
+                 file: str | None, personas=None) -> None:
     """A saved plan runs only if it is still exactly what would run now (account, plan, inputs)."""
     from reconciler import planfile, render
 
     differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
-                                       client.base_url)
+                                       client.base_url, personas)
     if differences:
         raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
                         + ["refusing to apply it: nothing was changed; run plan again"])
@@ -195,7 +218,8 @@ def _check_saved(saved, config: Config, remote, result: Plan, client, console: C
                 "the file and the environment.\n")
 
 
-def _execute(result: Plan, client, remote, parallelism: int, console: Console, *, shown: str):
+def _execute(result: Plan, client, remote, parallelism: int, console: Console, *, shown: str,
+             known_persona_ids=()):
     """Make the changes, stoppable by Ctrl-C/SIGTERM, and say what was done: (report, exit code)."""
     from reconciler.executor import execute
     from reconciler.interrupts import Stop, stopping_on_signals
@@ -204,7 +228,7 @@ def _execute(result: Plan, client, remote, parallelism: int, console: Console, *
     stop = Stop()
     with stopping_on_signals(stop):
         report = execute(result, client, known_ids={r.replica_id for r in remote}, parallelism=parallelism,
-                         stop=stop.event)
+                         stop=stop.event, known_persona_ids=known_persona_ids)
     print_report(report, shown, console, stop)
     if report.interrupted:
         return report, stop.exit_code

@@ -10,11 +10,12 @@ from reconciler.models import DesiredReplica, RemoteReplica
 
 
 def test_replicas_are_the_first_kind_and_satisfy_the_interface():
-    assert [k.key for k in kinds()] == ["replicas"] and kind("replicas") is REPLICAS
+    assert [k.key for k in kinds()] == ["replicas", "personas"] and kind("replicas") is REPLICAS
     for attr in Kind.__annotations__:
         assert hasattr(REPLICAS, attr), attr
+    assert kind("personas").noun == "persona"  # issue 17: after the replicas they reference
     with pytest.raises(KeyError):
-        kind("personas")  # not yet: issue 17 adds it as a new module
+        kind("conversations")
 
 
 def test_identity_is_the_pin_else_the_name():

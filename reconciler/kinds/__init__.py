@@ -57,9 +57,10 @@ class Kind(Protocol):
 
 def kinds() -> tuple[Kind, ...]:
     """Every kind, in the order an apply creates them (a kind's references point at earlier kinds)."""
+    from reconciler.kinds.personas import PERSONAS
     from reconciler.kinds.replicas import REPLICAS
 
-    return (REPLICAS,)
+    return (REPLICAS, PERSONAS)
 
 
 def kind(key: str) -> Kind:

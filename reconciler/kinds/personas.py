@@ -1,0 +1,145 @@
+"""Personas, the second resource kind (see ``reconciler.kinds``), applied after the replicas they reference.
+
+Identity: ``persona_name`` inside the scope, or a pinned ``persona_id``. Personas are updated in place: the
+diff is field-level and nested, of ONLY the attributes the file declares (``reconciler.jsonpatch.diff``), and
+is sent as one JSON Patch. Attributes the API may not return (``RemotePersona.readable`` false: an uncertain
+field the server left out, a layer ``api_key`` echoed masked or not at all) cannot be compared: they are left
+out of the diff, listed in the plan as "could not be compared", and sent on create. So the plan never flaps
+on them; a change to one of them in the file is not detected (the plan says so on every run).
+Pure except the API calls, which go through the one client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from reconciler import jsonpatch
+from reconciler.personas import MASK, SECRET_PATHS, DesiredPersona, RemotePersona
+
+_SECRET_DOTTED = frozenset(".".join(p) for p in SECRET_PATHS)
+
+
+def is_secret(dotted: str) -> bool:
+    return dotted in _SECRET_DOTTED
+
+
+def dotted(pointer: str) -> str:
+    return ".".join(jsonpatch.unescape(t) for t in pointer.lstrip("/").split("/"))
+
+
+def _comparable(remote: RemotePersona, desired: Mapping[str, Any], prefix: tuple[str, ...],
+                skipped: list[str]) -> dict[str, Any]:
+    """``desired`` without what cannot be read back (recorded in ``skipped``, dotted)."""
+    out: dict[str, Any] = {}
+    for key, want in desired.items():
+        path = (*prefix, str(key))
+        name = ".".join(path)
+        if is_secret(name) and isinstance(want, str):
+            match = remote.secret_matches(name, want)
+            if match is None:
+                skipped.append(name)
+            elif match is False:
+                out[key] = want  # echoed in clear and different: a real change (masked when shown)
+            continue
+        if not remote.readable(name):
+            skipped.append(name)
+            continue
+        if isinstance(want, Mapping):
+            sub = _comparable(remote, want, path, skipped)
+            if sub or not want:
+                out[key] = sub
+            continue
+        out[key] = want
+    return out
+
+
+def _old(doc: Mapping[str, Any], pointer: str) -> object:
+    cur: Any = doc
+    for token in pointer.lstrip("/").split("/"):
+        token = jsonpatch.unescape(token)
+        if not isinstance(cur, Mapping) or token not in cur:
+            return None
+        cur = cur[token]
+    return cur
+
+
+def _mask_secrets(path: str, value: object) -> object:
+    """A shown value with every layer api_key replaced by MASK (the value itself, or inside a subtree)."""
+    if is_secret(path):
+        return MASK if value is not None else None
+    if isinstance(value, Mapping):
+        return {k: _mask_secrets(f"{path}.{k}" if path else str(k), v) for k, v in value.items()}
+    return value
+
+
+class Personas:
+    key = "personas"
+    noun = "persona"
+    id_field = "persona_id"
+    name_field = "persona_name"
+    create_only: tuple[str, ...] = ()
+    replace_on: tuple[str, ...] = ()
+
+    def identity(self, desired: DesiredPersona) -> tuple[str, str]:
+        return ("id", desired.persona_id) if desired.persona_id else ("name", desired.name)
+
+    def document(self, desired: DesiredPersona, replica_id: str | None) -> dict[str, Any]:
+        """The declared persona as API fields (without persona_name); default_replica_id when known."""
+        doc = {k: v for k, v in desired.attributes.items()}
+        if replica_id:
+            doc["default_replica_id"] = replica_id
+        return doc
+
+    def create_payload(self, desired: DesiredPersona, replica_id: str | None) -> dict[str, Any]:
+        return {"persona_name": desired.name, **jsonpatch.encode_value(self.document(desired, replica_id))}
+
+    def desired_attributes(self, desired: DesiredPersona, replica_id: str | None = None) -> dict[str, object]:
+        """As shown in plans: secrets masked."""
+        shown = {"persona_name": desired.name, **self.document(desired, replica_id)}
+        if desired.default_replica and not replica_id:
+            shown["default_replica_id"] = f"(known after apply: {desired.default_replica})"
+        return {k: _mask_secrets(k, jsonpatch.encode_value(v)) for k, v in shown.items()}
+
+    def remote_attributes(self, remote: RemotePersona) -> dict[str, object]:
+        return {"persona_name": remote.name, "default_replica_id": remote.default_replica_id}
+
+    def replace_reason(self, desired: Any, remote: Any, force_replace: Collection[str]) -> str | None:
+        return None  # personas are always updated in place
+
+    def in_place_changes(self, desired: DesiredPersona, remote: RemotePersona, replica_id: str | None
+                         ) -> tuple[list[dict[str, Any]], list[tuple[str, object, object]], list[str]]:
+        """(JSON Patch ops, shown diff rows (dotted path, old, new; secrets masked), attributes not compared)."""
+        skipped: list[str] = []
+        want = _comparable(remote, self.document(desired, replica_id), (), skipped)
+        ops = jsonpatch.diff(remote.document, want)
+        rows = []
+        for op in ops:
+            path = dotted(op["path"])
+            old = _old(remote.document, op["path"])
+            new = op.get("value") if op["op"] != "remove" else None
+            rows.append((path, _mask_secrets(path, old), _mask_secrets(path, new)))
+        return ops, rows, sorted(skipped)
+
+    # the API calls
+    def list(self, client, *, ids: Sequence[str] | None = None) -> list[RemotePersona]:
+        found = client.list_personas()
+        return found if ids is None else [p for p in found if p.persona_id in set(ids)]
+
+    def get(self, client, object_id: str) -> RemotePersona:
+        return client.get_persona(object_id)
+
+    def create(self, client, desired: DesiredPersona, *, replica_id: str | None = None,
+               known_ids: Collection[str] = ()) -> str:
+        """POST once; a lost answer is settled by the client against the account (never re-sent blindly)."""
+        return client.create_persona(self.create_payload(desired, replica_id), known_ids=known_ids)
+
+    def update(self, client, object_id: str, ops: Sequence[Mapping[str, Any]]) -> bool:
+        """One PATCH with every op (304 "no changes" is success: False)."""
+        return client.update_persona(object_id, list(ops))
+
+    def delete(self, client, object_id: str) -> bool:
+        return client.delete_persona(object_id)
+
+
+PERSONAS = Personas()
