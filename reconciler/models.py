@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.personas import DesiredPersona
 from reconciler.status import Phase, phase_of
 
 DEFAULT_MODEL = "phoenix-4"  # the server's current default (it has moved across generations; never sent unasked)
@@ -97,6 +98,7 @@ class Config:
     source: str = ""  # the file's text as read (before ${VAR} resolution): embedded in saved plans
     removed_names: tuple[str, ...] = ()  # `removed:`: released from management, never deleted (forget)
     removed_ids: tuple[str, ...] = ()
+    personas: tuple[DesiredPersona, ...] = ()  # `personas:` (issue 17); empty for a replicas-only file
 
     def by_name(self) -> dict[str, DesiredReplica]:
         return {r.name: r for r in self.replicas}
