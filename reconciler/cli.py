@@ -212,7 +212,8 @@ def validate(files: tuple[str, ...]) -> int:
                 err(line)
             code = EXIT_ERROR
         else:
-            echo(f"{file}: valid ({len(config.replicas)} replicas)")
+            personas = f", {len(config.personas)} personas" if config.personas else ""
+            echo(f"{file}: valid ({len(config.replicas)} replicas{personas})")
     return code
 
 
