@@ -212,7 +212,8 @@ def validate(files: tuple[str, ...]) -> int:
                 err(line)
             code = EXIT_ERROR
         else:
-            echo(f"{file}: valid ({len(config.replicas)} replicas)")
+            personas = f", {len(config.personas)} personas" if config.personas else ""
+            echo(f"{file}: valid ({len(config.replicas)} replicas{personas})")
     return code
 
 
@@ -579,6 +580,9 @@ def demo(file, train_seconds) -> int:
             file, cwd = "replicas.yaml", tmp
             with open(os.path.join(tmp, file), "w", encoding="utf-8") as f:
                 f.write(_example("replicas.yaml"))
+            os.mkdir(os.path.join(tmp, "prompts"))  # the example's system_prompt_file
+            with open(os.path.join(tmp, "prompts", "interviewer.md"), "w", encoding="utf-8") as f:
+                f.write(_example("prompts/interviewer.md"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
         env.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY="sim-key", VIDEO_BASE_URL=f"{sim.url}/media",
                    ANNA_TRAIN_URL=sim.video_url("anna-train.mp4") + "?X-Amz-Signature=demo-secret-signature")

@@ -98,7 +98,7 @@ class Config:
     source: str = ""  # the file's text as read (before ${VAR} resolution): embedded in saved plans
     removed_names: tuple[str, ...] = ()  # `removed:`: released from management, never deleted (forget)
     removed_ids: tuple[str, ...] = ()
-    personas: tuple[DesiredPersona, ...] = ()
+    personas: tuple[DesiredPersona, ...] = ()  # `personas:` (issue 17); empty for a replicas-only file
 
     def by_name(self) -> dict[str, DesiredReplica]:
         return {r.name: r for r in self.replicas}

@@ -96,6 +96,24 @@ def _strings(value: Any) -> tuple[str, ...] | None:
 
 
 @dataclass(frozen=True)
+class DesiredPersona:
+    """One entry of ``personas:`` in the file (the shared interface between the file side and the planner)."""
+
+    name: str                                   # persona_name; identity within settings.scope like replicas
+    attributes: Mapping[str, Any]               # what the file declares, as API field names, nested
+                                                # (system_prompt, context, pipeline_mode, document_ids,
+                                                # document_tags, objectives_id, guardrails_id, layers{...}),
+                                                # ${VAR}s resolved, system_prompt_file already read into
+                                                # system_prompt; EXCLUDES persona_name and default_replica_id
+    default_replica: str | None = None          # a replica name declared in this file (resolved at plan time)
+    default_replica_id: str | None = None       # an explicit id for a replica not declared in the file
+    secret_paths: tuple[str, ...] = ()          # JSON Pointers of secret values (/layers/llm/api_key ...)
+    missing_vars: tuple[str, ...] = ()
+    protect: bool = False
+    persona_id: str | None = None               # pinned/adopted (export writes it), like replica_id
+
+
+@dataclass(frozen=True)
 class RemotePersona:
     """A persona as the API reports it. Missing fields are None; ``present`` tells which of the
     :data:`UNCERTAIN_FIELDS` the server actually returned; ``document`` is the whole (secret-masked) item,

@@ -152,6 +152,7 @@ class Document:
         self.key_pos: dict[tuple, Pos] = {}  # path -> position of its key (mapping members)
         self.missing: dict[tuple, tuple[str, ...]] = {}  # path -> unset ${VAR}s in that string
         self.skip: set[tuple] = set()  # paths already reported (aliases): no schema errors there
+        self.raw: dict[tuple, str] = {}  # path -> the string as written, for values holding ${VAR}s
 
     def at(self, path: tuple) -> Pos:
         """The position of ``path``, or of its nearest located ancestor."""
@@ -317,6 +318,7 @@ class Builder:
             if value is _BADKEY:
                 self.doc.skip.add(path)
             elif isinstance(value, str) and "$" in value:
+                self.doc.raw[path] = value
                 try:
                     value, missing = interpolate(value, self.environ)
                 except InterpolationError as e:

@@ -113,6 +113,7 @@ def _user_repo(tmp_path: Path, name: str, with_file: bool) -> Path:
     shutil.copytree(ROOT / "schemas", repo / "schemas", ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     if with_file:
         shutil.copy(ROOT / "examples" / "replicas.yaml", repo / "replicas.yaml")
+        shutil.copytree(ROOT / "examples" / "prompts", repo / "prompts")  # its system_prompt_file
     return repo
 
 
