@@ -175,19 +175,3 @@ class RemotePersona:
         if digest is None:
             return None
         return hmac.compare_digest(digest, _digest(value))
-
-
-@dataclass(frozen=True)
-class DesiredPersona:
-    name: str                                   # persona_name; identity within settings.scope like replicas
-    attributes: Mapping[str, Any]               # what the file declares, as API field names, nested
-                                                # (system_prompt, context, pipeline_mode, document_ids,
-                                                # document_tags, objectives_id, guardrails_id, layers{...}),
-                                                # ${VAR}s resolved, system_prompt_file already read into
-                                                # system_prompt; EXCLUDES persona_name and default_replica_id
-    default_replica: str | None = None          # a replica name declared in this file (resolved at plan time)
-    default_replica_id: str | None = None       # an explicit id for a replica not declared in the file
-    secret_paths: tuple[str, ...] = ()          # JSON Pointers of secret values (/layers/llm/api_key ...)
-    missing_vars: tuple[str, ...] = ()
-    protect: bool = False
-    persona_id: str | None = None               # pinned/adopted (export writes it), like replica_id
