@@ -1,0 +1,120 @@
+"""Personas from plan to apply (issue 17), through the real CLI against the simulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconciler import sim_personas
+from e2e import api_requests, run_cli, write
+
+pytestmark = pytest.mark.e2e
+
+
+def _file(tmp_path, sim, *, prompt="You interview candidates.", model="tavus-gpt-4o", extra_replica="",
+          persona_extra=""):
+    return write(tmp_path, f"""\
+version: 1
+settings:
+  scope:
+    name_prefix: "acme-"
+replicas:
+  - name: acme-anna
+    train_video_url: {sim.video_url('anna.mp4')}
+    synthetic: true
+{extra_replica}personas:
+  - name: acme-interviewer
+    default_replica: acme-anna
+    system_prompt: "{prompt}"
+    pipeline_mode: full
+    document_tags: [hiring]
+    layers:
+      llm: {{model: {model}, speculative_inference: true}}
+      conversational_flow: {{turn_detection_model: sparrow-1}}
+{persona_extra}""")
+
+
+def _apply(sim, path, *extra):
+    return run_cli(sim, "apply", path, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", *extra)
+
+
+def test_persona_created_after_its_replica_then_one_patch_per_prompt_edit(sim, tmp_path):
+    path = _file(tmp_path, sim)
+    plan = run_cli(sim, "plan", path)
+    assert plan.code == 0, plan.all
+    assert "persona acme-interviewer" in plan.out and "(known after apply: acme-anna)" in plan.out
+
+    first = _apply(sim, path)
+    assert first.code == 0, first.all
+    personas = sim_personas.personas(sim)
+    assert len(personas) == 1 and personas[0]["persona_name"] == "acme-interviewer"
+    (replica,) = sim.replicas()
+    assert personas[0]["default_replica_id"] == replica["replica_id"]  # the replica created in the same apply
+    assert personas[0]["layers"]["llm"]["model"] == "tavus-gpt-4o"
+
+    again = run_cli(sim, "plan", path, "--detailed-exitcode")
+    assert again.code == 0 and "No changes" in again.out, again.all  # never flaps
+
+    edited = _file(tmp_path, sim, prompt="You interview senior candidates.", model="tavus-llama-4")
+    text = run_cli(sim, "plan", edited)
+    assert "~ update in place persona acme-interviewer" in text.out, text.all
+    assert "~ layers {" in text.out and '~ model: "tavus-gpt-4o" -> "tavus-llama-4"' in text.out
+    assert "1 to update in place" in text.out
+    doc = json.loads(run_cli(sim, "plan", edited, "--format", "json").out)
+    (change,) = doc["changes"]
+    assert change["action"] == "update" and change["kind"] == "personas"
+    assert {d["path"] for d in change["diff"]} == {"system_prompt", "layers.llm.model"}
+    md = run_cli(sim, "plan", edited, "--format", "markdown").out
+    assert "acme-interviewer" in md and "update" in md
+
+    before = len(sim.requests)
+    done = _apply(sim, edited)
+    assert done.code == 0, done.all
+    writes = [r for r in sim.requests[before:] if r["method"] != "GET"]
+    assert [(r["method"], r["path"].split("/")[2]) for r in writes] == [("PATCH", "personas")]  # ONE PATCH
+    (p,) = sim_personas.personas(sim)
+    assert p["system_prompt"] == "You interview senior candidates." and p["layers"]["llm"]["model"] == "tavus-llama-4"
+    assert p["document_tags"] == ["hiring"]
+    final = run_cli(sim, "plan", edited, "--detailed-exitcode")
+    assert final.code == 0 and "No changes" in final.out, final.all
+
+
+def test_uncomparable_fields_are_listed_not_diffed(sim, tmp_path):
+    sim_personas.configure(sim, hide_uncertain=True)
+    path = _file(tmp_path, sim)
+    assert _apply(sim, path).code == 0
+    again = run_cli(sim, "plan", path, "--detailed-exitcode")
+    assert again.code == 0, again.all  # no flapping on what the API does not return
+    assert "could not be compared" in again.out.lower() or "Could not be compared" in again.out
+    assert "pipeline_mode" in again.out and "layers.conversational_flow" in again.out
+
+
+def test_undeclared_persona_is_unmanaged_then_pruned_and_stock_personas_never(sim, tmp_path):
+    path = _file(tmp_path, sim)
+    assert _apply(sim, path).code == 0
+    sim_personas.add_persona(sim, persona_name="acme-old", system_prompt="x")
+    sim_personas.add_persona(sim, persona_name="other-team", system_prompt="x")
+    plan = run_cli(sim, "plan", path)
+    assert "acme-old" in plan.out and "other-team" not in plan.out, plan.all
+    pruned = _apply(sim, path, "--prune")
+    assert pruned.code == 0, pruned.all
+    names = sorted(p["persona_name"] for p in sim_personas.personas(sim))
+    assert names == ["acme-interviewer", "other-team"]
+    assert len(api_requests(sim, "DELETE", "/v2/personas")) == 1
+
+
+def test_saved_plan_is_refused_when_a_persona_changed_on_the_account(sim, tmp_path):
+    path = _file(tmp_path, sim)
+    assert _apply(sim, path).code == 0
+    edited = _file(tmp_path, sim, prompt="New prompt.")
+    saved = str(tmp_path / "plan.json")
+    assert run_cli(sim, "plan", edited, "--out", saved).code == 0
+    (p,) = sim_personas.personas(sim)
+    sim_personas.add_persona  # noqa: B018 - the account changes behind the saved plan:
+    run_cli(sim, "apply", _file(tmp_path, sim, prompt="Someone else's prompt."), "--auto-approve",
+            "--skip-url-check")
+    _file(tmp_path, sim, prompt="New prompt.")
+    stale = run_cli(sim, "apply", saved, "--auto-approve", "--skip-url-check")
+    assert stale.code != 0 and "stale" in stale.err, stale.all
+    assert sim_personas.personas(sim)[0]["system_prompt"] == "Someone else's prompt."
