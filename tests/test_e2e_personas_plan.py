@@ -118,3 +118,55 @@ def test_saved_plan_is_refused_when_a_persona_changed_on_the_account(sim, tmp_pa
     stale = run_cli(sim, "apply", saved, "--auto-approve", "--skip-url-check")
     assert stale.code != 0 and "stale" in stale.err, stale.all
     assert sim_personas.personas(sim)[0]["system_prompt"] == "Someone else's prompt."
+
+
+def test_blue_green_replace_repoints_the_persona_before_deleting_the_old_replica(sim, tmp_path):
+    path = _file(tmp_path, sim)
+    assert _apply(sim, path).code == 0
+    (old,) = sim.replicas()
+    other = sim_personas.add_persona(sim, persona_name="elsewhere", system_prompt="x",
+                                     default_replica_id=old["replica_id"])  # unmanaged: re-pointed too
+    before = len(sim.requests)
+    done = _apply(sim, path, "--replace", "acme-anna")
+    assert done.code == 0, done.all
+    (new,) = sim.replicas()
+    assert new["replica_id"] != old["replica_id"] and new["replica_name"] == "acme-anna"
+    by_name = {p["persona_name"]: p for p in sim_personas.personas(sim)}
+    assert by_name["acme-interviewer"]["default_replica_id"] == new["replica_id"]
+    assert by_name["elsewhere"]["default_replica_id"] == new["replica_id"], other
+    log = [(r["method"], r["path"]) for r in sim.requests[before:]]
+    delete_old = log.index(("DELETE", f"/v2/replicas/{old['replica_id']}"))
+    patches = [i for i, (m, p) in enumerate(log) if m == "PATCH" and p.startswith("/v2/personas/")]
+    assert len(patches) == 2 and max(patches) < delete_old  # no persona ever references a deleted replica
+    again = run_cli(sim, "plan", path, "--detailed-exitcode")
+    assert again.code == 0 and "No changes" in again.out, again.all
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_layer_api_keys_are_never_printed_even_when_echoed(sim, tmp_path, masked):
+    from e2e import cli_env
+
+    sim_personas.configure(sim, mask_api_keys=masked)
+    secret, rotated = "sk-live-SECRET-one-1234567890", "sk-live-SECRET-two-0987654321"
+    extra = "      tts:\n        tts_engine: cartesia\n        api_key: ${TTS_KEY}\n"
+    path = _file(tmp_path, sim, persona_extra=extra)
+    outputs = []
+    for key in (secret, rotated):
+        env = cli_env(sim, TTS_KEY=key)
+        for fmt in ("text", "json", "markdown"):
+            shown = run_cli(sim, "plan", path, "--format", fmt, env=env)
+            assert shown.code == 0, shown.all
+            outputs.append(shown.all)
+        res = run_cli(sim, "apply", path, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", env=env)
+        assert res.code == 0, res.all
+        outputs.append(res.all)
+        outputs.append(run_cli(sim, "plan", path, env=env).all)
+    (p,) = sim_personas.personas(sim)
+    if not masked:
+        assert p["layers"]["tts"]["api_key"] == rotated  # sent: the server holds the new key
+    for text in outputs:
+        assert "SECRET" not in text, text
+    if not masked:  # echoed in clear: a rotated key is a real change, shown masked
+        assert any("api_key" in t and "update in place" in t for t in outputs[4:])
+    else:  # masked by the server: cannot be compared, and the plan says so
+        assert "layers.tts.api_key" in outputs[-1]
