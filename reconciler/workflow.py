@@ -406,11 +406,39 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
     from reconciler.resolver import status_rows
 
     rows = status_rows(config, inventory(client, config))
+    personas = persona_inventory(client, config)
+    prows = persona_status_rows(config, personas) if personas is not None else []
     if fmt == "json":
-        console.out(render.status_json(rows), nl=False)
+        console.out(render.status_json(rows + prows), nl=False)
     else:
         console.out(render.status_text(rows, color=console.color), nl=False)
+        if prows:
+            from reconciler.redact import escape_control, redact_text
+
+            console.out("\nPERSONAS")
+            for r in prows:
+                where = r["persona_id"] or "absent" if r["managed"] else f"{r['persona_id']} (unmanaged)"
+                replica = f"  default_replica_id {r['default_replica_id']}" if r["default_replica_id"] else ""
+                console.out(escape_control(redact_text(f"  {r['name']}  {where}{replica}") or ""))
     return Outcome(OK)
+
+
+def persona_status_rows(config: Config, personas) -> list[dict]:
+    """Status rows of kind persona: each declared persona (one per match), then the unmanaged in scope."""
+    from reconciler.resolver import match_personas, undeclared_personas
+
+    matched = match_personas(config, personas)
+    rows = []
+    for d in config.personas:
+        found = matched.get(d.name, ())
+        rows += [{"kind": "persona", "name": d.name, "persona_id": p.persona_id, "phase": "present",
+                  "default_replica_id": p.default_replica_id, "managed": True} for p in found] or [
+            {"kind": "persona", "name": d.name, "persona_id": None, "phase": "absent", "default_replica_id": None,
+             "managed": True}]
+    unmanaged, _released = undeclared_personas(config, personas, matched)
+    rows += [{"kind": "persona", "name": p.name, "persona_id": p.persona_id, "phase": "present",
+              "default_replica_id": p.default_replica_id, "managed": False} for p in unmanaged]
+    return rows
 
 
 def output(config: Config, client, console: Console, *, fmt: str = "text", allow_partial: bool = False) -> Outcome:
@@ -419,6 +447,13 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
     from reconciler.resolver import ready_outputs
 
     ready, notes = ready_outputs(config, inventory(client, config))
+    personas = persona_inventory(client, config)
+    persona_ids: dict[str, str] = {}
+    if personas is not None:
+        from reconciler.resolver import persona_outputs
+
+        persona_ids, persona_notes = persona_outputs(config, personas)
+        notes += persona_notes
     if notes and not allow_partial:
         for note in notes:
             console.err(f"error: {note}")
@@ -427,7 +462,16 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
     for note in notes:
         console.err(f"note: {note}")
     try:
-        console.out(format_outputs(ready, fmt), nl=False)
+        if fmt == "env":
+            from reconciler.export import env_name
+
+            text = format_outputs(ready, fmt) + "".join(
+                f"{env_name(n).replace('TAVUS_REPLICA_', 'TAVUS_PERSONA_', 1)}={persona_ids[n]}\n"
+                for n in sorted(persona_ids))
+        else:  # a persona shares the map; one named like a replica is listed as persona:NAME
+            text = format_outputs({**ready, **{(f"persona:{n}" if n in ready else n): pid
+                                               for n, pid in persona_ids.items()}}, fmt)
+        console.out(text, nl=False)
     except ValueError as e:
         raise UsageError(str(e)) from None
     return Outcome(OK)

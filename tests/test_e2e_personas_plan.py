@@ -170,3 +170,20 @@ def test_layer_api_keys_are_never_printed_even_when_echoed(sim, tmp_path, masked
         assert any("api_key" in t and "update in place" in t for t in outputs[4:])
     else:  # masked by the server: cannot be compared, and the plan says so
         assert "layers.tts.api_key" in outputs[-1]
+
+
+def test_status_and_output_include_personas(sim, tmp_path):
+    path = _file(tmp_path, sim)
+    out = run_cli(sim, "output", path)
+    assert out.code == 1 and "persona not created yet" in out.err, out.all
+    assert _apply(sim, path).code == 0
+    (p,) = sim_personas.personas(sim)
+    doc = json.loads(run_cli(sim, "output", path, "--format", "json").out)
+    assert doc["acme-interviewer"] == p["persona_id"] and doc["acme-anna"].startswith("r")
+    env = run_cli(sim, "output", path, "--format", "env").out
+    assert f"TAVUS_PERSONA_ACME_INTERVIEWER={p['persona_id']}" in env
+    rows = json.loads(run_cli(sim, "status", path, "--format", "json").out)
+    assert {"kind": "persona", "name": "acme-interviewer", "persona_id": p["persona_id"], "phase": "present",
+            "default_replica_id": p["default_replica_id"], "managed": True} in rows
+    text = run_cli(sim, "status", path)
+    assert text.code == 0 and "PERSONAS" in text.out and p["persona_id"] in text.out, text.all
