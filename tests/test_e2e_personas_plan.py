@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
+from e2e import api_requests, run_cli, write
 
 from reconciler import sim_personas
-from e2e import api_requests, run_cli, write
 
 pytestmark = pytest.mark.e2e
 
@@ -62,6 +63,9 @@ def test_persona_created_after_its_replica_then_one_patch_per_prompt_edit(sim, t
     assert "~ layers {" in text.out and '~ model: "tavus-gpt-4o" -> "tavus-llama-4"' in text.out
     assert "1 to update in place" in text.out
     doc = json.loads(run_cli(sim, "plan", edited, "--format", "json").out)
+    from reconciler.config import load_schema
+
+    jsonschema.validate(doc, load_schema("plan.schema.json"))
     (change,) = doc["changes"]
     assert change["action"] == "update" and change["kind"] == "personas"
     assert {d["path"] for d in change["diff"]} == {"system_prompt", "layers.llm.model"}
