@@ -187,6 +187,9 @@ def test_status_and_output_include_personas(sim, tmp_path):
     env = run_cli(sim, "output", path, "--format", "env").out
     assert f"TAVUS_PERSONA_ACME_INTERVIEWER={p['persona_id']}" in env
     rows = json.loads(run_cli(sim, "status", path, "--format", "json").out)
+    from reconciler.config import load_schema
+
+    jsonschema.validate(rows, load_schema("status.schema.json"))
     assert {"kind": "persona", "name": "acme-interviewer", "persona_id": p["persona_id"], "phase": "present",
             "default_replica_id": p["default_replica_id"], "managed": True} in rows
     text = run_cli(sim, "status", path)
