@@ -504,6 +504,27 @@ def output(ctx, file, fmt, allow_partial) -> int:
         return workflow.output(config, client, _console(ctx), fmt=fmt, allow_partial=allow_partial).exit_code
 
 
+@cli.command()
+@file_argument
+@target_option
+@click.pass_context
+def smoke(ctx, file, targets) -> int:
+    """Check that Tavus accepts each declared persona with its replica: one test_mode conversation each.
+
+    Test-mode conversations are created already ended, never joined and, per the Tavus docs, free. One line
+    per persona; exit 1 when any is rejected or not created yet.
+
+    \b
+    Example:
+      tavus-reconciler smoke replicas.yaml --target acme-interviewer
+    """
+    from reconciler import workflow
+
+    config = _load(file)
+    with _client(ctx) as client:
+        return workflow.smoke(config, client, _console(ctx), targets=tuple(targets)).exit_code
+
+
 # ----------------------------------------------------------------------------------------- simulator, demo
 
 

@@ -510,3 +510,48 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
 
     console.err(f"Exported {len(yaml.safe_load(text)['replicas'])} replica(s) to {output_file}")
     return Outcome(OK)
+
+
+# ----------------------------------------------------------------------------------------- smoke
+
+
+def smoke(config: Config, client, console: Console, *, targets: Collection[str] = ()) -> Outcome:
+    """For each declared persona (or ``targets``): a ``test_mode`` conversation (created already ended, never
+    joined, free per the docs) proves the API accepts the persona with its replica. One line per persona;
+    exit 1 when any is rejected or does not exist."""
+    from reconciler.errors import ReconcilerError, UsageError
+    from reconciler.redact import escape_control, redact_text
+    from reconciler.resolver import match_personas
+
+    chosen = [d for d in config.personas if not targets or d.name in targets]
+    unknown = sorted(set(targets) - {d.name for d in config.personas})
+    if unknown:
+        raise UsageError(f"--target {', '.join(unknown)}: no persona of that name is declared in {config.path}")
+    if not chosen:
+        raise UsageError(f"{config.path} declares no personas: nothing to check")
+    matched = match_personas(config, client.list_personas())
+    failed = 0
+    for d in chosen:
+        found = matched.get(d.name, ())
+        if len(found) != 1:
+            failed += 1
+            why = "not created yet (run apply)" if not found else \
+                f"ambiguous ({', '.join(p.persona_id for p in found)})"
+            console.out(escape_control(f"  FAILED {d.name}: {why}"))
+            continue
+        p = found[0]
+        try:
+            conv = client.create_conversation(persona_id=p.persona_id, test_mode=True,
+                                              name=f"tavus-reconciler smoke {d.name}")
+            if conv.status == "active":  # test_mode ignored by the server: never leave a live one behind
+                client.end_conversation(conv.conversation_id)
+            console.out(escape_control(f"  ok     {d.name} ({p.persona_id}, replica {p.default_replica_id or '-'}):"
+                                       f" accepted (test conversation {conv.conversation_id})"))
+        except ReconcilerError as e:
+            failed += 1
+            console.out(escape_control(redact_text(f"  FAILED {d.name} ({p.persona_id}): rejected: {e}") or ""))
+    if failed:
+        console.err(f"error: {failed} of {len(chosen)} persona(s) failed the smoke test")
+        return Outcome(ERROR)
+    console.out(f"All {len(chosen)} persona(s) accepted.")
+    return Outcome(OK)

@@ -194,3 +194,20 @@ def test_status_and_output_include_personas(sim, tmp_path):
             "default_replica_id": p["default_replica_id"], "managed": True} in rows
     text = run_cli(sim, "status", path)
     assert text.code == 0 and "PERSONAS" in text.out and p["persona_id"] in text.out, text.all
+
+
+def test_smoke_reports_each_persona_and_fails_on_a_rejection(sim, tmp_path):
+    path = _file(tmp_path, sim)
+    missing = run_cli(sim, "smoke", path)
+    assert missing.code == 1 and "not created yet" in missing.out, missing.all
+    assert _apply(sim, path).code == 0
+    ok = run_cli(sim, "smoke", path, "--target", "acme-interviewer")
+    assert ok.code == 0 and "ok     acme-interviewer" in ok.out, ok.all
+    convs = [r for r in sim.requests if r["method"] == "POST" and r["path"] == "/v2/conversations"]
+    assert len(convs) == 1
+    (p,) = sim_personas.personas(sim)
+    sim_personas.configure(sim, reject_test_mode={p["persona_id"]})
+    bad = run_cli(sim, "smoke", path)
+    assert bad.code == 1 and "FAILED acme-interviewer" in bad.out and "rejected" in bad.out, bad.all
+    unknown = run_cli(sim, "smoke", path, "--target", "nope")
+    assert unknown.code == 1 and "Traceback" not in unknown.all and "nope" in unknown.err
