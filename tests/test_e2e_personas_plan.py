@@ -211,3 +211,21 @@ def test_smoke_reports_each_persona_and_fails_on_a_rejection(sim, tmp_path):
     assert bad.code == 1 and "FAILED acme-interviewer" in bad.out and "rejected" in bad.out, bad.all
     unknown = run_cli(sim, "smoke", path, "--target", "nope")
     assert unknown.code == 1 and "Traceback" not in unknown.all and "nope" in unknown.err
+
+
+def test_plan_over_many_personas_is_a_few_page_reads(sim, tmp_path):
+    n = 300
+    for i in range(n):
+        sim.account.add_replica(replica_name=f"acme-r{i:04d}", status="completed")
+        sim_personas.add_persona(sim, persona_name=f"acme-p{i:04d}", system_prompt="x")
+    reps = "".join(f"  - name: acme-r{i:04d}\n    train_video_url: https://x.example/v.mp4\n    synthetic: true\n"
+                   for i in range(n))
+    pers = "".join(f"  - name: acme-p{i:04d}\n    system_prompt: x\n" for i in range(n))
+    path = write(tmp_path, "version: 1\nsettings:\n  scope:\n    name_prefix: acme-\nreplicas:\n" + reps
+                 + "personas:\n" + pers)
+    before = len(sim.requests)
+    res = run_cli(sim, "plan", path, "--detailed-exitcode")
+    assert res.code == 0 and "No changes" in res.out, res.all
+    reqs = sim.requests[before:]
+    assert {(r["method"], r["path"]) for r in reqs} == {("GET", "/v2/replicas"), ("GET", "/v2/personas")}
+    assert len(reqs) <= 10, len(reqs)  # pages of the two listings, never one request per object
