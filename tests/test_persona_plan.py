@@ -1,0 +1,60 @@
+"""The planner's persona part (issue 17), pure: DesiredPersona + RemotePersona -> changes and errors."""
+
+from __future__ import annotations
+
+from reconciler.models import Action, Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.personas import DesiredPersona, RemotePersona
+from reconciler.planner import compute_plan
+
+
+def _config(personas, replicas=(), prefix=None):
+    return Config(path="f.yaml", replicas=tuple(replicas), personas=tuple(personas),
+                  settings=Settings(name_prefix=prefix))
+
+
+def _remote(**fields):
+    return RemotePersona.from_api({"persona_type": "user", **fields})
+
+
+def test_only_declared_attributes_are_diffed_and_undeclared_ones_untouched():
+    d = DesiredPersona("p", {"system_prompt": "new", "layers": {"llm": {"model": "b"}}})
+    r = _remote(persona_id="p1", persona_name="p", system_prompt="old", context="server's",
+                layers={"llm": {"model": "a", "speculative_inference": True}}, pipeline_mode="full")
+    (c,) = compute_plan(_config([d]), [], personas=[r]).changes
+    assert c.action is Action.UPDATE and c.persona_id == "p1"
+    assert sorted(op["path"] for op in c.patch) == ["/layers/llm/model", "/system_prompt"]
+    assert ("layers.llm.model", "a", "b") in c.diff
+
+
+def test_unreadable_attributes_are_listed_not_compared():
+    d = DesiredPersona("p", {"system_prompt": "x", "pipeline_mode": "echo"})
+    r = _remote(persona_id="p1", persona_name="p", system_prompt="x")  # pipeline_mode not returned
+    plan = compute_plan(_config([d]), [], personas=[r])
+    assert plan.changes == () and plan.uncompared == (("p", ("pipeline_mode",)),)
+
+
+def test_default_replica_resolution():
+    rep = DesiredReplica("anna", train_video_url="https://x/v.mp4", synthetic=True)
+    d = DesiredPersona("p", {"system_prompt": "x"}, default_replica="anna")
+    created = compute_plan(_config([d], [rep]), [], personas=[])
+    assert [(c.kind, c.action) for c in created.changes] == [("replicas", Action.CREATE), ("personas", Action.CREATE)]
+    assert created.changes[1].ref_replica == "anna"
+    there = RemoteReplica("r1", "anna", status="completed")
+    (c,) = compute_plan(_config([d], [rep]), [there], personas=[]).changes
+    assert c.after["default_replica_id"] == "r1" and c.ref_replica is None
+    missing = compute_plan(_config([d], [rep]), [], personas=[], targets=["p"])
+    assert missing.changes == () and "does not exist and is not created by this plan" in missing.errors[0]
+
+
+def test_stock_personas_out_of_scope_prune_and_ambiguity():
+    d = DesiredPersona("acme-p", {"system_prompt": "x"})
+    stock = _remote(persona_id="s1", persona_name="acme-stock", persona_type="system")
+    extra = _remote(persona_id="u1", persona_name="acme-extra")
+    other = _remote(persona_id="o1", persona_name="other")
+    mine = _remote(persona_id="p1", persona_name="acme-p", system_prompt="x")
+    plan = compute_plan(_config([d], prefix="acme-"), [], personas=[stock, extra, other, mine], prune=True)
+    assert [(c.action, c.persona_id) for c in plan.changes] == [(Action.DELETE, "u1")]
+    twice = compute_plan(_config([d]), [], personas=[mine, _remote(persona_id="p2", persona_name="acme-p")])
+    assert twice.changes == () and "p1, p2" in twice.errors[0]
+    pinned = compute_plan(_config([DesiredPersona("acme-p", {}, persona_id="gone")]), [], personas=[])
+    assert "pinned persona gone not found" in pinned.errors[0]
