@@ -525,6 +525,24 @@ def smoke(ctx, file, targets) -> int:
         return workflow.smoke(config, client, _console(ctx), targets=tuple(targets)).exit_code
 
 
+@cli.command()
+@file_argument
+@click.argument("name")
+@click.pass_context
+def converse(ctx, file, name) -> int:
+    """Start a real conversation with the declared persona or replica NAME and print its conversation_url.
+
+    \b
+    Example:
+      tavus-reconciler converse replicas.yaml acme-interviewer
+    """
+    from reconciler import workflow
+
+    config = _load(file)
+    with _client(ctx) as client:
+        return workflow.converse(config, client, _console(ctx), name=name).exit_code
+
+
 # ----------------------------------------------------------------------------------------- simulator, demo
 
 

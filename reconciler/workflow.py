@@ -555,3 +555,31 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
         return Outcome(ERROR)
     console.out(f"All {len(chosen)} persona(s) accepted.")
     return Outcome(OK)
+
+
+def converse(config: Config, client, console: Console, *, name: str) -> Outcome:
+    """Start a REAL conversation with a declared persona (its default replica) or replica, by declared name, and
+    print its conversation_url (step 3 of the Tavus training guide). A persona wins when both share the name.
+    Never retried on a lost answer (a second live conversation would be joined and billed)."""
+    from reconciler.errors import UsageError
+    from reconciler.resolver import Found, match_personas, resolve
+
+    persona_id = replica_id = None
+    if any(d.name == name for d in config.personas):
+        found = match_personas(config, client.list_personas()).get(name, ())
+        if len(found) != 1:
+            raise UsageError(f"persona {name}: {'not created yet (run apply)' if not found else 'ambiguous'}")
+        persona_id = found[0].persona_id
+    elif name in config.by_name():
+        res = resolve(config, inventory(client, config))[name]
+        if res.found is not Found.ONE:
+            raise UsageError(f"replica {name}: {'not created yet (run apply)' if not res.matches else 'ambiguous'}")
+        replica_id = res.matches[0].replica_id
+    else:
+        raise UsageError(f"{name}: no persona or replica of that name is declared in {config.path}")
+    conv = client.create_conversation(persona_id=persona_id, replica_id=replica_id,
+                                      name=f"tavus-reconciler {name}")
+    console.err(f"Started conversation {conv.conversation_id} with {name} (status {conv.status or 'unknown'}); "
+                "it runs (and is billed) until it ends")
+    console.out(conv.conversation_url or "")
+    return Outcome(OK)

@@ -229,3 +229,15 @@ def test_plan_over_many_personas_is_a_few_page_reads(sim, tmp_path):
     reqs = sim.requests[before:]
     assert {(r["method"], r["path"]) for r in reqs} == {("GET", "/v2/replicas"), ("GET", "/v2/personas")}
     assert len(reqs) <= 10, len(reqs)  # pages of the two listings, never one request per object
+
+
+def test_converse_starts_a_conversation_by_declared_name(sim, tmp_path):
+    path = _file(tmp_path, sim)
+    early = run_cli(sim, "converse", path, "acme-interviewer")
+    assert early.code == 1 and "not created yet" in early.err and "Traceback" not in early.all
+    assert _apply(sim, path).code == 0
+    for name in ("acme-interviewer", "acme-anna"):
+        res = run_cli(sim, "converse", path, name)
+        assert res.code == 0 and res.out.strip().startswith("https://"), res.all
+    unknown = run_cli(sim, "converse", path, "nobody")
+    assert unknown.code == 1 and "nobody" in unknown.err
