@@ -162,7 +162,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
             report.interrupted = report.interrupted or stop.is_set()
         # personas after the replicas they reference (a default_replica created above has its id now)
         if persona_changes and not report.failed and not report.interrupted:
-            stage(persona_changes)
+            stage(_recheck_personas(persona_changes, client, known_personas, record))
         if not report.failed and not report.interrupted:
             stage(persona_deletes)
         if not report.failed and not report.interrupted:
@@ -201,6 +201,27 @@ def _run_persona(change: Change, client, known: frozenset[str], created: Mapping
     if PERSONAS.delete(client, change.persona_id):
         return f"deleted persona {change.persona_id}", None
     return f"persona {change.persona_id} was already gone", None
+
+
+def _recheck_personas(changes: list[Change], client, known: frozenset[str], record) -> list[Change]:
+    """List the personas once more right before creating: one that appeared since the plan under a name about
+    to be created was made by a concurrent apply; it is adopted, never created twice (the next plan updates
+    it if it differs)."""
+    creates = {c.name for c in changes if c.action is Action.CREATE}
+    if not creates:
+        return changes
+    try:
+        appeared = {p.name: p for p in client.list_personas() if p.persona_id not in known and p.name in creates}
+    except ReconcilerError as e:
+        for c in changes:
+            if c.action is Action.CREATE:
+                record(Outcome(c, False, f"could not re-check the personas before creating: {e}"))
+        return [c for c in changes if c.action is not Action.CREATE]
+    for c in changes:
+        if c.action is Action.CREATE and c.name in appeared:
+            record(Outcome(c, True, f"another apply created persona {appeared[c.name].persona_id} since the plan "
+                                    "was made; not creating a duplicate"))
+    return [c for c in changes if not (c.action is Action.CREATE and c.name in appeared)]
 
 
 def _planned_replica_id(change: Change) -> str | None:

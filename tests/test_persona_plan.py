@@ -58,3 +58,23 @@ def test_stock_personas_out_of_scope_prune_and_ambiguity():
     assert twice.changes == () and "p1, p2" in twice.errors[0]
     pinned = compute_plan(_config([DesiredPersona("acme-p", {}, persona_id="gone")]), [], personas=[])
     assert "pinned persona gone not found" in pinned.errors[0]
+
+
+def test_executor_adopts_a_persona_a_concurrent_apply_created_instead_of_a_duplicate():
+    from reconciler.executor import execute
+
+    d = DesiredPersona("p", {"system_prompt": "x"})
+    plan = compute_plan(_config([d]), [], personas=[])
+
+    class Client:
+        posts = 0
+
+        def list_personas(self):
+            return [_remote(persona_id="theirs", persona_name="p")]  # appeared since the plan
+
+        def create_persona(self, payload, known_ids=()):
+            Client.posts += 1
+            return "mine"
+
+    report = execute(plan, Client(), known_ids=(), known_persona_ids=(), emit=lambda line: None)
+    assert Client.posts == 0 and report.ok and "theirs" in report.outcomes[0].detail
