@@ -246,9 +246,10 @@ def _conversation(sim: Any, st: Store, method: str, parts: list[str], body: byte
         rid = persona.get("default_replica_id")
     if not rid:
         raise error(400, "replica_id is required (the persona has no default_replica_id)")
-    with sim._lock:
-        rec = sim._replicas.get(rid)
-        status = rec.state(sim.train_seconds)[0] if rec is not None else None
+    account = sim.account  # the replicas live in sim_account.Account since the simulator split
+    with account._lock:
+        rec = account._replicas.get(rid)
+        status = rec.state(account.train_seconds)[0] if rec is not None else None
     if rec is None:
         raise error(400, "Invalid replica_id", error_key=True)
     if status not in ("completed", "ready"):
