@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from reconciler.models import RemoteReplica
+from reconciler.personas import RemotePersona
 from reconciler.redact import escape_control
 from reconciler.resolver import ready_outputs  # noqa: F401 - output's query lives with the resolver
 
@@ -16,7 +17,7 @@ SCHEMA_URL = "https://raw.githubusercontent.com/tavus-reconciler/tavus-reconcile
 
 def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, version: str,
                 name_prefix: str | None = None, include_system: bool = False,
-                schema_ref: str = SCHEMA_URL) -> tuple[str, list[str]]:
+                schema_ref: str = SCHEMA_URL, personas: Sequence[RemotePersona] = ()) -> tuple[str, list[str]]:
     """A valid replicas file pinning every exported replica, and warnings for the user.
 
     Entries are sorted by name. A name held by several remote replicas is exported once (the newest,
@@ -62,6 +63,14 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
     for rid in stock:  # ids are unique, so each pinned line is found once
         body = body.replace(f"\n  replica_id: {rid}\n",
                             f"\n  replica_id: {rid}   # stock replica (read-only): never renamed or deleted\n", 1)
+    if personas:
+        persona_text, persona_warnings = personas_yaml(personas, {e["replica_id"]: e["name"] for e in entries},
+                                                       name_prefix=name_prefix)
+        body += persona_text
+        warnings += persona_warnings
+        if "\npersonas:\n" in "\n" + persona_text:
+            header += ("# Personas are pinned by persona_id. Layer api_keys are never exported: set the ${VAR}s named "
+                       "below.\n")
     if duplicates:
         # commented out so that removing the leading "# " gives entries indented like the ones above
         body += "\n# Replicas whose name another replica already has (names must be unique in this file).\n"
@@ -70,6 +79,136 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
             body += (f"# - name: {escape_control(json.dumps(name, ensure_ascii=False))}   # same name as {kept}\n"
                      f"#   replica_id: {other.replica_id}\n")
     return header + body, warnings
+
+
+PERSONA_EXPORT_FIELDS = ("system_prompt", "context", "pipeline_mode", "document_ids", "document_tags",
+                         "objectives_id", "guardrails_id", "layers")
+_KNOWN_LAYERS = ("llm", "tts", "stt", "perception", "conversational_flow")
+
+
+def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, str], *,
+                  name_prefix: str | None = None) -> tuple[str, list[str]]:
+    """The ``personas:`` section adopting the account's user personas (pinned by persona_id), and warnings.
+
+    Every attribute the API returned is written, so ``plan`` on the export shows no changes: long or multi-line
+    prompts as YAML block scalars; ``${`` written as ``$${`` (the file would otherwise read it as a variable);
+    ``default_replica: NAME`` when the id is an exported replica, else ``default_replica_id``. Layer
+    ``api_key``s are never written: a ``${VAR}`` placeholder stands in their place, with a comment. Stock
+    (system) personas are never exported; a name held by several personas is exported once (the first the API
+    lists) and the others as comments, like replicas.
+    """
+    import yaml
+
+    chosen = [p for p in personas if p.persona_type != "system" and p.name is not None
+              and (not name_prefix or p.name.startswith(name_prefix))]
+    by_name: dict[str, list[RemotePersona]] = {}
+    for p in chosen:
+        by_name.setdefault(p.name or "", []).append(p)
+    warnings: list[str] = []
+    entries: list[dict] = []
+    secrets: list[tuple[str, str]] = []  # (placeholder variable, dotted path)
+    commented: list[tuple[str, str, str]] = []  # (name, persona_id, why)
+    for name in sorted(by_name):
+        keep, *others = by_name[name]
+        clean = _visible(name) or keep.persona_id
+        if clean != name:
+            warnings.append(f"persona {keep.persona_id}: its name has invisible or control characters; exported as "
+                            f"{clean!r} (plan will rename it to that)")
+        entry: dict = {"name": clean, "persona_id": keep.persona_id}
+        doc = keep.document
+        rid = keep.default_replica_id
+        if rid:
+            entry["default_replica" if rid in replica_names else "default_replica_id"] = replica_names.get(rid, rid)
+        for key in PERSONA_EXPORT_FIELDS:
+            value = doc.get(key)
+            if value is None:
+                continue
+            if key == "layers":
+                value = _export_layers(value, clean, secrets, warnings)
+                if not value:
+                    continue
+            entry[key] = _escape_vars(value)
+        if "system_prompt" not in entry and entry.get("pipeline_mode") != "echo":
+            commented.append((clean, keep.persona_id, "it has no system_prompt (a file needs one unless "
+                                                       "pipeline_mode is echo)"))
+            warnings.append(f"persona {keep.persona_id} ({clean!r}) has no system_prompt: left as a comment")
+            continue
+        entries.append(entry)
+        for other in others:
+            commented.append((name, other.persona_id, f"same name as {keep.persona_id}"))
+            warnings.append(f"{len(others) + 1} personas are named {name!r}: exported {keep.persona_id}; "
+                            f"{other.persona_id} is left as a comment")
+    text = ""
+    if entries:
+        text = yaml.dump({"personas": entries}, Dumper=_persona_dumper(), sort_keys=False, allow_unicode=True,
+                         width=1000, default_flow_style=False)
+        for var, path in secrets:
+            text = text.replace(f"api_key: ${{{var}}}\n", f"api_key: ${{{var}}}   # {path} is a secret and was not "
+                                                           f"exported: set {var} to it\n", 1)
+    if commented:
+        text += "\n# Personas not exported (the reason is on each; declare them by hand to manage them):\n"
+        for name, pid, why in commented:
+            shown = escape_control(json.dumps(name, ensure_ascii=False))
+            text += f"# - name: {shown}   # {why}\n#   persona_id: {pid}\n"
+    return text, warnings
+
+
+def _export_layers(layers, name: str, secrets: list[tuple[str, str]], warnings: list[str]) -> dict:
+    """The layers to write: known layers only (the file's schema is closed there), api_keys as placeholders."""
+    out: dict = {}
+    if not isinstance(layers, dict):
+        return out
+    for layer, fields in layers.items():
+        if layer not in _KNOWN_LAYERS:
+            warnings.append(f"persona {name!r}: layer {layer!r} is not one this version knows: not exported")
+            continue
+        if not isinstance(fields, dict):
+            continue
+        kept = {}
+        for key, value in fields.items():
+            if value is None:
+                continue
+            if key == "api_key":
+                var = "TAVUS_PERSONA_" + re.sub(r"[^A-Z0-9]+", "_", f"{name}_{layer}_api_key".upper()).strip("_")
+                secrets.append((var, f"layers.{layer}.api_key"))
+                kept[key] = _Placeholder(var)
+            else:
+                kept[key] = value
+        out[layer] = kept
+    return out
+
+
+class _Placeholder(str):
+    """A ``${VAR}`` written as is (not escaped like the exported values)."""
+
+    def __new__(cls, var: str):
+        return super().__new__(cls, "${" + var + "}")
+
+
+def _escape_vars(value):
+    if isinstance(value, _Placeholder):
+        return str(value)
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, dict):
+        return {k: _escape_vars(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape_vars(v) for v in value]
+    return value
+
+
+def _persona_dumper():
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper, value: str):
+        style = "|" if "\n" in value or len(value) > 100 else None  # long prompts read as text in review
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return Dumper
 
 
 def _visible(name: str) -> str:

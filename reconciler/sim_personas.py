@@ -246,7 +246,7 @@ def _conversation(sim: Any, st: Store, method: str, parts: list[str], body: byte
         rid = persona.get("default_replica_id")
     if not rid:
         raise error(400, "replica_id is required (the persona has no default_replica_id)")
-    account = sim.account  # the replicas live in the simulator's Account (reconciler.sim_account)
+    account = sim.account  # the replicas live in sim_account.Account since the simulator split
     with account._lock:
         rec = account._replicas.get(rid)
         status = rec.state(account.train_seconds)[0] if rec is not None else None

@@ -335,7 +335,7 @@ class Semantics:
             if d is not None:
                 out.append(d)
         removed_names, removed_ids = self._removed(root.get("removed"), names, ids)
-        personas = PersonaRules(self).run(root.get("personas"), settings, names)
+        personas = PersonaRules(self).run(root.get("personas"), settings, names, removed_names)
         if self.diags.errors:
             return None
         version = root.get("version")
@@ -630,9 +630,10 @@ class PersonaRules:
         self.doc = sem.doc
         self.diags = sem.diags
 
-    def run(self, raw: Any, settings: Settings, replica_names: dict[str, int]) -> tuple:
+    def run(self, raw: Any, settings: Settings, replica_names: dict[str, int], removed: tuple[str, ...] = ()) -> tuple:
         if not isinstance(raw, list):
             return ()
+        self.removed = removed
         names: dict[str, int] = {}
         ids: dict[str, int] = {}
         out = []
@@ -683,6 +684,9 @@ class PersonaRules:
             return f"personas[{i}]", False
         if not name.strip() or name != name.strip():
             return f"personas[{i}]", False  # the schema reported it
+        if name in self.removed:
+            diags.error(doc.at(npath), f"{name}: the persona is also listed under removed: (released from "
+                                       "management): remove it from one of the two")
         if name in names:
             diags.error(doc.at(npath), f"duplicate persona name {short(name)} (first declared at line {names[name]})")
         else:
@@ -774,6 +778,12 @@ class PersonaRules:
             return None
         target = Path(os.path.dirname(self.sem.path) or ".") / rel
         try:
+            import stat
+
+            mode = target.stat().st_mode
+            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a FIFO or device would block or never end
+                self.diags.error(pos, f"{where} is not a regular file")
+                return None
             with target.open("rb") as f:
                 data = f.read(MAX_PROMPT_FILE_BYTES + 1)
         except FileNotFoundError:

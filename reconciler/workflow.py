@@ -490,10 +490,11 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
     from reconciler.redact import redact_url
 
     remote = client.list_replicas(replica_type=None if include_system else "user")
+    personas = client.list_personas()  # user personas: stock ones are never exported
     source = redact_url(client.base_url)
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text, warnings = export_yaml(remote, source=source, when=when, version=version, name_prefix=name_prefix,
-                                 include_system=include_system, **schema_ref)
+                                 include_system=include_system, personas=personas, **schema_ref)
     for w in warnings:
         console.err(f"warning: {w}")
     if not output_file:
@@ -508,7 +509,9 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
         raise UsageError(f"{output_file}: cannot write: {e.strerror}") from None
     import yaml
 
-    console.err(f"Exported {len(yaml.safe_load(text)['replicas'])} replica(s) to {output_file}")
+    exported = yaml.safe_load(text)
+    also = f" and {len(exported['personas'])} persona(s)" if exported.get("personas") else ""
+    console.err(f"Exported {len(exported['replicas'])} replica(s){also} to {output_file}")
     return Outcome(OK)
 
 

@@ -213,3 +213,20 @@ def test_validate_counts_personas_and_masks_resolved_keys(tmp_path):
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.count("\n") == 1 and "must be written as ${VAR}" in res.stderr
     assert "sk-very-secret-key" not in res.stdout + res.stderr
+
+
+def test_prompt_file_that_is_a_fifo_is_refused_without_blocking(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "p.md")  # opening it for reading would wait for a writer forever
+    path = tmp_path / "replicas.yaml"
+    path.write_text(HEAD + "  - name: p\n    system_prompt_file: p.md\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.diagnostics == [f"{path}:9:25: p: system_prompt_file 'p.md' is not a regular file"]
+
+
+def test_a_persona_cannot_be_both_declared_and_removed():
+    assert errors(HEAD + "  - name: acme-p\n    system_prompt: a\nremoved:\n  - acme-p\n") == [
+        "replicas.yaml:8:11: acme-p: the persona is also listed under removed: (released from management): remove "
+        "it from one of the two"]
