@@ -150,6 +150,8 @@ def _preflight(result: Plan, skip_url_check: bool, console: Console) -> None:
 
     creating = [c.desired for c in result.changes if c.desired is not None and c.successor_id is None]
     problems = missing_variables(creating)
+    problems += [f"persona {c.name}: ${{{v}}} is not set" for c in result.changes
+                 if c.persona is not None for v in c.persona.missing_vars]
     if not skip_url_check:
         problems += unreachable_urls(creating)
     if problems:

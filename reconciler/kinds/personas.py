@@ -36,7 +36,7 @@ def _comparable(remote: RemotePersona, desired: Mapping[str, Any], prefix: tuple
         path = (*prefix, str(key))
         name = ".".join(path)
         if is_secret(name) and isinstance(want, str):
-            match = remote.secret_matches(name, want)
+            match = None if "${" in want else remote.secret_matches(name, want)  # unset ${VAR}: unknown value
             if match is None:
                 skipped.append(name)
             elif match is False:
