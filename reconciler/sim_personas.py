@@ -20,6 +20,8 @@ import time
 import uuid
 from typing import Any
 
+from reconciler.sim_account import json_object
+
 UNCERTAIN = ("pipeline_mode", "objectives_id", "guardrails_id")
 STOCK_PERSONAS: tuple[dict[str, Any], ...] = (
     {"persona_id": "p5317866", "persona_name": "Tavus Researcher", "system_prompt": "You are a researcher.",
@@ -197,12 +199,7 @@ def _list(st: Store, query: dict[str, str], error: type, positive_int: Any) -> d
 
 
 def _create(st: Store, body: bytes, error: type) -> dict[str, Any]:
-    try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        data = None
-    if not isinstance(data, dict):
-        raise error(400, "request body must be a JSON object")
+    data = json_object(body)  # 400 "request body must be a JSON object", as for replicas
     if data.get("pipeline_mode", "full") not in ("full", "echo"):
         raise error(400, "pipeline_mode must be full or echo")
     if data.get("pipeline_mode") != "echo" and not isinstance(data.get("system_prompt"), str):
@@ -231,12 +228,7 @@ def _conversation(sim: Any, st: Store, method: str, parts: list[str], body: byte
                 return 204, None
             conv["status"] = "ended"
             return 200, {"message": "conversation ended"}
-    try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        data = None
-    if not isinstance(data, dict):
-        raise error(400, "request body must be a JSON object")
+    data = json_object(body)  # 400 "request body must be a JSON object", as for replicas
     pid, rid = data.get("persona_id"), data.get("replica_id")
     with st.lock:
         persona = st.personas.get(pid) if pid else None
