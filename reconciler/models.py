@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.personas import DesiredPersona
+from reconciler.rollout import Rollout, RolloutSettings
 from reconciler.status import Phase, phase_of
 
 DEFAULT_MODEL = "phoenix-4"  # the server's current default (it has moved across generations; never sent unasked)
@@ -81,6 +82,7 @@ class DesiredReplica:
 class Settings:
     prune: bool = False
     name_prefix: str | None = None  # None: the file owns every user replica
+    rollout: RolloutSettings = field(default_factory=RolloutSettings)  # how replaces roll (issue 19)
 
     def in_scope(self, name: str) -> bool:
         return self.name_prefix is None or name.startswith(self.name_prefix)
@@ -235,6 +237,7 @@ class Plan:
     forgotten: tuple[RemoteReplica, ...] = ()  # listed under `removed:`: released, kept on the account, no API call
     unmanaged_personas: tuple[Any, ...] = ()  # RemotePersona in scope, not declared, not pruned
     uncompared: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (persona, attributes the API does not return)
+    rollout: Rollout | None = None  # the order, canary and batches of the replaces (None: no replace)
 
     @property
     def summary(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 from reconciler.kinds.replicas import REPLICAS
 from reconciler.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica
 from reconciler.resolver import is_user, match_declared, resolve, undeclared  # noqa: F401 - re-exported
+from reconciler.rollout import RolloutSettings, schedule
 from reconciler.status import Phase
 from reconciler.successor import MARK, parse_successor
 
@@ -36,6 +37,7 @@ def compute_plan(
     force_replace: Collection[str] = (),
     prune: bool = False,
     personas: Sequence | None = None,
+    rollout: RolloutSettings | None = None,
 ) -> Plan:
     """Diff ``config`` against ``remote``.
 
@@ -94,8 +96,10 @@ def compute_plan(
         deletes = [c for c in changes if c.action is Action.DELETE]
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 
+    replaces = [c for c in changes if c.action is Action.REPLACE]
     return Plan(
         changes=tuple(changes),
+        rollout=schedule(replaces, rollout or settings.rollout) if replaces else None,
         pending=tuple(pending),
         ready=tuple(ready),
         unmanaged=tuple(unmanaged),
