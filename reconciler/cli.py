@@ -590,12 +590,48 @@ def _example(name: str) -> str:
     return importlib.resources.files("reconciler.examples").joinpath(name).read_text(encoding="utf-8")
 
 
+def _demo_edit(file: str, cwd: str | None, tmp: str) -> tuple[str, str] | None:
+    """The demo's second act: a copy of ``file`` in the scratch folder ``tmp`` whose first persona has one more
+    line in its system prompt (inline in the copy; other prompt files referenced by absolute path), so plan
+    shows an update in place and apply sends one PATCH. -> (persona name, the copy's name in ``tmp``), or None
+    when the file declares no persona. The file and its prompt files are only read, never changed."""
+    import yaml
+
+    base = os.path.dirname(os.path.join(cwd or os.getcwd(), file))
+    try:
+        with open(os.path.join(cwd or "", file), encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+        personas = doc.get("personas") if isinstance(doc, dict) else None
+        if not isinstance(personas, list) or not personas or not all(isinstance(p, dict) for p in personas):
+            return None
+        for p in personas:
+            if isinstance(p.get("system_prompt_file"), str):
+                p["system_prompt_file"] = os.path.abspath(os.path.join(base, p["system_prompt_file"]))
+        first = personas[0]
+        if isinstance(first.get("system_prompt_file"), str):
+            with open(first.pop("system_prompt_file"), encoding="utf-8") as f:
+                first["system_prompt"] = f.read()
+        line = "- Keep every answer under two minutes."
+        if isinstance(first.get("system_prompt"), str):
+            first["system_prompt"] = first["system_prompt"].rstrip("\n") + "\n" + line + "\n"
+        else:  # pipeline_mode: echo, no prompt: the context changes instead
+            first["context"] = f"{first.get('context') or ''} {line}".strip()
+        copy = os.path.splitext(os.path.basename(file))[0] + ".edited.yaml"
+        with open(os.path.join(tmp, copy), "x", encoding="utf-8") as f:
+            yaml.safe_dump(doc, f, sort_keys=False, allow_unicode=True)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError):
+        return None  # the plan of the file itself has already said what is wrong with it
+    return str(first.get("name")), copy
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--train-seconds", type=float, default=12.0, show_default=True, help="Simulated training time.")
 def demo(file, train_seconds) -> int:
     """Run plan, apply and status of FILE against a built-in local Tavus simulator.
 
+    When FILE declares personas, the first one is then edited in a copy (one more prompt line) and plan and
+    apply run on the copy: an update in place, sent as one PATCH. FILE itself is never changed.
     Without FILE, the example replicas file shipped with the tool is used (works from any directory).
     Nothing leaves this machine: the simulator listens on 127.0.0.1 and trains in seconds.
 
@@ -627,10 +663,20 @@ def demo(file, train_seconds) -> int:
                    ANNA_TRAIN_URL=sim.video_url("anna-train.mp4") + "?X-Amz-Signature=demo-secret-signature")
         echo(f"A local Tavus simulator is running at {sim.url} (training takes {train_seconds:g}s here, "
              "hours on Tavus).\n")
-        steps = [["plan", file], ["apply", file, "--auto-approve", "--poll-interval", "1s"], ["status", file]]
+        steps = [("plan", file), ("apply", file, "--auto-approve", "--poll-interval", "1s")]
+        edited = _demo_edit(file, cwd, tmp)  # then a persona edited in a copy: plan shows the update, apply PATCHes
+        if edited is not None:
+            name, copy = edited
+            steps += [f"# edit persona {name}: one line added to its system prompt (in a copy, {copy})",
+                      ("plan", copy), ("apply", copy, "--auto-approve", "--poll-interval", "1s")]
+        steps.append(("status", file))
         for args in steps:
+            if isinstance(args, str):
+                echo(click.style(f"$ {args}", bold=True) + "\n")
+                continue
             echo(click.style(f"$ tavus-reconciler {' '.join(args)}", bold=True))
-            code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env, cwd=cwd)
+            on_copy = edited is not None and args[1] == edited[1]  # the copy lives in the scratch folder
+            code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env, cwd=tmp if on_copy else cwd)
             echo()
             if code != 0:
                 err(f"demo: `tavus-reconciler {' '.join(args)}` exited {code}")

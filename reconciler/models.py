@@ -238,6 +238,7 @@ class Plan:
     unmanaged_personas: tuple[Any, ...] = ()  # RemotePersona in scope, not declared, not pruned
     uncompared: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (persona, attributes the API does not return)
     rollout: Rollout | None = None  # the order, canary and batches of the replaces (None: no replace)
+    forgotten_personas: tuple[Any, ...] = ()  # RemotePersona listed under `removed:`: released, no API call
 
     @property
     def summary(self) -> dict[str, int]:

@@ -87,11 +87,12 @@ def compute_plan(
         unmanaged = []
 
     unmanaged_personas: list = []
+    forgotten_personas: list = []
     uncompared: list = []
     if personas is not None or config.personas:  # personas are managed once the file declares one
         from reconciler.persona_plan import plan_personas
 
-        persona_changes, unmanaged_personas, _released, uncompared = plan_personas(
+        persona_changes, unmanaged_personas, forgotten_personas, uncompared = plan_personas(
             config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing)
         deletes = [c for c in changes if c.action is Action.DELETE]
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
@@ -109,6 +110,7 @@ def compute_plan(
         forgotten=tuple(forgotten),
         unmanaged_personas=tuple(unmanaged_personas),
         uncompared=tuple(uncompared),
+        forgotten_personas=tuple(forgotten_personas),
     )
 
 

@@ -142,6 +142,8 @@ def plan_document(plan: Plan, *, file: str) -> dict:
                       for r in plan.unmanaged],
         "forgotten": [{"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status}
                       for r in plan.forgotten],
+        **({"forgotten_personas": [{"name": redact_text(p.name or ""), "persona_id": p.persona_id}
+                                   for p in plan.forgotten_personas]} if plan.forgotten_personas else {}),
         **({"unmanaged_personas": [{"name": redact_text(p.name), "persona_id": p.persona_id}
                                    for p in plan.unmanaged_personas],
             "uncompared": [{"name": redact_text(n), "attributes": list(a)} for n, a in plan.uncompared]}
@@ -329,10 +331,12 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     if uncompared:
         blocks.append([_style("Could not be compared (the API does not return them; sent on create only):", color,
                               bold=True)] + [f"  {_safe(n)}: {', '.join(_safe(x) for x in a)}" for n, a in uncompared])
-    if plan.forgotten:
+    if plan.forgotten or plan.forgotten_personas:
         blocks.append([_style("Released from management (removed:; kept on the account, never deleted):", color,
                               bold=True)]
-                      + [f"  forget {_safe(r.name)} ({_safe(r.replica_id)})" for r in plan.forgotten])
+                      + [f"  forget {_safe(r.name)} ({_safe(r.replica_id)})" for r in plan.forgotten]
+                      + [f"  forget persona {_safe(p.name or '')} ({_safe(p.persona_id)})"
+                         for p in plan.forgotten_personas])
     if plan.missing_vars:
         blocks.append([_style("Variables not set (apply will refuse):", color, fg="red", bold=True)]
                       + [f"  ${{{escape_control(v)}}}" for v in plan.missing_vars])
@@ -425,6 +429,12 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
                 "Listed under `removed:`: no longer managed, kept on the account, never deleted.", ""]
         out += _md_table(["Name", "Replica", "Status"], (
             [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.forgotten))
+        out += ["", "</details>", ""]
+    if plan.forgotten_personas:
+        out += [f"<details><summary>Forget personas ({len(plan.forgotten_personas)})</summary>", "",
+                "Listed under `removed:`: no longer managed, kept on the account, never deleted.", ""]
+        out += _md_table(["Name", "Persona"], (
+            [_md_code(p.name or ""), _md_code(p.persona_id)] for p in plan.forgotten_personas))
         out += ["", "</details>", ""]
     if plan.unmanaged:
         out += [f"<details><summary>Unmanaged ({len(plan.unmanaged)})</summary>", "",
