@@ -162,7 +162,9 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
             report.interrupted = report.interrupted or stop.is_set()
         # personas after the replicas they reference (a default_replica created above has its id now)
         if persona_changes and not report.failed and not report.interrupted:
+            made = len(report.outcomes)
             stage(_recheck_personas(persona_changes, client, known_personas, record))
+            _resolve_persona_duplicates(report.outcomes[made:], client, known_personas, record)
         if not report.failed and not report.interrupted:
             stage(persona_deletes)
         if not report.failed and not report.interrupted:
@@ -222,6 +224,58 @@ def _recheck_personas(changes: list[Change], client, known: frozenset[str], reco
             record(Outcome(c, True, f"another apply created persona {appeared[c.name].persona_id} since the plan "
                                     "was made; not creating a duplicate"))
     return [c for c in changes if not (c.action is Action.CREATE and c.name in appeared)]
+
+
+def _persona_age(p) -> tuple[str, str]:
+    """Who was first: created_at, then persona_id (the rule every run follows, as for replicas)."""
+    return (p.created_at or "", p.persona_id)
+
+
+def _resolve_persona_duplicates(outcomes: list[Outcome], client, known: frozenset[str], record) -> None:
+    """After creating personas: list once more. Where another persona of a name we just created exists that the
+    plan did not know and it is older, a concurrent apply created it first: delete our own (only ever the one we
+    made) and adopt theirs. Every run follows the same rule, so exactly the oldest survives."""
+    ours = {o.change.name: o for o in outcomes if o.ok and o.new_id and o.change.kind == "personas"
+            and o.change.action is Action.CREATE and o.detail.startswith("created persona")}
+    if not ours:
+        return
+    try:
+        listed = client.list_personas()
+    except ReconcilerError as e:
+        for name, o in ours.items():
+            record(Outcome(o.change, False, f"could not check for a concurrent apply's duplicate of persona {name} "
+                                            f"({o.new_id}): {e}; run plan before applying again"))
+        return
+    by_name: dict[str, list] = {}
+    for p in listed:
+        if p.name in ours and p.persona_id not in known and p.persona_type != "system":
+            by_name.setdefault(p.name, []).append(p)
+    for name, o in ours.items():
+        mine = next((p for p in by_name.get(name, ()) if p.persona_id == o.new_id), None)
+        others = [p for p in by_name.get(name, ()) if p.persona_id != o.new_id]
+        if not others:
+            continue
+        if mine is None:
+            try:
+                mine = client.get_persona(o.new_id)
+            except ReconcilerError as e:
+                record(Outcome(o.change, False, f"persona {name} was also created by another apply "
+                                                f"({', '.join(p.persona_id for p in others)}) and {o.new_id} could "
+                                                f"not be read to decide which stays: {e}"))
+                continue
+        first = min([mine, *others], key=_persona_age)
+        if first.persona_id == o.new_id:
+            continue  # ours is the oldest: the other run removes its own
+        undo = Change(Action.DELETE, name, "duplicate of a concurrent apply's create", kind="personas",
+                      persona_id=o.new_id)
+        try:
+            client.delete_persona(o.new_id)  # False (already gone) is as good
+        except ReconcilerError as e:
+            record(Outcome(undo, False, f"another apply created persona {first.persona_id} first; removing our "
+                                        f"duplicate {o.new_id} failed: {e}"))
+            continue
+        record(Outcome(undo, True, f"another apply created persona {first.persona_id} first; removed our duplicate "
+                                   f"{o.new_id}"))
 
 
 def _planned_replica_id(change: Change) -> str | None:

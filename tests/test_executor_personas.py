@@ -1,0 +1,75 @@
+"""The executor's persona stage (issue 17): after creating, a concurrent apply's older persona of the same
+name wins; only our own just-created duplicate is ever deleted."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.executor import execute
+from reconciler.models import Action, Config, Settings
+from reconciler.personas import DesiredPersona, RemotePersona
+from reconciler.planner import compute_plan
+
+
+def _remote(pid, name, created_at):
+    return RemotePersona.from_api({"persona_id": pid, "persona_name": name, "persona_type": "user",
+                                   "created_at": created_at})
+
+
+class Client:
+    """Creates 'mine' at ``mine_at``; a concurrent run's 'theirs' appears between the re-check and the listing
+    after the create."""
+
+    def __init__(self, mine_at, theirs_at, *, list_fails=False):
+        self.mine_at, self.theirs_at, self.list_fails = mine_at, theirs_at, list_fails
+        self.lists = 0
+        self.deleted: list[str] = []
+        self.created = False
+
+    def list_personas(self):
+        self.lists += 1
+        if self.lists == 1:
+            return []  # the re-check before creating: nothing yet
+        if self.list_fails:
+            from reconciler.errors import ReconcilerError
+
+            raise ReconcilerError("the API is down")
+        return [_remote("mine", "acme-p", self.mine_at), _remote("theirs", "acme-p", self.theirs_at)]
+
+    def create_persona(self, payload, known_ids=()):
+        self.created = True
+        return "mine"
+
+    def delete_persona(self, pid):
+        self.deleted.append(pid)
+        return True
+
+
+def _plan():
+    config = Config(path="f.yaml", replicas=(), personas=(DesiredPersona("acme-p", {"system_prompt": "x"}),),
+                    settings=Settings())
+    return compute_plan(config, [], personas=[])
+
+
+@pytest.mark.parametrize(("mine_at", "theirs_at", "survivor"), [
+    ("2026-01-01T00:00:02.000Z", "2026-01-01T00:00:01.000Z", "theirs"),  # theirs first: ours goes
+    ("2026-01-01T00:00:01.000Z", "2026-01-01T00:00:02.000Z", "mine"),    # ours first: the other run removes its own
+    ("2026-01-01T00:00:01.000Z", "2026-01-01T00:00:01.000Z", "mine"),    # a tie: the smaller persona_id
+])
+def test_the_oldest_persona_survives_and_only_our_own_duplicate_is_deleted(mine_at, theirs_at, survivor):
+    client = Client(mine_at, theirs_at)
+    lines: list[str] = []
+    report = execute(_plan(), client, known_ids=(), known_persona_ids=(), emit=lines.append)
+    assert client.created and report.ok
+    assert client.deleted == ([] if survivor == "mine" else ["mine"])
+    if survivor == "theirs":
+        undo = report.outcomes[-1]
+        assert undo.change.action is Action.DELETE and undo.change.persona_id == "mine"
+        assert "another apply created persona theirs first; removed our duplicate mine" in lines[-1]
+
+
+def test_a_failed_listing_after_create_is_reported_never_guessed():
+    client = Client("b", "a", list_fails=True)
+    report = execute(_plan(), client, known_ids=(), known_persona_ids=(), emit=lambda line: None)
+    assert client.deleted == [] and not report.ok
+    assert "could not check for a concurrent apply's duplicate of persona acme-p" in report.failed[0].detail
