@@ -186,6 +186,9 @@ replace_option = click.option("--replace", "replace", multiple=True, metavar="NA
                               help="Recreate (retrain) this declared replica (repeatable).")
 prune_option = click.option("--prune", is_flag=True,
                             help="Delete in-scope replicas the file does not declare (like settings.prune).")
+resend_option = click.option("--resend", "resend", multiple=True, metavar="PERSONA",
+                             help="Also send this declared persona's attributes the API does not return (so they "
+                                  "cannot be compared: masked api_keys, fields it omits), as declared (repeatable).")
 file_argument = click.argument("file", type=click.Path(dir_okay=False))
 
 
@@ -233,8 +236,10 @@ def validate(files: tuple[str, ...]) -> int:
 @target_option
 @replace_option
 @prune_option
+@resend_option
 @click.pass_context
-def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, targets, replace, prune) -> int:
+def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, targets, replace, prune,
+         resend) -> int:
     """Show what apply would change to make the account match FILE.
 
     \b
@@ -246,7 +251,8 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
 
     config = _load(file)
     with _client(ctx) as client:
-        return workflow.plan(config, client, workflow.PlanOptions(tuple(targets), tuple(replace), prune),
+        return workflow.plan(config, client, workflow.PlanOptions(tuple(targets), tuple(replace), prune,
+                                                                  tuple(resend)),
                              _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
                              ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
 
@@ -288,10 +294,11 @@ def _confirm(result) -> bool:
 @target_option
 @replace_option
 @prune_option
+@resend_option
 @click.option("--skip-url-check", is_flag=True, help="Do not check that training URLs answer 2xx before creating.")
 @click.pass_context
 def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism, targets, replace, prune,
-          skip_url_check) -> int:
+          resend, skip_url_check) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
     Order: renames, then creates, then deletes. A replace is blue/green: the old replica keeps serving
@@ -310,18 +317,18 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
 
     saved = None
     if planfile.is_planfile(file):
-        if targets or replace or prune:
-            raise UsageError("--target, --replace and --prune cannot be used with a saved plan: "
+        if targets or replace or prune or resend:
+            raise UsageError("--target, --replace, --prune and --resend cannot be used with a saved plan: "
                              "they were fixed when the plan was made")
         saved = planfile.read(file)
         config = parse_config(saved.source, saved.file)
-        targets, replace, prune = saved.targets, saved.replace, saved.prune
+        targets, replace, prune, resend = saved.targets, saved.replace, saved.prune, saved.resend
         shown = saved.file
         auto_approve = True  # like Terraform: the review happened at plan time; what runs is checked by workflow
     else:
         config = _load(file)
         shown = file
-    opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune)
+    opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend))
     wait_opts = workflow.WaitOptions(timeout=timeout, poll_interval=poll_interval, parallelism=parallelism,
                                      no_wait=no_wait)
     with _client(ctx) as client:
@@ -363,13 +370,15 @@ def show(ctx, planfile, fmt) -> int:
         raise UsageError(f"{planfile}: the saved plan cannot be read by this version ({e})") from None
     if fmt == "json":
         doc = {**saved.document,
-               "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune}}
+               "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune,
+                           **({"resend": list(saved.resend)} if saved.resend else {})}}
         echo(render._json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", nl=False)
     elif fmt == "markdown":
         echo(render.plan_markdown(result, file=saved.file), nl=False)
     else:
         echo(render.plan_text(result, file=saved.file, color=_color(ctx)), nl=False)
         made_with = [f"--target {t}" for t in saved.targets] + [f"--replace {r}" for r in saved.replace]
+        made_with += [f"--resend {r}" for r in saved.resend]
         if saved.prune:
             made_with.append("--prune")
         if made_with:

@@ -221,6 +221,7 @@ class Change:
     diff: tuple[tuple[str, object, object], ...] = ()
     uncomparable: tuple[str, ...] = ()
     ref_replica: str | None = None
+    resent: tuple[str, ...] = ()  # personas, --resend: uncomparable attributes sent as declared (dotted)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ plan error. Undeclared in-scope user personas are unmanaged, deleted with prune,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from reconciler.kinds.personas import PERSONAS
 from reconciler.models import Action, Change, Config
@@ -18,8 +18,13 @@ from reconciler.resolver import match_personas, resolve, undeclared_personas
 
 
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
-                  wanted: Callable[[str], bool], prune: bool, errors: list[str], missing: set[str]):
-    """-> (changes, unmanaged personas, forgotten personas, uncompared rows)."""
+                  wanted: Callable[[str], bool], prune: bool, errors: list[str], missing: set[str],
+                  resend: Collection[str] = (), warnings: list[str] | None = None):
+    """-> (changes, unmanaged personas, forgotten personas, uncompared rows). ``resend``: declared persona names
+    whose attributes that cannot be compared are sent anyway (``--resend``), as part of their one PATCH."""
+    resend = frozenset(resend)
+    for name in sorted(resend - {d.name for d in config.personas}):
+        errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
     changes: list[Change] = []
     uncompared: list[tuple[str, tuple[str, ...]]] = []
     replica_res = resolve(config, replicas)
@@ -59,6 +64,13 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
             continue
         remote = found[0]
         ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+        reason, resent = "declared attributes differ", ()
+        if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it
+            more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops)
+            reason = (f"{reason}; " if ops else "") + "--resend: attributes the API does not return are sent"
+            ops, rows, skipped = [*ops, *more], [*rows, *more_rows], []
+        elif d.name in resend and warnings is not None:
+            warnings.append(f"--resend {d.name}: every declared attribute was compared; nothing more to send")
         if skipped:
             uncompared.append((d.name, tuple(skipped)))
         if ref is not None:  # the replica is created first; its id replaces whatever is there now
@@ -67,9 +79,9 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
             ops.append({"op": "replace", "path": "/persona_name", "value": d.name})
             rows.insert(0, ("persona_name", remote.name, d.name))
         if ops or ref is not None:
-            changes.append(Change(Action.UPDATE, d.name, "declared attributes differ", kind="personas",
+            changes.append(Change(Action.UPDATE, d.name, reason, kind="personas",
                                   persona_id=remote.persona_id, persona=d, patch=tuple(ops), diff=tuple(rows),
-                                  uncomparable=tuple(skipped), ref_replica=ref))
+                                  uncomparable=tuple(skipped), ref_replica=ref, resent=tuple(resent)))
             missing.update(d.missing_vars)
     unmanaged, released = undeclared_personas(config, personas, matched)
     unmanaged = [p for p in unmanaged if wanted(p.name or "")]

@@ -40,6 +40,7 @@ class SavedPlan:
     fingerprint: str
     document: dict  # render.plan_document() of the plan, for display and for the exactness check
     inputs: str = ""  # inputs_hash() when the plan was made
+    resend: tuple[str, ...] = ()  # --resend PERSONA (an option, like targets: apply recomputes with it)
 
 
 def fingerprint(config: Config, remote: Sequence[RemoteReplica], personas: Sequence | None = None) -> str:
@@ -98,7 +99,8 @@ def write(path: str, saved: SavedPlan) -> None:
         "tool_version": __version__,
         "file": saved.file,
         "source": saved.source,
-        "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune},
+        "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune,
+                    **({"resend": list(saved.resend)} if saved.resend else {})},
         "remote_fingerprint": saved.fingerprint,
         "inputs_hash": saved.inputs,
         "plan": saved.document,
@@ -173,6 +175,7 @@ def read(path: str) -> SavedPlan:
             fingerprint=str(doc["remote_fingerprint"]),
             document=dict(doc["plan"]),
             inputs=str(doc["inputs_hash"]),
+            resend=tuple(str(n) for n in opts.get("resend", ())),
         )
     except OSError as e:
         raise ReconcilerError(f"{path}: cannot read plan: {e.strerror}") from None

@@ -38,11 +38,13 @@ def compute_plan(
     prune: bool = False,
     personas: Sequence | None = None,
     rollout: RolloutSettings | None = None,
+    resend: Collection[str] = (),
 ) -> Plan:
     """Diff ``config`` against ``remote``.
 
     ``targets`` limits the plan to those names (declared or remote); ``force_replace`` names declared
-    replicas to recreate; ``prune`` (or ``settings.prune``) turns undeclared in-scope replicas into deletes.
+    replicas to recreate; ``prune`` (or ``settings.prune``) turns undeclared in-scope replicas into deletes;
+    ``resend`` names declared personas whose attributes that cannot be compared are sent anyway.
     Refusals (ambiguous names, protected replicas, missing pins) are returned in ``Plan.errors``.
     """
     settings = config.settings
@@ -89,11 +91,14 @@ def compute_plan(
     unmanaged_personas: list = []
     forgotten_personas: list = []
     uncompared: list = []
+    if resend and not config.personas:
+        errors.append(f"--resend: {config.path} declares no personas")
     if personas is not None or config.personas:  # personas are managed once the file declares one
         from reconciler.persona_plan import plan_personas
 
         persona_changes, unmanaged_personas, forgotten_personas, uncompared = plan_personas(
-            config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing)
+            config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing,
+            resend=resend, warnings=warnings)
         deletes = [c for c in changes if c.action is Action.DELETE]
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 

@@ -173,6 +173,7 @@ def _persona_fields(c: Change) -> dict:
         "diff": [{"path": p, "before": _redact_deep(old), "after": _redact_deep(new)} for p, old, new in c.diff],
         "uncomparable": list(c.uncomparable),
         **({"default_replica": c.ref_replica} if c.ref_replica else {}),
+        **({"resent": list(c.resent)} if c.resent else {}),
     }
 
 
@@ -260,9 +261,12 @@ def _persona_change_lines(c: Change, color: bool) -> list[str]:
             if v is None or (k == "persona_name" and v == c.name):
                 continue
             lines.append(f"      {escape_control(k)}: {_persona_value(v)}")
+    if c.resent:
+        lines.append("      sent as declared without comparing (--resend; the API does not return them): "
+                     + ", ".join(_safe(a) for a in c.resent))
     if c.uncomparable:
         lines.append("      could not be compared (the API does not return them): "
-                     + ", ".join(_safe(a) for a in c.uncomparable))
+                     + ", ".join(_safe(a) for a in c.uncomparable) + f"; `--resend {_safe(c.name)}` sends them")
     return lines
 
 
@@ -297,6 +301,10 @@ def _change_lines(c: Change, color: bool) -> list[str]:
     return lines
 
 
+_UNCOMPARED_HEAD = ("Could not be compared (the API does not return them; sent on create only; a change to "
+                    "them is sent with `--resend PERSONA`)")
+
+
 def _replica_line(r: RemoteReplica, extra: str) -> str:
     return f"  {_safe(r.name)} ({_safe(r.replica_id)})  {extra}"
 
@@ -329,8 +337,8 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
                       + [f"  {_safe(p.name)} ({_safe(p.persona_id)})" for p in plan.unmanaged_personas])
     uncompared = [(n, a) for n, a in plan.uncompared if not any(c.name == n and c.uncomparable for c in plan.changes)]
     if uncompared:
-        blocks.append([_style("Could not be compared (the API does not return them; sent on create only):", color,
-                              bold=True)] + [f"  {_safe(n)}: {', '.join(_safe(x) for x in a)}" for n, a in uncompared])
+        blocks.append([_style(_UNCOMPARED_HEAD + ":", color, bold=True)]
+                      + [f"  {_safe(n)}: {', '.join(_safe(x) for x in a)}" for n, a in uncompared])
     if plan.forgotten or plan.forgotten_personas:
         blocks.append([_style("Released from management (removed:; kept on the account, never deleted):", color,
                               bold=True)]
@@ -435,6 +443,13 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
                 "Listed under `removed:`: no longer managed, kept on the account, never deleted.", ""]
         out += _md_table(["Name", "Persona"], (
             [_md_code(p.name or ""), _md_code(p.persona_id)] for p in plan.forgotten_personas))
+        out += ["", "</details>", ""]
+    uncompared = [(n, a) for n, a in plan.uncompared if not any(c.name == n and c.uncomparable for c in plan.changes)]
+    if uncompared:
+        out += [f"<details><summary>Not compared ({len(uncompared)})</summary>", "", _md_text(_UNCOMPARED_HEAD)
+                + ".", ""]
+        out += _md_table(["Persona", "Attributes"], (
+            [_md_code(n), ", ".join(_md_code(x) for x in a)] for n, a in uncompared))
         out += ["", "</details>", ""]
     if plan.unmanaged:
         out += [f"<details><summary>Unmanaged ({len(plan.unmanaged)})</summary>", "",

@@ -22,7 +22,7 @@ def plan_from_document(doc: Mapping) -> Plan:
     """Raises ValueError/KeyError/TypeError on a document this version cannot read."""
     changes = tuple(
         Change(Action(c["action"]), str(c["name"]), str(c.get("reason") or ""), replica_id=c.get("replica_id"),
-               before=c.get("before"), after=c.get("after"))
+               before=c.get("before"), after=c.get("after"), **_persona_fields(c))
         for c in doc.get("changes", ())
     )
     return Plan(
@@ -33,4 +33,24 @@ def plan_from_document(doc: Mapping) -> Plan:
         warnings=tuple(str(w) for w in doc.get("warnings", ())),
         missing_vars=tuple(str(v) for v in doc.get("missing_vars", ())),
         forgotten=tuple(_remote(r) for r in doc.get("forgotten", ())),
+        unmanaged_personas=tuple(_persona(p) for p in doc.get("unmanaged_personas", ())),
+        uncompared=tuple((str(u["name"]), tuple(str(a) for a in u.get("attributes", ())))
+                         for u in doc.get("uncompared", ())),
+        forgotten_personas=tuple(_persona(p) for p in doc.get("forgotten_personas", ())),
     )
+
+
+def _persona(item: Mapping):
+    from reconciler.personas import RemotePersona
+
+    return RemotePersona(persona_id=str(item.get("persona_id") or ""), name=str(item.get("name") or ""))
+
+
+def _persona_fields(c: Mapping) -> dict:
+    """A persona change's fields as saved (render._persona_fields), so it is shown as it was at plan time."""
+    if c.get("kind") != "personas":
+        return {}
+    return {"kind": "personas", "persona_id": c.get("persona_id"), "ref_replica": c.get("default_replica"),
+            "diff": tuple((str(d["path"]), d.get("before"), d.get("after")) for d in c.get("diff", ())),
+            "uncomparable": tuple(str(a) for a in c.get("uncomparable", ())),
+            "resent": tuple(str(a) for a in c.get("resent", ()))}

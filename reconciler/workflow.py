@@ -50,6 +50,7 @@ class PlanOptions:
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     prune: bool = False
+    resend: tuple[str, ...] = ()  # personas whose uncomparable attributes are sent anyway (--resend)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions
     from reconciler.planner import compute_plan
 
     return compute_plan(config, remote, targets=opts.targets, force_replace=opts.replace, prune=opts.prune,
-                        personas=personas)
+                        personas=personas, resend=opts.resend)
 
 
 # ----------------------------------------------------------------------------------------- plan
@@ -130,7 +131,8 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
         planfile.write(out, planfile.SavedPlan(
             file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
             prune=opts.prune, fingerprint=planfile.fingerprint(config, remote, personas),
-            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url)))
+            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url),
+            resend=tuple(opts.resend)))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
     drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
     return Outcome(CHANGES if detailed_exitcode and drift else OK, plan=result, saved_to=out)

@@ -117,3 +117,69 @@ def test_demo_creates_a_persona_then_updates_it_in_place_and_never_changes_the_f
     assert "1 to update in place" in out[update:] and "Apply complete: 1 update." in out[update:]
     assert "Demo complete" in out and "demo-secret-signature" not in out + res.stderr
     assert digest() == before  # the file and its prompt untouched, nothing left behind
+
+
+# ------------------------------------------------------------------ --resend: what cannot be compared, pushed
+
+
+def _resend_file(tmp_path, model: str) -> str:
+    return write(tmp_path, f"""\
+version: 1
+settings:
+  scope:
+    name_prefix: "acme-"
+replicas: []
+personas:
+  - name: acme-bot
+    system_prompt: You help.
+    pipeline_mode: full
+    layers:
+      tts: {{tts_engine: cartesia, api_key: "${{TTS_KEY}}"}}
+      conversational_flow: {{turn_detection_model: {model}}}
+""")
+
+
+def test_resend_pushes_a_rotated_masked_key_and_unreturned_fields_through_a_saved_plan(sim, tmp_path):
+    sim_personas.configure(sim, hide_uncertain=True, mask_api_keys=True)
+    old, new = "sk-live-SECRET-old-1234567890", "sk-live-SECRET-new-0987654321"
+    path = _resend_file(tmp_path, "sparrow-0")
+    assert run_cli(sim, "apply", path, "--auto-approve", env=cli_env(sim, TTS_KEY=old)).code == 0
+    path = _resend_file(tmp_path, "sparrow-1")  # the file changes what the API does not return
+    env = cli_env(sim, TTS_KEY=new)  # and the key is rotated: the server masks it, nothing can be compared
+    quiet = run_cli(sim, "plan", path, "--detailed-exitcode", env=env)
+    assert quiet.code == 0, quiet.all  # never a flap...
+    assert "--resend PERSONA" in quiet.out and "layers.tts.api_key" in quiet.out  # ...never silent
+    md = run_cli(sim, "plan", path, "--format", "markdown", env=env).out
+    assert "Not compared (1)" in md and "| `acme-bot` | `layers.conversational_flow`, `layers.tts.api_key`" in md
+    outputs = [quiet.all, md]
+    for fmt in ("text", "json", "markdown"):
+        shown = run_cli(sim, "plan", path, "--resend", "acme-bot", "--format", fmt, env=env)
+        assert shown.code == 0, shown.all
+        outputs.append(shown.all)
+    assert "update in place persona acme-bot" in outputs[2] and "--resend" in outputs[2]
+    doc = json.loads(outputs[3])
+    jsonschema.validate(doc, json.loads((ROOT / "schemas" / "plan.schema.json").read_text()))
+    (change,) = doc["changes"]
+    assert change["action"] == "update" and set(change["resent"]) == {
+        "pipeline_mode", "layers.tts.api_key", "layers.conversational_flow"}
+    saved = str(tmp_path / "resend.plan")
+    made = run_cli(sim, "plan", path, "--resend", "acme-bot", "--out", saved, env=env)
+    assert made.code == 0, made.all
+    shown = run_cli(sim, "show", saved)
+    assert "Made with: --resend acme-bot" in shown.out and "update in place persona acme-bot" in shown.out
+    assert json.loads(run_cli(sim, "show", saved, "--format", "json").out)["options"]["resend"] == ["acme-bot"]
+    refused = run_cli(sim, "apply", saved, "--resend", "acme-bot", env=env)
+    assert refused.code == 1 and "cannot be used with a saved plan" in refused.err
+    before = len(api_requests(sim, "PATCH", "/v2/personas"))
+    applied = run_cli(sim, "apply", saved, env=env)
+    assert applied.code == 0, applied.all
+    outputs += [shown.all, applied.all, Path(saved).read_text()]
+    patches = api_requests(sim, "PATCH", "/v2/personas")[before:]
+    assert len(patches) == 1  # one PATCH carries everything
+    (p,) = sim_personas.personas(sim)
+    assert p["layers"]["tts"]["api_key"] == new and p["layers"]["conversational_flow"] == {
+        "turn_detection_model": "sparrow-1"} and p["layers"]["tts"]["tts_engine"] == "cartesia"
+    again = run_cli(sim, "plan", path, "--detailed-exitcode", env=env)
+    assert again.code == 0, again.all  # still no flap afterwards
+    for text in outputs + [again.all]:
+        assert "SECRET" not in text, text

@@ -78,3 +78,41 @@ def test_executor_adopts_a_persona_a_concurrent_apply_created_instead_of_a_dupli
 
     report = execute(plan, Client(), known_ids=(), known_persona_ids=(), emit=lambda line: None)
     assert Client.posts == 0 and report.ok and "theirs" in report.outcomes[0].detail
+
+
+def test_resend_sends_every_uncomparable_attribute_as_add_ops_in_one_patch():
+    from reconciler.sim_personas import apply_patch
+
+    flow = {"turn_detection_model": "sparrow-1"}
+    d = DesiredPersona("p", {"system_prompt": "x", "pipeline_mode": "full",
+                             "layers": {"tts": {"tts_engine": "cartesia", "api_key": "sk-new-key-123"},
+                                        "conversational_flow": flow}})
+    remote = _remote(persona_id="p1", persona_name="p", system_prompt="x")  # no layers, uncertain fields hidden
+    plain = compute_plan(_config([d]), [], personas=[remote])
+    (change,) = plain.changes  # the comparable part only
+    assert [op["path"] for op in change.patch] == ["/layers"]
+    assert set(change.uncomparable) == {"pipeline_mode", "layers.tts.api_key", "layers.conversational_flow"}
+    forced = compute_plan(_config([d]), [], personas=[remote], resend=["p"])
+    (change,) = forced.changes
+    assert change.uncomparable == () and forced.uncompared == ()
+    assert set(change.resent) == {"pipeline_mode", "layers.tts.api_key", "layers.conversational_flow"}
+    assert all(op["op"] in ("add", "replace") for op in change.patch) and "--resend" in change.reason
+    result = apply_patch({"persona_id": "p1", "persona_name": "p", "system_prompt": "x"}, list(change.patch))
+    assert result["pipeline_mode"] == "full" and result["layers"]["conversational_flow"] == flow
+    assert result["layers"]["tts"] == {"tts_engine": "cartesia", "api_key": "sk-new-key-123"}
+    shown = [row for row in change.diff if row[0] == "layers.tts.api_key"]
+    assert shown == [("layers.tts.api_key", None, "[REDACTED]")]  # the key itself is only in the patch
+
+
+def test_resend_of_a_persona_whose_parent_is_missing_adds_it_whole_and_names_are_checked():
+    d = DesiredPersona("p", {"system_prompt": "x", "layers": {"conversational_flow": {"turn_taking_patience": "high"}}})
+    remote = _remote(persona_id="p1", persona_name="p", system_prompt="x")
+    (change,) = compute_plan(_config([d]), [], personas=[remote], resend=["p"]).changes
+    assert change.patch == ({"op": "add", "path": "/layers",
+                             "value": {"conversational_flow": {"turn_taking_patience": "high"}}},)
+    unknown = compute_plan(_config([d]), [], personas=[remote], resend=["nope"])
+    assert "--resend nope: no persona of that name is declared" in unknown.errors[0]
+    compared = _remote(persona_id="p1", persona_name="p", system_prompt="x",
+                       layers={"conversational_flow": {"turn_taking_patience": "high"}})
+    nothing = compute_plan(_config([d]), [], personas=[compared], resend=["p"])
+    assert nothing.changes == () and "nothing more to send" in nothing.warnings[0]

@@ -5,7 +5,8 @@ diff is field-level and nested, of ONLY the attributes the file declares (``reco
 is sent as one JSON Patch. Attributes the API may not return (``RemotePersona.readable`` false: an uncertain
 field the server left out, a layer ``api_key`` echoed masked or not at all) cannot be compared: they are left
 out of the diff, listed in the plan as "could not be compared", and sent on create. So the plan never flaps
-on them; a change to one of them in the file is not detected (the plan says so on every run).
+on them; a change to one of them in the file is not detected (the plan says so on every run, and names
+``--resend PERSONA``, which sends them as declared: :meth:`Personas.resend_changes`).
 Pure except the API calls, which go through the one client.
 """
 
@@ -29,8 +30,9 @@ def dotted(pointer: str) -> str:
 
 
 def _comparable(remote: RemotePersona, desired: Mapping[str, Any], prefix: tuple[str, ...],
-                skipped: list[str]) -> dict[str, Any]:
-    """``desired`` without what cannot be read back (recorded in ``skipped``, dotted)."""
+                skipped: list[str], values: list | None = None) -> dict[str, Any]:
+    """``desired`` without what cannot be read back (recorded in ``skipped``, dotted; and in ``values`` as
+    (key path, declared value), for ``--resend``)."""
     out: dict[str, Any] = {}
     for key, want in desired.items():
         path = (*prefix, str(key))
@@ -39,14 +41,18 @@ def _comparable(remote: RemotePersona, desired: Mapping[str, Any], prefix: tuple
             match = None if "${" in want else remote.secret_matches(name, want)  # unset ${VAR}: unknown value
             if match is None:
                 skipped.append(name)
+                if values is not None:
+                    values.append((path, want))
             elif match is False:
                 out[key] = want  # echoed in clear and different: a real change (masked when shown)
             continue
         if not remote.readable(name):
             skipped.append(name)
+            if values is not None:
+                values.append((path, want))
             continue
         if isinstance(want, Mapping):
-            sub = _comparable(remote, want, path, skipped)
+            sub = _comparable(remote, want, path, skipped, values)
             if sub or not want:
                 out[key] = sub
             continue
@@ -62,6 +68,27 @@ def _old(doc: Mapping[str, Any], pointer: str) -> object:
             return None
         cur = cur[token]
     return cur
+
+
+def _patched(doc: Mapping[str, Any], ops: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A copy of ``doc`` with the add/replace/remove operations that :func:`jsonpatch.diff` and ``--resend``
+    produce applied (to know which parents exist when later operations run)."""
+    import copy
+
+    out = copy.deepcopy(dict(doc))
+    for op in ops:
+        tokens = [jsonpatch.unescape(t) for t in op["path"].lstrip("/").split("/")]
+        cur: Any = out
+        for token in tokens[:-1]:
+            nxt = cur.get(token) if isinstance(cur, dict) else None
+            if not isinstance(nxt, dict):
+                nxt = cur[token] = {}
+            cur = nxt
+        if op["op"] == "remove":
+            cur.pop(tokens[-1], None)
+        else:
+            cur[tokens[-1]] = copy.deepcopy(op.get("value"))
+    return out
 
 
 def _mask_secrets(path: str, value: object) -> object:
@@ -120,6 +147,36 @@ class Personas:
             new = op.get("value") if op["op"] != "remove" else None
             rows.append((path, _mask_secrets(path, old), _mask_secrets(path, new)))
         return ops, rows, sorted(skipped)
+
+    def resend_changes(self, desired: DesiredPersona, remote: RemotePersona, replica_id: str | None,
+                       ops: Sequence[Mapping[str, Any]]
+                       ) -> tuple[list[dict[str, Any]], list[tuple[str, object, object]], list[str]]:
+        """``--resend``: the declared attributes that could not be compared, as patch operations to run after
+        ``ops`` (the compared changes): (operations, shown rows (secrets masked), dotted attributes).
+
+        Always ``add``: on an object member RFC 6902 ``add`` sets the value whether or not the member exists,
+        and whether it exists is exactly what could not be read back (``replace`` would fail on an absent
+        one). A parent missing from the persona (after ``ops``) is added whole, with the declared value inside."""
+        skipped: list[str] = []
+        values: list[tuple[tuple[str, ...], Any]] = []
+        _comparable(remote, self.document(desired, replica_id), (), skipped, values)
+        state = _patched(remote.document, ops)
+        out: list[dict[str, Any]] = []
+        rows: list[tuple[str, object, object]] = []
+        for path, want in values:
+            cur, depth = state, 0
+            while depth < len(path) - 1 and isinstance(cur.get(path[depth]), Mapping):
+                cur = cur[path[depth]]
+                depth += 1
+            value: Any = want
+            for key in reversed(path[depth + 1:]):
+                value = {key: value}
+            op = {"op": "add", "path": jsonpatch.pointer(path[:depth + 1]), "value": jsonpatch.encode_value(value)}
+            out.append(op)
+            state = _patched(state, [op])
+            name = ".".join(path)
+            rows.append((name, None, _mask_secrets(name, jsonpatch.encode_value(want))))
+        return out, rows, [".".join(p) for p, _ in values]
 
     # the API calls
     def list(self, client, *, ids: Sequence[str] | None = None) -> list[RemotePersona]:
