@@ -18,7 +18,7 @@ from typing import TextIO
 
 from reconciler.errors import PlanError
 from reconciler.exitcodes import CHANGES, ERROR, FAILED, OK, TIMEOUT
-from reconciler.models import Config, Plan, RemoteReplica
+from reconciler.models import Action, Config, Plan, RemoteReplica
 
 
 @dataclass
@@ -189,10 +189,11 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
                 if not same_changes(make_plan(config, remote, opts, personas), result):
                     raise PlanError(["the replicas on the account changed while you were confirming; "
                                      "nothing was changed; run apply again to see the new plan"])
-        report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown,
-                                known_persona_ids={p.persona_id for p in personas or ()})
-        if code != OK:
-            return Outcome(code, plan=result, report=report)
+        if any(c.action is not Action.REPLACE or c.kind != "replicas" for c in result.changes):
+            report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown,
+                                    known_persona_ids={p.persona_id for p in personas or ()})
+            if code != OK:
+                return Outcome(code, plan=result, report=report)
     created = report.created if report else {}
     gone = report.deleted if report else set()
     remote = [r for r in remote if r.replica_id not in gone]
@@ -373,13 +374,13 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     resume = f"tavus-reconciler wait {file}" + "".join(f" --target {t}" for t in targets)
     stop = Stop()
     reporter = TtyReporter(console.stream, sleep=stop.event.wait) if console.live else LineReporter(console.stream)
-    training = len(ids) + (rolling.count("training", "trained", "renaming") if rolling is not None else 0)
-    console.out(f"\nWaiting for {training} replica(s) to finish training (timeout {duration(opts.timeout)}, "
-                f"polling every {interval(opts.poll_interval)}):")
-    if rolling is not None:
+    what = [f"{len(ids)} replica(s) to finish training"] if ids else []
+    if rolling is not None and rolling.runs:
         s = rolling.settings
-        console.out(f"Rolling {len(rolling.runs)} replace(s): at most {s.max_replacing} training at once, canary "
-                    f"{s.canary}, verify {s.verify}.")
+        what.append(f"{len(rolling.runs)} replace(s) to roll out (at most {s.max_replacing} training at once, "
+                    f"canary {s.canary}, verify {s.verify})")
+    console.out(f"\nWaiting for {' and '.join(what)}; timeout {duration(opts.timeout)}, polling every "
+                f"{interval(opts.poll_interval)}:")
     with stopping_on_signals(stop):
         sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
         if rolling is not None:
@@ -399,7 +400,7 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
                     f"Replicas: {states}. They keep training on Tavus (a replace in flight keeps its old replica "
                     f"serving); resume with: {resume}")
         return _Waited(stop.exit_code, result)
-    code = _wait_verdict(result, rolling, training, resume, console)
+    code = _wait_verdict(result, rolling, len(result.tracked), resume, console)
     return _Waited(FAILED if removed and code in (OK, ERROR) else code, result)
 
 
