@@ -371,7 +371,9 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         console.out("Nothing to wait for.")
         return _Waited(FAILED if removed else OK)
     known = {r.replica_id: r for r in remote}
-    resume = f"tavus-reconciler wait {file}" + "".join(f" --target {t}" for t in targets)
+    # a rollout with replaces still to start continues with apply (wait never starts a successor)
+    verb = "apply" if rolling is not None and rolling.may_start and rolling.runs else "wait"
+    resume = f"tavus-reconciler {verb} {file}" + "".join(f" --target {t}" for t in targets)
     stop = Stop()
     reporter = TtyReporter(console.stream, sleep=stop.event.wait) if console.live else LineReporter(console.stream)
     what = [f"{len(ids)} replica(s) to finish training"] if ids else []
@@ -388,17 +390,21 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         waiter = Waiter(client, reporter, poll_interval=opts.poll_interval, sleep=sleep, stop=stop.event)
         result = waiter.wait(ids, timeout=opts.timeout, known=known, driver=rolling)
     if rolling is not None and rolling.runs:
-        line = f"Rollout: {rolling.summary()}."
-        console.err(f"error: {line}") if rolling.halted else console.out(line)
+        if rolling.halted:
+            console.err(f"error: Rollout: {rolling.summary()}.")
+        else:
+            console.out(f"Rollout: {rolling.summary()}.")
     if rolling is not None and rolling.not_started and not rolling.halted:
         console.out(f"{rolling.not_started} replace(s) not started yet: `tavus-reconciler apply {file}` "
                     "continues the rollout.")
     if result.interrupted:
-        states = ", ".join(f"{t.name} {t.status}" for t in result.tracked) or "none"
+        rows = {id(r) for r in rolling.rows} if rolling is not None else set()
+        states = ", ".join(f"{t.name} {t.status}" for t in result.tracked if id(t) not in rows)
         console.out()
         console.err(f"Interrupted ({stop.what}) after {duration(result.elapsed)}: no new request was started. "
-                    f"Replicas: {states}. They keep training on Tavus (a replace in flight keeps its old replica "
-                    f"serving); resume with: {resume}")
+                    + (f"Replicas: {states}. " if states else "")
+                    + "They keep training on Tavus (a replace in flight keeps its old replica serving); resume "
+                    f"with: {resume}")
         return _Waited(stop.exit_code, result)
     code = _wait_verdict(result, rolling, len(result.tracked), resume, console)
     return _Waited(FAILED if removed and code in (OK, ERROR) else code, result)
