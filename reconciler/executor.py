@@ -91,10 +91,11 @@ def fan_out(items: Iterable[Any], fn: Callable[[Any], Any], on_result: Callable[
 
 def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int = 4,
             emit: Callable[[str], None] = print, stop: threading.Event | None = None,
-            known_persona_ids: Collection[str] = ()) -> ExecutionReport:
+            known_persona_ids: Collection[str] = (), successors: bool = False) -> ExecutionReport:
     """Apply ``plan.changes`` through ``client`` (a TavusClient). Never raises for a failed step: the
-    report says what happened. Replaces only get their successor created here (phase ``create``); the rest
-    of a replace is :func:`finish_replaces`."""
+    report says what happened. Replaces are the rollout's (``reconciler.rolling``): their successors are
+    created here only with ``successors`` (by :func:`start_successors`); the rest of a replace is
+    :func:`finish_replaces`."""
     stop = stop or threading.Event()
     report = ExecutionReport()
     known = frozenset(known_ids)
@@ -150,7 +151,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
     first = [c for c in replica_changes if c.action is Action.RENAME
              or (c.action is Action.DELETE and c.successor_id)]  # failed successors: ours, safe to go
     creates = [c for c in replica_changes if c.action is Action.CREATE
-               or (c.action is Action.REPLACE and c.phase in (None, "create"))]
+               or (successors and c.action is Action.REPLACE and c.phase in (None, "create"))]
     deletes = [c for c in replica_changes if c.action is Action.DELETE and c not in first]
 
     with limiter:
@@ -174,6 +175,45 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         seen = {id(o.change) for o in report.outcomes} | {id(c) for c, _ in report.skipped}
         report.skipped += [(c, why) for c in plan.changes
                            if id(c) not in seen and (c.action is not Action.REPLACE or c in creates)]
+    return report
+
+
+def start_successors(changes: list[Change], client, *, known: Collection[str], parallelism: int = 4,
+                     emit: Callable[[str], None] = print, stop: threading.Event | None = None) -> ExecutionReport:
+    """Start the successors of the rollout's next replaces (phase ``create``), hours after the plan was made.
+    The account is listed once more first: a successor a concurrent run started meanwhile is adopted (the
+    oldest); a replace whose old replica is gone or renamed since is not started (someone else finished or
+    undid it: the plan no longer holds). Then the creates, and the duplicate check, as :func:`execute`."""
+    report = ExecutionReport()
+    try:
+        listed = client.list_replicas()
+    except ReconcilerError as e:
+        for c in changes:
+            report.outcomes.append(Outcome(c, False, f"could not re-check the account before starting: {e}"))
+        return report
+    names = {r.replica_id: r.name for r in listed}
+    todo = []
+    for c in changes:
+        marked = sorted((r for r in listed if r.name == _created_name(c)), key=_age)
+        if marked:
+            report.outcomes.append(Outcome(c, True, f"another apply started successor {marked[0].replica_id} "
+                                                    "since the plan was made; not creating a duplicate",
+                                           marked[0].replica_id))
+            report.created[c.name] = marked[0].replica_id
+            emit(escape_control(f"  -/+ replace {c.name}: adopted {marked[0].replica_id}"))
+        elif names.get(c.replica_id) != c.name:
+            why = "is gone" if c.replica_id not in names else f"is now named {names[c.replica_id]!r}"
+            report.outcomes.append(Outcome(c, False, f"{c.replica_id} {why} since the plan was made: not started; "
+                                                     "run plan again"))
+        else:
+            todo.append(c)
+    if todo:
+        done = execute(Plan(changes=tuple(todo)), client, known_ids=known, parallelism=parallelism, emit=emit,
+                       stop=stop, successors=True)
+        report.outcomes += done.outcomes
+        report.skipped += done.skipped
+        report.created.update(done.created)
+        report.interrupted = done.interrupted
     return report
 
 

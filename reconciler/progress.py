@@ -26,12 +26,15 @@ def _phase_word(t: Tracked) -> str:
 def summary(tracked: list[Tracked]) -> str:
     counts = {"ready": 0, "pending": 0, "failed": 0, "gone": 0}
     for t in tracked:
-        counts[_phase_word(t)] += 1
+        word = _phase_word(t)
+        counts[word] = counts.get(word, 0) + 1
     progress = [t.progress for t in tracked if t.phase is Phase.PENDING and t.progress is not None]
     avg = f" (avg {sum(progress) / len(progress):.0f}%)" if progress else ""
     parts = [f"{counts['ready']} ready", f"{counts['pending']} training{avg}", f"{counts['failed']} failed"]
     if counts["gone"]:
         parts.append(f"{counts['gone']} deleted")
+    # a rollout's rows (reconciler.rolling): replaces not started yet, halted, or trained but not verified
+    parts += [f"{counts[w]} {w}" for w in ("unverified", "waiting", "halted") if counts.get(w)]
     return ", ".join(parts)
 
 

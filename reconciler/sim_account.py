@@ -187,6 +187,13 @@ class Account:
             self._replicas[replica_id].replica_name = name
             self._replicas[replica_id].updated_epoch = time.time()
 
+    def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None) -> None:
+        """End a replica's training now (``completed``, or ``error`` with a message), as if its hours were up."""
+        with self._lock:
+            rec = self._replicas[replica_id]
+            rec.status, rec.updated_epoch = status, time.time()
+            rec.error_message = error_message or ("training failed" if status == "error" else None)
+
     # ------------------------------------------------------------------ the API operations
 
     def list(self, query: dict[str, str]) -> dict[str, Any]:

@@ -252,6 +252,10 @@ class Simulator:
         """Rename a replica directly, as a person in the portal would (not logged)."""
         self.account.rename(replica_id, name)
 
+    def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None) -> None:
+        """End a replica's training now (tests): ``completed``, or ``error`` with a message."""
+        self.account.finish(replica_id, status, error_message)
+
     # ------------------------------------------------------------------ faults and the request log
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:

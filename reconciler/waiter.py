@@ -54,6 +54,15 @@ class WaitResult:
         return EXIT_TIMEOUT if self.having(Phase.PENDING) else EXIT_OK
 
 
+class Driver(Protocol):
+    """Acts between polls (a rollout: ``reconciler.rolling.Rolling``): its rows are tracked with the others."""
+
+    rows: list[Tracked]
+    busy: bool
+
+    def tick(self) -> None: ...
+
+
 class Reporter(Protocol):
     def update(self, tracked: list[Tracked], elapsed: float, changed: list[tuple[Tracked, str]]) -> None: ...
     def warning(self, message: str) -> None: ...
@@ -70,16 +79,24 @@ class Waiter:
     stop: object = None  # a threading.Event: once set, no further poll starts (Ctrl-C / SIGTERM)
 
     def wait(self, targets: Mapping[str, str], *, timeout: float,
-             known: Mapping[str, RemoteReplica] | None = None) -> WaitResult:
-        """Wait for ``targets`` (replica_id -> declared name). ``known`` seeds states already fetched."""
+             known: Mapping[str, RemoteReplica] | None = None, driver: Driver | None = None) -> WaitResult:
+        """Wait for ``targets`` (replica_id -> declared name). ``known`` seeds states already fetched.
+        ``driver`` (a rollout, ``reconciler.rolling``) adds its own rows and acts after every poll; the wait
+        goes on while it is busy (it may start the next successors)."""
         started = self.clock()
         deadline = started + timeout
         self.tracked = {rid: Tracked(name, rid) for rid, name in targets.items()}
-        for rid, r in (known or {}).items():
-            if rid in self.tracked:
-                self._apply(self.tracked[rid], r)
+        for row in driver.rows if driver is not None else ():
+            self.tracked[f"rollout:{row.name}"] = row
+        seeded = set()
+        for t in self.tracked.values():
+            if t.done or (known or {}).get(t.replica_id) is None:
+                continue
+            self._apply(t, known[t.replica_id])
+            seeded.add(t.replica_id)
         timed_out = False
-        fresh = bool(known) and set(targets) <= set(known)  # just listed: the first poll would learn nothing
+        # just listed: the first poll would learn nothing
+        fresh = bool(known) and all(t.replica_id in seeded for t in self.tracked.values() if not t.done)
         stopped = self.stop.is_set if self.stop is not None else (lambda: False)
         while True:
             if stopped():
@@ -87,8 +104,10 @@ class Waiter:
             pending = [t for t in self.tracked.values() if not t.done]
             changed = self._poll(pending) if pending and not fresh else []
             fresh = False
+            if driver is not None:
+                driver.tick()
             self.reporter.update(list(self.tracked.values()), self.clock() - started, changed)
-            if all(t.done for t in self.tracked.values()):
+            if all(t.done for t in self.tracked.values()) and not (driver is not None and driver.busy):
                 break
             remaining = deadline - self.clock()
             if remaining <= 0:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from reconciler.errors import PlanError
-from reconciler.exitcodes import CHANGES, ERROR, FAILED, OK
-from reconciler.models import Config, Plan, RemoteReplica
+from reconciler.exitcodes import CHANGES, ERROR, FAILED, OK, TIMEOUT
+from reconciler.models import Action, Config, Plan, RemoteReplica
 
 
 @dataclass
@@ -168,7 +168,6 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
     """Plan, check, (confirm), execute, then wait for training. ``saved``: a SavedPlan to carry out exactly
     (refused if anything differs); ``confirm``: asks the user, None when approved in advance."""
     from reconciler import render
-    from reconciler.executor import in_flight
 
     remote = inventory(client, config)
     personas = persona_inventory(client, config)
@@ -192,20 +191,33 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
                 if not same_changes(make_plan(config, remote, opts, personas), result):
                     raise PlanError(["the replicas on the account changed while you were confirming; "
                                      "nothing was changed; run apply again to see the new plan"])
-        report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown,
-                                known_persona_ids={p.persona_id for p in personas or ()})
-        if code != OK:
-            return Outcome(code, plan=result, report=report)
+        if any(c.action is not Action.REPLACE or c.kind != "replicas" for c in result.changes):
+            report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown,
+                                    known_persona_ids={p.persona_id for p in personas or ()})
+            if code != OK:
+                return Outcome(code, plan=result, report=report)
     created = report.created if report else {}
-    items = [i for i in in_flight(result, created) if i.phase != "failed"]  # failed ones: removed above
     gone = report.deleted if report else set()
     remote = [r for r in remote if r.replica_id not in gone]
+    rolling = _rolling(result, client, remote, created, wait_opts.parallelism, console, may_start=True)
     if wait_opts.no_wait:
-        code = finish_without_waiting(client, items, remote, shown, wait_opts.parallelism, console)
+        code = finish_without_waiting(client, rolling, remote, shown, console)
         return Outcome(code, plan=result, report=report)
     waited = wait(config, client, wait_opts, console, file=shown, targets=opts.targets, remote=remote,
-                  created=created, items=items)
+                  created=created, rolling=rolling)
     return Outcome(waited.exit_code, plan=result, report=report, waited=waited.waited)
+
+
+def _rolling(result: Plan, client, remote, created, parallelism: int, console: Console, *, may_start: bool,
+             targets: Collection[str] = ()):
+    """The rollout of ``result``'s replaces (``reconciler.rolling``), or None when it has none."""
+    from reconciler.rolling import Rolling
+
+    if result.rollout is None or not result.rollout.steps:
+        return None
+    known = {r.replica_id for r in remote} | set(created.values())
+    return Rolling(result, client, known_ids=known, may_start=may_start, emit=console.out, parallelism=parallelism,
+                   targets=targets)
 
 
 def _check_saved(saved, config: Config, remote, result: Plan, client, console: Console, *, shown: str,
@@ -274,38 +286,45 @@ def print_report(report, file: str, console: Console, stop=None) -> None:
 # ----------------------------------------------------------------------------------------- wait
 
 
-def finish_without_waiting(client, items, remote, file: str, parallelism: int, console: Console) -> int:
-    """``apply --no-wait``: finish the replaces whose successor is already trained, leave the others in flight."""
-    from reconciler.executor import finish_replaces
-    from reconciler.status import Phase
+def finish_without_waiting(client, rolling, remote, file: str, console: Console) -> int:
+    """``apply --no-wait``: one step of the rollout: finish the replaces whose successor already trained (verify,
+    swap), start what the rollout allows now, and leave the rest for the next apply (or ``wait``)."""
+    from reconciler.interrupts import Stop, stopping_on_signals
 
-    phases = {r.replica_id: r.phase for r in remote}
-    done = finish_replaces(items, phases, client, parallelism=parallelism, emit=console.out)
-    for i in (i for i in items if phases.get(i.successor_id, Phase.PENDING) is Phase.PENDING):
-        console.out(f"Replace of {i.name} in flight: successor {i.successor_id} is training, {i.old_id} keeps the "
-                    f"name until it is ready. `tavus-reconciler wait {file}` (or apply) finishes it.")
-    if any("failed training" in o.detail for o in done.failed):
-        return FAILED  # the successor failed: removed, the old replica keeps serving
-    return ERROR if done.failed else OK
+    if rolling is None:
+        return OK
+    phases = {r.replica_id: r for r in remote}
+    for row in rolling.rows:
+        if row.replica_id in phases and row.phase is not None and not row.done:
+            r = phases[row.replica_id]
+            row.status, row.phase, row.error_message = r.status, r.phase, r.error_message
+    stop = Stop()
+    rolling.stop = stop.event
+    with stopping_on_signals(stop):
+        rolling.tick()
+    console.out(f"Rollout: {rolling.summary()}.")
+    if rolling.count("training"):
+        console.out(f"Successors in flight keep training; `tavus-reconciler apply {file}` (or wait) carries the "
+                    "rollout on: it verifies and swaps them in, then starts the next.")
+    if stop.event.is_set():
+        return stop.exit_code
+    return rolling.halt_code if rolling.halted else OK
 
 
 def wait_targets(config: Config, remote: Sequence[RemoteReplica], *, file: str, targets: Collection[str] = (),
-                 created: Mapping[str, str] | None = None, replacing: Mapping[str, object] | None = None,
-                 ) -> dict[str, str]:
-    """replica_id -> declared name of what to wait for: a replace's successor, a just-created id, else the one
-    remote replica the resolver finds. Raises PlanError when one is ambiguous or absent."""
+                 created: Mapping[str, str] | None = None, replacing: Collection[str] = ()) -> dict[str, str]:
+    """replica_id -> declared name of what to wait for: a just-created id, else the one remote replica the
+    resolver finds; names in ``replacing`` are the rollout's (it tracks their successors itself). Raises
+    PlanError when one is ambiguous or absent."""
     from reconciler.resolver import Found, resolve
 
-    created, replacing = created or {}, replacing or {}
+    created = created or {}
     ids: dict[str, str] = {}
     absent, ambiguous = [], []
     for name, res in resolve(config, remote).items():
-        if targets and name not in targets:
+        if (targets and name not in targets) or name in replacing:
             continue
-        if name in replacing:  # a blue/green replace: wait for the successor; the old one serves meanwhile
-            if replacing[name].phase != "failed":
-                ids[replacing[name].successor_id] = name
-        elif name in created:
+        if name in created:
             ids[created[name]] = name
         elif res.found is Found.ONE:
             ids[res.matches[0].replica_id] = name
@@ -335,50 +354,78 @@ def interval(seconds: float) -> str:
 
 def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: str, targets: Collection[str] = (),
          remote: Sequence[RemoteReplica] | None = None, created: Mapping[str, str] | None = None,
-         items: Sequence = ()) -> _Waited:
-    """Wait for the declared replicas (or ``targets``) to train, then finish the replaces in flight."""
-    from reconciler.executor import in_flight
+         rolling=None) -> _Waited:
+    """Wait for the declared replicas (or ``targets``) to train, carrying the rollout on between polls
+    (``apply``'s may start successors; ``wait FILE``'s only verifies and swaps those in flight)."""
     from reconciler.interrupts import Stop, stopping_on_signals
     from reconciler.progress import LineReporter, TtyReporter, duration
     from reconciler.waiter import Waiter
 
+    removed = 0
     if remote is None:  # `wait FILE`: read the account, and the replaces in flight, here
         remote = inventory(client, config)
-        items = in_flight(make_plan(config, remote, PlanOptions(targets=tuple(targets))))
-    replacing = {i.name: i for i in items if not targets or i.name in targets}
+        result = make_plan(config, remote, PlanOptions(targets=tuple(targets)))
+        removed = _remove_failed_successors(result, client, opts.parallelism, console)
+        rolling = _rolling(result, client, remote, {}, opts.parallelism, console, may_start=False, targets=targets)
+    replacing = {r.step.name for r in rolling.runs} if rolling is not None else set()
     ids = wait_targets(config, remote, file=file, targets=targets, created=created, replacing=replacing)
     if not ids and not replacing:
         console.out("Nothing to wait for.")
-        return _Waited(OK)
-    known = {r.replica_id: r for r in remote if r.replica_id in ids}
-    resume = f"tavus-reconciler wait {file}" + "".join(f" --target {t}" for t in targets)
+        return _Waited(FAILED if removed else OK)
+    known = {r.replica_id: r for r in remote}
+    # a rollout with replaces still to start continues with apply (wait never starts a successor)
+    verb = "apply" if rolling is not None and rolling.may_start and rolling.runs else "wait"
+    resume = f"tavus-reconciler {verb} {file}" + "".join(f" --target {t}" for t in targets)
     stop = Stop()
     reporter = TtyReporter(console.stream, sleep=stop.event.wait) if console.live else LineReporter(console.stream)
-    console.out(f"\nWaiting for {len(ids)} replica(s) to finish training (timeout {duration(opts.timeout)}, "
-                f"polling every {interval(opts.poll_interval)}):")
+    what = [f"{len(ids)} replica(s) to finish training"] if ids else []
+    if rolling is not None and rolling.runs:
+        s = rolling.settings
+        what.append(f"{len(rolling.runs)} replace(s) to roll out (at most {s.max_replacing} training at once, "
+                    f"canary {s.canary}, verify {s.verify})")
+    console.out(f"\nWaiting for {' and '.join(what)}; timeout {duration(opts.timeout)}, polling every "
+                f"{interval(opts.poll_interval)}:")
     with stopping_on_signals(stop):
         sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
+        if rolling is not None:
+            rolling.stop = stop.event
         waiter = Waiter(client, reporter, poll_interval=opts.poll_interval, sleep=sleep, stop=stop.event)
-        result = waiter.wait(ids, timeout=opts.timeout, known=known)
-        finished = None
-        if replacing and not result.interrupted:
-            from reconciler.executor import finish_replaces
-
-            phases = {t.replica_id: t.phase for t in result.tracked}
-            finished = finish_replaces(list(replacing.values()), phases, client, parallelism=opts.parallelism,
-                                       emit=console.out, stop=stop.event)
-    if result.interrupted or (finished is not None and finished.interrupted):
-        states = ", ".join(f"{t.name} {t.status}" for t in result.tracked) or "none"
+        result = waiter.wait(ids, timeout=opts.timeout, known=known, driver=rolling)
+    if rolling is not None and rolling.runs:
+        if rolling.halted:
+            console.err(f"error: Rollout: {rolling.summary()}.")
+        else:
+            console.out(f"Rollout: {rolling.summary()}.")
+    if rolling is not None and rolling.not_started and not rolling.halted:
+        console.out(f"{rolling.not_started} replace(s) not started yet: `tavus-reconciler apply {file}` "
+                    "continues the rollout.")
+    if result.interrupted:
+        rows = {id(r) for r in rolling.rows} if rolling is not None else set()
+        states = ", ".join(f"{t.name} {t.status}" for t in result.tracked if id(t) not in rows)
         console.out()
         console.err(f"Interrupted ({stop.what}) after {duration(result.elapsed)}: no new request was started. "
-                    f"Replicas: {states}. They keep training on Tavus (a replace in flight keeps its old replica "
-                    f"serving); resume with: {resume}")
+                    + (f"Replicas: {states}. " if states else "")
+                    + "They keep training on Tavus (a replace in flight keeps its old replica serving); resume "
+                    f"with: {resume}")
         return _Waited(stop.exit_code, result)
-    return _Waited(_wait_verdict(result, finished, len(ids), resume, console), result)
+    code = _wait_verdict(result, rolling, len(result.tracked), resume, console)
+    return _Waited(FAILED if removed and code in (OK, ERROR) else code, result)
 
 
-def _wait_verdict(result, finished, count: int, resume: str, console: Console) -> int:
-    """Say how the wait ended; the exit code: 0 all ready, 3 one failed or vanished, 4 timed out, 1 an error."""
+def _remove_failed_successors(result: Plan, client, parallelism: int, console: Console) -> int:
+    """``wait FILE``: a replace whose successor failed training is over: remove the successor (it never served;
+    the old replica keeps the name), as apply would. Returns how many failed (the wait then exits 3)."""
+    from reconciler.executor import finish_replaces, in_flight
+
+    failed = [i for i in in_flight(result) if i.phase == "failed"]
+    if failed:
+        finish_replaces(failed, {}, client, parallelism=parallelism, emit=console.out)
+    return len(failed)
+
+
+def _wait_verdict(result, rolling, count: int, resume: str, console: Console) -> int:
+    """Say how the wait ended; the exit code: 0 all ready, 3 one failed or vanished (or the rollout halted),
+    4 timed out, 1 an error."""
     from reconciler.progress import duration
     from reconciler.status import Phase
     from reconciler.waiter import GONE
@@ -388,11 +435,10 @@ def _wait_verdict(result, finished, count: int, resume: str, console: Console) -
                     f"{t.error_message or 'no error message'}")
     pending = result.having(Phase.PENDING)
     code = result.exit_code
-    if finished is not None and finished.failed:
-        if any("failed training" not in o.detail for o in finished.failed) and code == OK:
-            code = ERROR
-        if any("failed training" in o.detail for o in finished.failed):
-            code = FAILED
+    if rolling is not None and rolling.halted:
+        code = FAILED if FAILED in (code, rolling.halt_code) else rolling.halt_code
+    elif rolling is not None and rolling.may_start and rolling.count("waiting") and code == OK:
+        code = TIMEOUT if result.timed_out else ERROR  # stopped before the rollout could start them
     if code == OK:
         console.out(f"All {count} replica(s) are ready ({duration(result.elapsed)}).")
     elif pending:

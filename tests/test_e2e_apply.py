@@ -195,7 +195,11 @@ def test_replace_and_prune_delete_only_after_creates(sim, tmp_path):
     writes = [(r["method"], r["path"]) for r in api_requests(sim) if r["method"] != "GET"]
     methods = [m for m, _ in writes]
     assert methods.count("POST") == 2 and methods.count("DELETE") == 2
-    assert max(i for i, m in enumerate(methods) if m == "POST") < min(i for i, m in enumerate(methods) if m == "DELETE")
+    at = {(m, p.rsplit("/", 1)[1]): i for i, (m, p) in enumerate(writes)}
+    # the prune comes after the plain creates; the replaced replica goes only after its successor (the rollout's)
+    # was created, trained and verified
+    assert at[("DELETE", old["replica_id"])] > min(i for i, m in enumerate(methods) if m == "POST")
+    assert at[("DELETE", failed["replica_id"])] > max(i for i, m in enumerate(methods) if m == "POST")
     assert {p.rsplit("/", 1)[1] for m, p in writes if m == "DELETE"} == {failed["replica_id"], old["replica_id"]}
     assert names_on(sim) == ["acme-a", "acme-b"]
 

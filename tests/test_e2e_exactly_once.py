@@ -261,8 +261,8 @@ def test_sigkill_in_every_phase_of_a_blue_green_replace_converges(sim, tmp_path,
             assert len(replaced) == len(api_requests(sim, "POST")), f"{point}/{rerun}"
             if point == "POST":
                 assert replaced, f"{point}/{rerun}"
-            elif point != "random":  # both successors were made before these kill points
-                assert replaced == set(olds.values()), f"{point}/{rerun}"
+            elif point != "random":  # the canary's successor was made before these kill points (acme-b's starts
+                assert olds["acme-a"] in replaced, f"{point}/{rerun}"  # only once the canary is replaced)
     record_property("replace-sigkill", f"runs={runs} kills={kills} duplicates=0")
     assert kills >= 4
 

@@ -69,7 +69,7 @@ def test_an_error_message_echoing_the_url_and_key_is_redacted_in_wait_plan_statu
     f = replicas_file(tmp_path)
     with FakeServer(handler) as s:
         code, out = run(s.url, "wait", f, "--timeout", "5s", "--poll-interval", "0.1s")
-        assert code == 3 and "REDACTED" in out
+        assert code == 3 and "REDACTED" in out, out
         assert_clean(out)
         for args in (["plan", f], ["plan", f, "--format", "json"], ["plan", f, "--format", "markdown"],
                      ["status", f], ["status", f, "--format", "json"],

@@ -21,6 +21,13 @@ def plan_of(*changes):
     return Plan(changes=tuple(changes))
 
 
+def test_a_replace_is_left_to_the_rollout_unless_its_successors_are_asked_for():
+    plan = plan_of(Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")))
+    client = FakeClient({})
+    report = execute(plan, client, known_ids=(), emit=lambda s: None)
+    assert report.ok and not report.outcomes and not [c for c in client.calls if c[0] != "list-all"]
+
+
 def test_order_renames_then_creates_then_deletes_and_a_replace_only_creates_its_marked_successor():
     plan = plan_of(
         Change(Action.DELETE, "old", "prune", replica_id="r-old"),
@@ -29,7 +36,7 @@ def test_order_renames_then_creates_then_deletes_and_a_replace_only_creates_its_
         Change(Action.RENAME, "z", "pinned", replica_id="r-z"),
     )
     client = FakeClient({})
-    report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None)
+    report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None, successors=True)
     assert report.ok
     kinds = [c[0] for c in client.calls if c[0] != "list-all"]
     assert kinds[0] == "rename" and set(kinds[1:3]) == {"create"} and set(kinds[3:]) == {"delete"}

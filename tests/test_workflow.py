@@ -80,18 +80,15 @@ def test_wait_times_out_with_exit_4(sim, client, tmp_path):
     assert "acme-a (0%)" in "\n".join(cap.err)
 
 
-def test_wait_targets_resolves_successors_created_ids_and_refuses_ambiguity(sim, client, tmp_path):
+def test_wait_targets_leaves_the_rollouts_names_to_it_resolves_created_ids_and_refuses_ambiguity(sim, client,
+                                                                                                   tmp_path):
     from reconciler.models import RemoteReplica
 
     config = load_config(replicas_file(tmp_path, sim, ["acme-a", "acme-b", "acme-c"]))
     remote = [RemoteReplica("r1", "acme-a"), RemoteReplica("r9", successor_name("acme-a", "r1"), status="started")]
-
-    class Item:
-        name, phase, successor_id = "acme-a", "training", "r9"
-
     ids = workflow.wait_targets(config, remote, file="f.yaml", created={"acme-b": "r2", "acme-c": "r3"},
-                                replacing={"acme-a": Item()})
-    assert ids == {"r9": "acme-a", "r2": "acme-b", "r3": "acme-c"}
+                                replacing={"acme-a"})
+    assert ids == {"r2": "acme-b", "r3": "acme-c"}  # the rollout (reconciler.rolling) tracks acme-a's successor
     with pytest.raises(PlanError, match="not created yet: acme-b, acme-c"):
         workflow.wait_targets(config, remote, file="f.yaml")
     twice = [*remote, RemoteReplica("r4", "acme-b"), RemoteReplica("r5", "acme-b"), RemoteReplica("r6", "acme-c")]
