@@ -33,4 +33,17 @@ def plan_from_document(doc: Mapping) -> Plan:
         warnings=tuple(str(w) for w in doc.get("warnings", ())),
         missing_vars=tuple(str(v) for v in doc.get("missing_vars", ())),
         forgotten=tuple(_remote(r) for r in doc.get("forgotten", ())),
+        rollout=_rollout(doc["rollout"]) if doc.get("rollout") is not None else None,
     )
+
+
+def _rollout(doc: Mapping):
+    """The plan's rollout (issue 19) from its document; settings are checked, as the file's would be."""
+    from reconciler.rollout import VERIFY_CHOICES, Rollout, RolloutSettings, Step
+
+    size, canary, verify = doc["max_replacing"], doc["canary"], doc["verify"]
+    if type(size) is not int or size < 1 or type(canary) is not int or canary < 0 or verify not in VERIFY_CHOICES:
+        raise ValueError("rollout settings out of range")
+    steps = tuple(Step(str(s["name"]), s.get("replica_id"), str(s.get("phase") or "create"), s.get("successor_id"),
+                       bool(s.get("canary")), int(s["batch"])) for s in doc.get("steps", ()))
+    return Rollout(RolloutSettings(size, canary, verify), steps)
