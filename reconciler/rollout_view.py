@@ -16,6 +16,7 @@ phase          state        meaning
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.rollout import Rollout, Step
@@ -62,10 +63,13 @@ class Progress:
     waiting: int
     next: str | None  # the first step not started, in order
     halted: bool  # replaces are waiting while none trains: halted (a failure) or not started: run apply
+    failed: tuple[str, ...] = ()  # declared names whose successor failed training (the plan removes it)
 
     @property
     def summary(self) -> str:
         line = f"rollout: {self.training} training, {self.trained} trained, {self.waiting} waiting"
+        if self.failed:
+            line += f", {len(self.failed)} failed ({', '.join(self.failed)})"
         if self.next is not None:
             line += f"; next: {self.next}"
         if self.halted:
@@ -75,12 +79,26 @@ class Progress:
         return line
 
 
-def progress(rollout: Rollout) -> Progress:
+def progress(rollout: Rollout, failed: Sequence[str] = ()) -> Progress:
+    """``failed``: declared names whose successor failed training (a halted rollout's cause)."""
     states = [state(s) for s in rollout.steps]
     waiting = [s for s in rollout.steps if state(s) == NOT_STARTED]
     training = states.count(TRAINING)
     return Progress(training=training, trained=states.count(TRAINED), waiting=len(waiting),
-                    next=waiting[0].name if waiting else None, halted=bool(waiting) and not training)
+                    next=waiting[0].name if waiting else None, halted=bool(waiting) and not training,
+                    failed=tuple(failed))
+
+
+def failed_successors(changes: Sequence) -> list[str]:
+    """The declared names whose successor failed training: the plan deletes that successor (and replaces again)."""
+    from reconciler.successor import parse_successor
+
+    out = []
+    for c in changes:
+        parsed = parse_successor(c.name) if c.action.value == "delete" and c.successor_id else None
+        if parsed:
+            out.append(parsed[0])
+    return out
 
 
 def status_field(step: Step, position: int) -> dict:

@@ -443,7 +443,7 @@ def rollout_status(config: Config, remote: Sequence[RemoteReplica], personas, ro
     for row in rows:
         if row.get("managed") and row.get("replica_id") in fields:
             row["rollout"] = fields[row["replica_id"]]
-    return rollout_view.progress(result.rollout).summary
+    return rollout_view.progress(result.rollout, rollout_view.failed_successors(result.changes)).summary
 
 
 def persona_status_rows(config: Config, personas) -> list[dict]:

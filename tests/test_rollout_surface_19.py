@@ -289,3 +289,15 @@ def test_progress_summary_has_no_next_when_all_started():
     config, remote = fleet(2, phases={1: "started", 2: "started"})
     p = rollout_view.progress(compute_plan(config, remote).rollout)
     assert p.summary == "rollout: 2 training, 0 trained, 0 waiting"
+
+
+def test_status_names_the_replace_whose_successor_failed():
+    from reconciler.workflow import rollout_status
+
+    config, remote = fleet(3, phases={1: "error"})
+    rows = status_rows(config, remote)
+    assert rollout_status(config, remote, None, rows) == (
+        "rollout: 0 training, 0 trained, 3 waiting, 1 failed (acme-01); next: acme-01 "
+        "(halted or not started: run apply)")
+    failed_row = next(r for r in rows if r["replica_id"] == "s1")
+    assert failed_row["phase"] == "failed" and "rollout" not in failed_row  # removed by the next apply
