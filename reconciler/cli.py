@@ -187,12 +187,32 @@ replace_option = click.option("--replace", "replace", multiple=True, metavar="NA
 prune_option = click.option("--prune", is_flag=True,
                             help="Delete in-scope replicas the file does not declare (like settings.prune).")
 file_argument = click.argument("file", type=click.Path(dir_okay=False))
+class Count(click.ParamType):
+    """A whole number of at least ``minimum``, with an error that says what to write."""
+
+    name = "N"
+
+    def __init__(self, minimum: int, what: str):
+        self.minimum = minimum
+        self.what = what
+
+    def convert(self, value, param, ctx):
+        try:
+            number = value if type(value) is int else int(str(value).strip(), 10)
+        except ValueError:
+            self.fail(f"must be a whole number of at least {self.minimum} ({self.what}), not {str(value)[:40]!r}",
+                      param, ctx)
+        if number < self.minimum:
+            self.fail(f"must be at least {self.minimum} ({self.what}), not {number}", param, ctx)
+        return number
+
+
 max_replacing_option = click.option(
-    "--max-replacing", "max_replacing", type=click.IntRange(min=1), metavar="N",
+    "--max-replacing", "max_replacing", type=Count(1, "successors training at once"), metavar="N",
     help="Replaces: at most N successors training at once, this run (overrides settings.rollout.max_replacing; "
          "default 2).")
 canary_option = click.option(
-    "--canary", "canary", type=click.IntRange(min=0), metavar="N",
+    "--canary", "canary", type=Count(0, "replaces that must pass before the others start"), metavar="N",
     help="Replaces: the first N must train and pass verify before any other starts, this run (overrides "
          "settings.rollout.canary; default 1; 0: no canary).")
 

@@ -157,6 +157,7 @@ def test_bad_rollout_options_are_one_line_and_change_nothing(sim, tmp_path, args
     assert r.code == 1
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], r.err
+    assert "must be" in lines[0] and "at least" in lines[0]  # what is wrong and how to fix it
     assert "--help" in lines[0] and "Traceback" not in r.all
     assert not api_requests(sim, path_prefix="/v2/")
 
