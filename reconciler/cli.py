@@ -190,6 +190,34 @@ resend_option = click.option("--resend", "resend", multiple=True, metavar="PERSO
                              help="Also send this declared persona's attributes the API does not return (so they "
                                   "cannot be compared: masked api_keys, fields it omits), as declared (repeatable).")
 file_argument = click.argument("file", type=click.Path(dir_okay=False))
+class Count(click.ParamType):
+    """A whole number of at least ``minimum``, with an error that says what to write."""
+
+    name = "N"
+
+    def __init__(self, minimum: int, what: str):
+        self.minimum = minimum
+        self.what = what
+
+    def convert(self, value, param, ctx):
+        try:
+            number = value if type(value) is int else int(str(value).strip(), 10)
+        except ValueError:
+            self.fail(f"must be a whole number of at least {self.minimum} ({self.what}), not {str(value)[:40]!r}",
+                      param, ctx)
+        if number < self.minimum:
+            self.fail(f"must be at least {self.minimum} ({self.what}), not {number}", param, ctx)
+        return number
+
+
+max_replacing_option = click.option(
+    "--max-replacing", "max_replacing", type=Count(1, "successors training at once"), metavar="N",
+    help="Replaces: at most N successors training at once, this run (overrides settings.rollout.max_replacing; "
+         "default 2).")
+canary_option = click.option(
+    "--canary", "canary", type=Count(0, "replaces that must pass before the others start"), metavar="N",
+    help="Replaces: the first N must train and pass verify before any other starts, this run (overrides "
+         "settings.rollout.canary; default 1; 0: no canary).")
 
 
 # ----------------------------------------------------------------------------------------- validate
@@ -237,9 +265,11 @@ def validate(files: tuple[str, ...]) -> int:
 @replace_option
 @prune_option
 @resend_option
+@max_replacing_option
+@canary_option
 @click.pass_context
 def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, targets, replace, prune,
-         resend) -> int:
+         resend, max_replacing, canary) -> int:
     """Show what apply would change to make the account match FILE.
 
     \b
@@ -251,8 +281,9 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
 
     config = _load(file)
     with _client(ctx) as client:
-        return workflow.plan(config, client, workflow.PlanOptions(tuple(targets), tuple(replace), prune,
-                                                                  tuple(resend)),
+        opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend),
+                                    max_replacing=max_replacing, canary=canary)
+        return workflow.plan(config, client, opts,
                              _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
                              ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
 
@@ -295,10 +326,12 @@ def _confirm(result) -> bool:
 @replace_option
 @prune_option
 @resend_option
+@max_replacing_option
+@canary_option
 @click.option("--skip-url-check", is_flag=True, help="Do not check that training URLs answer 2xx before creating.")
 @click.pass_context
 def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism, targets, replace, prune,
-          resend, skip_url_check) -> int:
+          resend, max_replacing, canary, skip_url_check) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
     Order: renames, then creates, then deletes. A replace is blue/green: the old replica keeps serving
@@ -323,12 +356,17 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         saved = planfile.read(file)
         config = parse_config(saved.source, saved.file)
         targets, replace, prune, resend = saved.targets, saved.replace, saved.prune, saved.resend
+        # --max-replacing / --canary given now must agree with the saved plan's rollout: the exactness check
+        # (planfile.differences) refuses the plan when the rollout they make differs
+        max_replacing = saved.max_replacing if max_replacing is None else max_replacing
+        canary = saved.canary if canary is None else canary
         shown = saved.file
         auto_approve = True  # like Terraform: the review happened at plan time; what runs is checked by workflow
     else:
         config = _load(file)
         shown = file
-    opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend))
+    opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend), max_replacing=max_replacing,
+                                canary=canary)
     wait_opts = workflow.WaitOptions(timeout=timeout, poll_interval=poll_interval, parallelism=parallelism,
                                      no_wait=no_wait)
     with _client(ctx) as client:
@@ -369,9 +407,7 @@ def show(ctx, planfile, fmt) -> int:
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise UsageError(f"{planfile}: the saved plan cannot be read by this version ({e})") from None
     if fmt == "json":
-        doc = {**saved.document,
-               "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune,
-                           **({"resend": list(saved.resend)} if saved.resend else {})}}
+        doc = {**saved.document, "options": planfiles.options(saved)}
         echo(render._json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", nl=False)
     elif fmt == "markdown":
         echo(render.plan_markdown(result, file=saved.file), nl=False)
@@ -381,6 +417,8 @@ def show(ctx, planfile, fmt) -> int:
         made_with += [f"--resend {r}" for r in saved.resend]
         if saved.prune:
             made_with.append("--prune")
+        made_with += [f"--{k.replace('_', '-')} {v}" for k, v in (("max_replacing", saved.max_replacing),
+                                                                 ("canary", saved.canary)) if v is not None]
         if made_with:
             from reconciler.redact import escape_control
 

@@ -41,6 +41,8 @@ class SavedPlan:
     document: dict  # render.plan_document() of the plan, for display and for the exactness check
     inputs: str = ""  # inputs_hash() when the plan was made
     resend: tuple[str, ...] = ()  # --resend PERSONA (an option, like targets: apply recomputes with it)
+    max_replacing: int | None = None  # --max-replacing / --canary given to plan (None: settings.rollout's)
+    canary: int | None = None
 
 
 def fingerprint(config: Config, remote: Sequence[RemoteReplica], personas: Sequence | None = None) -> str:
@@ -89,7 +91,33 @@ def differences(saved: SavedPlan, config: Config, remote: Sequence[RemoteReplica
     if _comparable(document.get("changes", [])) != _comparable(saved.document.get("changes", [])):
         now = [f"{c['action']} {c['name']}" for c in document.get("changes", [])] or ["no changes"]
         found.append(f"the changes differ: it would now do {', '.join(now)}")
+    elif document.get("rollout") != saved.document.get("rollout"):  # issue 19: the order, canary, batches
+        found.append(f"the rollout differs: it would now be {_rollout_words(document.get('rollout'))}, the saved "
+                     f"plan says {_rollout_words(saved.document.get('rollout'))} (--max-replacing / --canary "
+                     "are fixed when the plan is made)")
     return found
+
+
+def _rollout_words(rollout) -> str:
+    if not isinstance(rollout, dict):
+        return "no rollout"
+    return ", ".join(f"{k} {rollout.get(k)}" for k in ("max_replacing", "canary", "verify"))
+
+
+def options(saved: SavedPlan) -> dict:
+    """The options a plan was made with, as saved (and shown by ``show --format json``)."""
+    return {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune,
+            **({"resend": list(saved.resend)} if saved.resend else {}),
+            "max_replacing": saved.max_replacing, "canary": saved.canary}
+
+
+def _count_option(opts: dict, key: str, least: int) -> int | None:
+    value = opts.get(key)
+    if value is None:
+        return None
+    if type(value) is not int or value < least:
+        raise ValueError(f"options.{key} must be an integer >= {least} or null, not {str(value)[:40]!r}")
+    return value
 
 
 def write(path: str, saved: SavedPlan) -> None:
@@ -99,8 +127,7 @@ def write(path: str, saved: SavedPlan) -> None:
         "tool_version": __version__,
         "file": saved.file,
         "source": saved.source,
-        "options": {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune,
-                    **({"resend": list(saved.resend)} if saved.resend else {})},
+        "options": options(saved),
         "remote_fingerprint": saved.fingerprint,
         "inputs_hash": saved.inputs,
         "plan": saved.document,
@@ -176,6 +203,8 @@ def read(path: str) -> SavedPlan:
             document=dict(doc["plan"]),
             inputs=str(doc["inputs_hash"]),
             resend=tuple(str(n) for n in opts.get("resend", ())),
+            max_replacing=_count_option(opts, "max_replacing", 1),
+            canary=_count_option(opts, "canary", 0),
         )
     except OSError as e:
         raise ReconcilerError(f"{path}: cannot read plan: {e.strerror}") from None

@@ -152,6 +152,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
         "warnings": [redact_text(w) for w in plan.warnings],
         "missing_vars": list(plan.missing_vars),
         "summary": plan.summary,
+        **({"rollout": _rollout_document(plan)} if plan.rollout is not None else {}),
     }
 
 
@@ -324,6 +325,8 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
         for c in plan.changes:
             block.extend(_change_lines(c, color))
         blocks.append(block)
+    if plan.rollout is not None and plan.rollout.steps:
+        blocks.append(rollout_lines(plan.rollout, color))
     if plan.pending:
         blocks.append([_style("Still training (no change):", color, bold=True)] + [
             _replica_line(r, f"{_safe(r.status)} {_percent(r.progress_percent)}"
@@ -421,6 +424,8 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
         out.append("")
         details = "\n".join(line for c in plan.changes for line in _change_lines(c, False))
         out += ["<details><summary>Attribute changes</summary>", "", _md_fence(details), "", "</details>", ""]
+    if plan.rollout is not None and plan.rollout.steps:
+        out += rollout_markdown(plan.rollout)
     if plan.missing_vars:
         names = ", ".join(_md_code(f"${{{v}}}", cell=False) for v in plan.missing_vars)
         out += [f"**Variables not set (apply will refuse):** {names}", ""]
@@ -474,18 +479,32 @@ _PHASE_COLOR = {"ready": "green", "pending": "yellow", "failed": "red", "absent"
 _STATUS_HEADER = ("NAME", "REPLICA_ID", "STATUS", "PROGRESS", "MODEL")
 
 
-def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False) -> str:
-    """An aligned table; failed rows are followed by their error message; a one-line summary at the end."""
+def _rollout_cell(row: Mapping[str, Any]) -> str:
+    """A status row's place in the rollout (issue 19): its state, what comes next."""
+    r = row.get("rollout")
+    if not isinstance(r, Mapping):
+        return "-"
+    words = {"waiting": f"waiting (#{r.get('position')})", "trained": "trained: verify+swap next"}
+    cell = words.get(r.get("state"), str(r.get("state")))
+    return f"canary: {cell}" if r.get("canary") else cell
+
+
+def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False, rollout: str | None = None) -> str:
+    """An aligned table; failed rows are followed by their error message; a one-line summary at the end.
+    ``rollout``: the rollout's summary line (issue 19); rows carrying a ``rollout`` field add a ROLLOUT column."""
+    with_rollout = any("rollout" in r for r in rows)
+    header = _STATUS_HEADER + (("ROLLOUT",) if with_rollout else ())
 
     def cells(row: Mapping[str, Any]) -> list[str]:
         return [_safe(row.get("name") or ""), _safe(row.get("replica_id") or "-"), _safe(row.get("status") or "-"),
-                _percent(row.get("progress")), _safe(row.get("model_name") or "-")]
+                _percent(row.get("progress")), _safe(row.get("model_name") or "-")] + (
+            [_rollout_cell(row)] if with_rollout else [])
 
     declared = [r for r in rows if r.get("managed", True)]
     unmanaged = [r for r in rows if not r.get("managed", True)]
     table = [cells(r) for r in rows]
     shown = {id(r): t for r, t in zip(rows, table, strict=True)}
-    widths = [max([len(h)] + [len(t[i]) for t in table]) for i, h in enumerate(_STATUS_HEADER)]
+    widths = [max([len(h)] + [len(t[i]) for t in table]) for i, h in enumerate(header)]
 
     def line(values: Sequence[str], phase: str | None = None) -> str:
         padded = [v.ljust(w) for v, w in zip(values, widths, strict=True)]
@@ -493,7 +512,7 @@ def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False) -> st
             padded[2] = _style(padded[2], color, fg=_PHASE_COLOR.get(phase))
         return "  ".join(padded).rstrip()
 
-    out = [_style(line(_STATUS_HEADER), color, bold=True)]
+    out = [_style(line(header), color, bold=True)]
 
     def emit(group: Sequence[Mapping[str, Any]]) -> None:
         for r in group:
@@ -509,4 +528,94 @@ def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False) -> st
     count = {p: sum(r.get("phase") == p for r in declared) for p in ("ready", "pending", "failed", ABSENT)}
     out += ["", f"{len(declared)} declared: {count['ready']} ready, {count['pending']} training, "
                 f"{count['failed']} failed, {count[ABSENT]} absent; {len(unmanaged)} unmanaged"]
+    if rollout:
+        out.append(_safe(rollout))
     return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------------------- rollout (issue 19)
+
+
+def _rollout_document(plan: Plan) -> dict:
+    from reconciler import rollout_view
+
+    doc = rollout_view.document(plan.rollout)
+    doc["steps"] = [{**st, "name": redact_text(st["name"])} for st in doc["steps"]]
+    return doc
+
+
+def _batches_word(n: int) -> str:
+    return f"{n} batch{'' if n == 1 else 'es'}"
+
+
+def _rollout_rule(rollout) -> list[str]:
+    """How the steps run, in two sentences."""
+    s = rollout.settings
+    verify = f"verify ({s.verify})" if s.verify != "none" else ""
+    slots = f"at most {s.max_replacing} training at once"
+    halts = (f"A failed training{' or verify' if verify else ''} halts the rollout: nothing new starts, the rest "
+             "keep their old replica.")
+    if s.canary and len(rollout.steps) > s.canary:
+        gate = "train and pass " + verify if verify else "finish training"
+        first = "The canary" if s.canary == 1 else f"The {s.canary} canaries"
+        return [f"{first} must {gate} before any other starts; then a successor starts as soon as a slot frees, "
+                f"in this order ({slots}).", halts]
+    each = f"; each passes {verify} before its old replica is deleted" if verify else ""
+    return [f"A successor starts as soon as a slot frees, in this order ({slots}){each}.", halts]
+
+
+def _rollout_batches(rollout, name) -> list[tuple[str, str]]:
+    """(batch heading, members) per nominal batch; a state shared by the whole batch goes in the heading."""
+    from reconciler import rollout_view
+
+    verify = rollout.settings.verify
+    out = []
+    for batch in rollout.batches:
+        labels = {rollout_view.label(st, verify) for st in batch}
+        head = f"batch {batch[0].batch}" + (", canary" if batch[0].canary else "")
+        if len(labels) == 1:
+            out.append((f"{head} ({labels.pop()})", ", ".join(name(st.name) for st in batch)))
+        else:
+            out.append((head, ", ".join(f"{name(st.name)} ({rollout_view.label(st, verify)})" for st in batch)))
+    return out
+
+
+def _rollout_settings_words(rollout) -> str:
+    s = rollout.settings
+    return f"max_replacing {s.max_replacing}, canary {s.canary}, verify {s.verify}"
+
+
+def _single_rollout(rollout, name) -> str:
+    """A single replace: one line (settings are validated words, the name goes through ``name``)."""
+    from reconciler import rollout_view
+
+    st, verify = rollout.steps[0], rollout.settings.verify
+    then = f"passes verify ({verify}), then " if verify != "none" else ""
+    return (f"1 replacement, {name(st.name)} ({rollout_view.label(st, verify)}): it trains, {then}replaces the "
+            "old replica.")
+
+
+def rollout_lines(rollout, color: bool = False) -> list[str]:
+    """The plan's rollout as text: settings, the order in nominal batches with each step's state, the rule.
+    One line for a single replace."""
+    if len(rollout.steps) == 1:
+        return [_style("Rollout:", color, bold=True) + " " + _single_rollout(rollout, _safe)]
+    head = (f"Rollout of {len(rollout.steps)} replacements ({_rollout_settings_words(rollout)}), "
+            "in this order:")
+    lines = [_style(head, color, bold=True)]
+    lines += [f"  {h}: {members}" for h, members in _rollout_batches(rollout, _safe)]
+    lines += [f"  {sentence}" for sentence in _rollout_rule(rollout)]
+    return lines
+
+
+def rollout_markdown(rollout) -> list[str]:
+    """The plan's rollout for a PR comment: one paragraph, and the batches in a collapsed table."""
+    if len(rollout.steps) == 1:
+        return [f"**Rollout:** {_single_rollout(rollout, lambda n: _md_code(n, cell=False))}", ""]
+    out = [f"**Rollout:** {len(rollout.steps)} replacements in {_batches_word(len(rollout.batches))} "
+           f"({_rollout_settings_words(rollout)}). {_md_text(' '.join(_rollout_rule(rollout)))}", "",
+           f"<details><summary>Rollout order ({len(rollout.steps)})</summary>", ""]
+    out += _md_table(["Batch", "Replicas"], ([_md_text(h), members]
+                                             for h, members in _rollout_batches(rollout, _md_code)))
+    out += ["", "</details>", ""]
+    return out

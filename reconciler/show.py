@@ -37,6 +37,7 @@ def plan_from_document(doc: Mapping) -> Plan:
         uncompared=tuple((str(u["name"]), tuple(str(a) for a in u.get("attributes", ())))
                          for u in doc.get("uncompared", ())),
         forgotten_personas=tuple(_persona(p) for p in doc.get("forgotten_personas", ())),
+        rollout=_rollout(doc["rollout"]) if doc.get("rollout") is not None else None,
     )
 
 
@@ -54,3 +55,15 @@ def _persona_fields(c: Mapping) -> dict:
             "diff": tuple((str(d["path"]), d.get("before"), d.get("after")) for d in c.get("diff", ())),
             "uncomparable": tuple(str(a) for a in c.get("uncomparable", ())),
             "resent": tuple(str(a) for a in c.get("resent", ()))}
+
+
+def _rollout(doc: Mapping):
+    """The plan's rollout (issue 19) from its document; settings are checked, as the file's would be."""
+    from reconciler.rollout import VERIFY_CHOICES, Rollout, RolloutSettings, Step
+
+    size, canary, verify = doc["max_replacing"], doc["canary"], doc["verify"]
+    if type(size) is not int or size < 1 or type(canary) is not int or canary < 0 or verify not in VERIFY_CHOICES:
+        raise ValueError("rollout settings out of range")
+    steps = tuple(Step(str(s["name"]), s.get("replica_id"), str(s.get("phase") or "create"), s.get("successor_id"),
+                       bool(s.get("canary")), int(s["batch"])) for s in doc.get("steps", ()))
+    return Rollout(RolloutSettings(size, canary, verify), steps)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from reconciler.models import MODELS, PROPERTIES, Config, DesiredReplica, Settings
 from reconciler.redact import CONTROL_CHARS, is_invisible
+from reconciler.rollout import DEFAULT_CANARY, DEFAULT_MAX_REPLACING, DEFAULT_VERIFY, VERIFY_CHOICES, RolloutSettings
 from reconciler.yamlpos import Diagnostics, Document, Pos, kind, short, unencodable
 
 SCHEMA_FILE = "replicas.schema.json"
@@ -259,8 +260,12 @@ def _bad_removed_item(error, label: str, path: tuple) -> str | None:
     return None
 
 
+def _too_small(error, label: str, path: tuple) -> str:
+    return f"{label} must be at least {error.validator_value}, not {short(error.instance)}"
+
+
 _WORDING = {"type": _wrong_type, "enum": _not_one_of, "const": _not_const, "pattern": _bad_pattern,
-            "minLength": _too_short, "maxLength": _too_long, "anyOf": _bad_removed_item}
+            "minLength": _too_short, "maxLength": _too_long, "anyOf": _bad_removed_item, "minimum": _too_small}
 
 
 # --------------------------------------------------------------------------------------- semantics
@@ -306,6 +311,24 @@ def _show_url(url: str) -> str:
     from reconciler.redact import redact_url
 
     return short(redact_url(url) or "", 80)
+
+
+def _rollout_settings(raw: Any) -> RolloutSettings:
+    """``settings.rollout`` (issue 19); the schema has reported any bad value, which keeps its default here.
+    A whole float (``2.0``) is an integer to JSON Schema: taken as one."""
+    if not isinstance(raw, dict):
+        return RolloutSettings()
+
+    def count(key: str, least: int, default: int) -> int:
+        value = raw.get(key)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return value if type(value) is int and value >= least else default
+
+    verify = raw.get("verify")
+    return RolloutSettings(max_replacing=count("max_replacing", 1, DEFAULT_MAX_REPLACING),
+                           canary=count("canary", 0, DEFAULT_CANARY),
+                           verify=verify if verify in VERIFY_CHOICES else DEFAULT_VERIFY)
 
 
 class Semantics:
@@ -405,7 +428,8 @@ class Semantics:
         if ppath in self.doc.missing:
             self._unset_identity(ppath, "settings.scope.name_prefix")
             prefix = None
-        return Settings(prune=prune, name_prefix=prefix if isinstance(prefix, str) and prefix else None)
+        return Settings(prune=prune, name_prefix=prefix if isinstance(prefix, str) and prefix else None,
+                        rollout=_rollout_settings(raw.get("rollout")))
 
     def _unset_identity(self, path: tuple, what: str) -> None:
         for var in self.doc.missing[path]:

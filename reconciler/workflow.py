@@ -51,6 +51,8 @@ class PlanOptions:
     replace: tuple[str, ...] = ()
     prune: bool = False
     resend: tuple[str, ...] = ()  # personas whose uncomparable attributes are sent anyway (--resend)
+    max_replacing: int | None = None  # --max-replacing: overrides settings.rollout.max_replacing for this run
+    canary: int | None = None  # --canary: overrides settings.rollout.canary for this run
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,9 @@ def persona_inventory(client, config: Config) -> list | None:
 def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None) -> Plan:
     from reconciler.planner import compute_plan
 
+    rollout = config.settings.rollout.with_overrides(max_replacing=opts.max_replacing, canary=opts.canary)
     return compute_plan(config, remote, targets=opts.targets, force_replace=opts.replace, prune=opts.prune,
-                        personas=personas, resend=opts.resend)
+                        personas=personas, resend=opts.resend, rollout=rollout)
 
 
 # ----------------------------------------------------------------------------------------- plan
@@ -130,9 +133,9 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
     if out:
         planfile.write(out, planfile.SavedPlan(
             file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
-            prune=opts.prune, fingerprint=planfile.fingerprint(config, remote, personas),
-            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url),
-            resend=tuple(opts.resend)))
+            prune=opts.prune, max_replacing=opts.max_replacing, canary=opts.canary, resend=tuple(opts.resend),
+            fingerprint=planfile.fingerprint(config, remote, personas),
+            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url)))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
     drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
     return Outcome(CHANGES if detailed_exitcode and drift else OK, plan=result, saved_to=out)
@@ -455,13 +458,15 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
     from reconciler import render
     from reconciler.resolver import status_rows
 
-    rows = status_rows(config, inventory(client, config))
+    remote = inventory(client, config)
+    rows = status_rows(config, remote)
     personas = persona_inventory(client, config)
     prows = persona_status_rows(config, personas) if personas is not None else []
+    rollout = rollout_status(config, remote, personas, rows)
     if fmt == "json":
         console.out(render.status_json(rows + prows), nl=False)
     else:
-        console.out(render.status_text(rows, color=console.color), nl=False)
+        console.out(render.status_text(rows, color=console.color, rollout=rollout), nl=False)
         if prows:
             from reconciler.redact import escape_control, redact_text
 
@@ -471,6 +476,21 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
                 replica = f"  default_replica_id {r['default_replica_id']}" if r["default_replica_id"] else ""
                 console.out(escape_control(redact_text(f"  {r['name']}  {where}{replica}") or ""))
     return Outcome(OK)
+
+
+def rollout_status(config: Config, remote: Sequence[RemoteReplica], personas, rows: list[dict]) -> str | None:
+    """The rollout's progress (issue 19), from the pure planner on the account just listed: a ``rollout`` field
+    on the rows of each replica a replace is under way or due for, and the summary line (None: no replace)."""
+    from reconciler import rollout_view
+
+    result = make_plan(config, remote, PlanOptions(), personas)
+    if result.rollout is None:
+        return None
+    fields = rollout_view.status_fields(result.rollout)
+    for row in rows:
+        if row.get("managed") and row.get("replica_id") in fields:
+            row["rollout"] = fields[row["replica_id"]]
+    return rollout_view.progress(result.rollout, rollout_view.failed_successors(result.changes)).summary
 
 
 def persona_status_rows(config: Config, personas) -> list[dict]:

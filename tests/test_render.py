@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -63,7 +64,15 @@ UNMANAGED = (RemoteReplica("rabc", "acme-stray", "completed"), RemoteReplica("re
 
 def full_plan() -> Plan:
     """Every action kind, pending, unmanaged, warnings, errors, missing variables, a presigned URL and
-    a remote name carrying a terminal escape sequence."""
+    a remote name carrying a terminal escape sequence; its one replace rolls (issue 19) as the planner says."""
+    from reconciler.rollout import RolloutSettings, schedule
+
+    plan = _full_plan()
+    return replace(plan, rollout=schedule([c for c in plan.changes if c.action is Action.REPLACE],
+                                          RolloutSettings()))
+
+
+def _full_plan() -> Plan:
     return Plan(
         changes=(
             Change(Action.CREATE, "acme-anna", "not found remotely", after=desired_attributes(ANNA), desired=ANNA),
