@@ -65,6 +65,11 @@ class LineReporter:
         self.out.write(f"warning: {escape_control(message)}\n")
         self.out.flush()
 
+    def note(self, line: str) -> None:
+        """One line about something done meanwhile (a rollout's start, verification, swap)."""
+        self.out.write(escape_control(line) + "\n")
+        self.out.flush()
+
 
 def _cells(ch: str) -> int:
     import unicodedata
@@ -191,6 +196,15 @@ class TtyReporter:
                 self.out.flush()
 
     def warning(self, message: str) -> None:
-        self.out.write(f"\x1b[2K{fit('warning: ' + escape_control(message), self._columns)}\n")
-        self._drawn = 0  # the warning scrolled the table: draw it anew below
-        self.out.flush()
+        self.note("warning: " + message)
+
+    def note(self, line: str) -> None:
+        """One line printed above the table (a warning, a rollout's step): the table is erased, the line
+        written where it was, and the table drawn again below, so the lines read as a log over one live table."""
+        up = f"\x1b[{self._drawn}F\x1b[J" if self._drawn else ""
+        self.out.write(f"{up}\x1b[2K{fit(escape_control(line), self._columns)}\n")
+        self._drawn = 0
+        if self._tracked:
+            self.update(self._tracked, self._elapsed + self.clock() - self._at, [])
+        else:
+            self.out.flush()

@@ -167,7 +167,8 @@ class Rolling:
                                      {run.successor_id: Phase.FAILED}, self.client, emit=self.emit)
             self.outcomes += report.outcomes
         run.state, run.detail = FAILED, why
-        self._halt(run, f"successor {run.successor_id} failed training: {why}")
+        self._halt(run, f"successor {run.successor_id} {why}" if why.startswith("training failed") else
+                   f"successor {run.successor_id} failed training: {why}")
         self._show(run)
 
     def _finish(self, run: StepRun) -> None:
@@ -245,8 +246,7 @@ class Rolling:
         if run.state in (WAITING, HALTED):
             row.phase = _ROW_PHASE[run.state]
             why = "canary: first" if run.step.canary else f"batch {run.step.batch}"
-            row.status = (f"halted: not started ({self.halted or 'stopped'})" if run.state == HALTED
-                          else f"waiting ({why})")
+            row.status = "halted: not started" if run.state == HALTED else f"waiting ({why})"
             row.progress = None
         elif run.state == REPLACED:
             row.phase, row.status, row.error_message, row.progress = Phase.READY, "replaced", None, 100.0

@@ -391,7 +391,7 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     with stopping_on_signals(stop):
         sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
         if rolling is not None:
-            rolling.stop = stop.event
+            rolling.stop, rolling.emit = stop.event, reporter.note  # its lines go above the live table
         waiter = Waiter(client, reporter, poll_interval=opts.poll_interval, sleep=sleep, stop=stop.event)
         result = waiter.wait(ids, timeout=opts.timeout, known=known, driver=rolling)
     if rolling is not None and rolling.runs:

@@ -41,11 +41,15 @@ def most_training_at_once(starts: list[float], train_seconds: float) -> int:
     return max(sum(1 for s in starts if s <= t < s + train_seconds) for t in starts)
 
 
+ROLLOUT = "  rollout:\n    max_replacing: 2\n    canary: 1\n    verify: smoke\n"
+
+
 def test_ten_model_changes_roll_two_at_a_time_after_a_verified_canary(sim, tmp_path):
     sim.train_seconds = 0.6
-    olds, f = fleet(sim, tmp_path)
+    olds, f = fleet(sim, tmp_path, rollout=ROLLOUT)
     plan = run_cli(sim, "plan", f)
     assert plan.code == 0 and "10 to replace" in plan.out, plan.all
+    assert "batch 1, canary" in plan.out and "max_replacing 2, canary 1, verify smoke" in plan.out, plan.out
     sim.reset_requests()
     res = run_cli(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1", timeout=120)
     assert res.code == 0, res.all
@@ -71,9 +75,11 @@ def test_ten_model_changes_roll_two_at_a_time_after_a_verified_canary(sim, tmp_p
 
 def test_a_failing_training_input_in_the_third_halts_and_four_to_ten_are_never_touched(sim, tmp_path):
     sim.train_seconds = 0.6
-    olds, f = fleet(sim, tmp_path, failing={"acme-03"})
+    wide = "  rollout:\n    max_replacing: 6\n    canary: 0\n"  # the options below override it for this run
+    olds, f = fleet(sim, tmp_path, failing={"acme-03"}, rollout=wide)
     sim.reset_requests()
-    res = run_cli(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1", timeout=120)
+    res = run_cli(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1", "--max-replacing", "2",
+                  "--canary", "1", timeout=120)
     assert res.code == 3, res.all
     assert "2 of 10 replaced, halted at acme-03" in res.err, res.all
     assert "the rest keep their old replica" in res.err
@@ -90,7 +96,8 @@ def test_a_failing_training_input_in_the_third_halts_and_four_to_ten_are_never_t
     path = Path(f)
     path.write_text(path.read_text().replace("fail-acme-03", "acme-03"))
     sim.reset_requests()
-    res = run_cli(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1", timeout=120)
+    res = run_cli(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1", "--max-replacing", "2",
+                  "--canary", "1", timeout=120)
     assert res.code == 0 and "8 of 8 replaced" in res.out, res.all
     assert len(successor_starts(sim)) == 8 and names_on(sim) == NAMES
 

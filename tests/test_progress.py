@@ -50,3 +50,24 @@ def test_tty_reporter_redraws_in_place_caps_rows_and_ticks_elapsed():
     assert out.text[len(first):].count("\x1b[1F") == 2 and "elapsed 2s" in out.text
     rep.update(tracked, 2.0, [])
     assert "\x1b[5F" in out.text  # moved up over the 4 rows + footer it drew before
+
+
+def test_tty_note_erases_the_table_writes_the_line_and_draws_the_table_below_it():
+    """A rollout's step (or a warning) printed during a live wait must not leave a stale table on screen."""
+    from reconciler.progress import TtyReporter
+
+    clock = FakeClock()
+    out = _Sink()
+    rep = TtyReporter(out, rows=5, clock=clock, sleep=clock.sleep)
+    tracked = [Tracked("a", "id1", status="started", progress=10.0),
+               Tracked("b", "id2", status="waiting (batch 2)", phase="waiting")]
+    rep.update(tracked, 0.0, [])
+    before = len(out.text)
+    rep.note("  -/+ replace a: successor id1 passed verification\x1b[2J")
+    after = out.text[before:]
+    assert after.startswith("\x1b[3F\x1b[J")  # up over 2 rows + footer, erased
+    assert after.index("passed verification") < after.index("  a ") < after.index("  b ")  # the table is below
+    assert "\\x1b[2J" in after and "\x1b[2J" not in after  # escaped
+    assert "1 waiting" in after  # a rollout's rows are counted in the footer
+    rep.update(tracked, 1.0, [])
+    assert "\x1b[3F" in out.text[before + len(after):]  # the redrawn table is the one moved over next time
