@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e import api_requests, cli_env, names_on, run_cli, write
+from e2e import Result, api_requests, cli_env, names_on, run_cli, write
 from test_e2e_exactly_once import start, until
 
 from reconciler import sim_personas
@@ -225,3 +225,28 @@ def test_two_applies_rolling_the_same_fleet_at_once_converge_without_a_lost_repl
     assert res.code == 0, res.all
     assert names_on(sim) == names and not {r["replica_id"] for r in sim.replicas()} & set(olds.values())
     assert run_cli(sim, "plan", f, "--detailed-exitcode").code == 0
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "timeout"])
+def test_ctrl_c_or_a_timeout_mid_rollout_says_so_and_apply_continues_it(sim, tmp_path, how):
+    names = NAMES[:4]
+    sim.train_seconds = 0.5
+    olds, f = fleet(sim, tmp_path, names=names, rollout=ROLLOUT)
+    if how == "timeout":
+        res = run_cli(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1", "--timeout", "1s")
+        assert res.code == 4, res.all
+    else:
+        proc = start(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1", env=cli_env(sim))
+        until(lambda: len(successor_starts(sim)) >= 2 or proc.poll() is not None)  # mid-rollout, after the canary
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        res = Result(proc.returncode, out, err)
+        assert res.code == 130, res.all
+    assert "Rollout: " in res.all and "of 4 replaced" in res.all
+    assert f"tavus-reconciler apply {f}" in res.all  # the resume hint names apply: wait never starts a successor
+    started = len(successor_starts(sim))
+    assert 1 <= started < 4
+    res = run_cli(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1", timeout=120)
+    assert res.code == 0, res.all
+    assert names_on(sim) == names and not {r["replica_id"] for r in sim.replicas()} & set(olds.values())
+    assert len(successor_starts(sim)) == 4  # the re-run adopted what was in flight: no successor twice
