@@ -266,58 +266,6 @@ def _recheck_personas(changes: list[Change], client, known: frozenset[str], reco
     return [c for c in changes if not (c.action is Action.CREATE and c.name in appeared)]
 
 
-def _persona_age(p) -> tuple[str, str]:
-    """Who was first: created_at, then persona_id (the rule every run follows, as for replicas)."""
-    return (p.created_at or "", p.persona_id)
-
-
-def _resolve_persona_duplicates(outcomes: list[Outcome], client, known: frozenset[str], record) -> None:
-    """After creating personas: list once more. Where another persona of a name we just created exists that the
-    plan did not know and it is older, a concurrent apply created it first: delete our own (only ever the one we
-    made) and adopt theirs. Every run follows the same rule, so exactly the oldest survives."""
-    ours = {o.change.name: o for o in outcomes if o.ok and o.new_id and o.change.kind == "personas"
-            and o.change.action is Action.CREATE and o.detail.startswith("created persona")}
-    if not ours:
-        return
-    try:
-        listed = client.list_personas()
-    except ReconcilerError as e:
-        for name, o in ours.items():
-            record(Outcome(o.change, False, f"could not check for a concurrent apply's duplicate of persona {name} "
-                                            f"({o.new_id}): {e}; run plan before applying again"))
-        return
-    by_name: dict[str, list] = {}
-    for p in listed:
-        if p.name in ours and p.persona_id not in known and p.persona_type != "system":
-            by_name.setdefault(p.name, []).append(p)
-    for name, o in ours.items():
-        mine = next((p for p in by_name.get(name, ()) if p.persona_id == o.new_id), None)
-        others = [p for p in by_name.get(name, ()) if p.persona_id != o.new_id]
-        if not others:
-            continue
-        if mine is None:
-            try:
-                mine = client.get_persona(o.new_id)
-            except ReconcilerError as e:
-                record(Outcome(o.change, False, f"persona {name} was also created by another apply "
-                                                f"({', '.join(p.persona_id for p in others)}) and {o.new_id} could "
-                                                f"not be read to decide which stays: {e}"))
-                continue
-        first = min([mine, *others], key=_persona_age)
-        if first.persona_id == o.new_id:
-            continue  # ours is the oldest: the other run removes its own
-        undo = Change(Action.DELETE, name, "duplicate of a concurrent apply's create", kind="personas",
-                      persona_id=o.new_id)
-        try:
-            client.delete_persona(o.new_id)  # False (already gone) is as good
-        except ReconcilerError as e:
-            record(Outcome(undo, False, f"another apply created persona {first.persona_id} first; removing our "
-                                        f"duplicate {o.new_id} failed: {e}"))
-            continue
-        record(Outcome(undo, True, f"another apply created persona {first.persona_id} first; removed our duplicate "
-                                   f"{o.new_id}"))
-
-
 def _planned_replica_id(change: Change) -> str | None:
     """The default_replica_id the plan resolved (explicit, or the declared replica's id when the plan ran)."""
     if change.persona.default_replica_id:
@@ -335,11 +283,6 @@ def _created_name(change: Change) -> str:
     if change.action is Action.REPLACE:
         return successor_name(change.name, change.replica_id)
     return change.name
-
-
-def _age(r) -> tuple[str, str]:
-    """Who was first: created_at, then replica_id as a deterministic tie-break every run agrees on."""
-    return (r.created_at or "", r.replica_id)
 
 
 def _recheck(creates: list[Change], client, known: frozenset[str], record) -> list[Change]:
@@ -364,53 +307,101 @@ def _recheck(creates: list[Change], client, known: frozenset[str], record) -> li
     return [c for c in creates if _created_name(c) not in appeared]
 
 
-def _resolve_duplicates(outcomes: list[Outcome], client, known: frozenset[str], record,
-                        created: dict[str, str]) -> None:
-    """After creating: list again. Where another replica of a name we just created exists that the plan did not
+@dataclass(frozen=True)
+class _Survivors:
+    """How one kind's duplicates are told apart and removed (the rule is the same for every kind)."""
+
+    noun: str  # "" (replicas) or "persona " in messages
+    listing: Callable[[], list]
+    get: Callable[[str], Any]
+    delete: Callable[[str], Any]  # our own duplicate; already gone is as good
+    id_of: Callable[[Any], str]
+    undo: Callable[[str, str], Change]  # (declared name, our id) -> the delete it records
+    eligible: Callable[[Any], bool] = lambda obj: True
+
+
+def _age_of(obj, id_of: Callable[[Any], str]) -> tuple[str, str]:
+    """Who was first: created_at, then the id as a deterministic tie-break every run agrees on."""
+    return (obj.created_at or "", id_of(obj))
+
+
+def _age(r) -> tuple[str, str]:
+    return _age_of(r, lambda x: x.replica_id)
+
+
+def _keep_oldest(kind: _Survivors, ours: Mapping[str, Outcome], known: frozenset[str], record) -> dict[str, str]:
+    """After creating: list again. Where another object of a name we just created exists that the plan did not
     know and it is older, a concurrent apply created it first: delete our own (only ever the one we made) and
-    adopt theirs. Every run follows the same rule, so exactly the oldest survives."""
-    ours = {_created_name(o.change): o for o in outcomes if o.ok and o.new_id and o.detail.startswith("created")}
+    adopt theirs. Every run follows the same rule, so exactly the oldest survives. Returns name -> the survivor
+    for each name where it is not ours."""
     if not ours:
-        return
+        return {}
+    n = kind.noun
     try:
-        listed = client.list_replicas()
+        listed = kind.listing()
     except ReconcilerError as e:
         for name, o in ours.items():
-            record(Outcome(o.change, False, f"could not check for a concurrent apply's duplicate of {name} "
+            record(Outcome(o.change, False, f"could not check for a concurrent apply's duplicate of {n}{name} "
                                             f"({o.new_id}): {e}; run plan before applying again"))
-        return
+        return {}
     by_name: dict[str, list] = {}
-    for r in listed:
-        if r.name in ours and r.replica_id not in known:
-            by_name.setdefault(r.name, []).append(r)
+    for obj in listed:
+        if obj.name in ours and kind.id_of(obj) not in known and kind.eligible(obj):
+            by_name.setdefault(obj.name, []).append(obj)
+    adopted = {}
     for name, o in ours.items():
-        mine = next((r for r in by_name.get(name, ()) if r.replica_id == o.new_id), None)
-        others = [r for r in by_name.get(name, ()) if r.replica_id != o.new_id]
+        mine = next((x for x in by_name.get(name, ()) if kind.id_of(x) == o.new_id), None)
+        others = [x for x in by_name.get(name, ()) if kind.id_of(x) != o.new_id]
         if not others:
             continue
         if mine is None:
             try:
-                mine = client.get_replica(o.new_id)
+                mine = kind.get(o.new_id)
             except ReconcilerError as e:
-                record(Outcome(o.change, False, f"{name} was also created by another apply "
-                                                f"({', '.join(r.replica_id for r in others)}) and {o.new_id} could "
+                record(Outcome(o.change, False, f"{n}{name} was also created by another apply "
+                                                f"({', '.join(kind.id_of(x) for x in others)}) and {o.new_id} could "
                                                 f"not be read to decide which stays: {e}"))
                 continue
-        first = min([mine, *others], key=_age)
-        if first.replica_id == o.new_id:
+        first = kind.id_of(min([mine, *others], key=lambda x: _age_of(x, kind.id_of)))
+        if first == o.new_id:
             continue  # ours is the oldest: the other run removes its own
-        undo = Change(Action.DELETE, name, "duplicate of a concurrent apply's create", replica_id=o.new_id)
+        undo = kind.undo(name, o.new_id)
         try:
-            client.delete_replica(o.new_id)
-        except NotFoundError:
-            pass
+            kind.delete(o.new_id)
         except ReconcilerError as e:
-            record(Outcome(undo, False, f"another apply created {first.replica_id} first; removing our duplicate "
+            record(Outcome(undo, False, f"another apply created {n}{first} first; removing our duplicate "
                                         f"{o.new_id} failed: {e}"))
             continue
-        record(Outcome(undo, True, f"another apply created {first.replica_id} first; removed our duplicate "
-                                   f"{o.new_id}"))
-        created[o.change.name] = first.replica_id  # the declared name now waits for the survivor
+        record(Outcome(undo, True, f"another apply created {n}{first} first; removed our duplicate {o.new_id}"))
+        adopted[o.change.name] = first
+    return adopted
+
+
+def _resolve_duplicates(outcomes: list[Outcome], client, known: frozenset[str], record,
+                        created: dict[str, str]) -> None:
+    """Replicas: :func:`_keep_oldest`; the declared name then waits for the survivor."""
+    def delete(rid: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            client.delete_replica(rid)
+
+    kind = _Survivors("", lambda: client.list_replicas(), lambda rid: client.get_replica(rid), delete,
+                      lambda r: r.replica_id,
+                      lambda name, rid: Change(Action.DELETE, name, "duplicate of a concurrent apply's create",
+                                               replica_id=rid))
+    ours = {_created_name(o.change): o for o in outcomes if o.ok and o.new_id and o.detail.startswith("created")}
+    created.update(_keep_oldest(kind, ours, known, record))
+
+
+def _resolve_persona_duplicates(outcomes: list[Outcome], client, known: frozenset[str], record) -> None:
+    """Personas: :func:`_keep_oldest` (stock personas never count)."""
+    kind = _Survivors("persona ", lambda: client.list_personas(), lambda pid: client.get_persona(pid),
+                      lambda pid: client.delete_persona(pid), lambda p: p.persona_id,
+                      lambda name, pid: Change(Action.DELETE, name, "duplicate of a concurrent apply's create",
+                                               kind="personas", persona_id=pid),
+                      eligible=lambda p: p.persona_type != "system")
+    ours = {o.change.name: o for o in outcomes if o.ok and o.new_id and o.change.kind == "personas"
+            and o.change.action is Action.CREATE and o.detail.startswith("created persona")}
+    _keep_oldest(kind, ours, known, record)
 
 
 # --------------------------------------------------------------------------------------------- replaces
