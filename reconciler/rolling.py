@@ -41,7 +41,7 @@ TRAINED = "trained"  # trained, not yet verified and swapped (found so on the ac
 RENAMING = "renaming"  # the old one is already gone (verified by the run that deleted it): rename only
 REPLACED = "replaced"
 FAILED = "failed"  # the successor failed training (removed) or vanished
-UNVERIFIED = "unverified"  # trained, but failed verification (kept; verified again next run)
+UNVERIFIED = "unverified"  # trained, but failed verification or the swap (kept; the next run goes on)
 HALTED = "halted"  # never started: the rollout halted (or was stopped) first
 
 _ROW_PHASE: dict[str, Phase | str] = {
@@ -193,7 +193,7 @@ class Rolling:
         if report.failed:
             run.detail = report.failed[0].detail
             self._halt(run, f"swapping in {run.successor_id} failed: {run.detail}", ERROR_EXIT)
-            run.state = UNVERIFIED if run.state == TRAINED else run.state
+            run.state = UNVERIFIED  # not swapped: the next run reads its phase off the account and goes on
             self._show(run)
             return
         run.state = REPLACED
@@ -251,7 +251,7 @@ class Rolling:
         elif run.state == REPLACED:
             row.phase, row.status, row.error_message, row.progress = Phase.READY, "replaced", None, 100.0
         elif run.state == UNVERIFIED:
-            row.phase, row.status, row.error_message = "unverified", "trained, verification failed", run.detail
+            row.phase, row.status, row.error_message = "unverified", "trained, not swapped in", run.detail
         elif run.state == FAILED:
             row.phase, row.error_message = (GONE if row.phase == GONE else Phase.FAILED), run.detail
         elif run.state in (TRAINED, RENAMING):

@@ -194,3 +194,49 @@ def test_wait_only_finishes_what_is_in_flight(sim, client):
     r.tick()
     assert list(training(sim)) == ["acme-2"]  # acme-1 swapped in, acme-3 not started by wait
     assert olds["acme-3"] in {x["replica_id"] for x in sim.replicas()}
+
+
+def test_a_failed_swap_halts_without_spinning_and_the_next_run_finishes_it(sim, client):
+    """The old replica's delete fails (the API refuses): the rollout halts with exit 1, the successor is kept,
+    nothing is left 'busy' (the wait would otherwise spin until its timeout), and a re-run finishes the swap."""
+    from reconciler.errors import ApiError
+
+    class RefusingDeletes:
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+        def delete_replica(self, rid):
+            raise ApiError("internal server error", status_code=500, method="DELETE", path=f"/v2/replicas/{rid}")
+
+    _, olds, config = fleet(sim, 2, max_replacing=1, canary=0)
+    r = rolling_for(sim, client, config)
+    r.client = RefusingDeletes()
+    r.tick()
+    successor = training(sim)["acme-1"]
+    step(sim, r, "acme-1")
+    assert r.halted and "swapping in" in r.halted and r.halt_code == 1 and not r.busy
+    assert training(sim) == {"acme-1": successor}
+    r2 = rolling_for(sim, client, config)
+    poll(sim, r2)
+    r2.tick()
+    assert {x["replica_name"]: x["replica_id"] for x in sim.replicas()}["acme-1"] == successor
+
+
+def test_a_failed_rename_after_the_old_one_is_gone_halts_without_spinning(sim, client):
+    from reconciler.errors import ApiError
+
+    class RefusingRenames:
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+        def rename_replica(self, rid, name):
+            raise ApiError("internal server error", status_code=500, method="PATCH", path=f"/v2/replicas/{rid}")
+
+    _, olds, config = fleet(sim, 1)
+    sim.add_replica(replica_name=f"acme-1~next~{olds['acme-1']}", status="completed")
+    sim.delete(olds["acme-1"])  # a run was killed between the delete and the rename: phase "rename"
+    r = rolling_for(sim, client, config)
+    r.client = RefusingRenames()
+    poll(sim, r)
+    r.tick()
+    assert r.halted and "swapping in" in r.halted and not r.busy and r.halt_code == 1
