@@ -8,7 +8,7 @@ from __future__ import annotations
 OK = 0
 ERROR = 1  # bad input, refused plan, API failure, a change that failed
 CHANGES = 2  # `plan --detailed-exitcode`: the account differs from the file
-FAILED = 3  # a replica failed training (or vanished) while waiting; a replace's successor failed
+FAILED = 3  # a replica failed training (or vanished) while waiting; a replace's successor failed; a rollout halted
 TIMEOUT = 4  # `wait`/`apply` timed out with replicas still training
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
 TERMINATED = 143  # SIGTERM
