@@ -30,7 +30,7 @@ from reconciler.exitcodes import ERROR as ERROR_EXIT
 from reconciler.exitcodes import FAILED as FAILED_EXIT
 from reconciler.models import Action, Change, Plan
 from reconciler.redact import escape_control, redact_text
-from reconciler.rollout import Rollout, Step
+from reconciler.rollout import Step
 from reconciler.status import Phase
 from reconciler.waiter import GONE, Tracked
 
@@ -67,7 +67,9 @@ class Rolling:
     def __init__(self, plan: Plan, client, *, known_ids: Collection[str], may_start: bool = True,
                  emit: Callable[[str], None] = print, stop: threading.Event | None = None,
                  parallelism: int = 4, targets: Collection[str] = ()) -> None:
-        rollout = plan.rollout or Rollout(settings=None)  # type: ignore[arg-type]
+        if plan.rollout is None:
+            raise ValueError("the plan has no replaces to roll out")
+        rollout = plan.rollout
         self.settings = rollout.settings
         self.client, self.may_start, self.emit = client, may_start, emit
         self.stop = stop or threading.Event()
@@ -75,7 +77,6 @@ class Rolling:
         self.known = set(known_ids)
         self.halted: str | None = None  # why, once halted
         self.halt_code = FAILED_EXIT  # 3: a successor failed training or verification; 1: the API refused a step
-        self.outcomes: list = []  # executor.Outcome of every create/swap/removal, for the apply's account
         replaces = {c.name: c for c in plan.changes if c.action is Action.REPLACE}
         self.runs: list[StepRun] = []
         self.not_started = 0  # wait (may_start False): replaces left for apply, waited for as they are
@@ -106,10 +107,6 @@ class Rolling:
         if self.count(TRAINED, RENAMING):
             return True
         return self._may_start_more() and bool(self.count(WAITING))
-
-    @property
-    def unstarted(self) -> int:
-        return self.count(WAITING, HALTED)
 
     def summary(self) -> str:
         """One line: how far the rollout got, and why it stopped if it did."""
@@ -163,9 +160,8 @@ class Rolling:
         gone = run.row.phase == GONE
         why = run.row.error_message or ("its successor was deleted by someone else" if gone else "training failed")
         if not gone:
-            report = finish_replaces([InFlight(run.step.name, run.step.old_id, run.successor_id, "failed")],
-                                     {run.successor_id: Phase.FAILED}, self.client, emit=self.emit)
-            self.outcomes += report.outcomes
+            finish_replaces([InFlight(run.step.name, run.step.old_id, run.successor_id, "failed")],
+                            {run.successor_id: Phase.FAILED}, self.client, emit=self.emit)
         run.state, run.detail = FAILED, why
         self._halt(run, f"successor {run.successor_id} {why}" if why.startswith("training failed") else
                    f"successor {run.successor_id} failed training: {why}")
@@ -189,7 +185,6 @@ class Rolling:
         phase = "rename" if run.state == RENAMING else "swap"
         report = finish_replaces([InFlight(run.step.name, run.step.old_id or "", run.successor_id, phase)],
                                  {run.successor_id: Phase.READY}, self.client, emit=self.emit)
-        self.outcomes += report.outcomes
         if report.failed:
             run.detail = report.failed[0].detail
             self._halt(run, f"swapping in {run.successor_id} failed: {run.detail}", ERROR_EXIT)
@@ -221,7 +216,6 @@ class Rolling:
 
         report = start_successors([r.change for r in batch], self.client, known=self.known,
                                   parallelism=self.parallelism, emit=self.emit, stop=self.stop)
-        self.outcomes += report.outcomes
         by_name = {r.change.name: r for r in batch}
         for name, new_id in report.created.items():
             run = by_name[name]
