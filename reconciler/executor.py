@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,11 +91,12 @@ def fan_out(items: Iterable[Any], fn: Callable[[Any], Any], on_result: Callable[
 
 def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int = 4,
             emit: Callable[[str], None] = print, stop: threading.Event | None = None,
-            known_persona_ids: Collection[str] = (), successors: bool = False) -> ExecutionReport:
+            known_persona_ids: Collection[str] = (), successors: bool = False,
+            listed: Sequence[Any] | None = None) -> ExecutionReport:
     """Apply ``plan.changes`` through ``client`` (a TavusClient). Never raises for a failed step: the
     report says what happened. Replaces are the rollout's (``reconciler.rolling``): their successors are
-    created here only with ``successors`` (by :func:`start_successors`); the rest of a replace is
-    :func:`finish_replaces`."""
+    created here only with ``successors`` (by :func:`start_successors`, which passes the account it has just
+    ``listed`` for the re-check before creating); the rest of a replace is :func:`finish_replaces`."""
     stop = stop or threading.Event()
     report = ExecutionReport()
     known = frozenset(known_ids)
@@ -156,7 +157,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
 
     with limiter:
         if stage(first) and creates and not stop.is_set():
-            todo = _recheck(creates, client, known, record)
+            todo = _recheck(creates, client, known, record, listed)
             made = len(report.outcomes)
             stage(todo)
             _resolve_duplicates(report.outcomes[made:], client, known, record, report.created)
@@ -192,24 +193,18 @@ def start_successors(changes: list[Change], client, *, known: Collection[str], p
             report.outcomes.append(Outcome(c, False, f"could not re-check the account before starting: {e}"))
         return report
     names = {r.replica_id: r.name for r in listed}
+    present = set(names.values())
     todo = []
     for c in changes:
-        marked = sorted((r for r in listed if r.name == _created_name(c)), key=_age)
-        if marked:
-            report.outcomes.append(Outcome(c, True, f"another apply started successor {marked[0].replica_id} "
-                                                    "since the plan was made; not creating a duplicate",
-                                           marked[0].replica_id))
-            report.created[c.name] = marked[0].replica_id
-            emit(escape_control(f"  -/+ replace {c.name}: adopted {marked[0].replica_id}"))
-        elif names.get(c.replica_id) != c.name:
+        if _created_name(c) not in present and names.get(c.replica_id) != c.name:  # (a successor is adopted)
             why = "is gone" if c.replica_id not in names else f"is now named {names[c.replica_id]!r}"
             report.outcomes.append(Outcome(c, False, f"{c.replica_id} {why} since the plan was made: not started; "
                                                      "run plan again"))
         else:
             todo.append(c)
-    if todo:
+    if todo:  # the same listing serves execute's re-check: a successor a concurrent run started is adopted there
         done = execute(Plan(changes=tuple(todo)), client, known_ids=known, parallelism=parallelism, emit=emit,
-                       stop=stop, successors=True)
+                       stop=stop, successors=True, listed=listed)
         report.outcomes += done.outcomes
         report.skipped += done.skipped
         report.created.update(done.created)
@@ -285,14 +280,15 @@ def _created_name(change: Change) -> str:
     return change.name
 
 
-def _recheck(creates: list[Change], client, known: frozenset[str], record) -> list[Change]:
-    """List the account once more right before creating: a replica under a name about to be created that was
-    not there when the plan was made was made by a concurrent apply (or a quick human). It is adopted (the
-    oldest, should there be several) instead of being created twice."""
+def _recheck(creates: list[Change], client, known: frozenset[str], record,
+             listed: Sequence[Any] | None = None) -> list[Change]:
+    """List the account once more right before creating (or use the listing the caller just made): a replica
+    under a name about to be created that was not there when the plan was made was made by a concurrent apply
+    (or a quick human). It is adopted (the oldest, should there be several) instead of being created twice."""
     names = {_created_name(c) for c in creates}
     try:
         appeared: dict[str, Any] = {}
-        for r in client.list_replicas():
+        for r in client.list_replicas() if listed is None else listed:
             if r.replica_id not in known and r.name in names and (
                     r.name not in appeared or _age(r) < _age(appeared[r.name])):
                 appeared[r.name] = r
