@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from reconciler.errors import ReconcilerError
 from reconciler.exitcodes import ERROR as ERROR_EXIT
@@ -55,8 +55,8 @@ class StepRun:
     step: Step
     change: Change
     state: str
-    successor_id: str | None = None
-    row: Tracked = field(default=None)  # type: ignore[assignment]
+    successor_id: str | None
+    row: Tracked  # what the waiter polls and the live view shows
     detail: str = ""
 
 
@@ -83,12 +83,12 @@ class Rolling:
         for s in rollout.steps:
             if targets and s.name not in targets:
                 continue
-            if not may_start and s.phase == "create":
+            if not may_start and not s.started:
                 self.not_started += 1
                 continue
             state = {"create": WAITING, "training": TRAINING, "swap": TRAINED, "rename": RENAMING}[s.phase]
-            run = StepRun(s, replaces[s.name], state, s.successor_id)
-            run.row = Tracked(s.name, s.successor_id or s.old_id or "-")
+            row = Tracked(s.name, s.successor_id or s.old_id or "-")
+            run = StepRun(s, replaces[s.name], state, s.successor_id, row)
             self._show(run)
             self.runs.append(run)
 

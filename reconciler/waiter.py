@@ -36,6 +36,12 @@ class Tracked:
     def done(self) -> bool:
         return self.phase is not Phase.PENDING
 
+    def seen(self, r: RemoteReplica) -> None:
+        """Take the state ``r`` (this row's replica, as the API just reported it)."""
+        self.status, self.phase = r.status, r.phase
+        self.progress = 100.0 if r.phase is Phase.READY else r.progress_percent
+        self.error_message = r.error_message
+
 
 @dataclass
 class WaitResult:
@@ -92,7 +98,7 @@ class Waiter:
         for t in self.tracked.values():
             if t.done or (known or {}).get(t.replica_id) is None:
                 continue
-            self._apply(t, known[t.replica_id])
+            t.seen(known[t.replica_id])
             seeded.add(t.replica_id)
         timed_out = False
         # just listed: the first poll would learn nothing
@@ -133,7 +139,7 @@ class Waiter:
                 t.phase, t.status = GONE, GONE
                 t.error_message = "deleted by someone else while waiting"
             elif r is not False:
-                self._apply(t, r)
+                t.seen(r)
             if t.status != before:
                 changed.append((t, before))
         return changed
@@ -149,9 +155,3 @@ class Waiter:
         except ApiError as e:
             self.reporter.warning(f"could not check {t.name} ({t.replica_id}): {e}")
             return False
-
-    @staticmethod
-    def _apply(t: Tracked, r: RemoteReplica) -> None:
-        t.status, t.phase = r.status, r.phase
-        t.progress = 100.0 if r.phase is Phase.READY else r.progress_percent
-        t.error_message = r.error_message

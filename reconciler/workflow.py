@@ -296,11 +296,10 @@ def finish_without_waiting(client, rolling, remote, file: str, console: Console)
 
     if rolling is None:
         return OK
-    phases = {r.replica_id: r for r in remote}
-    for row in rolling.rows:
-        if row.replica_id in phases and row.phase is not None and not row.done:
-            r = phases[row.replica_id]
-            row.status, row.phase, row.error_message = r.status, r.phase, r.error_message
+    by_id = {r.replica_id: r for r in remote}
+    for row in rolling.rows:  # the successors in flight, as just listed (the waiter's first poll, without a wait)
+        if not row.done and row.replica_id in by_id:
+            row.seen(by_id[row.replica_id])
     stop = Stop()
     rolling.stop = stop.event
     with stopping_on_signals(stop):
