@@ -405,6 +405,15 @@ def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]
     return [row(header), "|" + "---|" * len(header), *(row(r) for r in rows)]
 
 
+_FORGET = "Listed under `removed:`: no longer managed, kept on the account, never deleted."
+
+
+def _md_details(summary: str, intro: str | None, header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A collapsed section of a PR comment: its summary line, an optional sentence, a table."""
+    return [f"<details><summary>{summary}</summary>", "", *([intro, ""] if intro else []),
+            *_md_table(header, rows), "", "</details>", ""]
+
+
 def plan_markdown(plan: Plan, *, file: str) -> str:
     """The plan for a pull-request comment: stable between runs, safe to render."""
     out: list[str] = [f"### tavus-reconciler plan: {_md_code(file, cell=False)}", ""]
@@ -432,36 +441,25 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
     for w in plan.warnings:
         out += [f"> **Warning:** {_md_text(w)}", ""]
     if plan.pending:
-        out += [f"<details><summary>Still training ({len(plan.pending)})</summary>", ""]
-        out += _md_table(["Name", "Replica", "Status", "Progress"], (
+        out += _md_details(f"Still training ({len(plan.pending)})", None, ["Name", "Replica", "Status", "Progress"], (
             [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status), _percent(r.progress_percent)]
             for r in plan.pending))
-        out += ["", "</details>", ""]
     if plan.forgotten:
-        out += [f"<details><summary>Forget ({len(plan.forgotten)})</summary>", "",
-                "Listed under `removed:`: no longer managed, kept on the account, never deleted.", ""]
-        out += _md_table(["Name", "Replica", "Status"], (
+        out += _md_details(f"Forget ({len(plan.forgotten)})", _FORGET, ["Name", "Replica", "Status"], (
             [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.forgotten))
-        out += ["", "</details>", ""]
     if plan.forgotten_personas:
-        out += [f"<details><summary>Forget personas ({len(plan.forgotten_personas)})</summary>", "",
-                "Listed under `removed:`: no longer managed, kept on the account, never deleted.", ""]
-        out += _md_table(["Name", "Persona"], (
+        out += _md_details(f"Forget personas ({len(plan.forgotten_personas)})", _FORGET, ["Name", "Persona"], (
             [_md_code(p.name or ""), _md_code(p.persona_id)] for p in plan.forgotten_personas))
-        out += ["", "</details>", ""]
     uncompared = [(n, a) for n, a in plan.uncompared if not any(c.name == n and c.uncomparable for c in plan.changes)]
     if uncompared:
-        out += [f"<details><summary>Not compared ({len(uncompared)})</summary>", "", _md_text(_UNCOMPARED_HEAD)
-                + ".", ""]
-        out += _md_table(["Persona", "Attributes"], (
-            [_md_code(n), ", ".join(_md_code(x) for x in a)] for n, a in uncompared))
-        out += ["", "</details>", ""]
+        out += _md_details(f"Not compared ({len(uncompared)})", _md_text(_UNCOMPARED_HEAD) + ".",
+                           ["Persona", "Attributes"],
+                           ([_md_code(n), ", ".join(_md_code(x) for x in a)] for n, a in uncompared))
     if plan.unmanaged:
-        out += [f"<details><summary>Unmanaged ({len(plan.unmanaged)})</summary>", "",
-                "In scope but not declared; `--prune` or `settings.prune` would delete them.", ""]
-        out += _md_table(["Name", "Replica", "Status"], (
-            [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.unmanaged))
-        out += ["", "</details>", ""]
+        out += _md_details(f"Unmanaged ({len(plan.unmanaged)})",
+                           "In scope but not declared; `--prune` or `settings.prune` would delete them.",
+                           ["Name", "Replica", "Status"],
+                           ([_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.unmanaged))
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"
@@ -613,9 +611,6 @@ def rollout_markdown(rollout) -> list[str]:
     if len(rollout.steps) == 1:
         return [f"**Rollout:** {_single_rollout(rollout, lambda n: _md_code(n, cell=False))}", ""]
     out = [f"**Rollout:** {len(rollout.steps)} replacements in {_batches_word(len(rollout.batches))} "
-           f"({_rollout_settings_words(rollout)}). {_md_text(' '.join(_rollout_rule(rollout)))}", "",
-           f"<details><summary>Rollout order ({len(rollout.steps)})</summary>", ""]
-    out += _md_table(["Batch", "Replicas"], ([_md_text(h), members]
-                                             for h, members in _rollout_batches(rollout, _md_code)))
-    out += ["", "</details>", ""]
-    return out
+           f"({_rollout_settings_words(rollout)}). {_md_text(' '.join(_rollout_rule(rollout)))}", ""]
+    return out + _md_details(f"Rollout order ({len(rollout.steps)})", None, ["Batch", "Replicas"], (
+        [_md_text(h), members] for h, members in _rollout_batches(rollout, _md_code)))
