@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,29 +66,52 @@ def names_on(sim) -> list[str]:
     return sorted(r["replica_name"] for r in sim.replicas())
 
 
+def read_pty(leader: int, proc: subprocess.Popen, timeout: float,
+             on_output: Callable[[bytes], None] | None = None) -> bytes:
+    """Everything ``proc`` writes to the pseudo-terminal ``leader``, until it is closed or the process has ended
+    (or ``timeout``). ``on_output(seen)`` runs after every read: to answer a prompt, or to resize the terminal."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: every writer has closed the terminal
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+        if on_output is not None:
+            on_output(seen)
+    while select.select([leader], [], [], 0)[0]:  # what arrived between the last read and the process's end
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
 def run_on_a_tty(args: list[str], env: dict, answer: str | None = None, timeout: float = 30) -> tuple[int, str]:
     """Run the CLI with a pseudo-terminal as stdin/stdout/stderr; type ``answer`` at the prompt if given."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "reconciler", *args], env=env, stdin=follower, stdout=follower,
                             stderr=follower)
     os.close(follower)
-    seen = b""
-    if answer is not None:
-        deadline = time.monotonic() + timeout
-        while b"Enter a value:" not in seen and time.monotonic() < deadline:
-            try:
-                seen += os.read(leader, 4096)
-            except OSError:
-                break
-        os.write(leader, answer.encode() + b"\n")
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
+    typed = []
+
+    def type_answer(seen: bytes) -> None:
+        if answer is not None and not typed and b"Enter a value:" in seen:
+            typed.append(True)
+            os.write(leader, answer.encode() + b"\n")
+
+    seen = read_pty(leader, proc, timeout, type_answer)
     code = proc.wait(timeout=timeout)
     os.close(leader)
     return code, seen.decode(errors="replace")

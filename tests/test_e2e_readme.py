@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pty
 import re
-import select
 import shutil
 import signal
 import socket
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e import API_KEY, cli_env
+from e2e import API_KEY, cli_env, read_pty
 from test_gitops import check_invocation
 
 from reconciler.simulator import Simulator
@@ -80,24 +79,16 @@ def _run_block(block: str, cwd: Path, env: dict, timeout: float = 120) -> tuple[
     proc = subprocess.Popen(["bash", "-e", "-c", block], cwd=cwd, env=env, stdin=follower, stdout=follower,
                             stderr=follower, start_new_session=True)
     os.close(follower)
-    seen, answered = b"", 0
     deadline = time.monotonic() + timeout
+    answered = []
+
+    def type_yes(seen: bytes) -> None:
+        if seen.count(b"Enter a value:") > len(answered):
+            answered.append(True)
+            os.write(leader, b"yes\n")
+
     try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-                if seen.count(b"Enter a value:") > answered:
-                    answered += 1
-                    os.write(leader, b"yes\n")
-            elif proc.poll() is not None:
-                break
+        seen = read_pty(leader, proc, timeout, type_yes)
         code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     finally:
         if proc.poll() is None:

@@ -6,18 +6,16 @@ import fcntl
 import json
 import os
 import re
-import select
 import signal
 import struct
 import subprocess
 import sys
 import termios
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli, write
+from e2e import API_KEY, api_requests, cli_env, names_on, read_pty, replicas_file, run_cli, write
 
 from reconciler.simulator import Simulator
 
@@ -311,24 +309,16 @@ def test_live_view_fits_a_70_column_terminal_and_redraws_on_resize(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", f, "--auto-approve",
                                  "--poll-interval", "0.5"], env=env, stdin=follower, stdout=follower,
                                 stderr=follower)
-        seen, resized_at = b"", None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            if resized_at is None and b"elapsed" in seen:
-                resized_at = len(seen)
+        resized = []
+
+        def resize_once(seen: bytes) -> None:
+            if not resized and b"elapsed" in seen:
+                resized.append(len(seen))
                 _set_size(follower, 40, 50)
                 proc.send_signal(signal.SIGWINCH)
-            if proc.poll() is not None and not ready:
-                break
+
+        seen = read_pty(leader, proc, 60, resize_once)
+        resized_at = resized[0] if resized else None
         code = proc.wait(timeout=30)
         os.close(follower)
         os.close(leader)
