@@ -466,9 +466,11 @@ class TavusClient:
                             test_mode: bool = False, name: str | None = None,
                             extra: Mapping[str, Any] | None = None) -> Conversation:
         """POST /v2/conversations. ``test_mode=True``: created already ended, never joined, free (a check
-        that the API accepts the persona/replica pair). A lost answer of a test-mode create is retried (a
-        second free, ended conversation harms nobody); of a real one it is not (a second live conversation
-        would be joined by the replica and billed): :class:`CreateOutcomeUnknownError`."""
+        that the API accepts the persona/replica pair); should a server ignore ``test_mode`` and answer
+        ``active``, the conversation is ended at once, so a check never leaves a live (billed) one behind. A
+        lost answer of a test-mode create is retried (a second free, ended conversation harms nobody); of a
+        real one it is not (a second live conversation would be joined by the replica and billed):
+        :class:`CreateOutcomeUnknownError`."""
         if not replica_id and not persona_id:
             raise UsageError("a conversation needs a replica_id or a persona_id")
         payload: dict[str, Any] = dict(extra or {})
@@ -496,7 +498,10 @@ class TavusClient:
             value = body.get(key)
             return value if isinstance(value, str) else None
 
-        return Conversation(cid, text("conversation_url"), text("status"), text("conversation_name"))
+        conv = Conversation(cid, text("conversation_url"), text("status"), text("conversation_name"))
+        if test_mode and conv.status == "active":
+            self.end_conversation(cid)
+        return conv
 
     def end_conversation(self, conversation_id: str) -> None:
         self._call("POST", f"{CONVERSATIONS_PREFIX}/{quote(str(conversation_id), safe='')}/end")

@@ -615,8 +615,6 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
         try:
             conv = client.create_conversation(persona_id=p.persona_id, test_mode=True,
                                               name=f"tavus-reconciler smoke {d.name}")
-            if conv.status == "active":  # test_mode ignored by the server: never leave a live one behind
-                client.end_conversation(conv.conversation_id)
             console.out(escape_control(f"  ok     {d.name} ({p.persona_id}, replica {p.default_replica_id or '-'}):"
                                        f" accepted (test conversation {conv.conversation_id})"))
         except ReconcilerError as e:

@@ -168,6 +168,25 @@ def test_test_mode_conversation_is_ended_and_checks_the_replica(sim):
         c.delete_conversation(live.conversation_id)
 
 
+def test_a_test_mode_conversation_a_server_left_active_is_ended_at_once():
+    """smoke and a rollout's verification must never leave a live (joined, billed) conversation behind, also with a
+    server that ignores test_mode."""
+    from fakeserver import FakeServer
+
+    def handler(method, path, query, body):
+        if method == "POST" and path == "/v2/conversations":
+            return 200, {"conversation_id": "c1", "conversation_url": "https://x/c1", "status": "active"}
+        return 200, {"message": "conversation ended"}
+
+    with FakeServer(handler) as server, TavusClient(server.url, API_KEY, backoff_base=0.01) as c:
+        c.create_conversation(replica_id="r1", test_mode=True)
+        assert [(m, p) for m, p, _ in server.requests] == [("POST", "/v2/conversations"),
+                                                           ("POST", "/v2/conversations/c1/end")]
+        server.requests.clear()
+        c.create_conversation(replica_id="r1")  # a real one is the caller's to end
+        assert [(m, p) for m, p, _ in server.requests] == [("POST", "/v2/conversations")]
+
+
 def test_a_lost_live_conversation_answer_is_not_repeated(sim):
     sim.set_faults(drop_create_response=1.0)
     with client(sim) as c, pytest.raises(CreateOutcomeUnknownError, match="conversation"):
