@@ -34,7 +34,8 @@ from reconciler.rollout import Step
 from reconciler.status import Phase
 from reconciler.waiter import GONE, Tracked
 
-# a step's state; the row shown for it carries the matching phase word (see ``_ROW_PHASE``)
+# a step's state; a row's phase is the state's word where the waiter has no Phase for it (waiting, halted,
+# unverified: see ``Rolling._show``)
 WAITING = "waiting"  # not started
 TRAINING = "training"  # its successor trains
 TRAINED = "trained"  # trained, not yet verified and swapped (found so on the account, or just now)
@@ -44,10 +45,6 @@ FAILED = "failed"  # the successor failed training (removed) or vanished
 UNVERIFIED = "unverified"  # trained, but failed verification or the swap (kept; the next run goes on)
 HALTED = "halted"  # never started: the rollout halted (or was stopped) first
 
-_ROW_PHASE: dict[str, Phase | str] = {
-    WAITING: "waiting", TRAINING: Phase.PENDING, TRAINED: Phase.PENDING, RENAMING: Phase.PENDING,
-    REPLACED: Phase.READY, FAILED: Phase.FAILED, UNVERIFIED: "unverified", HALTED: "halted",
-}
 
 
 @dataclass
@@ -238,14 +235,14 @@ class Rolling:
         """The row the live view shows for ``run``."""
         row = run.row
         if run.state in (WAITING, HALTED):
-            row.phase = _ROW_PHASE[run.state]
+            row.phase = run.state  # "waiting" / "halted": done for the waiter (never polled)
             why = "canary: first" if run.step.canary else f"batch {run.step.batch}"
             row.status = "halted: not started" if run.state == HALTED else f"waiting ({why})"
             row.progress = None
         elif run.state == REPLACED:
             row.phase, row.status, row.error_message, row.progress = Phase.READY, "replaced", None, 100.0
         elif run.state == UNVERIFIED:
-            row.phase, row.status, row.error_message = "unverified", "trained, not swapped in", run.detail
+            row.phase, row.status, row.error_message = UNVERIFIED, "trained, not swapped in", run.detail
         elif run.state == FAILED:
             row.phase, row.error_message = (GONE if row.phase == GONE else Phase.FAILED), run.detail
         elif run.state in (TRAINED, RENAMING):
@@ -263,11 +260,9 @@ def verify(client, name: str, old_id: str | None, successor_id: str) -> str | No
         personas = [p for p in client.list_personas() if old_id and p.default_replica_id == old_id] \
             if hasattr(client, "list_personas") else []
         for current in personas or [None]:
-            conv = client.create_conversation(replica_id=successor_id, test_mode=True,
-                                              persona_id=current.persona_id if current else None,
-                                              name=f"tavus-reconciler verify {name}")
-            if conv.status == "active":  # test_mode ignored by the server: never leave a live one behind
-                client.end_conversation(conv.conversation_id)
+            client.create_conversation(replica_id=successor_id, test_mode=True,
+                                       persona_id=current.persona_id if current else None,
+                                       name=f"tavus-reconciler verify {name}")
     except ReconcilerError as e:
         which = f" with persona {current.name} ({current.persona_id})" if current is not None else ""
         return redact_text(f"test conversation{which} rejected: {e}") or "rejected"
