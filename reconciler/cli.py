@@ -181,7 +181,8 @@ def _load(path: str):
 
 
 target_option = click.option("--target", "targets", multiple=True, metavar="NAME",
-                             help="Limit the run to this replica (repeatable).")
+                             help="Limit the run to this replica or persona (repeatable; an unknown name is an "
+                                  "error).")
 replace_option = click.option("--replace", "replace", multiple=True, metavar="NAME",
                               help="Recreate (retrain) this declared replica (repeatable).")
 prune_option = click.option("--prune", is_flag=True,
@@ -279,13 +280,29 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
     """
     from reconciler import workflow
 
-    config = _load(file)
-    with _client(ctx) as client:
-        opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend),
-                                    max_replacing=max_replacing, canary=canary)
-        return workflow.plan(config, client, opts,
-                             _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
-                             ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
+    try:
+        config = _load(file)
+        with _client(ctx) as client:
+            opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend),
+                                        max_replacing=max_replacing, canary=canary)
+            return workflow.plan(config, client, opts,
+                                 _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
+                                 ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
+    except ReconcilerError as e:  # no plan: json/markdown still get a document, with the errors (then stderr)
+        if fmt != "text":
+            from reconciler.render import plan_failure
+
+            echo(plan_failure(_error_lines(e), file=file, fmt=fmt), nl=False)
+        raise
+
+
+def _error_lines(e: ReconcilerError) -> list[str]:
+    """The lines main() prints for ``e`` (without their "error: " prefix)."""
+    if isinstance(e, ConfigError):
+        return list(e.diagnostics)
+    if isinstance(e, PlanError):
+        return list(e.problems)
+    return [str(e)]
 
 
 # ----------------------------------------------------------------------------------------- apply
@@ -473,7 +490,7 @@ def status(ctx, file, fmt) -> int:
 
     \b
     Example:
-      tavus-reconciler status replicas.yaml --format json | jq '.[] | select(.phase != "ready")'
+      tavus-reconciler status replicas.yaml --format json | jq -r '.replicas[] | select(.phase != "ready") | .name'
     """
     from reconciler import workflow
 
@@ -553,7 +570,8 @@ def output(ctx, file, fmt, allow_partial) -> int:
 
 @cli.command()
 @file_argument
-@target_option
+@click.option("--target", "targets", multiple=True, metavar="PERSONA",
+              help="Check only this declared persona (repeatable).")
 @click.pass_context
 def smoke(ctx, file, targets) -> int:
     """Check that Tavus accepts each declared persona with its replica: one test_mode conversation each.
@@ -708,13 +726,13 @@ def demo(file, train_seconds) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
         env.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY="sim-key", VIDEO_BASE_URL=f"{sim.url}/media",
                    ANNA_TRAIN_URL=sim.video_url("anna-train.mp4") + "?X-Amz-Signature=demo-secret-signature")
-        echo(f"A local Tavus simulator is running at {sim.url} (training takes {train_seconds:g}s here, "
+        echo(f"A local Tavus simulator is running at {sim.url}\n(training takes {train_seconds:g}s here, "
              "hours on Tavus).\n")
         steps = [("plan", file), ("apply", file, "--auto-approve", "--poll-interval", "1s")]
         edited = _demo_edit(file, cwd, tmp)  # then a persona edited in a copy: plan shows the update, apply PATCHes
         if edited is not None:
             name, copy = edited
-            steps += [f"# edit persona {name}: one line added to its system prompt (in a copy, {copy})",
+            steps += [f"# edit persona {name} in a copy ({copy}):\n$ # one line added to its system prompt",
                       ("plan", copy), ("apply", copy, "--auto-approve", "--poll-interval", "1s")]
         steps.append(("status", file))
         for args in steps:
@@ -728,7 +746,7 @@ def demo(file, train_seconds) -> int:
             if code != 0:
                 err(f"demo: `tavus-reconciler {' '.join(args)}` exited {code}")
                 return code
-    echo("Demo complete. Next: point TAVUS_API_KEY at your account and run `tavus-reconciler plan` on your file.")
+    echo("Demo complete. Next: point TAVUS_API_KEY at your account and run\n`tavus-reconciler plan` on your file.")
     return EXIT_OK
 
 

@@ -120,6 +120,14 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
     if result.errors:
         console.err(f"error: the plan has {len(result.errors)} error(s); it cannot be applied")
         return Outcome(ERROR, plan=result)
+    if result.missing_vars:  # like Terraform's missing variable: a plan apply would refuse is an error
+        from reconciler.redact import escape_control
+
+        names = ", ".join(f"${{{v}}}" for v in result.missing_vars)
+        console.err(escape_control(f"error: the plan needs {names}, not set: apply would refuse it; set "
+                                   f"{'it' if len(result.missing_vars) == 1 else 'them'} and plan again"
+                                   + (" (nothing was saved)" if out else "")))
+        return Outcome(ERROR, plan=result)
     if check_urls:
         from reconciler.preflight import unreachable_urls
 
@@ -375,6 +383,11 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         console.out("Nothing to wait for.")
         return _Waited(FAILED if removed else OK)
     known = {r.replica_id: r for r in remote}
+    from reconciler.status import Phase
+
+    if not replacing and not removed and all(i in known and known[i].phase is Phase.READY for i in ids):
+        console.out(f"\nAll {len(ids)} replica(s) are ready: nothing to wait for.")  # e.g. a persona-only apply
+        return _Waited(OK)
     # a rollout with replaces still to start continues with apply (wait never starts a successor)
     verb = "apply" if rolling is not None and rolling.may_start and rolling.runs else "wait"
     resume = f"tavus-reconciler {verb} {file}" + "".join(f" --target {t}" for t in targets)
@@ -463,7 +476,7 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
     prows = persona_status_rows(config, personas) if personas is not None else []
     rollout = rollout_status(config, remote, personas, rows)
     if fmt == "json":
-        console.out(render.status_json(rows + prows), nl=False)
+        console.out(render.status_json(rows, prows), nl=False)
     else:
         console.out(render.status_text(rows, color=console.color, rollout=rollout), nl=False)
         if prows:

@@ -191,7 +191,7 @@ def test_status_and_output_include_personas(sim, tmp_path):
 
     jsonschema.validate(rows, load_schema("status.schema.json"))
     assert {"kind": "persona", "name": "acme-interviewer", "persona_id": p["persona_id"], "phase": "present",
-            "default_replica_id": p["default_replica_id"], "managed": True} in rows
+            "default_replica_id": p["default_replica_id"], "managed": True} in rows["personas"]
     text = run_cli(sim, "status", path)
     assert text.code == 0 and "PERSONAS" in text.out and p["persona_id"] in text.out, text.all
 

@@ -367,10 +367,12 @@ def test_status_json_validates_against_the_schema():
     assert text.endswith("\n") and SECRET not in text
     doc = json.loads(text)
     validate(doc, "status.schema.json")
-    assert doc == rows
-    validate([], "status.schema.json")
+    assert doc == {"format_version": "1", "replicas": rows, "personas": []}
+    validate({"format_version": "1", "replicas": [], "personas": []}, "status.schema.json")
     with pytest.raises(jsonschema.ValidationError):
-        validate([{**rows[0], "phase": "training"}], "status.schema.json")
+        validate({**doc, "replicas": [{**rows[0], "phase": "training"}]}, "status.schema.json")
+    with pytest.raises(jsonschema.ValidationError):  # 0.1.0's bare array is not the document
+        validate(rows, "status.schema.json")
 
 
 def test_status_text():
