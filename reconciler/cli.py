@@ -93,8 +93,20 @@ def cli(ctx: click.Context, api_url: str | None, verbose: bool, no_color: bool) 
     (TAVUS_RETRY_MAX_ATTEMPTS, TAVUS_RETRY_BUDGET_SECONDS), then fail with exit code 1.
     """
     ctx.obj = {"api_url": api_url, "no_color": no_color}
+    if ctx.invoked_subcommand in OFFLINE and (api_url is not None or verbose):
+        _offline_refusal(ctx.invoked_subcommand, "--api-url" if api_url is not None else "-v/--verbose")
     if verbose:
         _set_verbose()
+
+
+# commands that make no API request: --api-url and -v would have no effect there, so they are refused
+OFFLINE = ("validate", "show", "demo", "simulator")
+
+
+def _offline_refusal(command: str, option: str):
+    what = {"demo": "it runs against its own local simulator", "simulator": "it is the API"}.get(
+        command, "it makes no API request")
+    raise UsageError(f"{option} has no effect on {command} ({what}): leave it out")
 
 
 def _set_verbose() -> None:
@@ -118,6 +130,8 @@ def _global_after(ctx: click.Context, param: click.Parameter, value) -> None:
     """The global options given after the subcommand (``plan FILE --no-color``): same effect as before it."""
     if ctx.obj is None:
         ctx.obj = {"api_url": None, "no_color": False}
+    if ctx.info_name in OFFLINE and param.name in ("api_url", "verbose") and value:
+        _offline_refusal(ctx.info_name, "--api-url" if param.name == "api_url" else "-v/--verbose")
     if param.name == "api_url" and value is not None:
         ctx.obj["api_url"] = value
     elif param.name == "no_color" and value:
@@ -126,7 +140,13 @@ def _global_after(ctx: click.Context, param: click.Parameter, value) -> None:
         _set_verbose()
 
 
-def _global_params() -> list[click.Option]:
+def _global_params(offline: bool = False) -> list[click.Option]:
+    if offline:  # accepted only to refuse them with a reason (hidden from --help)
+        return [click.Option(["--api-url"], metavar="URL", expose_value=False, callback=_global_after, hidden=True),
+                click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_global_after,
+                             hidden=True),
+                click.Option(["--no-color"], is_flag=True, expose_value=False, callback=_global_after,
+                             help="Never colour output (also accepted before the command).")]
     return [
         click.Option(["--api-url"], metavar="URL", expose_value=False, callback=_global_after,
                      help="Tavus API base URL (also accepted before the command)."),
@@ -175,9 +195,36 @@ def _load(path: str):
                          f"{path}` or carry it out with `tavus-reconciler apply {path}`")
 
     config = load_config(path)
-    for w in config.warnings:
+    names = {d.name for d in config.replicas} | {d.name for d in config.personas}
+    for w in _merge_warnings(config.warnings, names):
         err(f"warning: {w}")
     return config
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+_LABELLED = re.compile(r"^(.*?:\d+:\d+: )(.+?): (.*)$", re.S)
+
+
+def _merge_warnings(warnings, names: set[str]) -> list[str]:
+    """One line per warning: a value that several entries inherit (a ``defaults:`` line) is warned about once,
+    naming the entries, not once per entry ("FILE:L:C: acme-a: ..." for each of five replicas)."""
+    merged: dict[tuple[str, str], list[str]] = {}
+    for w in warnings:
+        m = _LABELLED.match(w)
+        key, who = ((m.group(1), m.group(3)), m.group(2)) if m and m.group(2) in names else ((w, ""), "")
+        merged.setdefault(key, []).append(who)
+    out = []
+    for (where, rest), whos in merged.items():
+        whos = [w for w in whos if w]
+        if len(whos) <= 1:
+            out.append(f"{where}{whos[0]}: {rest}" if whos else where)
+        else:
+            shown = ", ".join(whos[:3]) + (f" and {len(whos) - 3} more" if len(whos) > 3 else "")
+            out.append(f"{where}{rest} (for {shown})")
+    return out
 
 
 target_option = click.option("--target", "targets", multiple=True, metavar="NAME",
@@ -244,8 +291,8 @@ def validate(files: tuple[str, ...]) -> int:
                 err(line)
             code = EXIT_ERROR
         else:
-            personas = f", {len(config.personas)} personas" if config.personas else ""
-            echo(f"{file}: valid ({len(config.replicas)} replicas{personas})")
+            personas = f", {_count(len(config.personas), 'persona')}" if config.personas else ""
+            echo(f"{file}: valid ({_count(len(config.replicas), 'replica')}{personas})")
     return code
 
 
@@ -255,7 +302,7 @@ def validate(files: tuple[str, ...]) -> int:
 @cli.command()
 @file_argument
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@click.option("--out", "out", metavar="PLANFILE", help="Save the plan for `apply PLANFILE` (mode 0600).")
+@click.option("-o", "--out", "out", metavar="PLANFILE", help="Save the plan for `apply PLANFILE` (mode 0600).")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when the account differs from FILE (changes, or unmanaged replicas in scope), 0 when not.")
 @click.option("--ignore-unmanaged", is_flag=True,
@@ -345,10 +392,12 @@ def _confirm(result) -> bool:
 @resend_option
 @max_replacing_option
 @canary_option
-@click.option("--skip-url-check", is_flag=True, help="Do not check that training URLs answer 2xx before creating.")
+@click.option("--check-urls/--no-check-urls", "check_urls", default=True, show_default=True,
+              help="Check that the training URLs of replicas to create answer 2xx before creating.")
+@click.option("--skip-url-check", is_flag=True, hidden=True)  # 0.1.0's spelling of --no-check-urls
 @click.pass_context
 def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism, targets, replace, prune,
-          resend, max_replacing, canary, skip_url_check) -> int:
+          resend, max_replacing, canary, check_urls, skip_url_check) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
     Order: renames, then creates, then deletes. A replace is blue/green: the old replica keeps serving
@@ -388,7 +437,8 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
                                      no_wait=no_wait)
     with _client(ctx) as client:
         return workflow.apply(config, client, opts, wait_opts, _console(ctx), shown=shown, saved=saved, file=file,
-                              confirm=None if auto_approve else _confirm, skip_url_check=skip_url_check).exit_code
+                              confirm=None if auto_approve else _confirm,
+                              skip_url_check=skip_url_check or not check_urls).exit_code
 
 
 # ----------------------------------------------------------------------------------------- show
@@ -503,11 +553,13 @@ def status(ctx, file, fmt) -> int:
 
 
 @cli.command()
-@click.option("--output", "-o", "output_file", type=click.Path(dir_okay=False), help="Write here (default stdout).")
+@click.option("-o", "--out", "output_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write here (default stdout).")
+@click.option("--output", "output_alias", type=click.Path(dir_okay=False), hidden=True)  # 0.1.0's spelling
 @click.option("--name-prefix", metavar="P", help="Export only replicas whose name starts with P; sets the scope.")
 @click.option("--include-system", is_flag=True, help="Also export Tavus stock replicas (as read-only references).")
 @click.pass_context
-def export(ctx, output_file, name_prefix, include_system) -> int:
+def export(ctx, output_file, output_alias, name_prefix, include_system) -> int:
     """Write a replicas file that adopts the account's existing replicas (pinned by replica_id).
 
     `plan` on the exported file shows no changes, so you can start managing a hand-made account as code
@@ -519,6 +571,7 @@ def export(ctx, output_file, name_prefix, include_system) -> int:
     """
     from reconciler import workflow
 
+    output_file = output_file or output_alias
     with _client(ctx) as client:
         return workflow.export(client, _console(ctx), output_file=output_file, name_prefix=name_prefix,
                                include_system=include_system, version=__version__,
@@ -591,21 +644,57 @@ def smoke(ctx, file, targets) -> int:
 
 
 @cli.command()
-@file_argument
-@click.argument("name")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("name", required=False)
+@click.option("-y", "--yes", is_flag=True, help="Start it without asking (scripts); a terminal is asked first.")
+@click.option("--end", "end_id", metavar="CONVERSATION_ID",
+              help="End this conversation (it is billed until it ends) instead of starting one.")
 @click.pass_context
-def converse(ctx, file, name) -> int:
-    """Start a real conversation with the declared persona or replica NAME and print its conversation_url.
+def converse(ctx, file, name, yes, end_id) -> int:
+    """Start a real (billed) conversation with the declared persona or replica NAME and print its
+    conversation_url; `--end CONVERSATION_ID` ends one.
 
     \b
     Example:
       tavus-reconciler converse replicas.yaml acme-interviewer
+      tavus-reconciler converse --end c0123456789
     """
     from reconciler import workflow
 
+    if end_id is not None:
+        if file or name:
+            raise UsageError("--end takes only the conversation id: `tavus-reconciler converse --end "
+                             "CONVERSATION_ID`")
+        with _client(ctx) as client:
+            return workflow.end_conversation(client, _console(ctx), end_id).exit_code
+    if not file or not name:
+        raise UsageError("converse needs FILE and NAME (`tavus-reconciler converse replicas.yaml NAME`), or "
+                         "--end CONVERSATION_ID")
     config = _load(file)
     with _client(ctx) as client:
-        return workflow.converse(config, client, _console(ctx), name=name).exit_code
+        return workflow.converse(config, client, _console(ctx), name=name,
+                                 confirm=None if yes else _confirm_conversation).exit_code
+
+
+def _confirm_conversation(name: str) -> bool:
+    if not _stdin_is_a_terminal():
+        raise UsageError(f"refusing to start a billed conversation with {name} without confirmation: no terminal "
+                         "to ask on; pass --yes")
+    echo(f"Start a real conversation with {name}? It is billed until it ends "
+         "(`tavus-reconciler converse --end CONVERSATION_ID`).")
+    echo("  Only 'yes' will be accepted to approve.")
+    try:
+        answer = input("\n  Enter a value: ")
+    except (EOFError, OSError, ValueError):
+        answer = ""
+    return answer.strip() == "yes"
+
+
+def _stdin_is_a_terminal() -> bool:
+    try:
+        return sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
+    except (OSError, ValueError):  # stdin closed (`<&-`) or unusable
+        return False
 
 
 # ----------------------------------------------------------------------------------------- simulator, demo
@@ -753,8 +842,8 @@ def demo(file, train_seconds) -> int:
 # ----------------------------------------------------------------------------------------- entry point
 
 
-for _command in cli.commands.values():  # global options work after the subcommand too
-    _command.params.extend(_global_params())
+for _name, _command in cli.commands.items():  # global options work after the subcommand too
+    _command.params.extend(_global_params(offline=_name in OFFLINE))
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2

@@ -192,7 +192,7 @@ def plan_failure(errors: Sequence[str], *, file: str, fmt: str) -> str:
         return _json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
     out = [f"### tavus-reconciler plan failed: {_md_code(file, cell=False)}", ""]
     out += [f"> **Error:** {_md_text(e)}" + ("" if i == len(errors) - 1 else "  ") for i, e in enumerate(errors)]
-    out += ["", "Nothing can be applied until this is fixed: run `tavus-reconciler validate` on the file locally.", ""]
+    out += ["", "No plan was made, so nothing can be applied: fix the errors above and plan again.", ""]
     return "\n".join(out)
 
 
@@ -552,10 +552,12 @@ def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False, rollo
     unmanaged = [r for r in rows if not r.get("managed", True)]
     table = [cells(r) for r in rows]
     shown = {id(r): t for r, t in zip(rows, table, strict=True)}
-    widths = [max([len(h)] + [len(t[i]) for t in table]) for i, h in enumerate(header)]
+    from reconciler.progress import _width_of  # terminal cells: 日本語 takes two each, a combining mark none
+
+    widths = [max([len(h)] + [_width_of(t[i]) for t in table]) for i, h in enumerate(header)]
 
     def line(values: Sequence[str], phase: str | None = None) -> str:
-        padded = [v.ljust(w) for v, w in zip(values, widths, strict=True)]
+        padded = [v + " " * (w - _width_of(v)) for v, w in zip(values, widths, strict=True)]
         if phase is not None:
             padded[2] = _style(padded[2], color, fg=_PHASE_COLOR.get(phase))
         return "  ".join(padded).rstrip()

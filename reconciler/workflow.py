@@ -640,7 +640,8 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
     return Outcome(OK)
 
 
-def converse(config: Config, client, console: Console, *, name: str) -> Outcome:
+def converse(config: Config, client, console: Console, *, name: str,
+             confirm: Callable[[str], bool] | None = None) -> Outcome:
     """Start a REAL conversation with a declared persona (its default replica) or replica, by declared name, and
     print its conversation_url (step 3 of the Tavus training guide). A persona wins when both share the name.
     Never retried on a lost answer (a second live conversation would be joined and billed)."""
@@ -660,9 +661,39 @@ def converse(config: Config, client, console: Console, *, name: str) -> Outcome:
         replica_id = res.matches[0].replica_id
     else:
         raise UsageError(f"{name}: no persona or replica of that name is declared in {config.path}")
+    if confirm is not None and not confirm(name):
+        console.err("Cancelled; no conversation was started.")
+        return Outcome(ERROR)
     conv = client.create_conversation(persona_id=persona_id, replica_id=replica_id,
                                       name=f"tavus-reconciler {name}")
     console.err(f"Started conversation {conv.conversation_id} with {name} (status {conv.status or 'unknown'}); "
-                "it runs (and is billed) until it ends")
-    console.out(conv.conversation_url or "")
+                f"it runs (and is billed) until it ends: `tavus-reconciler converse --end {conv.conversation_id}`")
+    url = conversation_url(conv.conversation_url)
+    if url is None:
+        console.err("error: the API's answer has no usable conversation_url (not an http(s) URL)")
+        return Outcome(ERROR)
+    console.out(url)
+    return Outcome(OK)
+
+
+def conversation_url(url: str | None) -> str | None:
+    """The conversation_url the server sent, safe to print raw (it is the one output meant to be opened, so
+    its query is kept): control, bidi and invisible characters removed, an echoed API key masked; None when
+    what is left is not an http(s) URL."""
+    import re
+
+    from reconciler.redact import CONTROL_CHARS, INVISIBLE_CHARS, has_secret, redact_text
+
+    url = INVISIBLE_CHARS.sub("", CONTROL_CHARS.sub("", url or "")).strip()
+    if has_secret(url):
+        url = redact_text(url) or ""
+    return url if re.fullmatch(r"https?://[^\s\"'<>`]+", url) else None
+
+
+def end_conversation(client, console: Console, conversation_id: str) -> Outcome:
+    """``converse --end ID``: the documented POST /v2/conversations/{id}/end (billing stops)."""
+    from reconciler.redact import escape_control
+
+    client.end_conversation(conversation_id)
+    console.out(escape_control(f"Ended conversation {conversation_id}."))
     return Outcome(OK)
