@@ -86,3 +86,18 @@ def test_pre_commit_hook_runs_validate(tmp_path):
     assert ok.returncode == 0, ok.stderr
     res = subprocess.run([*run, str(ROOT / "examples/replicas.yaml"), str(bad)], capture_output=True, text=True)
     assert res.returncode == 1 and f"{bad}:4:5" in res.stderr and "train_video_url" in res.stderr
+
+
+def test_apply_workflow_stays_under_githubs_6h_cap_and_a_scheduled_run_resumes():
+    from reconciler.cli import parse_duration
+
+    doc = yaml.safe_load((ROOT / "examples/github-actions/tavus-apply.yml").read_text())
+    triggers = doc.get("on", doc.get(True))  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"], "a scheduled run resumes after a timeout"
+    (job,) = doc["jobs"].values()
+    assert job["timeout-minutes"] < 360, "GitHub-hosted jobs stop at 6 h"
+    step = next(s for s in job["steps"] if s.get("with", {}).get("command", "").startswith("apply "))
+    tokens = shlex.split(step["with"]["command"])
+    waited = parse_duration(tokens[tokens.index("--timeout") + 1])
+    assert waited < job["timeout-minutes"] * 60 - 10 * 60, "the tool times out (exit 4) before the job is killed"
+    assert "4" in step["with"]["success-codes"].split(), "exit 4 (still training) is resumed, not a failure"
