@@ -137,3 +137,21 @@ def action_install(shared: Path, action: dict, action_path: Path) -> Path:
             proc = github_step(install, {}, env, folder)
             assert proc.returncode == 0, proc.stdout + proc.stderr
         return bin_dir
+
+
+def release_repo(shared: Path) -> Path:
+    """The checkout as a git repository with one commit tagged v<version>: what a user's `rev: v0.2.0`, `pipx
+    install git+...@v0.2.0` or `uses: ...@v0.2.0` gets from GitHub; made once."""
+    from reconciler import __version__
+
+    src = checkout(shared)
+    with _once(shared, "release-repo") as (folder, make):
+        if make:
+            shutil.copytree(src, folder, dirs_exist_ok=True)
+            git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                   "-c", "tag.gpgsign=false"]
+            run([*git, "init", "-q"], cwd=folder)
+            run([*git, "add", "-A"], cwd=folder)
+            run([*git, "commit", "-q", "-m", "release"], cwd=folder)
+            run([*git, "tag", "-a", f"v{__version__}", "-m", f"v{__version__}"], cwd=folder)
+        return folder

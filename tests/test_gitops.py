@@ -31,9 +31,11 @@ def option_names(command: click.Command) -> set[str]:
 def check_invocation(tokens: list[str]) -> None:
     root_opts = option_names(cli)
     i = 0
-    while tokens[i].startswith("-"):
+    while i < len(tokens) and tokens[i].startswith("-"):
         assert tokens[i] in root_opts, f"unknown global option {tokens[i]}"
         i += 1 + (tokens[i] == "--api-url")
+    if i == len(tokens):  # global options only (`tavus-reconciler --version`)
+        return
     command = cli.commands.get(tokens[i])
     assert command is not None, f"no command {tokens[i]!r}"
     opts = option_names(command)

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from artifacts import ROOT, checkout, clean_env, dist, run, source_files, wheel_venv
+from artifacts import ROOT, clean_env, dist, release_repo, run, source_files, wheel_venv
 from e2e import API_KEY, replicas_file
 
 from reconciler import __version__
@@ -109,7 +109,7 @@ def test_the_pre_commit_hook_as_try_repo_runs_it(shared, tmp_path):
     """`pre-commit try-repo` installs the hook from a (committed) copy of this repository into its own
     environment, as a user's `rev:` would, and runs it on a scratch repository with a good and a bad file."""
     pytest.importorskip("pre_commit")
-    hook_repo = checkout(shared) if source_files() is None else _committed_copy(shared)
+    hook_repo = release_repo(shared)
     work = tmp_path / "project"
     work.mkdir()
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
@@ -131,17 +131,3 @@ def test_the_pre_commit_hook_as_try_repo_runs_it(shared, tmp_path):
     assert "Failed" in bad.stdout and "bad.tavus.yaml:3:5: x: no training source" in bad.stdout, bad.stdout
     assert "internal error" not in bad.stdout and "Traceback" not in bad.stdout
 
-
-def _committed_copy(shared: Path) -> Path:
-    """The checkout as a git repository with one commit (what `rev:` names), made once."""
-    from artifacts import _once
-
-    src = checkout(shared)
-    with _once(shared, "hook-repo") as (folder, make):
-        if make:
-            shutil.copytree(src, folder, dirs_exist_ok=True)
-            git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-            run([*git, "init", "-q"], cwd=folder)
-            run([*git, "add", "-A"], cwd=folder)
-            run([*git, "commit", "-q", "-m", "release"], cwd=folder)
-        return folder
