@@ -375,6 +375,9 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     if remote is None:  # `wait FILE`: read the account, and the replaces in flight, here
         remote = inventory(client, config)
         result = make_plan(config, remote, PlanOptions(targets=tuple(targets)))
+        unknown = [e for e in result.errors if e.startswith("--target ")]
+        if unknown:  # a typo would wait for nothing and exit 0
+            raise PlanError(unknown)
         removed = _remove_failed_successors(result, client, opts.parallelism, console)
         rolling = _rolling(result, client, remote, {}, opts.parallelism, console, may_start=False, targets=targets)
     replacing = {r.step.name for r in rolling.runs} if rolling is not None else set()

@@ -70,6 +70,8 @@ def test_a_target_that_names_nothing_is_an_error_naming_the_nearest(sim, tmp_pat
     assert "--target acme-ana: no replica or persona of that name is declared" in res.out
     assert "; did you mean acme-anna" in res.out
     assert run_cli(sim, "apply", f, "--target", "acme-ana", "--auto-approve").code == 1
+    waited = run_cli(sim, "wait", f, "--target", "acme-ana", "--timeout", "5s")
+    assert waited.code == 1 and "did you mean acme-anna" in waited.err, waited.all
     assert sim.replicas() == []
 
 
