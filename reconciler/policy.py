@@ -160,7 +160,8 @@ def active(config: Config, name: str) -> list[Rule]:
 
 def _finding(rule: Rule, where: str, text: str) -> Finding:
     loc = f"{where}: " if where else ""
-    return Finding(rule.name, rule.level, f"{loc}policy {rule.name} ({rule.origin}): {text}", rule.source)
+    origin = rule.origin if where != rule.where else rule.source  # located at the rule itself: say only who set it
+    return Finding(rule.name, rule.level, f"{loc}policy {rule.name} ({origin}): {text}", rule.source)
 
 
 def _matches(value: str, patterns: Sequence[str]) -> bool:
