@@ -450,6 +450,8 @@ def show(ctx, planfile, fmt) -> int:
         made_with += [f"--resend {r}" for r in saved.resend]
         if saved.prune:
             made_with.append("--prune")
+        if saved.allow_mass_change:
+            made_with.append("--allow-mass-change")
         made_with += [f"--{k.replace('_', '-')} {v}" for k, v in (("max_replacing", saved.max_replacing),
                                                                  ("canary", saved.canary)) if v is not None]
         if made_with:
