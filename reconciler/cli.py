@@ -386,7 +386,11 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
             raise UsageError("--target, --replace, --prune and --resend cannot be used with a saved plan: "
                              "they were fixed when the plan was made")
         saved = planfile.read(file)
-        config = parse_config(saved.source, saved.file, policy=_policy_rules(policy_file))
+        from reconciler.policy import saved_rules
+
+        # the --policy FILE rules the plan was made with hold again (or, given now, this file's)
+        config = parse_config(saved.source, saved.file,
+                              policy=_policy_rules(policy_file) or saved_rules(saved.document))
         allow_mass_change = allow_mass_change or saved.allow_mass_change  # recorded when the plan was made
         targets, replace, prune, resend = saved.targets, saved.replace, saved.prune, saved.resend
         # --max-replacing / --canary given now must agree with the saved plan's rollout: the exactness check

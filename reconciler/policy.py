@@ -393,6 +393,20 @@ def from_document(doc: Mapping) -> Safety | None:
                   mass_allowed_by=mass.get("allowed_by"), mass_settings=settings)
 
 
+def saved_rules(document: Mapping) -> tuple[Rule, ...]:
+    """The ``--policy FILE`` rules a saved plan was made with (its document's ``policy.rules`` not from the file
+    itself), so ``apply PLANFILE`` checks them again without the flag. Values are checked as a file's would be."""
+    out = []
+    for r in (document.get("policy") or {}).get("rules", ()) if isinstance(document, Mapping) else ():
+        if not isinstance(r, Mapping) or r.get("source") in (None, FILE_SOURCE) or r.get("name") not in RULES:
+            continue
+        value = _clean(str(r["name"]), list(r["value"]) if isinstance(r.get("value"), list) else r.get("value"))
+        if value is not None:
+            out.append(Rule(str(r["name"]), value, r.get("level") if r.get("level") in LEVELS else "error",
+                            str(r["source"]), str(r.get("where") or "")))
+    return tuple(out)
+
+
 def header_lines(safety: Safety | None) -> list[str]:
     """The lines every plan shows first: a whole-account scope, the rules in force with who set them."""
     if safety is None:
@@ -472,7 +486,10 @@ def load_file(path: str) -> list[Rule]:
         raise ConfigError([f"{path}: the policy file is not UTF-8 text"]) from None
     diags = Diagnostics(path)
     doc = Builder(text, diags, os.environ).build()
-    if doc is None:
+    if doc is None:  # the builder words an empty or non-mapping top level for a replicas file: say it for a policy
+        shape = "a policy file is a mapping of rules (the keys of settings.policy), e.g. max_deletes: 3"
+        diags.errors = [(line, col, shape if msg.startswith(("the file is empty", "the top level must be")) else msg)
+                        for line, col, msg in diags.errors]
         raise ConfigError(diags.render())
     root = doc.root
     if isinstance(root, dict) and set(root) == {"policy"}:  # also accepted: the rules under a `policy:` key

@@ -148,3 +148,19 @@ def test_an_allowed_mass_change_is_recorded_in_the_saved_plan_and_applied_from_i
     applied = run_cli(sim, "apply", saved)
     assert applied.code == 0, applied.all
     assert names_on(sim) == ["acme-keep"]
+
+
+def test_prune_without_a_scope_in_the_file_is_refused_before_any_request(sim, tmp_path):
+    sim.add_replica(replica_name="team-b-bot", status="completed")  # another team's replica on the same account
+    f = write(tmp_path, "version: 1\nsettings:\n  prune: true\nreplicas:\n" + _synthetic(sim, ["acme-a"]))
+    start = len(sim.requests)
+    for args in (("validate", f), ("plan", f), ("apply", f, "--auto-approve")):
+        res = run_cli(sim, *args)
+        assert res.code == 1 and f"{f}:3:10: settings.prune: true needs a scope" in res.err, res.all
+    assert sim.requests[start:] == [] and names_on(sim) == ["team-b-bot"]
+    whole = write(tmp_path, "version: 1\nsettings:\n  prune: true\n  scope: {whole_account: true}\nreplicas:\n"
+                  + _synthetic(sim, ["acme-a"]))
+    for fmt, head in (("text", "Scope: the WHOLE ACCOUNT"), ("markdown", "**Scope: the WHOLE ACCOUNT"),
+                      ("json", '"whole_account": true')):
+        planned = run_cli(sim, "plan", whole, "--format", fmt)
+        assert planned.code == 0 and head in planned.out and "- delete" * (fmt == "text") in planned.out

@@ -305,3 +305,23 @@ def test_the_example_rego_policy_reads_the_plan_json():
         "replicas the plan deletes: 5, allowed: 2",
         "settings.scope.whole_account is not allowed here: set a name_prefix",
     ]
+
+
+def test_an_empty_or_list_policy_file_says_what_a_policy_file_is(tmp_path):
+    for text in ("", "- max_deletes\n"):
+        ext = tmp_path / "p.yaml"
+        ext.write_text(text)
+        with pytest.raises(ConfigError) as e:
+            policy.load_file(str(ext))
+        assert e.value.diagnostics == [f"{ext}:1:1: a policy file is a mapping of rules (the keys of "
+                                       "settings.policy), e.g. max_deletes: 3"]
+
+
+def test_a_saved_plan_keeps_the_policy_file_rules_for_apply(tmp_path):
+    ext = tmp_path / "platform.yaml"
+    ext.write_text("max_deletes: 1\nnever_prune: [personas]\n")
+    config = load(SCOPED + "  policy:\n    max_creates: 2\n", ext=tuple(policy.load_file(str(ext))))
+    doc = json.loads(render.plan_json(checked(config, []), file=F))
+    assert policy.saved_rules(doc) == tuple(policy.load_file(str(ext)))  # not the file's own rule
+    doc["policy"]["rules"][1]["value"] = "all"  # a hand-edited saved plan: the bad value is dropped
+    assert [r.name for r in policy.saved_rules(doc)] == ["never_prune"]
