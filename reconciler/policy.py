@@ -34,7 +34,7 @@ KINDS = ("replicas", "personas")
 
 # name -> (shape of its value, when it is checked)
 RULES: dict[str, tuple[str, str]] = {
-    "allowed_models": ("patterns", "offline"),  # every replica the file creates declares a model matching one
+    "allowed_models": ("patterns", "offline"),  # every declared (not pinned) replica has a model matching one
     "require_consent_video": ("flag", "offline"),  # human replicas: a consent video (not consent in the training one)
     "llm_base_urls": ("patterns", "offline"),  # personas' layers.llm.base_url on this allow-list
     "llm_keys_from_env": ("flag", "offline"),  # personas' layers.llm api_key and headers only as ${VAR}
