@@ -186,7 +186,7 @@ def _console(ctx: click.Context):
     return Console(out=echo, err=err, color=_color(ctx), live=live, stream=sys.stdout)
 
 
-def _load(path: str):
+def _load(path: str, policy_file: str | None = None):
     from reconciler import planfile
     from reconciler.config import load_config
 
@@ -194,7 +194,7 @@ def _load(path: str):
         raise UsageError(f"{path} is a saved plan, not a replicas file: look at it with `tavus-reconciler show "
                          f"{path}` or carry it out with `tavus-reconciler apply {path}`")
 
-    config = load_config(path)
+    config = load_config(path, policy=_policy_rules(policy_file))
     names = {d.name for d in config.replicas} | {d.name for d in config.personas}
     for w in _merge_warnings(config.warnings, names):
         err(f"warning: {w}")
@@ -227,6 +227,23 @@ def _merge_warnings(warnings, names: set[str]) -> list[str]:
     return out
 
 
+def _policy_rules(policy_file: str | None) -> tuple:
+    """The rules of ``--policy FILE`` (issue 28), or none."""
+    if not policy_file:
+        return ()
+    from reconciler.policy import load_file
+
+    return tuple(load_file(policy_file))
+
+
+policy_option = click.option("--policy", "policy_file", metavar="FILE", envvar="TAVUS_POLICY_FILE",
+                             type=click.Path(dir_okay=False),
+                             help="Also enforce the rules of this policy file (the keys of settings.policy); per "
+                                  "rule the stricter wins (env: TAVUS_POLICY_FILE).")
+allow_mass_change_option = click.option(
+    "--allow-mass-change", is_flag=True,
+    help="Let a plan delete or replace more than settings.mass_change.max_percent (default 30%) of the managed "
+         "replicas or personas (a saved plan records it).")
 target_option = click.option("--target", "targets", multiple=True, metavar="NAME",
                              help="Limit the run to this replica or persona (repeatable; an unknown name is an "
                                   "error).")
@@ -273,7 +290,10 @@ canary_option = click.option(
 
 @cli.command()
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(files: tuple[str, ...]) -> int:
+@policy_option
+@click.option("--policy-only", is_flag=True,
+              help="Print the policy rules in force (who set each) and the result of those that need no account.")
+def validate(files: tuple[str, ...], policy_file: str | None = None, policy_only: bool = False) -> int:
     """Check FILEs offline (schema and semantics); every problem as FILE:LINE:COL: message.
 
     Needs no API key. Unset ${VAR}s are warnings: they are needed only when a replica is created.
@@ -285,14 +305,22 @@ def validate(files: tuple[str, ...]) -> int:
     code = EXIT_OK
     for file in files:
         try:
-            config = _load(file)
+            config = _load(file, policy_file)
         except ConfigError as e:
             for line in e.diagnostics:
                 err(line)
             code = EXIT_ERROR
         else:
-            personas = f", {_count(len(config.personas), 'persona')}" if config.personas else ""
-            echo(f"{file}: valid ({_count(len(config.replicas), 'replica')}{personas})")
+            from reconciler.policy import validate_lines
+
+            lines, failed = validate_lines(config, policy_only=policy_only)
+            for line in lines:
+                (err if line.startswith(("error", "warning")) else echo)(line)
+            if failed:
+                code = EXIT_ERROR
+            elif not policy_only:
+                personas = f", {_count(len(config.personas), 'persona')}" if config.personas else ""
+                echo(f"{file}: valid ({_count(len(config.replicas), 'replica')}{personas})")
     return code
 
 
@@ -315,9 +343,11 @@ def validate(files: tuple[str, ...]) -> int:
 @resend_option
 @max_replacing_option
 @canary_option
+@allow_mass_change_option
+@policy_option
 @click.pass_context
 def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, targets, replace, prune,
-         resend, max_replacing, canary) -> int:
+         resend, max_replacing, canary, allow_mass_change=False, policy_file=None) -> int:
     """Show what apply would change to make the account match FILE.
 
     \b
@@ -328,10 +358,11 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
     from reconciler import workflow
 
     try:
-        config = _load(file)
+        config = _load(file, policy_file)
         with _client(ctx) as client:
             opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend),
-                                        max_replacing=max_replacing, canary=canary)
+                                        max_replacing=max_replacing, canary=canary,
+                                        allow_mass_change=allow_mass_change)
             return workflow.plan(config, client, opts,
                                  _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
                                  ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
@@ -395,9 +426,12 @@ def _confirm(result) -> bool:
 @click.option("--check-urls/--no-check-urls", "check_urls", default=True, show_default=True,
               help="Check that the training URLs of replicas to create answer 2xx before creating.")
 @click.option("--skip-url-check", is_flag=True, hidden=True)  # 0.1.0's spelling of --no-check-urls
+@allow_mass_change_option
+@policy_option
 @click.pass_context
 def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism, targets, replace, prune,
-          resend, max_replacing, canary, check_urls, skip_url_check) -> int:
+          resend, max_replacing, canary, check_urls, skip_url_check, allow_mass_change=False,
+          policy_file=None) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
     Order: renames, then creates, then deletes. A replace is blue/green: the old replica keeps serving
@@ -420,7 +454,12 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
             raise UsageError("--target, --replace, --prune and --resend cannot be used with a saved plan: "
                              "they were fixed when the plan was made")
         saved = planfile.read(file)
-        config = parse_config(saved.source, saved.file)
+        from reconciler.policy import saved_rules
+
+        # the --policy FILE rules the plan was made with hold again (or, given now, this file's)
+        config = parse_config(saved.source, saved.file,
+                              policy=_policy_rules(policy_file) or saved_rules(saved.document))
+        allow_mass_change = allow_mass_change or saved.allow_mass_change  # recorded when the plan was made
         targets, replace, prune, resend = saved.targets, saved.replace, saved.prune, saved.resend
         # --max-replacing / --canary given now must agree with the saved plan's rollout: the exactness check
         # (planfile.differences) refuses the plan when the rollout they make differs
@@ -429,10 +468,10 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         shown = saved.file
         auto_approve = True  # like Terraform: the review happened at plan time; what runs is checked by workflow
     else:
-        config = _load(file)
+        config = _load(file, policy_file)
         shown = file
     opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend), max_replacing=max_replacing,
-                                canary=canary)
+                                canary=canary, allow_mass_change=allow_mass_change)
     wait_opts = workflow.WaitOptions(timeout=timeout, poll_interval=poll_interval, parallelism=parallelism,
                                      no_wait=no_wait)
     with _client(ctx) as client:
@@ -484,6 +523,8 @@ def show(ctx, planfile, fmt) -> int:
         made_with += [f"--resend {r}" for r in saved.resend]
         if saved.prune:
             made_with.append("--prune")
+        if saved.allow_mass_change:
+            made_with.append("--allow-mass-change")
         made_with += [f"--{k.replace('_', '-')} {v}" for k, v in (("max_replacing", saved.max_replacing),
                                                                  ("canary", saved.canary)) if v is not None]
         if made_with:
@@ -649,8 +690,9 @@ def smoke(ctx, file, targets) -> int:
 @click.option("-y", "--yes", is_flag=True, help="Start it without asking (scripts); a terminal is asked first.")
 @click.option("--end", "end_id", metavar="CONVERSATION_ID",
               help="End this conversation (it is billed until it ends) instead of starting one.")
+@policy_option
 @click.pass_context
-def converse(ctx, file, name, yes, end_id) -> int:
+def converse(ctx, file, name, yes, end_id, policy_file=None) -> int:
     """Start a real (billed) conversation with the declared persona or replica NAME and print its
     conversation_url; `--end CONVERSATION_ID` ends one.
 
@@ -670,7 +712,8 @@ def converse(ctx, file, name, yes, end_id) -> int:
     if not file or not name:
         raise UsageError("converse needs FILE and NAME (`tavus-reconciler converse replicas.yaml NAME`), or "
                          "--end CONVERSATION_ID")
-    config = _load(file)
+    config = _load(file, policy_file)
+    _refuse_billable(config)  # issue 28: policy no_billable_conversation, before any request
     with _client(ctx) as client:
         return workflow.converse(config, client, _console(ctx), name=name,
                                  confirm=None if yes else _confirm_conversation).exit_code
@@ -695,6 +738,16 @@ def _stdin_is_a_terminal() -> bool:
         return sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
     except (OSError, ValueError):  # stdin closed (`<&-`) or unusable
         return False
+
+
+def _refuse_billable(config) -> None:
+    from reconciler.policy import converse_refusal
+
+    errors, warnings = converse_refusal(config, os.environ)
+    for w in warnings:
+        err(f"warning: {w}")
+    if errors:
+        raise PlanError(errors + ["refusing to start the conversation; nothing was sent"])
 
 
 # ----------------------------------------------------------------------------------------- simulator, demo

@@ -35,7 +35,8 @@ __all__ = ["DEFAULT_FIELDS", "IDENTITY_FIELDS", "MAX_FILE_BYTES", "REPLICA_FIELD
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
-def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None,
+                policy: tuple = ()) -> Config:
     """Read and validate the replicas file at ``path``. Raises ConfigError with every problem found."""
     shown = str(path)
     p = Path(path)
@@ -64,11 +65,13 @@ def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | No
         line, col = offset_position(data, e.start)
         raise ConfigError([f"{shown}:{line}:{col}: the file is not UTF-8 text "
                            f"(invalid byte 0x{data[e.start]:02x}); save it as UTF-8"]) from None
-    return parse_config(text, shown, environ=environ)
+    return parse_config(text, shown, environ=environ, policy=policy)
 
 
-def parse_config(text: str, path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Config:
-    """Validate ``text`` (the content of the file ``path``) and build the Config. Raises ConfigError."""
+def parse_config(text: str, path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None,
+                 policy: tuple = ()) -> Config:
+    """Validate ``text`` (the content of the file ``path``) and build the Config. Raises ConfigError.
+    ``policy``: the rules of a ``--policy FILE`` (``reconciler.policy.load_file``), checked with the file's own."""
     shown = str(path)
     env = os.environ if environ is None else environ
     diags = Diagnostics(shown)
@@ -88,7 +91,7 @@ def parse_config(text: str, path: str | os.PathLike[str], *, environ: Mapping[st
     if doc is None:  # fatal: nothing more can be checked
         raise ConfigError(diags.render())
     check_schema(doc, diags)
-    config = Semantics(doc, diags, shown, text).run()
+    config = Semantics(doc, diags, shown, text, policy=policy).run()
     if diags.errors or config is None:
         raise ConfigError(diags.render())
     return config

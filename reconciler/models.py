@@ -78,11 +78,26 @@ class DesiredReplica:
         return body
 
 
+DEFAULT_MASS_PERCENT = 30.0  # octoDNS's MAX_SAFE_DELETE_PCENT / MAX_SAFE_UPDATE_PCENT (issue 28)
+DEFAULT_MASS_MIN_CHANGES = 3  # a plan deleting or replacing fewer objects of one kind is never a mass change
+
+
+@dataclass(frozen=True)
+class MassChangeSettings:
+    """``settings.mass_change`` (issue 28): the guard refuses a plan deleting or replacing more than
+    ``max_percent`` of the managed objects of one kind, and at least ``min_changes`` of them."""
+
+    max_percent: float = DEFAULT_MASS_PERCENT
+    min_changes: int = DEFAULT_MASS_MIN_CHANGES
+
+
 @dataclass(frozen=True)
 class Settings:
     prune: bool = False
     name_prefix: str | None = None  # None: the file owns every user replica
     rollout: RolloutSettings = field(default_factory=RolloutSettings)  # how replaces roll (issue 19)
+    whole_account: bool = False  # settings.scope.whole_account: prune may delete anything undeclared (issue 28)
+    mass_change: MassChangeSettings = field(default_factory=MassChangeSettings)  # issue 28
 
     def in_scope(self, name: str) -> bool:
         return self.name_prefix is None or name.startswith(self.name_prefix)
@@ -101,6 +116,8 @@ class Config:
     removed_names: tuple[str, ...] = ()  # `removed:`: released from management, never deleted (forget)
     removed_ids: tuple[str, ...] = ()
     personas: tuple[DesiredPersona, ...] = ()  # `personas:` (issue 17); empty for a replicas-only file
+    policy: tuple[Any, ...] = ()  # policy.Rule: settings.policy, then --policy FILE's (issue 28)
+    policy_findings: tuple[Any, ...] = ()  # policy.Finding of the rules checked on the file alone
 
     def by_name(self) -> dict[str, DesiredReplica]:
         return {r.name: r for r in self.replicas}
@@ -240,6 +257,7 @@ class Plan:
     uncompared: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (persona, attributes the API does not return)
     rollout: Rollout | None = None  # the order, canary and batches of the replaces (None: no replace)
     forgotten_personas: tuple[Any, ...] = ()  # RemotePersona listed under `removed:`: released, no API call
+    safety: Any = None  # policy.Safety: scope, policy rules and mass-change guard as plan/apply checked them
 
     @property
     def summary(self) -> dict[str, int]:

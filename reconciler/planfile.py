@@ -43,6 +43,7 @@ class SavedPlan:
     resend: tuple[str, ...] = ()  # --resend PERSONA (an option, like targets: apply recomputes with it)
     max_replacing: int | None = None  # --max-replacing / --canary given to plan (None: settings.rollout's)
     canary: int | None = None
+    allow_mass_change: bool = False  # --allow-mass-change let a mass change through when the plan was made (issue 28)
 
 
 def fingerprint(config: Config, remote: Sequence[RemoteReplica], personas: Sequence | None = None) -> str:
@@ -108,6 +109,7 @@ def options(saved: SavedPlan) -> dict:
     """The options a plan was made with, as saved (and shown by ``show --format json``)."""
     return {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune,
             **({"resend": list(saved.resend)} if saved.resend else {}),
+            **({"allow_mass_change": True} if saved.allow_mass_change else {}),
             "max_replacing": saved.max_replacing, "canary": saved.canary}
 
 
@@ -205,6 +207,7 @@ def read(path: str) -> SavedPlan:
             resend=tuple(str(n) for n in opts.get("resend", ())),
             max_replacing=_count_option(opts, "max_replacing", 1),
             canary=_count_option(opts, "canary", 0),
+            allow_mass_change=opts.get("allow_mass_change") is True,
         )
     except OSError as e:
         raise ReconcilerError(f"{path}: cannot read plan: {e.strerror}") from None

@@ -154,7 +154,15 @@ def plan_document(plan: Plan, *, file: str) -> dict:
         "missing_vars": list(plan.missing_vars),
         "summary": plan.summary,
         **({"rollout": _rollout_document(plan)} if plan.rollout is not None else {}),
+        **(_safety_document(plan) if plan.safety is not None else {}),
     }
+
+
+def _safety_document(plan: Plan) -> dict:
+    """``scope``, ``policy`` and ``mass_change`` (issue 28): what plan and apply checked."""
+    from reconciler.policy import document
+
+    return _redact_deep(document(plan.safety))
 
 
 def _redact_deep(value: object) -> object:
@@ -366,6 +374,13 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     """Terraform-like plan for a terminal."""
     shown_file = _safe(file)
     blocks: list[list[str]] = []
+    if plan.safety is not None:
+        from reconciler.policy import header_lines
+
+        head = [_style(_safe(line), color, fg="yellow" if "WHOLE" in line else None, bold=True)
+                for line in header_lines(plan.safety)]
+        if head:
+            blocks.append(head)
     if plan.changes:
         block = [f"tavus-reconciler will perform the following actions ({shown_file}):", ""]
         for c in plan.changes:
@@ -463,6 +478,10 @@ def _md_details(summary: str, intro: str | None, header: Sequence[str], rows: It
 def plan_markdown(plan: Plan, *, file: str) -> str:
     """The plan for a pull-request comment: stable between runs, safe to render."""
     out: list[str] = [f"### tavus-reconciler plan: {_md_code(file, cell=False)}", ""]
+    if plan.safety is not None:
+        from reconciler.policy import header_lines
+
+        out += [x for line in header_lines(plan.safety) for x in (f"**{_md_text(line)}**", "")]
     if plan.errors:
         for e in plan.errors:
             out += [f"> **Error:** {_md_text(e)}", ""]

@@ -38,7 +38,15 @@ def plan_from_document(doc: Mapping) -> Plan:
                          for u in doc.get("uncompared", ())),
         forgotten_personas=tuple(_persona(p) for p in doc.get("forgotten_personas", ())),
         rollout=_rollout(doc["rollout"]) if doc.get("rollout") is not None else None,
+        safety=_safety(doc),
     )
+
+
+def _safety(doc: Mapping):
+    """The scope, policy rules and mass-change guard the plan was checked with (issue 28), or None."""
+    from reconciler.policy import from_document
+
+    return from_document(doc)
 
 
 def _persona(item: Mapping):

@@ -14,7 +14,16 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler.models import MODELS, PROPERTIES, Config, DesiredReplica, Settings
+from reconciler.models import (
+    DEFAULT_MASS_MIN_CHANGES,
+    DEFAULT_MASS_PERCENT,
+    MODELS,
+    PROPERTIES,
+    Config,
+    DesiredReplica,
+    MassChangeSettings,
+    Settings,
+)
 from reconciler.redact import CONTROL_CHARS, is_invisible
 from reconciler.rollout import DEFAULT_CANARY, DEFAULT_MAX_REPLACING, DEFAULT_VERIFY, VERIFY_CHOICES, RolloutSettings
 from reconciler.yamlpos import Diagnostics, Document, Pos, kind, short, unencodable
@@ -264,8 +273,31 @@ def _too_small(error, label: str, path: tuple) -> str:
     return f"{label} must be at least {error.validator_value}, not {short(error.instance)}"
 
 
+def _too_large(error, label: str, path: tuple) -> str:
+    return f"{label} must be at most {error.validator_value}, not {short(error.instance)}"
+
+
+def _bad_any_of(error, label: str, path: tuple) -> str | None:
+    """``removed:`` items, and policy rules (their value, or {value: V, level: warning})."""
+    if "policy" in path[:2] or (path and path[0] in _policy_rules()):
+        rule = path[-1]
+        want = {"patterns": "a list of patterns", "kinds": "a list of kinds (replicas, personas)",
+                "flag": "true or false", "limit": "a whole number of at least 0",
+                "conversation": "true (refused in CI), false or always"}.get(_policy_rules().get(rule, ("",))[0],
+                                                                             "its value")
+        return f"{label} must be {want}, or {{value: ..., level: warning}} for a soft rule, not {short(error.instance)}"
+    return _bad_removed_item(error, label, path)
+
+
+def _policy_rules() -> dict:
+    from reconciler.policy import RULES
+
+    return RULES
+
+
 _WORDING = {"type": _wrong_type, "enum": _not_one_of, "const": _not_const, "pattern": _bad_pattern,
-            "minLength": _too_short, "maxLength": _too_long, "anyOf": _bad_removed_item, "minimum": _too_small}
+            "minLength": _too_short, "maxLength": _too_long, "anyOf": _bad_any_of, "minimum": _too_small,
+            "maximum": _too_large}
 
 
 # --------------------------------------------------------------------------------------- semantics
@@ -331,9 +363,44 @@ def _rollout_settings(raw: Any) -> RolloutSettings:
                            verify=verify if verify in VERIFY_CHOICES else DEFAULT_VERIFY)
 
 
+def check_policy_document(doc: Document, diags: Diagnostics, base: tuple = ()) -> None:
+    """A ``--policy FILE``: the schema of ``settings.policy`` (issue 28), errors worded as the file's."""
+    from jsonschema import Draft202012Validator
+
+    defs = load_schema(SCHEMA_FILE)["$defs"]
+    root = doc.root
+    for key in base:
+        root = root.get(key) if isinstance(root, dict) else None
+    if not isinstance(root, dict):
+        diags.error(doc.at(base), "a policy file is a mapping of rules (the keys of settings.policy), e.g. "
+                                  "max_deletes: 3")
+        return
+    for error in Draft202012Validator(_inline_refs(defs["policy"], defs)).iter_errors(root):
+        _report_schema_error(doc, diags, error, base + tuple(error.absolute_path))
+
+
+def _mass_change_settings(raw: Any) -> MassChangeSettings:
+    """``settings.mass_change`` (issue 28); a value the schema refused keeps its default."""
+    if not isinstance(raw, dict):
+        return MassChangeSettings()
+    pct, floor = raw.get("max_percent"), raw.get("min_changes")
+    if isinstance(floor, float) and floor.is_integer():
+        floor = int(floor)
+    return MassChangeSettings(
+        max_percent=float(pct) if isinstance(pct, int | float) and not isinstance(pct, bool) and 0 <= pct <= 100
+        else DEFAULT_MASS_PERCENT,
+        min_changes=floor if type(floor) is int and floor >= 1 else DEFAULT_MASS_MIN_CHANGES)
+
+
+def _written_as_var(doc: Document, path: tuple) -> bool:
+    raw = doc.raw.get(path)
+    return raw is not None and _ONLY_VAR.match(raw) is not None
+
+
 class Semantics:
-    def __init__(self, doc: Document, diags: Diagnostics, path: str, text: str):
+    def __init__(self, doc: Document, diags: Diagnostics, path: str, text: str, policy: tuple = ()):
         self.doc = doc
+        self.external_policy = tuple(policy)  # --policy FILE's rules (issue 28)
         self.diags = diags
         self.path = path
         self.text = text
@@ -359,13 +426,72 @@ class Semantics:
                 out.append(d)
         removed_names, removed_ids = self._removed(root.get("removed"), names, ids)
         personas = PersonaRules(self).run(root.get("personas"), settings, names, removed_names)
+        rules, findings = self._policy(root)
         if self.diags.errors:
             return None
         version = root.get("version")
         return Config(path=self.path, replicas=tuple(out), settings=settings,
                       version=version if isinstance(version, int) else 1,
                       warnings=self.diags.rendered_warnings(), source=self.text,
-                      removed_names=removed_names, removed_ids=removed_ids, personas=personas)
+                      removed_names=removed_names, removed_ids=removed_ids, personas=personas,
+                      policy=rules, policy_findings=findings)
+
+    def _policy(self, root: dict) -> tuple[tuple, tuple]:
+        """``settings.policy`` and the ``--policy FILE`` rules (issue 28); the findings of those that need only
+        the file, located (reconciler.policy.check_offline). Nothing is built when no rule is declared."""
+        from reconciler import policy
+
+        settings = root.get("settings") if isinstance(root.get("settings"), dict) else {}
+        own = policy.parse_rules(settings.get("policy"), lambda key: self.doc.key_at(("settings", "policy", key)),
+                                 policy.FILE_SOURCE, self.path)
+        rules = tuple(own) + self.external_policy
+        if not any(r.name in policy.OFFLINE for r in rules):
+            return rules, ()
+        return rules, tuple(policy.check_offline(rules, self._located(root)))
+
+    def _located(self, root: dict):
+        """What the offline policy rules look at, with positions."""
+        from reconciler.policy import Located
+
+        doc = self.doc
+
+        def where(path: tuple) -> str:
+            line, col = doc.at(path)
+            return f"{self.path}:{line}:{col}"
+
+        defaults = root.get("defaults") if isinstance(root.get("defaults"), dict) else {}
+        replicas = []
+        for i, e in enumerate(root.get("replicas") or ()):
+            if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+                continue
+
+            def field(key: str, e=e, i=i):
+                if key in e:
+                    return e[key], ("replicas", i, key)
+                return defaults.get(key), ("defaults", key) if key in defaults else ("replicas", i)
+
+            model, mpath = field("model_name")
+            replicas.append((e["name"], model if isinstance(model, str) else None, where(mpath),
+                             field("synthetic")[0] is True, isinstance(field("consent_video_url")[0], str),
+                             field("consent_in_training_video")[0] is True, "replica_id" in e, where(("replicas", i))))
+        personas = []
+        for i, e in enumerate(root.get("personas") or ()):
+            if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+                continue
+            llm = e.get("layers", {}).get("llm") if isinstance(e.get("layers"), dict) else None
+            llm = llm if isinstance(llm, dict) else {}
+            base = ("personas", i, "layers", "llm")
+            fields = []
+            if "api_key" in llm:
+                fields.append(("api_key", _written_as_var(doc, base + ("api_key",)), where(base + ("api_key",))))
+            if isinstance(llm.get("headers"), dict):
+                for k in llm["headers"]:
+                    p = base + ("headers", k)
+                    fields.append((f"headers.{k}", _written_as_var(doc, p), where(p)))
+            url = llm.get("base_url")
+            personas.append((e["name"], url if isinstance(url, str) else None, where(base + ("base_url",)),
+                             tuple(fields)))
+        return Located(tuple(replicas), tuple(personas))
 
     def _removed(self, raw: Any, names: dict[str, int], ids: dict[str, int]) -> tuple[tuple, tuple]:
         """``removed:`` (forget without deleting): names, or {name:} / {replica_id:} items. A replica cannot be
@@ -428,8 +554,20 @@ class Semantics:
         if ppath in self.doc.missing:
             self._unset_identity(ppath, "settings.scope.name_prefix")
             prefix = None
-        return Settings(prune=prune, name_prefix=prefix if isinstance(prefix, str) and prefix else None,
-                        rollout=_rollout_settings(raw.get("rollout")))
+        prefix = prefix if isinstance(prefix, str) and prefix else None
+        whole = isinstance(scope, dict) and scope.get("whole_account") is True
+        if whole and prefix:
+            self.diags.error(self.doc.key_at(("settings", "scope", "whole_account")),
+                             "settings.scope: declare either name_prefix or whole_account: true, not both")
+        if prune and not prefix and not whole and ("settings", "prune") not in self.doc.skip:
+            self.diags.error(self.doc.at(("settings", "prune")),
+                             "settings.prune: true needs a scope, or it would delete every replica and persona on the "
+                             "account that this file does not declare (another team's too): set settings.scope."
+                             "name_prefix to the prefix of this file's names (e.g. \"acme-\"), or write "
+                             "settings.scope: {whole_account: true} if this file really owns the whole account")
+        return Settings(prune=prune, name_prefix=prefix,
+                        rollout=_rollout_settings(raw.get("rollout")), whole_account=whole and not prefix,
+                        mass_change=_mass_change_settings(raw.get("mass_change")))
 
     def _unset_identity(self, path: tuple, what: str) -> None:
         for var in self.doc.missing[path]:

@@ -53,6 +53,7 @@ class PlanOptions:
     resend: tuple[str, ...] = ()  # personas whose uncomparable attributes are sent anyway (--resend)
     max_replacing: int | None = None  # --max-replacing: overrides settings.rollout.max_replacing for this run
     canary: int | None = None  # --canary: overrides settings.rollout.canary for this run
+    allow_mass_change: bool = False  # --allow-mass-change: the mass-change guard lets this plan through (issue 28)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,15 @@ def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions
                         personas=personas, resend=opts.resend, rollout=rollout)
 
 
+def checked_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None) -> Plan:
+    """The plan with the safety rails (issue 28: prune scope, mass-change guard, policy) applied: what ``plan``
+    shows and ``apply`` refuses on, before any write."""
+    from reconciler import policy
+
+    return policy.check(config, make_plan(config, remote, opts, personas), remote, personas,
+                        prune_flag=opts.prune, allow_mass_change=opts.allow_mass_change)
+
+
 # ----------------------------------------------------------------------------------------- plan
 
 
@@ -110,7 +120,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
 
     remote = inventory(client, config)
     personas = persona_inventory(client, config)
-    result = make_plan(config, remote, opts, personas)
+    result = checked_plan(config, remote, opts, personas)
     if fmt == "json":
         console.out(render.plan_json(result, file=file), nl=False)
     elif fmt == "markdown":
@@ -142,6 +152,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
         planfile.write(out, planfile.SavedPlan(
             file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
             prune=opts.prune, max_replacing=opts.max_replacing, canary=opts.canary, resend=tuple(opts.resend),
+            allow_mass_change=opts.allow_mass_change and bool(result.safety and result.safety.mass),
             fingerprint=planfile.fingerprint(config, remote, personas),
             document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url)))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
@@ -183,12 +194,16 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
     remote = inventory(client, config)
     personas = persona_inventory(client, config)
     listed_at = time.monotonic()
-    result = make_plan(config, remote, opts, personas)
+    result = checked_plan(config, remote, opts, personas)
     if saved is not None:
         _check_saved(saved, config, remote, result, client, console, shown=shown, file=file, personas=personas)
     console.out(render.plan_text(result, file=shown, color=console.color), nl=False)
     if result.errors:
-        raise PlanError([f"refusing to apply: the plan has {len(result.errors)} error(s); nothing was changed"])
+        from reconciler.policy import mass_change_line
+
+        mass = [mass_change_line(m, result.safety.mass_settings) for m in result.safety.mass] \
+            if result.safety is not None and result.safety.mass_refused else []
+        raise PlanError(mass + [f"refusing to apply: the plan has {len(result.errors)} error(s); nothing was changed"])
     report = None
     if result.has_changes:
         _preflight(result, skip_url_check, console)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 API_KEY = "e2e-secret-key-0123456789"
+# settings lines of a file whose fleet-wide replaces are meant (issue 28's mass-change guard refuses them otherwise)
+MIGRATION = "  mass_change:\n    max_percent: 100\n"
 
 
 @dataclass

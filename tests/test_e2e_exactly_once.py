@@ -311,7 +311,7 @@ def test_an_interrupt_during_a_prune_sends_no_further_delete(sim, tmp_path, sig,
     f = replicas_file(tmp_path, sim, ["acme-keep"], prune=True)
     sim.add_replica(replica_name="acme-keep", status="completed")
     sim.set_faults(latency=0.3)
-    proc = start(sim, "apply", f, "--auto-approve", "--parallelism", "1")
+    proc = start(sim, "apply", f, "--auto-approve", "--parallelism", "1", "--allow-mass-change")
     until(lambda: api_requests(sim, "DELETE"))
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)

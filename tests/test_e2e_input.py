@@ -277,7 +277,7 @@ def test_deleting_a_replica_the_api_calls_invalid_is_already_gone(tmp_path):
             return 200, {"data": [stray], "total_count": 1}
         return 400, {"error": "Invalid replica_id"}
 
-    f = write(tmp_path, "version: 1\nsettings:\n  prune: true\nreplicas: []\n")
+    f = write(tmp_path, "version: 1\nsettings:\n  prune: true\n  scope: {whole_account: true}\nreplicas: []\n")
     with FakeServer(handler) as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
         env.update(TAVUS_API_URL=server.url, TAVUS_API_KEY=API_KEY)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e import Result, api_requests, cli_env, names_on, run_cli, write
+from e2e import MIGRATION, Result, api_requests, cli_env, names_on, run_cli, write
 from test_e2e_exactly_once import start, until
 
 from reconciler import sim_personas
@@ -28,8 +28,8 @@ def fleet(sim, tmp_path, *, failing=(), rollout="", personas="", names=NAMES):
         f"  - name: {n}\n    model_name: phoenix-4\n    synthetic: true\n"
         f"    train_video_url: {sim.video_url(('fail-' if n in failing else '') + n + '.mp4')}\n"
         for n in names)
-    f = write(tmp_path, f"version: 1\nsettings:\n  scope:\n    name_prefix: acme-\n{rollout}replicas:\n{entries}"
-                        f"{personas}")
+    f = write(tmp_path, f"version: 1\nsettings:\n  scope:\n    name_prefix: acme-\n{rollout}{MIGRATION}replicas:\n"
+                        f"{entries}{personas}")
     return olds, f
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from e2e import api_requests, run_cli, write
+from e2e import MIGRATION, api_requests, run_cli, write
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def fleet(sim, tmp_path, *, rollout: str = "") -> tuple[str, dict[str, str]]:
            for n in NAMES}
     entries = "".join(f"  - name: {n}\n    train_video_url: {sim.video_url(n + '.mp4')}\n    synthetic: true\n"
                       for n in NAMES)
-    text = (f"version: 1\nsettings:\n  scope:\n    name_prefix: acme-\n{rollout}"
+    text = (f"version: 1\nsettings:\n  scope:\n    name_prefix: acme-\n{rollout}{MIGRATION}"
             f"defaults:\n  model_name: phoenix-4\nreplicas:\n{entries}")
     return write(tmp_path, text), ids
 
