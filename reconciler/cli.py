@@ -93,8 +93,20 @@ def cli(ctx: click.Context, api_url: str | None, verbose: bool, no_color: bool) 
     (TAVUS_RETRY_MAX_ATTEMPTS, TAVUS_RETRY_BUDGET_SECONDS), then fail with exit code 1.
     """
     ctx.obj = {"api_url": api_url, "no_color": no_color}
+    if ctx.invoked_subcommand in OFFLINE and (api_url is not None or verbose):
+        _offline_refusal(ctx.invoked_subcommand, "--api-url" if api_url is not None else "-v/--verbose")
     if verbose:
         _set_verbose()
+
+
+# commands that make no API request: --api-url and -v would have no effect there, so they are refused
+OFFLINE = ("validate", "show", "demo", "simulator")
+
+
+def _offline_refusal(command: str, option: str):
+    what = {"demo": "it runs against its own local simulator", "simulator": "it is the API"}.get(
+        command, "it makes no API request")
+    raise UsageError(f"{option} has no effect on {command} ({what}): leave it out")
 
 
 def _set_verbose() -> None:
@@ -118,6 +130,8 @@ def _global_after(ctx: click.Context, param: click.Parameter, value) -> None:
     """The global options given after the subcommand (``plan FILE --no-color``): same effect as before it."""
     if ctx.obj is None:
         ctx.obj = {"api_url": None, "no_color": False}
+    if ctx.info_name in OFFLINE and param.name in ("api_url", "verbose") and value:
+        _offline_refusal(ctx.info_name, "--api-url" if param.name == "api_url" else "-v/--verbose")
     if param.name == "api_url" and value is not None:
         ctx.obj["api_url"] = value
     elif param.name == "no_color" and value:
@@ -126,7 +140,13 @@ def _global_after(ctx: click.Context, param: click.Parameter, value) -> None:
         _set_verbose()
 
 
-def _global_params() -> list[click.Option]:
+def _global_params(offline: bool = False) -> list[click.Option]:
+    if offline:  # accepted only to refuse them with a reason (hidden from --help)
+        return [click.Option(["--api-url"], metavar="URL", expose_value=False, callback=_global_after, hidden=True),
+                click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_global_after,
+                             hidden=True),
+                click.Option(["--no-color"], is_flag=True, expose_value=False, callback=_global_after,
+                             help="Never colour output (also accepted before the command).")]
     return [
         click.Option(["--api-url"], metavar="URL", expose_value=False, callback=_global_after,
                      help="Tavus API base URL (also accepted before the command)."),
@@ -175,9 +195,36 @@ def _load(path: str, policy_file: str | None = None):
                          f"{path}` or carry it out with `tavus-reconciler apply {path}`")
 
     config = load_config(path, policy=_policy_rules(policy_file))
-    for w in config.warnings:
+    names = {d.name for d in config.replicas} | {d.name for d in config.personas}
+    for w in _merge_warnings(config.warnings, names):
         err(f"warning: {w}")
     return config
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+_LABELLED = re.compile(r"^(.*?:\d+:\d+: )(.+?): (.*)$", re.S)
+
+
+def _merge_warnings(warnings, names: set[str]) -> list[str]:
+    """One line per warning: a value that several entries inherit (a ``defaults:`` line) is warned about once,
+    naming the entries, not once per entry ("FILE:L:C: acme-a: ..." for each of five replicas)."""
+    merged: dict[tuple[str, str], list[str]] = {}
+    for w in warnings:
+        m = _LABELLED.match(w)
+        key, who = ((m.group(1), m.group(3)), m.group(2)) if m and m.group(2) in names else ((w, ""), "")
+        merged.setdefault(key, []).append(who)
+    out = []
+    for (where, rest), whos in merged.items():
+        whos = [w for w in whos if w]
+        if len(whos) <= 1:
+            out.append(f"{where}{whos[0]}: {rest}" if whos else where)
+        else:
+            shown = ", ".join(whos[:3]) + (f" and {len(whos) - 3} more" if len(whos) > 3 else "")
+            out.append(f"{where}{rest} (for {shown})")
+    return out
 
 
 def _policy_rules(policy_file: str | None) -> tuple:
@@ -198,7 +245,8 @@ allow_mass_change_option = click.option(
     help="Let a plan delete or replace more than settings.mass_change.max_percent (default 30%) of the managed "
          "replicas or personas (a saved plan records it).")
 target_option = click.option("--target", "targets", multiple=True, metavar="NAME",
-                             help="Limit the run to this replica (repeatable).")
+                             help="Limit the run to this replica or persona (repeatable; an unknown name is an "
+                                  "error).")
 replace_option = click.option("--replace", "replace", multiple=True, metavar="NAME",
                               help="Recreate (retrain) this declared replica (repeatable).")
 prune_option = click.option("--prune", is_flag=True,
@@ -271,8 +319,8 @@ def validate(files: tuple[str, ...], policy_file: str | None = None, policy_only
             if failed:
                 code = EXIT_ERROR
             elif not policy_only:
-                personas = f", {len(config.personas)} personas" if config.personas else ""
-                echo(f"{file}: valid ({len(config.replicas)} replicas{personas})")
+                personas = f", {_count(len(config.personas), 'persona')}" if config.personas else ""
+                echo(f"{file}: valid ({_count(len(config.replicas), 'replica')}{personas})")
     return code
 
 
@@ -282,7 +330,7 @@ def validate(files: tuple[str, ...], policy_file: str | None = None, policy_only
 @cli.command()
 @file_argument
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@click.option("--out", "out", metavar="PLANFILE", help="Save the plan for `apply PLANFILE` (mode 0600).")
+@click.option("-o", "--out", "out", metavar="PLANFILE", help="Save the plan for `apply PLANFILE` (mode 0600).")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when the account differs from FILE (changes, or unmanaged replicas in scope), 0 when not.")
 @click.option("--ignore-unmanaged", is_flag=True,
@@ -309,13 +357,30 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
     """
     from reconciler import workflow
 
-    config = _load(file, policy_file)
-    with _client(ctx) as client:
-        opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend),
-                                    max_replacing=max_replacing, canary=canary, allow_mass_change=allow_mass_change)
-        return workflow.plan(config, client, opts,
-                             _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
-                             ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
+    try:
+        config = _load(file, policy_file)
+        with _client(ctx) as client:
+            opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend),
+                                        max_replacing=max_replacing, canary=canary,
+                                        allow_mass_change=allow_mass_change)
+            return workflow.plan(config, client, opts,
+                                 _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
+                                 ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
+    except ReconcilerError as e:  # no plan: json/markdown still get a document, with the errors (then stderr)
+        if fmt != "text":
+            from reconciler.render import plan_failure
+
+            echo(plan_failure(_error_lines(e), file=file, fmt=fmt), nl=False)
+        raise
+
+
+def _error_lines(e: ReconcilerError) -> list[str]:
+    """The lines main() prints for ``e`` (without their "error: " prefix)."""
+    if isinstance(e, ConfigError):
+        return list(e.diagnostics)
+    if isinstance(e, PlanError):
+        return list(e.problems)
+    return [str(e)]
 
 
 # ----------------------------------------------------------------------------------------- apply
@@ -358,12 +423,15 @@ def _confirm(result) -> bool:
 @resend_option
 @max_replacing_option
 @canary_option
-@click.option("--skip-url-check", is_flag=True, help="Do not check that training URLs answer 2xx before creating.")
+@click.option("--check-urls/--no-check-urls", "check_urls", default=True, show_default=True,
+              help="Check that the training URLs of replicas to create answer 2xx before creating.")
+@click.option("--skip-url-check", is_flag=True, hidden=True)  # 0.1.0's spelling of --no-check-urls
 @allow_mass_change_option
 @policy_option
 @click.pass_context
 def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism, targets, replace, prune,
-          resend, max_replacing, canary, skip_url_check, allow_mass_change=False, policy_file=None) -> int:
+          resend, max_replacing, canary, check_urls, skip_url_check, allow_mass_change=False,
+          policy_file=None) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
     Order: renames, then creates, then deletes. A replace is blue/green: the old replica keeps serving
@@ -408,7 +476,8 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
                                      no_wait=no_wait)
     with _client(ctx) as client:
         return workflow.apply(config, client, opts, wait_opts, _console(ctx), shown=shown, saved=saved, file=file,
-                              confirm=None if auto_approve else _confirm, skip_url_check=skip_url_check).exit_code
+                              confirm=None if auto_approve else _confirm,
+                              skip_url_check=skip_url_check or not check_urls).exit_code
 
 
 # ----------------------------------------------------------------------------------------- show
@@ -512,7 +581,7 @@ def status(ctx, file, fmt) -> int:
 
     \b
     Example:
-      tavus-reconciler status replicas.yaml --format json | jq '.[] | select(.phase != "ready")'
+      tavus-reconciler status replicas.yaml --format json | jq -r '.replicas[] | select(.phase != "ready") | .name'
     """
     from reconciler import workflow
 
@@ -525,11 +594,13 @@ def status(ctx, file, fmt) -> int:
 
 
 @cli.command()
-@click.option("--output", "-o", "output_file", type=click.Path(dir_okay=False), help="Write here (default stdout).")
+@click.option("-o", "--out", "output_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write here (default stdout).")
+@click.option("--output", "output_alias", type=click.Path(dir_okay=False), hidden=True)  # 0.1.0's spelling
 @click.option("--name-prefix", metavar="P", help="Export only replicas whose name starts with P; sets the scope.")
 @click.option("--include-system", is_flag=True, help="Also export Tavus stock replicas (as read-only references).")
 @click.pass_context
-def export(ctx, output_file, name_prefix, include_system) -> int:
+def export(ctx, output_file, output_alias, name_prefix, include_system) -> int:
     """Write a replicas file that adopts the account's existing replicas (pinned by replica_id).
 
     `plan` on the exported file shows no changes, so you can start managing a hand-made account as code
@@ -541,6 +612,7 @@ def export(ctx, output_file, name_prefix, include_system) -> int:
     """
     from reconciler import workflow
 
+    output_file = output_file or output_alias
     with _client(ctx) as client:
         return workflow.export(client, _console(ctx), output_file=output_file, name_prefix=name_prefix,
                                include_system=include_system, version=__version__,
@@ -592,7 +664,8 @@ def output(ctx, file, fmt, allow_partial) -> int:
 
 @cli.command()
 @file_argument
-@target_option
+@click.option("--target", "targets", multiple=True, metavar="PERSONA",
+              help="Check only this declared persona (repeatable).")
 @click.pass_context
 def smoke(ctx, file, targets) -> int:
     """Check that Tavus accepts each declared persona with its replica: one test_mode conversation each.
@@ -612,23 +685,59 @@ def smoke(ctx, file, targets) -> int:
 
 
 @cli.command()
-@file_argument
-@click.argument("name")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("name", required=False)
+@click.option("-y", "--yes", is_flag=True, help="Start it without asking (scripts); a terminal is asked first.")
+@click.option("--end", "end_id", metavar="CONVERSATION_ID",
+              help="End this conversation (it is billed until it ends) instead of starting one.")
 @policy_option
 @click.pass_context
-def converse(ctx, file, name, policy_file=None) -> int:
-    """Start a real conversation with the declared persona or replica NAME and print its conversation_url.
+def converse(ctx, file, name, yes, end_id, policy_file=None) -> int:
+    """Start a real (billed) conversation with the declared persona or replica NAME and print its
+    conversation_url; `--end CONVERSATION_ID` ends one.
 
     \b
     Example:
       tavus-reconciler converse replicas.yaml acme-interviewer
+      tavus-reconciler converse --end c0123456789
     """
     from reconciler import workflow
 
+    if end_id is not None:
+        if file or name:
+            raise UsageError("--end takes only the conversation id: `tavus-reconciler converse --end "
+                             "CONVERSATION_ID`")
+        with _client(ctx) as client:
+            return workflow.end_conversation(client, _console(ctx), end_id).exit_code
+    if not file or not name:
+        raise UsageError("converse needs FILE and NAME (`tavus-reconciler converse replicas.yaml NAME`), or "
+                         "--end CONVERSATION_ID")
     config = _load(file, policy_file)
     _refuse_billable(config)  # issue 28: policy no_billable_conversation, before any request
     with _client(ctx) as client:
-        return workflow.converse(config, client, _console(ctx), name=name).exit_code
+        return workflow.converse(config, client, _console(ctx), name=name,
+                                 confirm=None if yes else _confirm_conversation).exit_code
+
+
+def _confirm_conversation(name: str) -> bool:
+    if not _stdin_is_a_terminal():
+        raise UsageError(f"refusing to start a billed conversation with {name} without confirmation: no terminal "
+                         "to ask on; pass --yes")
+    echo(f"Start a real conversation with {name}? It is billed until it ends "
+         "(`tavus-reconciler converse --end CONVERSATION_ID`).")
+    echo("  Only 'yes' will be accepted to approve.")
+    try:
+        answer = input("\n  Enter a value: ")
+    except (EOFError, OSError, ValueError):
+        answer = ""
+    return answer.strip() == "yes"
+
+
+def _stdin_is_a_terminal() -> bool:
+    try:
+        return sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
+    except (OSError, ValueError):  # stdin closed (`<&-`) or unusable
+        return False
 
 
 def _refuse_billable(config) -> None:
@@ -759,13 +868,13 @@ def demo(file, train_seconds) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
         env.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY="sim-key", VIDEO_BASE_URL=f"{sim.url}/media",
                    ANNA_TRAIN_URL=sim.video_url("anna-train.mp4") + "?X-Amz-Signature=demo-secret-signature")
-        echo(f"A local Tavus simulator is running at {sim.url} (training takes {train_seconds:g}s here, "
+        echo(f"A local Tavus simulator is running at {sim.url}\n(training takes {train_seconds:g}s here, "
              "hours on Tavus).\n")
         steps = [("plan", file), ("apply", file, "--auto-approve", "--poll-interval", "1s")]
         edited = _demo_edit(file, cwd, tmp)  # then a persona edited in a copy: plan shows the update, apply PATCHes
         if edited is not None:
             name, copy = edited
-            steps += [f"# edit persona {name}: one line added to its system prompt (in a copy, {copy})",
+            steps += [f"# edit persona {name} in a copy ({copy}):\n$ # one line added to its system prompt",
                       ("plan", copy), ("apply", copy, "--auto-approve", "--poll-interval", "1s")]
         steps.append(("status", file))
         for args in steps:
@@ -779,15 +888,15 @@ def demo(file, train_seconds) -> int:
             if code != 0:
                 err(f"demo: `tavus-reconciler {' '.join(args)}` exited {code}")
                 return code
-    echo("Demo complete. Next: point TAVUS_API_KEY at your account and run `tavus-reconciler plan` on your file.")
+    echo("Demo complete. Next: point TAVUS_API_KEY at your account and run\n`tavus-reconciler plan` on your file.")
     return EXIT_OK
 
 
 # ----------------------------------------------------------------------------------------- entry point
 
 
-for _command in cli.commands.values():  # global options work after the subcommand too
-    _command.params.extend(_global_params())
+for _name, _command in cli.commands.items():  # global options work after the subcommand too
+    _command.params.extend(_global_params(offline=_name in OFFLINE))
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2

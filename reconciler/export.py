@@ -232,5 +232,7 @@ def format_outputs(ready: dict[str, str], fmt: str) -> str:
                 raise ValueError(f"{name!r} and {names[var]!r} both map to {var}: rename one")
             names[var] = name
         return "".join(f"{env_name(n)}={ready[n]}\n" for n in sorted(ready))
-    width = max((len(n) for n in ready), default=0)
-    return "".join(escape_control(f"{n:<{width}}  {ready[n]}") + "\n" for n in sorted(ready))
+    from reconciler.progress import _width_of  # pad by terminal cells (wide characters take two)
+
+    width = max((_width_of(n) for n in ready), default=0)
+    return "".join(escape_control(f"{n}{' ' * (width - _width_of(n))}  {ready[n]}") + "\n" for n in sorted(ready))

@@ -7,8 +7,8 @@ patch. Nested mappings (``layers.llm.model``) are compared key by key; lists and
 A small recursive diff rather than deepdiff: the walk is driven by the desired side (deepdiff reports every
 difference, including the undeclared attributes we must ignore, which would then have to be filtered back
 out), ``add`` vs ``replace`` follows directly from whether the remote key exists, and the paths come out as
-JSON Pointers without translating deepdiff's ``root['layers']['llm']`` notation. deepdiff stays useful for
-*showing* a nested change (issue 17's plan rendering).
+JSON Pointers without translating deepdiff's ``root['layers']['llm']`` notation. (deepdiff is not a
+dependency: an unordered list such as a tag set compares as a sorted copy, no library needed.)
 """
 
 from __future__ import annotations

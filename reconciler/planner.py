@@ -67,8 +67,10 @@ def compute_plan(
     declared_names = {d.name for d in config.replicas}
     for name in sorted(force_replace - declared_names):
         errors.append(f"--replace {name}: no replica of that name is declared in {config.path}")
-    for name in sorted(targets - declared_names - {r.name for r in user}):
-        warnings.append(f"--target {name} matches no declared or remote replica")
+    known = declared_names | {r.name for r in user} | {d.name for d in config.personas} | {
+        p.name for p in personas or () if getattr(p, "name", None)}
+    for name in sorted(targets - known):  # a typo would plan nothing and say "No changes": an error
+        errors.append(_no_such_target(name, sorted(declared_names | {d.name for d in config.personas}), config.path))
 
     def track(r: RemoteReplica) -> None:
         if r.phase is Phase.READY:
@@ -117,6 +119,15 @@ def compute_plan(
         uncompared=tuple(uncompared),
         forgotten_personas=tuple(forgotten_personas),
     )
+
+
+def _no_such_target(name: str, declared: list[str], path: str) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(name, declared, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(near)}?" if near else (
+        f"; declared: {', '.join(declared[:8])}{', ...' if len(declared) > 8 else ''}" if declared else "")
+    return f"--target {name}: no replica or persona of that name is declared in {path} or found on the account{hint}"
 
 
 def _plan_entry(d, res, by_id, force_replace, changes, errors, warnings, missing, track) -> None:

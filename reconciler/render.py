@@ -20,6 +20,7 @@ from reconciler.resolver import ABSENT
 from reconciler.status import Phase
 
 FORMAT_VERSION = "1"
+WIDTH = 80  # plan text fits an 80-column terminal: nested values one per line, long prose wrapped
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>`|)\]]+", re.IGNORECASE)
 # What escape_control escapes but json.dumps(ensure_ascii=False) leaves raw: C1 controls, DEL, bidi overrides.
@@ -190,6 +191,19 @@ def plan_json(plan: Plan, *, file: str) -> str:
     return _json_safe(json.dumps(plan_document(plan, file=file), indent=2, ensure_ascii=False)) + "\n"
 
 
+def plan_failure(errors: Sequence[str], *, file: str, fmt: str) -> str:
+    """What ``plan --format json|markdown`` prints when there is no plan (a bad file, a refused API call): a
+    document carrying the errors, so a PR comment or a consumer shows why instead of nothing."""
+    errors = [redact_text(escape_control(e)) or "" for e in errors]
+    if fmt == "json":
+        doc = {"format_version": FORMAT_VERSION, "file": file, "failed": True, "errors": errors}
+        return _json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+    out = [f"### tavus-reconciler plan failed: {_md_code(file, cell=False)}", ""]
+    out += [f"> **Error:** {_md_text(e)}" + ("" if i == len(errors) - 1 else "  ") for i, e in enumerate(errors)]
+    out += ["", "No plan was made, so nothing can be applied: fix the errors above and plan again.", ""]
+    return "\n".join(out)
+
+
 # ----------------------------------------------------------------------------------------- plan text
 
 
@@ -225,6 +239,18 @@ def _prompt_diff(old: object, new: object) -> list[str] | None:
         old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=2)]
 
 
+def _fit_diff_line(pad: str, line: str) -> list[str]:
+    """A prompt diff line within WIDTH: an unchanged (context) line is cut with an ellipsis, an added or
+    removed one is wrapped, each piece under its own + or - so every changed word is shown."""
+    import textwrap
+
+    if len(pad) + len(line) <= WIDTH or line[:1] not in " +-" or line.startswith(("+++", "---")):
+        return [pad + line]
+    if line[:1] == " ":
+        return [pad + line[:WIDTH - len(pad) - 1] + "…"]
+    return [pad + line[0] + piece for piece in textwrap.wrap(line[1:], WIDTH - len(pad) - 1, drop_whitespace=False)]
+
+
 def _nested_diff_lines(rows, indent: int = 6) -> list[str]:
     """Rows (dotted path, old, new) as terraform shows a changed block: ``~ layers { ~ llm { ~ model: a -> b } }``."""
     lines: list[str] = []
@@ -242,7 +268,7 @@ def _nested_diff_lines(rows, indent: int = 6) -> list[str]:
         prompt = _prompt_diff(old, new)
         if prompt is not None:
             lines.append(f"{pad}~ {escape_control(leaf)}:")
-            lines += [f"{pad}    {line}" for line in prompt]
+            lines += [fitted for line in prompt for fitted in _fit_diff_line(f"{pad}    ", line)]
         elif old is None:
             lines.append(f"{pad}+ {escape_control(leaf)}: {_persona_value(new)}")
         elif new is None:
@@ -253,6 +279,26 @@ def _nested_diff_lines(rows, indent: int = 6) -> list[str]:
         opened.pop()
         lines.append(" " * (indent + 2 * len(opened)) + "}")
     return lines
+
+
+def _persona_attr_lines(key: str, value: object, indent: int) -> list[str]:
+    """One attribute of a persona being created or deleted, within WIDTH columns where the value allows: a
+    mapping as a ``key {`` block of its keys, a long or multi-line string (a prompt) as a ``key: |`` block of
+    its lines wrapped at WIDTH (the text itself is unchanged: the file has it as written)."""
+    import textwrap
+
+    pad, name = " " * indent, escape_control(key)
+    if isinstance(value, Mapping) and value:
+        return ([f"{pad}{name} {{"] + [line for k, v in value.items() if v is not None
+                                       for line in _persona_attr_lines(str(k), v, indent + 2)] + [f"{pad}}}"])
+    shown = _persona_value(value)
+    if not isinstance(value, str) or ("\n" not in value and len(pad) + len(name) + 2 + len(shown) <= WIDTH):
+        return [f"{pad}{name}: {shown}"]
+    body = [escape_control(str(_redact_deep(line))) for line in value.splitlines()]
+    inner = " " * (indent + 2)
+    return [f"{pad}{name}: |"] + [wrapped for line in body for wrapped in (
+        textwrap.wrap(line, WIDTH, initial_indent=inner, subsequent_indent=inner + "  ", break_long_words=True,
+                      break_on_hyphens=False) or [inner.rstrip()])]
 
 
 def _persona_change_lines(c: Change, color: bool) -> list[str]:
@@ -269,7 +315,7 @@ def _persona_change_lines(c: Change, color: bool) -> list[str]:
         for k, v in ((c.after if c.action is Action.CREATE else c.before) or {}).items():
             if v is None or (k == "persona_name" and v == c.name):
                 continue
-            lines.append(f"      {escape_control(k)}: {_persona_value(v)}")
+            lines += _persona_attr_lines(k, v, 6)
     if c.resent:
         lines.append("      sent as declared without comparing (--resend; the API does not return them): "
                      + ", ".join(_safe(a) for a in c.resent))
@@ -487,9 +533,13 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
 # ----------------------------------------------------------------------------------------- status
 
 
-def status_json(rows: Sequence[Mapping[str, object]]) -> str:
-    rows = [{**row, "name": redact_text(row["name"])} if "name" in row else row for row in rows]
-    return _json_safe(json.dumps(rows, indent=2, ensure_ascii=False)) + "\n"
+def status_json(rows: Sequence[Mapping[str, object]], personas: Sequence[Mapping[str, object]] = ()) -> str:
+    """The status document (schemas/status.schema.json): versioned like the plan's, replicas then personas."""
+    def named(items):
+        return [{**row, "name": redact_text(row["name"])} if "name" in row else row for row in items]
+
+    doc = {"format_version": FORMAT_VERSION, "replicas": named(rows), "personas": named(personas)}
+    return _json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 _PHASE_COLOR = {"ready": "green", "pending": "yellow", "failed": "red", "absent": "magenta"}
@@ -521,10 +571,12 @@ def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False, rollo
     unmanaged = [r for r in rows if not r.get("managed", True)]
     table = [cells(r) for r in rows]
     shown = {id(r): t for r, t in zip(rows, table, strict=True)}
-    widths = [max([len(h)] + [len(t[i]) for t in table]) for i, h in enumerate(header)]
+    from reconciler.progress import _width_of  # terminal cells: 日本語 takes two each, a combining mark none
+
+    widths = [max([len(h)] + [_width_of(t[i]) for t in table]) for i, h in enumerate(header)]
 
     def line(values: Sequence[str], phase: str | None = None) -> str:
-        padded = [v.ljust(w) for v, w in zip(values, widths, strict=True)]
+        padded = [v + " " * (w - _width_of(v)) for v, w in zip(values, widths, strict=True)]
         if phase is not None:
             padded[2] = _style(padded[2], color, fg=_PHASE_COLOR.get(phase))
         return "  ".join(padded).rstrip()

@@ -130,6 +130,14 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
     if result.errors:
         console.err(f"error: the plan has {len(result.errors)} error(s); it cannot be applied")
         return Outcome(ERROR, plan=result)
+    if result.missing_vars:  # like Terraform's missing variable: a plan apply would refuse is an error
+        from reconciler.redact import escape_control
+
+        names = ", ".join(f"${{{v}}}" for v in result.missing_vars)
+        console.err(escape_control(f"error: the plan needs {names}, not set: apply would refuse it; set "
+                                   f"{'it' if len(result.missing_vars) == 1 else 'them'} and plan again"
+                                   + (" (nothing was saved)" if out else "")))
+        return Outcome(ERROR, plan=result)
     if check_urls:
         from reconciler.preflight import unreachable_urls
 
@@ -382,6 +390,9 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     if remote is None:  # `wait FILE`: read the account, and the replaces in flight, here
         remote = inventory(client, config)
         result = make_plan(config, remote, PlanOptions(targets=tuple(targets)))
+        unknown = [e for e in result.errors if e.startswith("--target ")]
+        if unknown:  # a typo would wait for nothing and exit 0
+            raise PlanError(unknown)
         removed = _remove_failed_successors(result, client, opts.parallelism, console)
         rolling = _rolling(result, client, remote, {}, opts.parallelism, console, may_start=False, targets=targets)
     replacing = {r.step.name for r in rolling.runs} if rolling is not None else set()
@@ -390,6 +401,11 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         console.out("Nothing to wait for.")
         return _Waited(FAILED if removed else OK)
     known = {r.replica_id: r for r in remote}
+    from reconciler.status import Phase
+
+    if not replacing and not removed and all(i in known and known[i].phase is Phase.READY for i in ids):
+        console.out(f"\nAll {len(ids)} replica(s) are ready: nothing to wait for.")  # e.g. a persona-only apply
+        return _Waited(OK)
     # a rollout with replaces still to start continues with apply (wait never starts a successor)
     verb = "apply" if rolling is not None and rolling.may_start and rolling.runs else "wait"
     resume = f"tavus-reconciler {verb} {file}" + "".join(f" --target {t}" for t in targets)
@@ -478,7 +494,7 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
     prows = persona_status_rows(config, personas) if personas is not None else []
     rollout = rollout_status(config, remote, personas, rows)
     if fmt == "json":
-        console.out(render.status_json(rows + prows), nl=False)
+        console.out(render.status_json(rows, prows), nl=False)
     else:
         console.out(render.status_text(rows, color=console.color, rollout=rollout), nl=False)
         if prows:
@@ -642,7 +658,8 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
     return Outcome(OK)
 
 
-def converse(config: Config, client, console: Console, *, name: str) -> Outcome:
+def converse(config: Config, client, console: Console, *, name: str,
+             confirm: Callable[[str], bool] | None = None) -> Outcome:
     """Start a REAL conversation with a declared persona (its default replica) or replica, by declared name, and
     print its conversation_url (step 3 of the Tavus training guide). A persona wins when both share the name.
     Never retried on a lost answer (a second live conversation would be joined and billed)."""
@@ -662,9 +679,39 @@ def converse(config: Config, client, console: Console, *, name: str) -> Outcome:
         replica_id = res.matches[0].replica_id
     else:
         raise UsageError(f"{name}: no persona or replica of that name is declared in {config.path}")
+    if confirm is not None and not confirm(name):
+        console.err("Cancelled; no conversation was started.")
+        return Outcome(ERROR)
     conv = client.create_conversation(persona_id=persona_id, replica_id=replica_id,
                                       name=f"tavus-reconciler {name}")
     console.err(f"Started conversation {conv.conversation_id} with {name} (status {conv.status or 'unknown'}); "
-                "it runs (and is billed) until it ends")
-    console.out(conv.conversation_url or "")
+                f"it runs (and is billed) until it ends: `tavus-reconciler converse --end {conv.conversation_id}`")
+    url = conversation_url(conv.conversation_url)
+    if url is None:
+        console.err("error: the API's answer has no usable conversation_url (not an http(s) URL)")
+        return Outcome(ERROR)
+    console.out(url)
+    return Outcome(OK)
+
+
+def conversation_url(url: str | None) -> str | None:
+    """The conversation_url the server sent, safe to print raw (it is the one output meant to be opened, so
+    its query is kept): control, bidi and invisible characters removed, an echoed API key masked; None when
+    what is left is not an http(s) URL."""
+    import re
+
+    from reconciler.redact import CONTROL_CHARS, INVISIBLE_CHARS, has_secret, redact_text
+
+    url = INVISIBLE_CHARS.sub("", CONTROL_CHARS.sub("", url or "")).strip()
+    if has_secret(url):
+        url = redact_text(url) or ""
+    return url if re.fullmatch(r"https?://[^\s\"'<>`]+", url) else None
+
+
+def end_conversation(client, console: Console, conversation_id: str) -> Outcome:
+    """``converse --end ID``: the documented POST /v2/conversations/{id}/end (billing stops)."""
+    from reconciler.redact import escape_control
+
+    client.end_conversation(conversation_id)
+    console.out(escape_control(f"Ended conversation {conversation_id}."))
     return Outcome(OK)

@@ -21,3 +21,10 @@ def sim():
 
     with Simulator(api_key=API_KEY, train_seconds=0.5) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory, worker_id):
+    """A folder of this session that every pytest-xdist worker sees: what is built once (tests/artifacts.py)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base if worker_id == "master" else base.parent) / "artifacts"

@@ -64,3 +64,49 @@ def test_bad_durations(text):
 
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def _completion_lines() -> dict[str, str]:
+    """The README's shell completion table: shell -> the line to add."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    return {m.group(1): m.group(2).replace("\\|", "|")
+            for m in re.finditer(r"^\| (bash|zsh|fish) \| `[^`]+` \| `(.+)` \|$", readme, flags=re.M)}
+
+
+def _path_env() -> dict:
+    import os
+
+    return {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+
+
+def test_bash_completion_as_the_readme_documents_it():
+    lines = _completion_lines()
+    assert set(lines) == {"bash", "zsh", "fish"}
+    script = lines["bash"] + ('\nCOMP_WORDS=(tavus-reconciler pl); COMP_CWORD=1; _tavus_reconciler_completion '
+                              'tavus-reconciler; printf "%s\\n" "${COMPREPLY[@]}"'
+                              '\nCOMPREPLY=(); COMP_WORDS=(tavus-reconciler plan --det); COMP_CWORD=2; '
+                              '_tavus_reconciler_completion tavus-reconciler; printf "%s\\n" "${COMPREPLY[@]}"')
+    res = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True, env=_path_env(), timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["plan", "--detailed-exitcode"], res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("shell, marker", [("zsh", "compdef _tavus_reconciler_completion tavus-reconciler"),
+                                           ("fish", "complete --no-files --command tavus-reconciler")])
+def test_zsh_and_fish_completion_scripts(shell, marker):
+    import shutil
+
+    line = _completion_lines()[shell]
+    source = subprocess.run(["tavus-reconciler"], env={**_path_env(), "_TAVUS_RECONCILER_COMPLETE": f"{shell}_source"},
+                            capture_output=True, text=True, timeout=60)
+    assert source.returncode == 0 and marker in source.stdout, source.stdout + source.stderr
+    if shutil.which(shell):  # the documented line itself, where the shell is installed
+        check = {"zsh": "autoload -Uz compinit && compinit -u && " + line,
+                 "fish": line.replace("| source", "| source; and complete -C 'tavus-reconciler pl'")}[shell]
+        res = subprocess.run([shell, "-c", check], capture_output=True, text=True, env=_path_env(), timeout=60)
+        assert res.returncode == 0, res.stdout + res.stderr
+        if shell == "fish":
+            assert "plan" in res.stdout, res.stdout

@@ -205,7 +205,7 @@ def test_validate_counts_personas_and_masks_resolved_keys(tmp_path):
     res = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(path)], capture_output=True, text=True,
                          env=env, timeout=60)
     assert res.returncode == 0, res.stderr
-    assert res.stdout == f"{path}: valid (2 replicas, 1 personas)\n"
+    assert res.stdout == f"{path}: valid (2 replicas, 1 persona)\n"
     assert "sk-very-secret-key" not in res.stdout + res.stderr
     path.write_text(HEAD + "  - name: p\n    system_prompt: a\n    layers: {tts: {api_key: sk-very-secret-key}}\n")
     res = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(path)], capture_output=True, text=True,

@@ -44,7 +44,7 @@ def test_apply_creates_waits_and_then_plan_is_empty(sim, tmp_path):
     again = run_cli(sim, "plan", f, "--detailed-exitcode")
     assert again.code == 0 and "No changes." in again.out, again.all
     status = json.loads(run_cli(sim, "status", f, "--format", "json").out)
-    assert {row["name"]: row["phase"] for row in status if row["managed"]} == dict.fromkeys(
+    assert {row["name"]: row["phase"] for row in status["replicas"] if row["managed"]} == dict.fromkeys(
         ["acme-a", "acme-b", "acme-c"], "ready")
     out = json.loads(run_cli(sim, "output", f, "--format", "json").out)
     assert sorted(out) == ["acme-a", "acme-b", "acme-c"] and all(v.startswith("r") for v in out.values())
@@ -170,7 +170,7 @@ def test_url_preflight_lists_every_bad_url_and_changes_nothing(sim, tmp_path):
     assert skipped.code == 0, skipped.all
 
 
-def test_unset_variable_refused_at_apply_but_only_warned_by_plan(sim, tmp_path):
+def test_unset_variable_a_create_needs_is_an_error_for_plan_and_apply(sim, tmp_path):
     f = write(tmp_path, """\
         version: 1
         replicas:
@@ -178,8 +178,12 @@ def test_unset_variable_refused_at_apply_but_only_warned_by_plan(sim, tmp_path):
             train_video_url: ${UNSET_TRAIN_URL_FOR_TEST}
             synthetic: true
         """)
-    plan = run_cli(sim, "plan", f)
-    assert plan.code == 0 and "UNSET_TRAIN_URL_FOR_TEST" in plan.all
+    saved = tmp_path / "release.plan"
+    plan = run_cli(sim, "plan", f, "--out", str(saved))  # like Terraform's missing variable: exit 1, nothing saved
+    assert plan.code == 1 and not saved.exists(), plan.all
+    assert plan.err.strip().splitlines()[-1] == ("error: the plan needs ${UNSET_TRAIN_URL_FOR_TEST}, not set: apply "
+                                                 "would refuse it; set it and plan again (nothing was saved)")
+    assert run_cli(sim, "plan", f, env=cli_env(sim, UNSET_TRAIN_URL_FOR_TEST=sim.video_url("a.mp4"))).code == 0
     res = run_cli(sim, "apply", f, "--auto-approve")
     assert res.code == 1 and "UNSET_TRAIN_URL_FOR_TEST" in res.err
     assert names_on(sim) == []

@@ -191,7 +191,7 @@ def test_status_and_output_include_personas(sim, tmp_path):
 
     jsonschema.validate(rows, load_schema("status.schema.json"))
     assert {"kind": "persona", "name": "acme-interviewer", "persona_id": p["persona_id"], "phase": "present",
-            "default_replica_id": p["default_replica_id"], "managed": True} in rows
+            "default_replica_id": p["default_replica_id"], "managed": True} in rows["personas"]
     text = run_cli(sim, "status", path)
     assert text.code == 0 and "PERSONAS" in text.out and p["persona_id"] in text.out, text.all
 
@@ -237,7 +237,7 @@ def test_converse_starts_a_conversation_by_declared_name(sim, tmp_path):
     assert early.code == 1 and "not created yet" in early.err and "Traceback" not in early.all
     assert _apply(sim, path).code == 0
     for name in ("acme-interviewer", "acme-anna"):
-        res = run_cli(sim, "converse", path, name)
+        res = run_cli(sim, "converse", path, name, "--yes")
         assert res.code == 0 and res.out.strip().startswith("https://"), res.all
     unknown = run_cli(sim, "converse", path, "nobody")
     assert unknown.code == 1 and "nobody" in unknown.err

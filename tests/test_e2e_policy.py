@@ -114,11 +114,12 @@ def test_no_billable_conversation_refuses_converse_in_ci_before_any_request(sim,
               + _synthetic(sim, ["bot"]))
     sim.add_replica(replica_name="bot", status="completed")
     start = len(sim.requests)
-    refused = run_cli(sim, "converse", f, "bot", env=cli_env(sim, CI="true"))
+    refused = run_cli(sim, "converse", f, "bot", "--yes", env=cli_env(sim, CI="true"))  # --yes: policy still wins
     assert refused.code == 1 and "policy no_billable_conversation" in refused.err, refused.all
     assert "nothing was sent" in refused.err and sim.requests[start:] == []  # not even a listing
     env = {k: v for k, v in cli_env(sim).items() if k != "CI"}
-    assert run_cli(sim, "converse", f, "bot", env=env).code == 0, "converse"  # outside CI the policy lets it through
+    # outside CI the policy lets it through
+    assert run_cli(sim, "converse", f, "bot", "--yes", env=env).code == 0, "converse"
 
 
 def test_a_platform_policy_file_applies_and_the_plan_says_who_set_each_rule(sim, tmp_path):

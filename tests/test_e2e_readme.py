@@ -33,13 +33,14 @@ BLOCKS = re.findall(r"^```sh\n(.*?)^```", README, flags=re.S | re.M)
 SETUP = [b for b in BLOCKS if "python3 -m venv .venv" in b]
 BENCH = [b for b in BLOCKS if "bench/bench.py" in b]
 WALKTHROUGH = [b for b in BLOCKS if "tavus-reconciler simulator" in b]
-ACCOUNT = [b for b in BLOCKS if b not in SETUP + BENCH + WALKTHROUGH]
+INSTALL = [b for b in BLOCKS if "pipx install" in b]
+ACCOUNT = [b for b in BLOCKS if b not in SETUP + BENCH + WALKTHROUGH + INSTALL]
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_readme_blocks_are_all_accounted_for():
-    assert len(SETUP) == 2 and len(BENCH) == 1 and len(WALKTHROUGH) == 1
+    assert len(SETUP) == 2 and len(BENCH) == 1 and len(WALKTHROUGH) == 1 and len(INSTALL) == 1
     assert len(ACCOUNT) >= 4, ACCOUNT
     for block in BLOCKS:  # every tavus-reconciler call uses commands and options that exist
         for line in block.splitlines():
@@ -148,3 +149,33 @@ def test_the_readme_replicas_file_example_is_valid(tmp_path):
     path.write_text(example)
     config = load_config(path, environ={})
     assert [d.name for d in config.replicas][-1] == "acme-legacy" and config.removed_names == ("acme-old-promo",)
+
+
+def test_the_install_block_puts_the_tool_on_the_path(shared, tmp_path):
+    """The users' Install block as written, with only GitHub's URL swapped for a local clone tagged like the
+    release (the tag the README names is this version's, with a CHANGELOG entry); pipx in a scratch home."""
+    from artifacts import clean_env, release_repo
+
+    from reconciler import __version__
+
+    (block,) = INSTALL
+    url = "git+https://github.com/tavus-reconciler/tavus-reconciler@"
+    tag = re.search(re.escape(url) + r"(v[\w.]+)", block).group(1)
+    assert tag == f"v{__version__}" and f"## {__version__} " in (ROOT / "CHANGELOG.md").read_text()
+    assert README.count(f"@v{__version__}") >= 2 and f"rev: v{__version__}" in README  # the Action, the hook
+    pipx = shutil.which("pipx", path=os.path.dirname(sys.executable)) or shutil.which("pipx")
+    if pipx is None:
+        pytest.skip("pipx is not installed (it is in the test extras)")
+    local = block.replace(url, f"git+file://{release_repo(shared)}@")
+    bin_dir = tmp_path / "bin"
+    env = clean_env(PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(bin_dir), PIPX_MAN_DIR=str(tmp_path / "man"),
+                    HOME=str(tmp_path))
+    env["PATH"] = os.pathsep.join([str(bin_dir), os.path.dirname(pipx), env["PATH"]])
+    res = subprocess.run(["bash", "-e", "-c", local], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.strip().endswith(f"tavus-reconciler, version {__version__}"), res.stdout
+    assert (bin_dir / "tavus-reconciler").exists()
+    demo = subprocess.run([str(bin_dir / "tavus-reconciler"), "validate", str(ROOT / "examples/replicas.yaml")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0 and "valid" in demo.stdout, demo.stdout + demo.stderr

@@ -119,7 +119,8 @@ def test_status_shows_the_rollout_progress_from_the_account(slow_sim, tmp_path):
     assert j.code == 0, j.all
     rows = json.loads(j.out)
     jsonschema.Draft202012Validator(schema("status.schema.json")).validate(rows)
-    states = {row["name"]: row["rollout"]["state"] for row in rows if "rollout" in row and "~" not in row["name"]}
+    states = {row["name"]: row["rollout"]["state"] for row in rows["replicas"]
+              if "rollout" in row and "~" not in row["name"]}
     assert states == {"acme-01": "trained", "acme-02": "training", **{n: "waiting" for n in NAMES[2:]}}
     t = run_cli(sim, "status", f)
     last = t.out.rstrip().splitlines()[-1]

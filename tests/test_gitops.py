@@ -31,9 +31,11 @@ def option_names(command: click.Command) -> set[str]:
 def check_invocation(tokens: list[str]) -> None:
     root_opts = option_names(cli)
     i = 0
-    while tokens[i].startswith("-"):
+    while i < len(tokens) and tokens[i].startswith("-"):
         assert tokens[i] in root_opts, f"unknown global option {tokens[i]}"
         i += 1 + (tokens[i] == "--api-url")
+    if i == len(tokens):  # global options only (`tavus-reconciler --version`)
+        return
     command = cli.commands.get(tokens[i])
     assert command is not None, f"no command {tokens[i]!r}"
     opts = option_names(command)
@@ -86,3 +88,18 @@ def test_pre_commit_hook_runs_validate(tmp_path):
     assert ok.returncode == 0, ok.stderr
     res = subprocess.run([*run, str(ROOT / "examples/replicas.yaml"), str(bad)], capture_output=True, text=True)
     assert res.returncode == 1 and f"{bad}:4:5" in res.stderr and "train_video_url" in res.stderr
+
+
+def test_apply_workflow_stays_under_githubs_6h_cap_and_a_scheduled_run_resumes():
+    from reconciler.cli import parse_duration
+
+    doc = yaml.safe_load((ROOT / "examples/github-actions/tavus-apply.yml").read_text())
+    triggers = doc.get("on", doc.get(True))  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"], "a scheduled run resumes after a timeout"
+    (job,) = doc["jobs"].values()
+    assert job["timeout-minutes"] < 360, "GitHub-hosted jobs stop at 6 h"
+    step = next(s for s in job["steps"] if s.get("with", {}).get("command", "").startswith("apply "))
+    tokens = shlex.split(step["with"]["command"])
+    waited = parse_duration(tokens[tokens.index("--timeout") + 1])
+    assert waited < job["timeout-minutes"] * 60 - 10 * 60, "the tool times out (exit 4) before the job is killed"
+    assert "4" in step["with"]["success-codes"].split(), "exit 4 (still training) is resumed, not a failure"

@@ -216,9 +216,15 @@ def test_target_limits_creates_and_deletes():
     assert plan.unmanaged == ()
 
 
-def test_target_that_matches_nothing_warns():
-    plan = compute_plan(config(desired("a")), [], targets={"nope"})
-    assert plan.changes == () and "nope" in plan.warnings[0]
+def test_target_that_matches_nothing_is_an_error_naming_the_nearest():
+    plan = compute_plan(config(desired("acme-anna"), desired("b")), [], targets={"acme-ana"})
+    assert plan.changes == () and plan.warnings == ()
+    assert plan.errors == ("--target acme-ana: no replica or persona of that name is declared in replicas.yaml or "
+                           "found on the account; did you mean acme-anna?",)
+    far = compute_plan(config(desired("a")), [], targets={"zzzz"})
+    assert far.errors[0].endswith("; declared: a")
+    remote_only = compute_plan(config(desired("a")), [remote("r9", "y")], targets={"y"})
+    assert remote_only.errors == ()  # an unmanaged replica on the account is a target too
 
 
 def test_missing_vars_are_flagged_only_for_creates():

@@ -367,10 +367,12 @@ def test_status_json_validates_against_the_schema():
     assert text.endswith("\n") and SECRET not in text
     doc = json.loads(text)
     validate(doc, "status.schema.json")
-    assert doc == rows
-    validate([], "status.schema.json")
+    assert doc == {"format_version": "1", "replicas": rows, "personas": []}
+    validate({"format_version": "1", "replicas": [], "personas": []}, "status.schema.json")
     with pytest.raises(jsonschema.ValidationError):
-        validate([{**rows[0], "phase": "training"}], "status.schema.json")
+        validate({**doc, "replicas": [{**rows[0], "phase": "training"}]}, "status.schema.json")
+    with pytest.raises(jsonschema.ValidationError):  # 0.1.0's bare array is not the document
+        validate(rows, "status.schema.json")
 
 
 def test_status_text():
@@ -427,3 +429,15 @@ def test_plan_json_with_forgotten_replicas_matches_the_schema():
     Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
     md = render.plan_markdown(plan, file="f.yaml")
     assert "<summary>Forget (1)</summary>" in md and "No changes. Inventory matches" in md
+
+
+def test_status_table_pads_by_display_width():
+    rows = [{"name": "u-日本語のアバター", "replica_id": "r1", "status": "completed", "phase": "ready", "progress": 100,
+             "model_name": "phoenix-4", "managed": True},
+            {"name": "u-plain", "replica_id": "r2", "status": "completed", "phase": "ready", "progress": 100,
+             "model_name": "phoenix-4", "managed": True}]
+    lines = render.status_text(rows).splitlines()[1:3]
+    from reconciler.progress import _width_of
+
+    starts = [_width_of(line[:line.index(rid)]) for line, rid in zip(lines, ("r1", "r2"), strict=True)]
+    assert starts[0] == starts[1] == _width_of("u-日本語のアバター") + 2, lines
