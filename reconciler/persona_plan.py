@@ -38,8 +38,8 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
             res = replica_res.get(d.default_replica)
             if d.default_replica in creating:
                 ref = d.default_replica
-            elif res is not None and res.remote is not None:
-                replica_id = res.remote.replica_id
+            elif res is not None and res.serving is not None:  # a replace in its rename phase: the successor
+                replica_id = res.serving.replica_id
             elif res is not None and res.matches:
                 errors.append(f"persona {d.name}: default_replica {d.default_replica!r} is ambiguous ({res.ids})")
                 continue

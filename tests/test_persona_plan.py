@@ -116,3 +116,20 @@ def test_resend_of_a_persona_whose_parent_is_missing_adds_it_whole_and_names_are
                        layers={"conversational_flow": {"turn_taking_patience": "high"}})
     nothing = compute_plan(_config([d]), [], personas=[compared], resend=["p"])
     assert nothing.changes == () and "nothing more to send" in nothing.warnings[0]
+
+
+def test_default_replica_resolves_to_the_successor_of_a_replace_in_its_rename_phase():
+    """Issue 24 #1: a run killed between "delete old" and "rename successor" (or a refused rename) leaves only
+    the marked successor; the persona's default_replica is that successor, so apply converges (no wedge)."""
+    rep = DesiredReplica("acme-anna", train_video_url="https://x/v.mp4", synthetic=True)
+    d = DesiredPersona("acme-p", {"system_prompt": "x"}, default_replica="acme-anna")
+    successor = RemoteReplica("r2", "acme-anna~next~r1", status="completed")
+    persona = _remote(persona_id="p1", persona_name="acme-p", system_prompt="x", default_replica_id="r1")
+    plan = compute_plan(_config([d], [rep]), [successor], personas=[persona])
+    assert plan.errors == ()
+    by_kind = {c.kind: c for c in plan.changes}
+    assert by_kind["replicas"].action is Action.REPLACE and by_kind["replicas"].phase == "rename"
+    assert by_kind["personas"].patch == ({"op": "replace", "path": "/default_replica_id", "value": "r2"},)
+    failed = RemoteReplica("r2", "acme-anna~next~r1", status="error")  # a failed successor is never served
+    again = compute_plan(_config([d], [rep]), [failed], personas=[persona])
+    assert {c.action for c in again.changes if c.kind == "replicas"} == {Action.DELETE, Action.CREATE}
