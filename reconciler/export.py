@@ -143,8 +143,8 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
         text = yaml.dump({"personas": entries}, Dumper=_persona_dumper(), sort_keys=False, allow_unicode=True,
                          width=1000, default_flow_style=False)
         for var, path in secrets:
-            text = text.replace(f"api_key: ${{{var}}}\n", f"api_key: ${{{var}}}   # {path} is a secret and was not "
-                                                           f"exported: set {var} to it\n", 1)
+            text = re.sub(rf"(: \$\{{{var}\}})\n", lambda m, var=var, path=path: f"{m.group(1)}   # {path} is a "
+                          f"secret and was not exported: set {var} to it\n", text, count=1)
     if commented:
         text += "\n# Personas not exported (the reason is on each; declare them by hand to manage them):\n"
         for name, pid, why in commented:
@@ -172,6 +172,14 @@ def _export_layers(layers, name: str, secrets: list[tuple[str, str]], warnings: 
                 var = "TAVUS_PERSONA_" + re.sub(r"[^A-Z0-9]+", "_", f"{name}_{layer}_api_key".upper()).strip("_")
                 secrets.append((var, f"layers.{layer}.api_key"))
                 kept[key] = _Placeholder(var)
+            elif key == "headers" and isinstance(value, dict):  # issue 24: an Authorization header is a key too
+                headers = {}
+                for header in value:
+                    var = "TAVUS_PERSONA_" + re.sub(r"[^A-Z0-9]+", "_",
+                                                    f"{name}_{layer}_header_{header}".upper()).strip("_")
+                    secrets.append((var, f"layers.{layer}.headers.{header}"))
+                    headers[header] = _Placeholder(var)
+                kept[key] = headers
             else:
                 kept[key] = value
         out[layer] = kept

@@ -83,6 +83,7 @@ def differences(saved: SavedPlan, config: Config, remote: Sequence[RemoteReplica
                 api_url: str, personas: Sequence | None = None) -> list[str]:
     """Why the plan recomputed now (``document``) is not exactly the saved one; empty when it is."""
     found = []
+    document = _as_saved(document)  # secrets masked as in the file (a changed one shows in inputs_hash)
     if fingerprint(config, remote, personas) != saved.fingerprint:
         found.append("the replicas or personas on the account changed since it was made")
     if inputs_hash(config, api_url) != saved.inputs:
@@ -96,6 +97,13 @@ def differences(saved: SavedPlan, config: Config, remote: Sequence[RemoteReplica
                      f"plan says {_rollout_words(saved.document.get('rollout'))} (--max-replacing / --canary "
                      "are fixed when the plan is made)")
     return found
+
+
+def _as_saved(document: dict) -> dict:
+    """``document`` as :func:`write` saves it and :func:`read` reads it back (registered secrets masked)."""
+    from reconciler.render import _json_safe
+
+    return json.loads(_json_safe(json.dumps(document, ensure_ascii=False)))
 
 
 def _rollout_words(rollout) -> str:
