@@ -117,6 +117,8 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
                                                 else "")
             else:
                 new_id = None
+                if (why := _changed_before_delete(client, change)) is not None:
+                    return Outcome(change, False, f"not deleted: {why}")
                 try:
                     REPLICAS.delete(client, change.replica_id)
                     detail = f"deleted {change.replica_id}"
@@ -418,6 +420,69 @@ def _repoint_personas(client, old_id: str, new_id: str) -> list[str]:
     return done
 
 
+def _changed_before_delete(client, change: Change) -> str | None:
+    """Right before a planned delete (a pruned replica, a failed successor): the replica is re-read; renamed since
+    the plan was made (out of scope, or by a person keeping it), or a failed successor a person has pointed a
+    persona at, it is not deleted (issue 24 #3). None: still what the plan saw (or already gone)."""
+    parsed = parse_successor(change.name) if change.successor_id else None
+    if parsed:
+        item = InFlight(parsed[0], parsed[1], change.replica_id, "failed")
+        return _changed_successor(client, item, change.name)
+    try:
+        now = client.get_replica(change.replica_id)
+    except NotFoundError:
+        return None
+    if now.name != change.name:
+        return f"{change.replica_id} is now named {now.name!r}, not {change.name!r} as when the plan was made"
+    return None
+
+
+def _kept(change: Change, why: str, done: Sequence[str] = ()) -> Outcome:
+    head = "; ".join(done) + "; " if done else ""
+    return Outcome(change, False, f"{head}{why}: the swap stopped there and both replicas are kept (run plan to see "
+                                  "the account as it is now)")
+
+
+def _changed_old(client, item: InFlight) -> str | None:
+    """Why the old replica of ``item`` is no longer the declared one (renamed since the replace started: out of
+    the name, the scope), or None when it still is, or is gone (nothing left to delete)."""
+    try:
+        old = client.get_replica(item.old_id)
+    except NotFoundError:
+        return None
+    if old.name != item.name:
+        return f"{item.old_id} is now named {old.name!r}, no longer {item.name!r}"
+    return None
+
+
+def _changed_successor(client, item: InFlight, marked: str) -> str | None:
+    """Why the successor is no longer ours to delete or rename: renamed by a person (not the marked name), or
+    referenced by a persona no replace re-pointed (a person pointed it there). None when it is still ours or
+    gone."""
+    try:
+        successor = client.get_replica(item.successor_id)
+    except NotFoundError:
+        return None
+    if successor.name not in (marked, item.name):
+        return f"{item.successor_id} is now named {successor.name!r}, not {marked!r}"
+    if item.phase == "failed" or successor.phase is Phase.FAILED:
+        list_personas = getattr(client, "list_personas", None)
+        users = [p for p in (list_personas() if list_personas else ())
+                 if p.default_replica_id == item.successor_id and p.persona_type != "system"]
+        if users:
+            return f"persona {users[0].name} ({users[0].persona_id}) uses {item.successor_id} as its default replica"
+    return None
+
+
+def _name_taken(client, item: InFlight) -> str | None:
+    """Right before the rename: another replica took the declared name since (a person): not renamed onto it."""
+    others = [r for r in client.list_replicas() if r.name == item.name and r.replica_id != item.successor_id]
+    if others:
+        return f"{', '.join(r.replica_id for r in others)} took the name {item.name!r} meanwhile: not renaming " \
+               f"{item.successor_id} onto it"
+    return None
+
+
 @dataclass(frozen=True)
 class InFlight:
     """A blue/green replace whose successor exists: ``old_id`` keeps ``name`` until ``successor_id`` is ready."""
@@ -455,8 +520,13 @@ def finish_replaces(items: list[InFlight], phases: Mapping[str, object], client,
         change = Change(Action.REPLACE, item.name, "blue/green replace", replica_id=item.old_id,
                         successor_id=item.successor_id)
         phase = phases.get(item.successor_id)
+        marked = successor_name(item.name, item.old_id)
         try:
             if phase is Phase.FAILED or item.phase == "failed":
+                kept = _changed_successor(client, item, marked)
+                if kept:
+                    return [Outcome(change, False, f"successor {item.successor_id} failed training, but {kept}: "
+                                                   f"kept it; {item.old_id} keeps the name and serves")]
                 with contextlib.suppress(NotFoundError):
                     client.delete_replica(item.successor_id)
                 return [Outcome(change, False, f"successor {item.successor_id} failed training: removed it; "
@@ -465,12 +535,21 @@ def finish_replaces(items: list[InFlight], phases: Mapping[str, object], client,
                 return []
             done = []
             if item.phase != "rename":
+                # identity and scope are re-read right before each destructive step (issue 24 #3): a person may
+                # have renamed either replica (out of scope, or to keep it) while the successor trained
+                for check in (lambda: _changed_old(client, item), lambda: _changed_successor(client, item, marked)):
+                    if (why := check()) is not None:
+                        return [_kept(change, why)]
                 done += _repoint_personas(client, item.old_id, item.successor_id)
+                if (why := _changed_old(client, item)) is not None:
+                    return [_kept(change, why, done)]
                 try:
                     client.delete_replica(item.old_id)
                     done.append(f"deleted {item.old_id}")
                 except NotFoundError:
                     done.append(f"{item.old_id} was already gone")
+            if (why := _changed_successor(client, item, marked) or _name_taken(client, item)) is not None:
+                return [_kept(change, why, done)]
             client.rename_replica(item.successor_id, item.name)
             done.append(f"renamed {item.successor_id} to {item.name}")
             return [Outcome(change, True, "; ".join(done), item.successor_id)]

@@ -38,7 +38,7 @@ def test_order_renames_then_creates_then_deletes_and_a_replace_only_creates_its_
     client = FakeClient({})
     report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None, successors=True)
     assert report.ok
-    kinds = [c[0] for c in client.calls if c[0] != "list-all"]
+    kinds = [c[0] for c in client.calls if c[0] not in ("list-all", "get")]  # get: the re-read before a delete
     assert kinds[0] == "rename" and set(kinds[1:3]) == {"create"} and set(kinds[3:]) == {"delete"}
     assert {c[1] for c in client.calls if c[0] == "delete"} == {"r-old"}  # the old half waits for training
     assert report.created == {"x": "r-new-x~next~r-x", "y": "r-new-y"}
@@ -128,3 +128,20 @@ def test_delete_of_an_already_deleted_replica_is_fine():
     assert report.ok and "already gone" in report.outcomes[0].detail
 
 
+
+
+def test_a_pruned_replica_renamed_since_the_plan_is_not_deleted():
+    """Issue 24 #3: the replica is re-read right before a planned delete; a person renamed it meanwhile (out
+    of scope, to keep it): not deleted, and the report says why."""
+    from reconciler.models import RemoteReplica
+
+    class Renamed(FakeClient):
+        def get_replica(self, rid):
+            self.calls.append(("get", rid))
+            return RemoteReplica(rid, "kept-by-a-person", status="completed")
+
+    client = Renamed({})
+    report = execute(plan_of(Change(Action.DELETE, "acme-old", "prune", replica_id="r1")), client, known_ids=(),
+                     emit=lambda s: None)
+    assert not report.ok and "now named 'kept-by-a-person'" in report.failed[0].detail
+    assert not [c for c in client.calls if c[0] == "delete"]

@@ -240,3 +240,43 @@ def test_a_failed_rename_after_the_old_one_is_gone_halts_without_spinning(sim, c
     poll(sim, r)
     r.tick()
     assert r.halted and "swapping in" in r.halted and not r.busy and r.halt_code == 1
+
+
+def _ids(sim) -> dict[str, str]:
+    return {x["replica_id"]: x["replica_name"] for x in sim.replicas()}
+
+
+def test_an_old_replica_renamed_out_of_scope_while_its_successor_trained_is_not_deleted(sim, client):
+    """Issue 24 #3: identity is re-read right before the swap: a person renamed the old replica (out of the
+    declared name and scope) while the successor trained; the swap stops, both replicas are kept."""
+    _, olds, config = fleet(sim, 1, max_replacing=1, canary=0, verify="none")
+    r = rolling_for(sim, client, config)
+    r.tick()
+    successor = training(sim)["acme-1"]
+    sim.rename(olds["acme-1"], "keep-this-one")
+    step(sim, r, "acme-1")
+    assert r.halted and "now named 'keep-this-one'" in r.halted and "both replicas are kept" in r.halted
+    assert _ids(sim) == {olds["acme-1"]: "keep-this-one", successor: f"acme-1~next~{olds['acme-1']}"}
+
+
+def test_the_successor_is_not_renamed_onto_a_name_a_person_just_took(sim, client):
+    _, olds, config = fleet(sim, 1, max_replacing=1, canary=0, verify="none")
+    successor = sim.add_replica(replica_name=f"acme-1~next~{olds['acme-1']}", status="completed")["replica_id"]
+    sim.delete(olds["acme-1"])  # phase "rename"
+    r = rolling_for(sim, client, config)
+    taken = sim.add_replica(replica_name="acme-1", status="completed")["replica_id"]  # after the plan
+    poll(sim, r)
+    r.tick()
+    assert r.halted and f"{taken} took the name 'acme-1'" in r.halted
+    assert _ids(sim) == {taken: "acme-1", successor: f"acme-1~next~{olds['acme-1']}"}
+
+
+def test_a_failed_successor_a_person_pointed_a_persona_at_is_kept(sim, client):
+    _, olds, config = fleet(sim, 1, max_replacing=1, canary=0)
+    r = rolling_for(sim, client, config)
+    r.tick()
+    successor = training(sim)["acme-1"]
+    sim_personas.add_persona(sim, persona_name="hand-made", default_replica_id=successor, system_prompt="x")
+    step(sim, r, "acme-1", status="error")
+    assert r.halted and successor in _ids(sim)  # kept: the persona would dangle
+    assert olds["acme-1"] in _ids(sim)
