@@ -133,3 +133,17 @@ def test_default_replica_resolves_to_the_successor_of_a_replace_in_its_rename_ph
     failed = RemoteReplica("r2", "acme-anna~next~r1", status="error")  # a failed successor is never served
     again = compute_plan(_config([d], [rep]), [failed], personas=[persona])
     assert {c.action for c in again.changes if c.kind == "replicas"} == {Action.DELETE, Action.CREATE}
+
+
+def test_prune_keeps_a_replica_a_persona_still_references_and_says_why():
+    """Issue 24 #8: nothing a declared persona (or any persona the plan keeps) references is deleted."""
+    d = DesiredPersona("acme-p", {"system_prompt": "x"}, default_replica_id="r-used")
+    used = RemoteReplica("r-used", "acme-used", status="completed")
+    spare = RemoteReplica("r-spare", "acme-spare", status="completed")
+    other = RemoteReplica("r-other", "acme-other", status="completed")
+    mine = _remote(persona_id="p1", persona_name="acme-p", system_prompt="x", default_replica_id="r-used")
+    hand = _remote(persona_id="p2", persona_name="hand-made", default_replica_id="r-other")  # out of scope: kept
+    plan = compute_plan(_config([d], prefix="acme-"), [used, spare, other], personas=[mine, hand], prune=True)
+    assert [(c.action, c.replica_id) for c in plan.changes] == [(Action.DELETE, "r-spare")]
+    assert {r.replica_id for r in plan.unmanaged} == {"r-used", "r-other"}
+    assert any("acme-used (r-used) is not declared, but persona acme-p (p1) uses it" in w for w in plan.warnings)
