@@ -89,19 +89,18 @@ def test_resend_sends_every_uncomparable_attribute_as_add_ops_in_one_patch():
                                         "conversational_flow": flow}})
     remote = _remote(persona_id="p1", persona_name="p", system_prompt="x")  # no layers, uncertain fields hidden
     plain = compute_plan(_config([d]), [], personas=[remote])
-    (change,) = plain.changes  # the comparable part only
-    assert [op["path"] for op in change.patch] == ["/layers"]
-    assert set(change.uncomparable) == {"pipeline_mode", "layers.tts.api_key", "layers.conversational_flow"}
+    # layers not returned at all: hidden or absent, it cannot be told, so it is not compared (issue 24 #4)
+    assert plain.changes == () and set(dict(plain.uncompared)["p"]) == {"pipeline_mode", "layers"}
     forced = compute_plan(_config([d]), [], personas=[remote], resend=["p"])
     (change,) = forced.changes
     assert change.uncomparable == () and forced.uncompared == ()
-    assert set(change.resent) == {"pipeline_mode", "layers.tts.api_key", "layers.conversational_flow"}
+    assert set(change.resent) == {"pipeline_mode", "layers"}
     assert all(op["op"] in ("add", "replace") for op in change.patch) and "--resend" in change.reason
     result = apply_patch({"persona_id": "p1", "persona_name": "p", "system_prompt": "x"}, list(change.patch))
     assert result["pipeline_mode"] == "full" and result["layers"]["conversational_flow"] == flow
     assert result["layers"]["tts"] == {"tts_engine": "cartesia", "api_key": "sk-new-key-123"}
-    shown = [row for row in change.diff if row[0] == "layers.tts.api_key"]
-    assert shown == [("layers.tts.api_key", None, "[REDACTED]")]  # the key itself is only in the patch
+    (shown,) = [row for row in change.diff if row[0] == "layers"]
+    assert shown[2]["tts"]["api_key"] == "[REDACTED]"  # the key itself is only in the patch
 
 
 def test_resend_of_a_persona_whose_parent_is_missing_adds_it_whole_and_names_are_checked():
@@ -147,3 +146,17 @@ def test_prune_keeps_a_replica_a_persona_still_references_and_says_why():
     assert [(c.action, c.replica_id) for c in plan.changes] == [(Action.DELETE, "r-spare")]
     assert {r.replica_id for r in plan.unmanaged} == {"r-used", "r-other"}
     assert any("acme-used (r-used) is not declared, but persona acme-p (p1) uses it" in w for w in plan.warnings)
+
+
+def test_a_layer_the_server_hides_on_get_is_never_overwritten_and_the_plan_does_not_flap():
+    """Issue 24 #4: a server that omits layers.llm (or all of layers) on GET: an update must not ``add`` the
+    declared object whole (it would erase the customer's LLM api_key and any undeclared field); it is listed as
+    not compared, and the plan is the same on every run."""
+    d = DesiredPersona("p", {"system_prompt": "new", "layers": {"llm": {"model": "m"}, "tts": {"tts_engine": "x"}}})
+    hidden_llm = _remote(persona_id="p1", persona_name="p", system_prompt="old", layers={"tts": {"tts_engine": "x"}})
+    (c,) = compute_plan(_config([d]), [], personas=[hidden_llm]).changes
+    assert c.patch == ({"op": "replace", "path": "/system_prompt", "value": "new"},)
+    assert c.uncomparable == ("layers.llm",)
+    hidden_all = _remote(persona_id="p1", persona_name="p", system_prompt="new")
+    twice = [compute_plan(_config([d]), [], personas=[hidden_all]) for _ in range(2)]
+    assert [p.changes for p in twice] == [(), ()] and twice[0].uncompared == (("p", ("layers",)),)
