@@ -127,7 +127,12 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
                 value = _export_layers(value, clean, secrets, warnings)
                 if not value:
                     continue
-            entry[key] = _escape_vars(value)
+            masked = _redact_values(value)
+            if masked != value:  # issue 24 #6: the Tavus key or a presigned signature in a prompt, a context...
+                warnings.append(f"persona {keep.persona_id} ({clean!r}): its {key} holds a secret (the API key or a "
+                                "presigned URL's signature): written masked; plan will show it as a change until "
+                                "you put the real value back through a ${VAR}")
+            entry[key] = _escape_vars(masked)
         if "system_prompt" not in entry and entry.get("pipeline_mode") != "echo":
             commented.append((clean, keep.persona_id, "it has no system_prompt (a file needs one unless "
                                                        "pipeline_mode is echo)"))
@@ -191,6 +196,22 @@ class _Placeholder(str):
 
     def __new__(cls, var: str):
         return super().__new__(cls, "${" + var + "}")
+
+
+def _redact_values(value):
+    """Every exported string with registered secrets (the API key, echoed keys) and URL signatures masked,
+    as every other output path shows it (``redact_text``; placeholders untouched)."""
+    from reconciler.redact import redact_text
+
+    if isinstance(value, _Placeholder):
+        return value
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_values(v) for v in value]
+    return value
 
 
 def _escape_vars(value):

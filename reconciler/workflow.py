@@ -10,6 +10,7 @@ the first change is reported, never raised, so the account of what was done is a
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -570,7 +571,8 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
         console.out(text, nl=False)
         return Outcome(OK)
     try:
-        with open(output_file, "x", encoding="utf-8") as f:
+        # 0600 (issue 24 #6): an export names every replica and persona of the account, prompts included
+        with os.fdopen(os.open(output_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
             f.write(text)
     except FileExistsError:
         raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
