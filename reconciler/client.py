@@ -303,6 +303,14 @@ class TavusClient:
         self.close()
 
     @property
+    def account(self) -> str:
+        """Which account this client speaks for: a digest of the API key, never the key (every Tavus account
+        shares one API URL; a saved plan records this and refuses another account)."""
+        import hashlib
+
+        return "sha256:" + hashlib.sha256(b"tavus-reconciler account\0" + self._api_key.encode()).hexdigest()[:32]
+
+    @property
     def request_count(self) -> int:
         """HTTP requests sent so far (every attempt counts)."""
         return self._requests

@@ -136,7 +136,8 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
             file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
             prune=opts.prune, max_replacing=opts.max_replacing, canary=opts.canary, resend=tuple(opts.resend),
             fingerprint=planfile.fingerprint(config, remote, personas),
-            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url)))
+            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url),
+            account=getattr(client, "account", "")))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
     drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
     return Outcome(CHANGES if detailed_exitcode and drift else OK, plan=result, saved_to=out)
@@ -230,7 +231,7 @@ def _check_saved(saved, config: Config, remote, result: Plan, client, console: C
     from reconciler import planfile, render
 
     differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
-                                       client.base_url, personas)
+                                       client.base_url, personas, account=getattr(client, "account", None))
     if differences:
         raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
                         + ["refusing to apply it: nothing was changed; run plan again"])
