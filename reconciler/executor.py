@@ -182,12 +182,30 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
 
 
 def start_successors(changes: list[Change], client, *, known: Collection[str], parallelism: int = 4,
-                     emit: Callable[[str], None] = print, stop: threading.Event | None = None) -> ExecutionReport:
+                     emit: Callable[[str], None] = print, stop: threading.Event | None = None,
+                     jitter: float = 0.0, rng: Callable[[], float] | None = None,
+                     sleep: Callable[[float], object] | None = None) -> ExecutionReport:
     """Start the successors of the rollout's next replaces (phase ``create``), hours after the plan was made.
     The account is listed once more first: a successor a concurrent run started meanwhile is adopted (the
     oldest); a replace whose old replica is gone or renamed since is not started (someone else finished or
-    undid it: the plan no longer holds). Then the creates, and the duplicate check, as :func:`execute`."""
+    undid it: the plan no longer holds). Then the creates, and the duplicate check, as :func:`execute`.
+
+    ``jitter``: wait a random 0..jitter seconds before that listing (issue 24 #5). Two runs of one rollout tick in
+    lockstep; without a lock service, the one that lists later sees the successor the other just created and
+    adopts it instead of paying for a second training (the duplicate check only removes it once paid for)."""
     report = ExecutionReport()
+    if jitter > 0:
+        import random
+
+        wait = jitter * (rng or random.random)()
+        if stop is not None:
+            stop.wait(wait) if sleep is None else sleep(wait)
+        else:
+            (sleep or time.sleep)(wait)
+        if stop is not None and stop.is_set():
+            report.interrupted = True
+            report.skipped += [(c, "interrupted") for c in changes]
+            return report
     try:
         listed = client.list_replicas()
     except ReconcilerError as e:
@@ -198,6 +216,14 @@ def start_successors(changes: list[Change], client, *, known: Collection[str], p
     present = set(names.values())
     todo = []
     for c in changes:
+        holders = [r for r in listed if r.name == c.name and r.replica_id not in known]
+        if c.replica_id not in names and _created_name(c) not in present and len(holders) == 1:
+            # a concurrent run of this rollout finished it already (its successor holds the name): adopted, and
+            # the rollout goes on with it (verified and checked again before it counts as replaced)
+            report.outcomes.append(Outcome(c, True, f"another run already replaced it: {holders[0].replica_id} "
+                                                    f"holds the name {c.name!r}", holders[0].replica_id))
+            report.created[c.name] = holders[0].replica_id
+            continue
         if _created_name(c) not in present and names.get(c.replica_id) != c.name:  # (a successor is adopted)
             why = "is gone" if c.replica_id not in names else f"is now named {names[c.replica_id]!r}"
             report.outcomes.append(Outcome(c, False, f"{c.replica_id} {why} since the plan was made: not started; "

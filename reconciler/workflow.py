@@ -222,7 +222,21 @@ def _rolling(result: Plan, client, remote, created, parallelism: int, console: C
         return None
     known = {r.replica_id for r in remote} | set(created.values())
     return Rolling(result, client, known_ids=known, may_start=may_start, emit=console.out, parallelism=parallelism,
-                   targets=targets)
+                   targets=targets, jitter=rollout_jitter())
+
+
+def rollout_jitter(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds of random wait before each paid start of a rollout (``TAVUS_ROLLOUT_JITTER_SECONDS``, default 3):
+    a second run of the same rollout then finds the first one's successor and adopts it (issue 24 #5). Next to
+    trainings that take hours it costs nothing."""
+    raw = (os.environ if environ is None else environ).get("TAVUS_ROLLOUT_JITTER_SECONDS", "")
+    try:
+        value = float(raw) if raw.strip() else 3.0
+    except ValueError:
+        from reconciler.errors import UsageError
+
+        raise UsageError(f"TAVUS_ROLLOUT_JITTER_SECONDS must be a number of seconds, not {raw[:40]!r}") from None
+    return min(max(value, 0.0), 60.0)
 
 
 def _check_saved(saved, config: Config, remote, result: Plan, client, console: Console, *, shown: str,

@@ -280,3 +280,45 @@ def test_a_failed_successor_a_person_pointed_a_persona_at_is_kept(sim, client):
     step(sim, r, "acme-1", status="error")
     assert r.halted and successor in _ids(sim)  # kept: the persona would dangle
     assert olds["acme-1"] in _ids(sim)
+
+
+def test_each_start_waits_a_random_jitter_before_it_re_lists_so_a_second_run_defers(sim, client):
+    """Issue 24 #5: the wait comes before the re-listing (so the later of two runs sees the other's successor and
+    adopts it); a stop during the wait starts nothing."""
+    from reconciler.executor import start_successors
+
+    _, olds, config = fleet(sim, 1)
+    plan = compute_plan(config, client.list_replicas())
+    events = []
+
+    class Watching:
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+        def list_replicas(self, **kw):
+            events.append("list")
+            return client.list_replicas(**kw)
+
+    report = start_successors(list(plan.changes), Watching(), known={olds["acme-1"]}, jitter=2.0,
+                              rng=lambda: 0.25, sleep=events.append, emit=lambda s: None)
+    assert events[:2] == [0.5, "list"] and list(report.created) == ["acme-1"]
+    stop = threading.Event()
+    stop.set()
+    events.clear()
+    stopped = start_successors(list(plan.changes), Watching(), known=(), jitter=2.0, stop=stop,
+                               emit=lambda s: None)
+    assert stopped.interrupted and "list" not in events and not stopped.created
+
+
+def test_a_step_a_concurrent_run_already_finished_is_adopted_not_halted(sim, client):
+    """The other run was faster: the old replica is gone and its successor holds the name. This run's step
+    carries on with that replica (verified, then counted as replaced) instead of halting with exit 1."""
+    _, olds, config = fleet(sim, 1, verify="none")
+    r = rolling_for(sim, client, config)
+    sim.delete(olds["acme-1"])
+    theirs = sim.add_replica(replica_name="acme-1", status="completed", model_name="phoenix-4")["replica_id"]
+    r.tick()
+    poll(sim, r)
+    r.tick()
+    assert not r.halted and r.count("replaced") == 1
+    assert _ids(sim) == {theirs: "acme-1"}
