@@ -63,6 +63,13 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
             missing.update(d.missing_vars)
             continue
         remote = found[0]
+        if remote.persona_type == "system":  # a pinned Tavus stock persona: a read-only reference, as stock replicas
+            ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+            if ops or ref is not None or (d.persona_id and remote.name != d.name):
+                errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
+                              "are read-only, so it is never updated; remove the attributes that differ from it, "
+                              "or remove persona_id to manage a persona of your own")
+            continue
         ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id)
         reason, resent = "declared attributes differ", ()
         if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it

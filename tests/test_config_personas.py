@@ -244,3 +244,15 @@ def test_every_value_from_the_environment_is_registered_as_a_secret_whatever_its
     (first, *_) = errors(HEAD + "  - name: p\n    system_prompt: \"${TAVUS_API_KEY:-x}\"\n",
                          {"TAVUS_API_KEY": "k-1234"})
     assert first.startswith("replicas.yaml:9:20: ${TAVUS_API_KEY} is the Tavus API key")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_prompt_file_in_proc_is_refused_without_reading_it(tmp_path):
+    """/proc files say they are regular with size 0 and some (/proc/kmsg) block when read: never read past the
+    size a file reports (issue 24: system_prompt_file: /proc/kmsg hung validate)."""
+    path = tmp_path / "replicas.yaml"
+    path.write_text(HEAD + "  - name: p\n    system_prompt_file: /proc/self/status\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.diagnostics == [f"{path}:9:25: p: system_prompt_file '/proc/self/status' is empty (or a "
+                                      "special file that reports no size, as in /proc)"]

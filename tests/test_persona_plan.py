@@ -160,3 +160,26 @@ def test_a_layer_the_server_hides_on_get_is_never_overwritten_and_the_plan_does_
     hidden_all = _remote(persona_id="p1", persona_name="p", system_prompt="new")
     twice = [compute_plan(_config([d]), [], personas=[hidden_all]) for _ in range(2)]
     assert [p.changes for p in twice] == [(), ()] and twice[0].uncompared == (("p", ("layers",)),)
+
+
+def test_a_pinned_stock_persona_is_never_patched():
+    """Issue 24 (Low): a pinned Tavus stock persona is read-only, like a stock replica: a difference is an error,
+    never a PATCH; equal attributes are fine."""
+    stock = _remote(persona_id="s1", persona_name="Tavus Researcher", persona_type="system", system_prompt="stock")
+    differs = DesiredPersona("Tavus Researcher", {"system_prompt": "mine"}, persona_id="s1")
+    plan = compute_plan(_config([differs]), [], personas=[stock])
+    assert plan.changes == () and "pins the Tavus stock persona s1" in plan.errors[0]
+    same = DesiredPersona("Tavus Researcher", {"system_prompt": "stock"}, persona_id="s1")
+    assert compute_plan(_config([same]), [], personas=[stock]).errors == ()
+
+
+def test_a_key_echoed_masked_with_dots_is_recognised_as_masked():
+    """Issue 24 (Low): ``llm...1111`` is a masked key (not compared), so the plan does not flap forever."""
+    from reconciler.personas import looks_masked
+
+    assert looks_masked("llm...1111") and not looks_masked("sk-live-abc.def")
+    d = DesiredPersona("p", {"system_prompt": "x", "layers": {"llm": {"model": "m", "api_key": "llm-real-key-1111"}}})
+    r = _remote(persona_id="p1", persona_name="p", system_prompt="x", layers={"llm": {"model": "m",
+                                                                                     "api_key": "llm...1111"}})
+    plan = compute_plan(_config([d]), [], personas=[r])
+    assert plan.changes == () and plan.uncompared == (("p", ("layers.llm.api_key",)),)
