@@ -632,8 +632,11 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
         try:
             conv = client.create_conversation(persona_id=p.persona_id, test_mode=True,
                                               name=f"tavus-reconciler smoke {d.name}")
+            notes = conv.notes() if hasattr(conv, "notes") else ""
             console.out(escape_control(f"  ok     {d.name} ({p.persona_id}, replica {p.default_replica_id or '-'}):"
                                        f" accepted (test conversation {conv.conversation_id})"))
+            if notes:  # issue 24: a conversation this check left behind, or may have, is never silent
+                console.err(escape_control(redact_text(f"warning: {d.name}: {notes}") or ""))
         except ReconcilerError as e:
             failed += 1
             console.out(escape_control(redact_text(f"  FAILED {d.name} ({p.persona_id}): rejected: {e}") or ""))
