@@ -145,3 +145,40 @@ def test_a_pruned_replica_renamed_since_the_plan_is_not_deleted():
                      emit=lambda s: None)
     assert not report.ok and "now named 'kept-by-a-person'" in report.failed[0].detail
     assert not [c for c in client.calls if c[0] == "delete"]
+
+
+def test_the_re_check_before_creating_adopts_the_oldest_concurrent_replica():
+    """Mutation (issue 24): two concurrent applies made the name meanwhile; every run must adopt the same one,
+    the oldest (created_at, then id), or each would keep a different replica."""
+    client = FakeClient({})
+    client.appeared = [RemoteReplica("r-young", "y", status="started", created_at="2026-01-02T00:00:00Z"),
+                       RemoteReplica("r-old", "y", status="started", created_at="2026-01-01T00:00:00Z"),
+                       RemoteReplica("r-older-id-tie", "z", status="started", created_at="2026-01-01T00:00:00Z"),
+                       RemoteReplica("r-a-tie", "z", status="started", created_at="2026-01-01T00:00:00Z")]
+    plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")))
+    report = execute(plan, client, known_ids=(), emit=lambda s: None)
+    assert report.ok and not [c for c in client.calls if c[0] == "create"]
+    assert report.created == {"y": "r-old", "z": "r-a-tie"}
+
+
+def test_the_swap_re_points_every_persona_before_the_old_replica_is_deleted():
+    """Mutation (issue 24): re-pointing was caught only by e2e runs. The persona that used the old replica is
+    PATCHed to the successor, and that happens before the delete; other personas are left alone."""
+    from reconciler.executor import InFlight, finish_replaces
+    from reconciler.personas import RemotePersona
+
+    class WithPersonas(FakeClient):
+        def list_personas(self):
+            return [RemotePersona.from_api({"persona_id": "p1", "persona_type": "user", "default_replica_id": "r-a"}),
+                    RemotePersona.from_api({"persona_id": "p2", "persona_type": "user", "default_replica_id": "r-x"})]
+
+        def update_persona(self, pid, ops):
+            self.calls.append(("patch", pid, tuple(op["value"] for op in ops)))
+            return True
+
+    client = WithPersonas({})
+    report = finish_replaces([InFlight("a", "r-a", "s-a", "training")], {"s-a": Phase.READY}, client,
+                             emit=lambda s: None)
+    assert report.ok if hasattr(report, "ok") else not report.failed
+    done = [c for c in client.calls if c[0] in ("patch", "delete", "rename")]
+    assert done == [("patch", "p1", ("s-a",)), ("delete", "r-a"), ("rename", "s-a", "a")]

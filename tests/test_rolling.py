@@ -322,3 +322,29 @@ def test_a_step_a_concurrent_run_already_finished_is_adopted_not_halted(sim, cli
     r.tick()
     assert not r.halted and r.count("replaced") == 1
     assert _ids(sim) == {theirs: "acme-1"}
+
+
+def test_max_replacing_counts_trained_successors_not_yet_swapped(sim, client):
+    """Mutation (issue 24): a successor that trained but is not swapped in yet still holds a slot; counting only
+    those in training would start a second paid training past max_replacing: 1."""
+    _, olds, config = fleet(sim, 2, max_replacing=1, canary=0)
+    sim.add_replica(replica_name=f"acme-1~next~{olds['acme-1']}", status="completed")  # phase "swap": trained
+    r = rolling_for(sim, client, config)
+    assert [run.state for run in r.runs] == ["trained", "waiting"]
+    r._start_next()  # what tick does after finishing: the trained one has not been swapped yet
+    assert list(training(sim)) == ["acme-1"] and r.count("waiting") == 1
+
+
+def test_a_successor_that_vanished_mid_rollout_is_a_failure_that_halts(sim, client):
+    """Mutation (issue 24): someone deleted the successor while it trained. The step fails and the rollout halts
+    (exit 3); nothing new starts; the old replica keeps serving."""
+    from reconciler.waiter import GONE
+
+    _, olds, config = fleet(sim, 2, max_replacing=1, canary=0)
+    r = rolling_for(sim, client, config)
+    r.tick()
+    sim.delete(training(sim)["acme-1"])
+    r.runs[0].row.phase = GONE  # what the waiter reports for an id the account no longer has
+    r.tick()
+    assert r.halted and "deleted by someone else" in r.halted and r.halt_code == 3
+    assert r.count("failed") == 1 and training(sim) == {} and olds["acme-1"] in _ids(sim)
