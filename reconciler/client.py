@@ -189,6 +189,24 @@ class Conversation:
     conversation_url: str | None = None
     status: str | None = None  # "active" | "ended" (test_mode conversations are created ended)
     conversation_name: str | None = None
+    ended_by_us: bool = False  # a test-mode one the server left active (it ignores test_mode): ended at once
+    end_error: str | None = None  # ...and ending it failed: it may still be live
+    lost_answers: int = 0  # earlier attempts whose answer was lost: each may have started a conversation too
+
+    def notes(self) -> str:
+        """What a person must know besides "accepted": a conversation this check left behind, or may have."""
+        out = []
+        if self.end_error:
+            out.append(f"the server ignored test_mode and ending conversation {self.conversation_id} failed "
+                       f"({self.end_error}): it may be live and billed; end it in the Tavus dashboard")
+        elif self.ended_by_us:
+            out.append(f"the server ignored test_mode: conversation {self.conversation_id} was live and has been "
+                       "ended")
+        if self.lost_answers:
+            live = " and may be live (this server ignores test_mode)" if self.ended_by_us else ""
+            out.append(f"{self.lost_answers} earlier attempt(s) lost their answer: each may have started a "
+                       f"conversation named {self.conversation_name!r} too{live}; check the Tavus dashboard")
+        return "; ".join(out)
 
 
 class TavusClient:
@@ -301,6 +319,14 @@ class TavusClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def account(self) -> str:
+        """Which account this client speaks for: a digest of the API key, never the key (every Tavus account
+        shares one API URL; a saved plan records this and refuses another account)."""
+        import hashlib
+
+        return "sha256:" + hashlib.sha256(b"tavus-reconciler account\0" + self._api_key.encode()).hexdigest()[:32]
 
     @property
     def request_count(self) -> int:
@@ -488,7 +514,12 @@ class TavusClient:
                 f"the answer was lost ({reason}): a conversation may have been started; not starting a second "
                 "one", method="POST", path=CONVERSATIONS_PREFIX)
 
-        body = self._call("POST", CONVERSATIONS_PREFIX, json=payload, before_retry=None if test_mode else refuse)
+        lost: list[str] = []
+
+        def count(reason: str) -> None:  # a test-mode create is retried, but each lost answer is reported
+            lost.append(reason)
+
+        body = self._call("POST", CONVERSATIONS_PREFIX, json=payload, before_retry=count if test_mode else refuse)
         cid = body.get("conversation_id") if isinstance(body, Mapping) else None
         if not isinstance(cid, str) or not cid:
             raise MalformedResponseError("the conversation answer has no conversation_id", method="POST",
@@ -498,9 +529,18 @@ class TavusClient:
             value = body.get(key)
             return value if isinstance(value, str) else None
 
-        conv = Conversation(cid, text("conversation_url"), text("status"), text("conversation_name"))
-        if test_mode and conv.status == "active":
-            self.end_conversation(cid)
+        conv = Conversation(cid, text("conversation_url"), text("status"), text("conversation_name") or name,
+                            lost_answers=len(lost))
+        if test_mode and conv.status == "active":  # the server ignored test_mode: end what we created
+            import dataclasses
+
+            from reconciler.errors import ReconcilerError
+
+            try:
+                self.end_conversation(cid)
+            except ReconcilerError as e:
+                return dataclasses.replace(conv, ended_by_us=True, end_error=str(e))
+            return dataclasses.replace(conv, ended_by_us=True)
         return conv
 
     def end_conversation(self, conversation_id: str) -> None:

@@ -117,6 +117,8 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
                                                 else "")
             else:
                 new_id = None
+                if (why := _changed_before_delete(client, change)) is not None:
+                    return Outcome(change, False, f"not deleted: {why}")
                 try:
                     REPLICAS.delete(client, change.replica_id)
                     detail = f"deleted {change.replica_id}"
@@ -180,12 +182,30 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
 
 
 def start_successors(changes: list[Change], client, *, known: Collection[str], parallelism: int = 4,
-                     emit: Callable[[str], None] = print, stop: threading.Event | None = None) -> ExecutionReport:
+                     emit: Callable[[str], None] = print, stop: threading.Event | None = None,
+                     jitter: float = 0.0, rng: Callable[[], float] | None = None,
+                     sleep: Callable[[float], object] | None = None) -> ExecutionReport:
     """Start the successors of the rollout's next replaces (phase ``create``), hours after the plan was made.
     The account is listed once more first: a successor a concurrent run started meanwhile is adopted (the
     oldest); a replace whose old replica is gone or renamed since is not started (someone else finished or
-    undid it: the plan no longer holds). Then the creates, and the duplicate check, as :func:`execute`."""
+    undid it: the plan no longer holds). Then the creates, and the duplicate check, as :func:`execute`.
+
+    ``jitter``: wait a random 0..jitter seconds before that listing (issue 24 #5). Two runs of one rollout tick in
+    lockstep; without a lock service, the one that lists later sees the successor the other just created and
+    adopts it instead of paying for a second training (the duplicate check only removes it once paid for)."""
     report = ExecutionReport()
+    if jitter > 0:
+        import random
+
+        wait = jitter * (rng or random.random)()
+        if stop is not None:
+            stop.wait(wait) if sleep is None else sleep(wait)
+        else:
+            (sleep or time.sleep)(wait)
+        if stop is not None and stop.is_set():
+            report.interrupted = True
+            report.skipped += [(c, "interrupted") for c in changes]
+            return report
     try:
         listed = client.list_replicas()
     except ReconcilerError as e:
@@ -196,6 +216,14 @@ def start_successors(changes: list[Change], client, *, known: Collection[str], p
     present = set(names.values())
     todo = []
     for c in changes:
+        holders = [r for r in listed if r.name == c.name and r.replica_id not in known]
+        if c.replica_id not in names and _created_name(c) not in present and len(holders) == 1:
+            # a concurrent run of this rollout finished it already (its successor holds the name): adopted, and
+            # the rollout goes on with it (verified and checked again before it counts as replaced)
+            report.outcomes.append(Outcome(c, True, f"another run already replaced it: {holders[0].replica_id} "
+                                                    f"holds the name {c.name!r}", holders[0].replica_id))
+            report.created[c.name] = holders[0].replica_id
+            continue
         if _created_name(c) not in present and names.get(c.replica_id) != c.name:  # (a successor is adopted)
             why = "is gone" if c.replica_id not in names else f"is now named {names[c.replica_id]!r}"
             report.outcomes.append(Outcome(c, False, f"{c.replica_id} {why} since the plan was made: not started; "
@@ -418,6 +446,69 @@ def _repoint_personas(client, old_id: str, new_id: str) -> list[str]:
     return done
 
 
+def _changed_before_delete(client, change: Change) -> str | None:
+    """Right before a planned delete (a pruned replica, a failed successor): the replica is re-read; renamed since
+    the plan was made (out of scope, or by a person keeping it), or a failed successor a person has pointed a
+    persona at, it is not deleted (issue 24 #3). None: still what the plan saw (or already gone)."""
+    parsed = parse_successor(change.name) if change.successor_id else None
+    if parsed:
+        item = InFlight(parsed[0], parsed[1], change.replica_id, "failed")
+        return _changed_successor(client, item, change.name)
+    try:
+        now = client.get_replica(change.replica_id)
+    except NotFoundError:
+        return None
+    if now.name != change.name:
+        return f"{change.replica_id} is now named {now.name!r}, not {change.name!r} as when the plan was made"
+    return None
+
+
+def _kept(change: Change, why: str, done: Sequence[str] = ()) -> Outcome:
+    head = "; ".join(done) + "; " if done else ""
+    return Outcome(change, False, f"{head}{why}: the swap stopped there and both replicas are kept (run plan to see "
+                                  "the account as it is now)")
+
+
+def _changed_old(client, item: InFlight) -> str | None:
+    """Why the old replica of ``item`` is no longer the declared one (renamed since the replace started: out of
+    the name, the scope), or None when it still is, or is gone (nothing left to delete)."""
+    try:
+        old = client.get_replica(item.old_id)
+    except NotFoundError:
+        return None
+    if old.name != item.name:
+        return f"{item.old_id} is now named {old.name!r}, no longer {item.name!r}"
+    return None
+
+
+def _changed_successor(client, item: InFlight, marked: str) -> str | None:
+    """Why the successor is no longer ours to delete or rename: renamed by a person (not the marked name), or
+    referenced by a persona no replace re-pointed (a person pointed it there). None when it is still ours or
+    gone."""
+    try:
+        successor = client.get_replica(item.successor_id)
+    except NotFoundError:
+        return None
+    if successor.name not in (marked, item.name):
+        return f"{item.successor_id} is now named {successor.name!r}, not {marked!r}"
+    if item.phase == "failed" or successor.phase is Phase.FAILED:
+        list_personas = getattr(client, "list_personas", None)
+        users = [p for p in (list_personas() if list_personas else ())
+                 if p.default_replica_id == item.successor_id and p.persona_type != "system"]
+        if users:
+            return f"persona {users[0].name} ({users[0].persona_id}) uses {item.successor_id} as its default replica"
+    return None
+
+
+def _name_taken(client, item: InFlight) -> str | None:
+    """Right before the rename: another replica took the declared name since (a person): not renamed onto it."""
+    others = [r for r in client.list_replicas() if r.name == item.name and r.replica_id != item.successor_id]
+    if others:
+        return f"{', '.join(r.replica_id for r in others)} took the name {item.name!r} meanwhile: not renaming " \
+               f"{item.successor_id} onto it"
+    return None
+
+
 @dataclass(frozen=True)
 class InFlight:
     """A blue/green replace whose successor exists: ``old_id`` keeps ``name`` until ``successor_id`` is ready."""
@@ -455,8 +546,13 @@ def finish_replaces(items: list[InFlight], phases: Mapping[str, object], client,
         change = Change(Action.REPLACE, item.name, "blue/green replace", replica_id=item.old_id,
                         successor_id=item.successor_id)
         phase = phases.get(item.successor_id)
+        marked = successor_name(item.name, item.old_id)
         try:
             if phase is Phase.FAILED or item.phase == "failed":
+                kept = _changed_successor(client, item, marked)
+                if kept:
+                    return [Outcome(change, False, f"successor {item.successor_id} failed training, but {kept}: "
+                                                   f"kept it; {item.old_id} keeps the name and serves")]
                 with contextlib.suppress(NotFoundError):
                     client.delete_replica(item.successor_id)
                 return [Outcome(change, False, f"successor {item.successor_id} failed training: removed it; "
@@ -465,12 +561,21 @@ def finish_replaces(items: list[InFlight], phases: Mapping[str, object], client,
                 return []
             done = []
             if item.phase != "rename":
+                # identity and scope are re-read right before each destructive step (issue 24 #3): a person may
+                # have renamed either replica (out of scope, or to keep it) while the successor trained
+                for check in (lambda: _changed_old(client, item), lambda: _changed_successor(client, item, marked)):
+                    if (why := check()) is not None:
+                        return [_kept(change, why)]
                 done += _repoint_personas(client, item.old_id, item.successor_id)
+                if (why := _changed_old(client, item)) is not None:
+                    return [_kept(change, why, done)]
                 try:
                     client.delete_replica(item.old_id)
                     done.append(f"deleted {item.old_id}")
                 except NotFoundError:
                     done.append(f"{item.old_id} was already gone")
+            if (why := _changed_successor(client, item, marked) or _name_taken(client, item)) is not None:
+                return [_kept(change, why, done)]
             client.rename_replica(item.successor_id, item.name)
             done.append(f"renamed {item.successor_id} to {item.name}")
             return [Outcome(change, True, "; ".join(done), item.successor_id)]

@@ -127,7 +127,12 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
                 value = _export_layers(value, clean, secrets, warnings)
                 if not value:
                     continue
-            entry[key] = _escape_vars(value)
+            masked = _redact_values(value)
+            if masked != value:  # issue 24 #6: the Tavus key or a presigned signature in a prompt, a context...
+                warnings.append(f"persona {keep.persona_id} ({clean!r}): its {key} holds a secret (the API key or a "
+                                "presigned URL's signature): written masked; plan will show it as a change until "
+                                "you put the real value back through a ${VAR}")
+            entry[key] = _escape_vars(masked)
         if "system_prompt" not in entry and entry.get("pipeline_mode") != "echo":
             commented.append((clean, keep.persona_id, "it has no system_prompt (a file needs one unless "
                                                        "pipeline_mode is echo)"))
@@ -143,8 +148,8 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
         text = yaml.dump({"personas": entries}, Dumper=_persona_dumper(), sort_keys=False, allow_unicode=True,
                          width=1000, default_flow_style=False)
         for var, path in secrets:
-            text = text.replace(f"api_key: ${{{var}}}\n", f"api_key: ${{{var}}}   # {path} is a secret and was not "
-                                                           f"exported: set {var} to it\n", 1)
+            text = re.sub(rf"(: \$\{{{var}\}})\n", lambda m, var=var, path=path: f"{m.group(1)}   # {path} is a "
+                          f"secret and was not exported: set {var} to it\n", text, count=1)
     if commented:
         text += "\n# Personas not exported (the reason is on each; declare them by hand to manage them):\n"
         for name, pid, why in commented:
@@ -172,6 +177,14 @@ def _export_layers(layers, name: str, secrets: list[tuple[str, str]], warnings: 
                 var = "TAVUS_PERSONA_" + re.sub(r"[^A-Z0-9]+", "_", f"{name}_{layer}_api_key".upper()).strip("_")
                 secrets.append((var, f"layers.{layer}.api_key"))
                 kept[key] = _Placeholder(var)
+            elif key == "headers" and isinstance(value, dict):  # issue 24: an Authorization header is a key too
+                headers = {}
+                for header in value:
+                    var = "TAVUS_PERSONA_" + re.sub(r"[^A-Z0-9]+", "_",
+                                                    f"{name}_{layer}_header_{header}".upper()).strip("_")
+                    secrets.append((var, f"layers.{layer}.headers.{header}"))
+                    headers[header] = _Placeholder(var)
+                kept[key] = headers
             else:
                 kept[key] = value
         out[layer] = kept
@@ -183,6 +196,22 @@ class _Placeholder(str):
 
     def __new__(cls, var: str):
         return super().__new__(cls, "${" + var + "}")
+
+
+def _redact_values(value):
+    """Every exported string with registered secrets (the API key, echoed keys) and URL signatures masked,
+    as every other output path shows it (``redact_text``; placeholders untouched)."""
+    from reconciler.redact import redact_text
+
+    if isinstance(value, _Placeholder):
+        return value
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_values(v) for v in value]
+    return value
 
 
 def _escape_vars(value):

@@ -12,8 +12,13 @@ class InterpolationError(ValueError):
     pass
 
 
-def interpolate(value: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+def interpolate(value: str, environ: Mapping[str, str], *,
+                used: list[tuple[str, str | None]] | None = None) -> tuple[str, tuple[str, ...]]:
     """Resolve ``${VAR}`` and ``${VAR:-default}`` in ``value``; ``$${`` is a literal ``${``.
+
+    ``used``, when given, receives ``(NAME, value taken from the environment or None)`` for every variable
+    referenced: a value that came from the environment is a secret (issue 24), a default written in the file
+    is not.
 
     Returns (resolved text, unset variables). When a variable without a default is unset, the raw text is
     returned unchanged (with ``$${`` kept as written) and the variable is listed. Raises InterpolationError
@@ -52,6 +57,8 @@ def interpolate(value: str, environ: Mapping[str, str]) -> tuple[str, tuple[str,
         if "${" in default:
             raise InterpolationError(f"nested ${{...}} in the default of ${{{name}}} is not supported")
         current = environ.get(name)
+        if used is not None:
+            used.append((name, current or None))  # an empty value is nothing to hide
         if sep:
             out.append(current if current else default)
         elif current is None:

@@ -76,7 +76,9 @@ def same(a: Any, b: Any) -> bool:
 def diff(remote: Mapping[str, Any], desired: Mapping[str, Any], prefix: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Patch operations making the declared attributes of ``remote`` equal ``desired``; none when they are.
 
-    - a declared key missing remotely: ``add`` (a missing parent is added whole, with its declared subtree);
+    - a declared key missing remotely: ``add`` (a missing parent is added whole, with its declared subtree;
+      the persona kind never asks for that on an update: a declared object the server did not return may be
+      hidden, so it is left out as not comparable);
     - a declared mapping over a remote mapping: compared key by key (undeclared keys untouched);
     - any other difference: ``replace`` (lists are replaced whole: their order is meaningful);
     - :data:`ABSENT`: ``remove`` when the key exists remotely, nothing otherwise.

@@ -38,8 +38,8 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
             res = replica_res.get(d.default_replica)
             if d.default_replica in creating:
                 ref = d.default_replica
-            elif res is not None and res.remote is not None:
-                replica_id = res.remote.replica_id
+            elif res is not None and res.serving is not None:  # a replace in its rename phase: the successor
+                replica_id = res.serving.replica_id
             elif res is not None and res.matches:
                 errors.append(f"persona {d.name}: default_replica {d.default_replica!r} is ambiguous ({res.ids})")
                 continue
@@ -63,6 +63,13 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
             missing.update(d.missing_vars)
             continue
         remote = found[0]
+        if remote.persona_type == "system":  # a pinned Tavus stock persona: a read-only reference, as stock replicas
+            ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+            if ops or ref is not None or (d.persona_id and remote.name != d.name):
+                errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
+                              "are read-only, so it is never updated; remove the attributes that differ from it, "
+                              "or remove persona_id to manage a persona of your own")
+            continue
         ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id)
         reason, resent = "declared attributes differ", ()
         if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it

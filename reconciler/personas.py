@@ -28,7 +28,7 @@ SECRET_PATHS: tuple[tuple[str, ...], ...] = (("layers", "llm", "api_key"), ("lay
 # planner must tell "could not be read back" (not in ``present``) from "absent" (in ``present``, value None).
 UNCERTAIN_FIELDS: tuple[str, ...] = ("pipeline_mode", "objectives_id", "guardrails_id", "layers.conversational_flow")
 _SALT = os.urandom(16)
-_LOOKS_MASKED = re.compile(r"^\W*$|[*•…]|x{4,}|redacted", re.IGNORECASE)
+_LOOKS_MASKED = re.compile(r"^\W*$|[*•…]|\.{3}|x{4,}|redacted", re.IGNORECASE)  # `llm...1111`: masked too
 
 
 def _digest(value: str) -> bytes:
@@ -36,7 +36,7 @@ def _digest(value: str) -> bytes:
 
 
 def looks_masked(value: str) -> bool:
-    """An echoed key such as ``sk-****abcd``, ``••••`` or ``[REDACTED]``: not the key itself."""
+    """An echoed key such as ``sk-****abcd``, ``llm...1111``, ``••••`` or ``[REDACTED]``: not the key itself."""
     return bool(_LOOKS_MASKED.search(value))
 
 

@@ -44,6 +44,7 @@ class SavedPlan:
     max_replacing: int | None = None  # --max-replacing / --canary given to plan (None: settings.rollout's)
     canary: int | None = None
     allow_mass_change: bool = False  # --allow-mass-change let a mass change through when the plan was made (issue 28)
+    account: str = ""  # client.account when the plan was made: a digest of the API key (issue 24 #9)
 
 
 def fingerprint(config: Config, remote: Sequence[RemoteReplica], personas: Sequence | None = None) -> str:
@@ -81,9 +82,14 @@ def _comparable(changes: list) -> list:
 
 
 def differences(saved: SavedPlan, config: Config, remote: Sequence[RemoteReplica], document: dict,
-                api_url: str, personas: Sequence | None = None) -> list[str]:
-    """Why the plan recomputed now (``document``) is not exactly the saved one; empty when it is."""
+                api_url: str, personas: Sequence | None = None, *, account: str | None = None) -> list[str]:
+    """Why the plan recomputed now (``document``) is not exactly the saved one; empty when it is. ``account``:
+    the applying client's account digest (every account shares one API URL)."""
     found = []
+    if account is not None and account != saved.account:
+        found.append("it was made for another Tavus account (TAVUS_API_KEY names a different one now)" if saved.account
+                     else "it does not record which Tavus account it was made for (made by an older version)")
+    document = _as_saved(document)  # secrets masked as in the file (a changed one shows in inputs_hash)
     if fingerprint(config, remote, personas) != saved.fingerprint:
         found.append("the replicas or personas on the account changed since it was made")
     if inputs_hash(config, api_url) != saved.inputs:
@@ -97,6 +103,13 @@ def differences(saved: SavedPlan, config: Config, remote: Sequence[RemoteReplica
                      f"plan says {_rollout_words(saved.document.get('rollout'))} (--max-replacing / --canary "
                      "are fixed when the plan is made)")
     return found
+
+
+def _as_saved(document: dict) -> dict:
+    """``document`` as :func:`write` saves it and :func:`read` reads it back (registered secrets masked)."""
+    from reconciler.render import _json_safe
+
+    return json.loads(_json_safe(json.dumps(document, ensure_ascii=False)))
 
 
 def _rollout_words(rollout) -> str:
@@ -132,6 +145,7 @@ def write(path: str, saved: SavedPlan) -> None:
         "options": options(saved),
         "remote_fingerprint": saved.fingerprint,
         "inputs_hash": saved.inputs,
+        "account": saved.account,
         "plan": saved.document,
     }
     from reconciler.render import _json_safe
@@ -208,6 +222,7 @@ def read(path: str) -> SavedPlan:
             max_replacing=_count_option(opts, "max_replacing", 1),
             canary=_count_option(opts, "canary", 0),
             allow_mass_change=opts.get("allow_mass_change") is True,
+            account=str(doc.get("account") or ""),
         )
     except OSError as e:
         raise ReconcilerError(f"{path}: cannot read plan: {e.strerror}") from None

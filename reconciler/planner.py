@@ -102,6 +102,9 @@ def compute_plan(
             config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing,
             resend=resend, warnings=warnings)
         deletes = [c for c in changes if c.action is Action.DELETE]
+        kept = _referenced(config, personas or (), persona_changes, deletes, by_id, warnings)
+        unmanaged += [by_id[c.replica_id] for c in kept if c.replica_id in by_id]
+        deletes = [c for c in deletes if c not in kept]
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 
     replaces = [c for c in changes if c.action is Action.REPLACE]
@@ -128,6 +131,25 @@ def _no_such_target(name: str, declared: list[str], path: str) -> str:
     hint = f"; did you mean {' or '.join(near)}?" if near else (
         f"; declared: {', '.join(declared[:8])}{', ...' if len(declared) > 8 else ''}" if declared else "")
     return f"--target {name}: no replica or persona of that name is declared in {path} or found on the account{hint}"
+
+
+def _referenced(config: Config, personas: Sequence, persona_changes: Sequence[Change], deletes: Sequence[Change],
+                by_id, warnings: list[str]) -> list[Change]:
+    """The pruned replicas a persona still references by ``default_replica_id`` (a declared persona's explicit
+    id, or any user persona this plan does not delete): never deleted (issue 24 #8); the plan says why."""
+    gone = {c.persona_id for c in persona_changes if c.action is Action.DELETE}
+    users: dict[str, str] = {}
+    for p in personas:
+        if p.persona_type != "system" and p.persona_id not in gone and p.default_replica_id:
+            users.setdefault(p.default_replica_id, f"persona {p.name or p.persona_id} ({p.persona_id})")
+    for d in config.personas:
+        if d.default_replica_id:
+            users.setdefault(d.default_replica_id, f"declared persona {d.name}")
+    kept = [c for c in deletes if not c.successor_id and c.replica_id in users]
+    for c in kept:
+        warnings.append(f"{c.name} ({c.replica_id}) is not declared, but {users[c.replica_id]} uses it as its "
+                        "default_replica_id: kept, not pruned (re-point the persona first)")
+    return kept
 
 
 def _plan_entry(d, res, by_id, force_replace, changes, errors, warnings, missing, track) -> None:

@@ -53,6 +53,17 @@ class Resolution:
     def ids(self) -> str:
         return ", ".join(r.replica_id for r in self.matches)
 
+    @property
+    def serving(self) -> RemoteReplica | None:
+        """The replica that *is* the declared entry for a reference (a persona's ``default_replica``): the one
+        match, or, when a replace is in its ``rename`` phase (the old replica deleted, a run killed or a rename
+        refused before the successor took the name), that one trained successor. None otherwise."""
+        if self.matches:
+            return self.remote
+        if len(self.successors) == 1 and self.successors[0].phase is not Phase.FAILED:
+            return self.successors[0]
+        return None
+
 
 def is_user(r: RemoteReplica) -> bool:
     return r.replica_type != "system"

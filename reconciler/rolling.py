@@ -63,7 +63,7 @@ class Rolling:
 
     def __init__(self, plan: Plan, client, *, known_ids: Collection[str], may_start: bool = True,
                  emit: Callable[[str], None] = print, stop: threading.Event | None = None,
-                 parallelism: int = 4, targets: Collection[str] = ()) -> None:
+                 parallelism: int = 4, targets: Collection[str] = (), jitter: float = 0.0) -> None:
         if plan.rollout is None:
             raise ValueError("the plan has no replaces to roll out")
         rollout = plan.rollout
@@ -71,6 +71,7 @@ class Rolling:
         self.client, self.may_start, self.emit = client, may_start, emit
         self.stop = stop or threading.Event()
         self.parallelism = parallelism
+        self.jitter = jitter  # seconds of random wait before each start's re-listing (start_successors)
         self.known = set(known_ids)
         self.halted: str | None = None  # why, once halted
         self.halt_code = FAILED_EXIT  # 3: a successor failed training or verification; 1: the API refused a step
@@ -212,7 +213,8 @@ class Rolling:
         from reconciler.executor import start_successors
 
         report = start_successors([r.change for r in batch], self.client, known=self.known,
-                                  parallelism=self.parallelism, emit=self.emit, stop=self.stop)
+                                  parallelism=self.parallelism, emit=self.emit, stop=self.stop,
+                                  jitter=self.jitter)
         by_name = {r.change.name: r for r in batch}
         for name, new_id in report.created.items():
             run = by_name[name]

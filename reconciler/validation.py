@@ -942,12 +942,21 @@ class PersonaRules:
         try:
             import stat
 
-            mode = target.stat().st_mode
-            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a FIFO or device would block or never end
-                self.diags.error(pos, f"{where} is not a regular file")
-                return None
-            with target.open("rb") as f:
-                data = f.read(MAX_PROMPT_FILE_BYTES + 1)
+            # opened without blocking and checked on the open file (no swap between a check and the open): a FIFO
+            # or device would block or never end; a /proc file (/proc/kmsg) says it is regular with no size and
+            # blocks when read (issue 24): nothing is read past the size the file reports, capped
+            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+            with os.fdopen(fd, "rb") as f:
+                st = os.fstat(f.fileno())
+                if stat.S_ISDIR(st.st_mode):
+                    raise IsADirectoryError
+                if not stat.S_ISREG(st.st_mode):
+                    self.diags.error(pos, f"{where} is not a regular file")
+                    return None
+                if st.st_size == 0:
+                    self.diags.error(pos, f"{where} is empty (or a special file that reports no size, as in /proc)")
+                    return None
+                data = f.read(min(st.st_size, MAX_PROMPT_FILE_BYTES) + 1)
         except FileNotFoundError:
             self.diags.error(pos, f"{where}: no such file (the path is relative to {self.sem.path}'s folder)")
             return None

@@ -10,6 +10,7 @@ the first change is reported, never raised, so the account of what was done is a
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -154,7 +155,8 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
             prune=opts.prune, max_replacing=opts.max_replacing, canary=opts.canary, resend=tuple(opts.resend),
             allow_mass_change=opts.allow_mass_change and bool(result.safety and result.safety.mass),
             fingerprint=planfile.fingerprint(config, remote, personas),
-            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url)))
+            document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url),
+            account=getattr(client, "account", "")))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
     drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
     return Outcome(CHANGES if detailed_exitcode and drift else OK, plan=result, saved_to=out)
@@ -243,7 +245,21 @@ def _rolling(result: Plan, client, remote, created, parallelism: int, console: C
         return None
     known = {r.replica_id for r in remote} | set(created.values())
     return Rolling(result, client, known_ids=known, may_start=may_start, emit=console.out, parallelism=parallelism,
-                   targets=targets)
+                   targets=targets, jitter=rollout_jitter())
+
+
+def rollout_jitter(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds of random wait before each paid start of a rollout (``TAVUS_ROLLOUT_JITTER_SECONDS``, default 3):
+    a second run of the same rollout then finds the first one's successor and adopts it (issue 24 #5). Next to
+    trainings that take hours it costs nothing."""
+    raw = (os.environ if environ is None else environ).get("TAVUS_ROLLOUT_JITTER_SECONDS", "")
+    try:
+        value = float(raw) if raw.strip() else 3.0
+    except ValueError:
+        from reconciler.errors import UsageError
+
+        raise UsageError(f"TAVUS_ROLLOUT_JITTER_SECONDS must be a number of seconds, not {raw[:40]!r}") from None
+    return min(max(value, 0.0), 60.0)
 
 
 def _check_saved(saved, config: Config, remote, result: Plan, client, console: Console, *, shown: str,
@@ -252,7 +268,7 @@ def _check_saved(saved, config: Config, remote, result: Plan, client, console: C
     from reconciler import planfile, render
 
     differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
-                                       client.base_url, personas)
+                                       client.base_url, personas, account=getattr(client, "account", None))
     if differences:
         raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
                         + ["refusing to apply it: nothing was changed; run plan again"])
@@ -601,7 +617,8 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
         console.out(text, nl=False)
         return Outcome(OK)
     try:
-        with open(output_file, "x", encoding="utf-8") as f:
+        # 0600 (issue 24 #6): an export names every replica and persona of the account, prompts included
+        with os.fdopen(os.open(output_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
             f.write(text)
     except FileExistsError:
         raise UsageError(f"{output_file} exists: not overwriting it (remove it or choose another name)") from None
@@ -646,8 +663,11 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
         try:
             conv = client.create_conversation(persona_id=p.persona_id, test_mode=True,
                                               name=f"tavus-reconciler smoke {d.name}")
+            notes = conv.notes() if hasattr(conv, "notes") else ""
             console.out(escape_control(f"  ok     {d.name} ({p.persona_id}, replica {p.default_replica_id or '-'}):"
                                        f" accepted (test conversation {conv.conversation_id})"))
+            if notes:  # issue 24: a conversation this check left behind, or may have, is never silent
+                console.err(escape_control(redact_text(f"warning: {d.name}: {notes}") or ""))
         except ReconcilerError as e:
             failed += 1
             console.out(escape_control(redact_text(f"  FAILED {d.name} ({p.persona_id}): rejected: {e}") or ""))

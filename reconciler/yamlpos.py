@@ -168,6 +168,11 @@ class Document:
         return self.key_pos.get(tuple(path)) or self.at(path)
 
 
+API_KEY_VARS = frozenset({"TAVUS_API_KEY"})
+# fields whose ${VAR} values are identities shown by every command, not secrets
+IDENTITY_KEYS = frozenset({"name", "replica_id", "persona_id", "name_prefix", "default_replica", "default_replica_id"})
+
+
 class Builder:
     def __init__(self, text: str, diags: Diagnostics, environ: Mapping[str, str]):
         self.text = text
@@ -319,12 +324,16 @@ class Builder:
                 self.doc.skip.add(path)
             elif isinstance(value, str) and "$" in value:
                 self.doc.raw[path] = value
+                used: list[tuple[str, str | None]] = []
                 try:
-                    value, missing = interpolate(value, self.environ)
+                    value, missing = interpolate(value, self.environ, used=used)
                 except InterpolationError as e:
                     self.diags.error(pos, str(e))
                     self.doc.skip.add(path)
                 else:
+                    if self._env_secrets(pos, path, used):
+                        self.doc.skip.add(path)
+                        value = ""
                     if missing:
                         self.doc.missing[path] = missing
                     elif unencodable(value):
@@ -339,6 +348,23 @@ class Builder:
                                         "ends up in git; put the URL in an environment variable and write "
                                         "${VAR} here")
         self._add(stack, None if value is _BADKEY else value, path)
+
+    def _env_secrets(self, pos: Pos, path: tuple, used: list[tuple[str, str | None]]) -> bool:
+        """Issue 24: every value that came from the environment is a secret, whatever its key (an LLM
+        ``Authorization`` header, a presigned URL, a prompt): registered with ``reconciler.redact`` so no output,
+        log or saved plan can show it. Names and ids (identities every command shows, and plain names in the
+        Tavus dashboard) are the exception. The Tavus API key itself has no place in the file: True (an error,
+        reported here) when it is referenced."""
+        from reconciler.redact import register_secret
+
+        if any(name in API_KEY_VARS for name, _ in used):
+            self.diags.error(pos, "${TAVUS_API_KEY} is the Tavus API key: the file must not reference it (it would be "
+                                  "sent to Tavus or a third party as a field value); use a variable of its own")
+            return True
+        if not (path and path[-1] in IDENTITY_KEYS) and not (path and path[0] == "removed"):
+            for _name, secret in used:
+                register_secret(secret)
+        return False
 
     def _construct(self, event, pos: Pos) -> Any:
         tag = event.tag

@@ -32,7 +32,8 @@ class Result:
 def cli_env(sim, **extra) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAVUS_", "NO_COLOR"))}
     env.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY=API_KEY, TAVUS_RETRY_BACKOFF_SECONDS="0.01",
-               TAVUS_RETRY_BUDGET_SECONDS="20", TAVUS_CREATE_SETTLE_SECONDS="1", NO_COLOR="1", PYTHONUNBUFFERED="1")
+               TAVUS_RETRY_BUDGET_SECONDS="20", TAVUS_CREATE_SETTLE_SECONDS="1", NO_COLOR="1", PYTHONUNBUFFERED="1",
+               TAVUS_ROLLOUT_JITTER_SECONDS="0")  # tests that race two runs set it (bench/concurrent_rollouts.py)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -108,6 +108,22 @@ def test_a_listing_that_shifts_while_read_is_restarted():
     assert len(got) == 251 and len({r.replica_id for r in got}) == 251
 
 
+def test_a_total_needing_one_page_past_the_limit_is_refused_after_the_first_page():
+    """Mutation (issue 24): the planned page count rounds up. A total_count of MAX_PAGES full pages plus one
+    item needs MAX_PAGES + 1 pages: refused on the first answer, without reading another page."""
+    from reconciler.client import MAX_PAGES
+
+    def handle(request):
+        return httpx.Response(200, json={"data": [{"replica_id": "r1", "replica_name": "a", "status": "completed"},
+                                                  {"replica_id": "r2", "replica_name": "b", "status": "completed"}],
+                                         "total_count": 2 * MAX_PAGES + 1})
+
+    with TavusClient("https://api.test", KEY, transport=httpx.MockTransport(handle), page_size=2) as c:
+        with pytest.raises(ApiError, match=f"{MAX_PAGES + 1} pages"):
+            c.list_replicas()
+        assert c.request_count == 1
+
+
 def test_ids_filter_is_chunked_by_100():
     api = FakeApi(250)
     with api.client() as c:

@@ -230,3 +230,29 @@ def test_a_persona_cannot_be_both_declared_and_removed():
     assert errors(HEAD + "  - name: acme-p\n    system_prompt: a\nremoved:\n  - acme-p\n") == [
         "replicas.yaml:8:11: acme-p: the persona is also listed under removed: (released from management): remove "
         "it from one of the two"]
+
+
+def test_every_value_from_the_environment_is_registered_as_a_secret_whatever_its_key():
+    """Issue 24 #2: an Authorization header, a context line, a URL from ${VAR}s are secrets; a default written
+    in the file and a name (an identity) are not; ${TAVUS_API_KEY} in the file is a located error."""
+    env = {"LLM_TOKEN": "tok-from-env-111", "CTX": "ctx-from-env-222", "WHO": "acme-fromenv"}
+    ok(HEAD + "  - name: ${WHO}\n    system_prompt: a\n    context: \"see ${CTX}\"\n"
+       "    layers:\n      llm:\n        model: m\n        headers: {Authorization: \"Bearer ${LLM_TOKEN}\", "
+       "X-Team: \"${TEAM:-written-default}\"}\n", env)
+    assert redact_text("a tok-from-env-111 b ctx-from-env-222") == "a [REDACTED] b [REDACTED]"
+    assert redact_text("written-default acme-fromenv") == "written-default acme-fromenv"
+    (first, *_) = errors(HEAD + "  - name: p\n    system_prompt: \"${TAVUS_API_KEY:-x}\"\n",
+                         {"TAVUS_API_KEY": "k-1234"})
+    assert first.startswith("replicas.yaml:9:20: ${TAVUS_API_KEY} is the Tavus API key")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_prompt_file_in_proc_is_refused_without_reading_it(tmp_path):
+    """/proc files say they are regular with size 0 and some (/proc/kmsg) block when read: never read past the
+    size a file reports (issue 24: system_prompt_file: /proc/kmsg hung validate)."""
+    path = tmp_path / "replicas.yaml"
+    path.write_text(HEAD + "  - name: p\n    system_prompt_file: /proc/self/status\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.diagnostics == [f"{path}:9:25: p: system_prompt_file '/proc/self/status' is empty (or a "
+                                      "special file that reports no size, as in /proc)"]

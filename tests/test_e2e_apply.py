@@ -257,3 +257,23 @@ def test_wait_on_a_terminal_shows_a_live_progress_table(sim, tmp_path):
     assert "\x1b[2K" in text and "\x1b[3F" in text  # redrawn in place (2 rows + the elapsed footer)
     assert "[####################] 100.0%" in text and "elapsed" in text
     assert "All 2 replica(s) are ready" in text
+
+
+def test_a_saved_plan_is_refused_by_another_account_at_the_same_url(sim, tmp_path):
+    """Issue 24 #9: every Tavus account shares one API URL; a saved plan records a digest of the key (never the
+    key) and refuses to run with another key, even on an account whose inventory looks the same."""
+    import json
+
+    f = replicas_file(tmp_path, sim, ["acme-a"])
+    planfile = str(tmp_path / "release.plan")
+    assert run_cli(sim, "plan", f, "--out", planfile).code == 0
+    with open(planfile) as fh:
+        saved = json.load(fh)
+    assert saved["account"].startswith("sha256:") and API_KEY not in json.dumps(saved)
+    other = "another-account-key-5555"
+    sim.api_key = other
+    refused = run_cli(sim, "apply", planfile, "--auto-approve", env=cli_env(sim, TAVUS_API_KEY=other))
+    assert refused.code == 1 and "made for another Tavus account" in refused.err, refused.all
+    assert names_on(sim) == []
+    sim.api_key = API_KEY
+    assert run_cli(sim, "apply", planfile, "--auto-approve", "--poll-interval", "0.2").code == 0

@@ -99,3 +99,26 @@ def test_exported_personas_round_trip_through_the_loader(tmp_path):
     (loaded,) = load_config(path, environ={"HOME": "/root", "USER": "me"}).personas
     assert loaded.attributes == {"system_prompt": tricky, "context": "${USER}", "document_ids": ["d${1}"]}
     assert loaded.default_replica == "acme-anna" and loaded.persona_id == "p1"
+
+
+@pytest.mark.e2e
+def test_export_masks_the_key_and_signatures_in_prompts_and_writes_the_file_0600(sim, tmp_path):
+    """Issue 24 #6: the Tavus key and a presigned signature quoted in a prompt or context are masked in the
+    export (as plan masks them), with a warning; ``-o`` is written with mode 0600."""
+    import stat
+
+    from e2e import API_KEY
+
+    sig = "X-Amz-Signature=abcdef0123456789deadbeef"
+    sim_personas.add_persona(sim, persona_id="p1", persona_name="acme-leaky", system_prompt=f"key {API_KEY} here",
+                             context=f"video https://b.s3.amazonaws.com/v.mp4?{sig}")
+    out = tmp_path / "exported.yaml"
+    res = run_cli(sim, "export", "--name-prefix", "acme-", "-o", str(out))
+    assert res.code == 0, res.all
+    text = out.read_text()
+    for leaked in (API_KEY, "abcdef0123456789deadbeef"):
+        assert leaked not in text and leaked not in res.all
+    assert "its system_prompt holds a secret" in res.err and "its context holds a secret" in res.err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    shown = run_cli(sim, "export", "--name-prefix", "acme-")
+    assert API_KEY not in shown.all and "abcdef0123456789deadbeef" not in shown.all

@@ -273,6 +273,8 @@ def test_deleting_a_replica_the_api_calls_invalid_is_already_gone(tmp_path):
     stray = {"replica_id": "r9", "replica_name": "acme-stray", "status": "completed", "replica_type": "user"}
 
     def handler(method, path, query, body):
+        if method == "GET" and path == "/v2/replicas/r9":  # the re-read right before the delete (issue 24)
+            return 200, stray
         if method == "GET":
             return 200, {"data": [stray], "total_count": 1}
         return 400, {"error": "Invalid replica_id"}

@@ -34,7 +34,8 @@ SETUP = [b for b in BLOCKS if "python3 -m venv .venv" in b]
 BENCH = [b for b in BLOCKS if "bench/bench.py" in b]
 WALKTHROUGH = [b for b in BLOCKS if "tavus-reconciler simulator" in b]
 INSTALL = [b for b in BLOCKS if "pipx install" in b]
-ACCOUNT = [b for b in BLOCKS if b not in SETUP + BENCH + WALKTHROUGH + INSTALL]
+DEVELOPMENT = [b for b in BLOCKS if "bench/mutate.py" in b]  # minutes long: checked structurally
+ACCOUNT = [b for b in BLOCKS if b not in SETUP + BENCH + WALKTHROUGH + INSTALL + DEVELOPMENT]
 
 pytestmark = pytest.mark.e2e
 
@@ -66,6 +67,14 @@ def test_setup_commands_are_the_documented_ones_and_the_demo_runs(tmp_path):
     res = subprocess.run([sys.executable, "-m", "reconciler", "demo", "examples/replicas.yaml", "--train-seconds",
                           "0.3"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "Demo complete" in res.stdout, res.stdout + res.stderr
+
+
+def test_development_block_names_scripts_and_files_that_exist():
+    (block,) = DEVELOPMENT
+    for script in re.findall(r"bench/\w+\.py", block):
+        assert (ROOT / script).is_file(), script
+    assert "coverage run -m pytest" in block and (ROOT / ".coveragerc").is_file()
+    assert "patch = subprocess" in (ROOT / ".coveragerc").read_text()
 
 
 def test_bench_block_names_a_script_and_flag_that_exist():

@@ -12,6 +12,8 @@ import sys
 import pytest
 from fakeserver import FakeServer
 
+from reconciler import sim_personas
+
 KEY = "echo-test-api-key-9f8e7d6c5b4a"
 SIG = "deadbeefSIGNATURE0123456789"
 URL = f"https://bucket.s3.amazonaws.com/anna.mp4?X-Amz-Algorithm=AWS4&X-Amz-Signature={SIG}"
@@ -97,3 +99,74 @@ def test_verbose_logs_are_redacted_too(tmp_path):
         code, out2 = run(s.url, "-v", "wait", replicas_file(tmp_path), "--timeout", "1s", "--poll-interval", "0.2s")
     assert_clean(out + out2)
     json.dumps(out)
+
+
+ENV_TOKEN = "llm-bearer-token-from-env-4242"
+
+
+def _persona_file(tmp_path, sim, extra=""):
+    from e2e import write
+
+    return write(tmp_path, f"""\
+version: 1
+settings:
+  scope:
+    name_prefix: "acme-"
+replicas:
+  - name: acme-anna
+    train_video_url: {sim.video_url('anna.mp4')}
+    synthetic: true
+personas:
+  - name: acme-p
+    default_replica: acme-anna
+    system_prompt: "Hello"
+    layers:
+      llm:
+        model: my-model
+        base_url: https://llm.example.com/v1
+        headers: {{Authorization: "Bearer ${{LLM_TOKEN}}"}}
+{extra}""")
+
+
+def test_any_value_from_the_environment_is_a_secret_in_every_output(sim, tmp_path):
+    """Issue 24 #2: a secret not called api_key (an LLM Authorization header from ${LLM_TOKEN}) is masked by
+    plan (text, json, markdown), plan --out, apply and export; the saved plan keeps only a digest."""
+    from e2e import cli_env, run_cli
+
+    env = cli_env(sim, LLM_TOKEN=ENV_TOKEN)
+    path = _persona_file(tmp_path, sim)
+    outputs = []
+    for fmt in ("text", "json", "markdown"):
+        r = run_cli(sim, "plan", path, "--format", fmt, env=env)
+        assert r.code == 0, r.all
+        outputs.append(r.all)
+    saved = tmp_path / "plan.json"
+    r = run_cli(sim, "plan", path, "--out", str(saved), env=env)
+    assert r.code == 0, r.all
+    outputs += [r.all, saved.read_text()]
+    r = run_cli(sim, "show", str(saved), env=env)
+    outputs.append(r.all)
+    r = run_cli(sim, "apply", str(saved), "--skip-url-check", "--poll-interval", "0.1", env=env)
+    assert r.code == 0, r.all
+    outputs.append(r.all)
+    assert any(p["layers"]["llm"]["headers"]["Authorization"] == f"Bearer {ENV_TOKEN}"
+               for p in sim_personas.personas(sim)), "the header itself reaches the API"
+    r = run_cli(sim, "export", env=env)
+    assert r.code == 0, r.all
+    outputs.append(r.all)
+    r = run_cli(sim, "plan", path, "--format", "json", env=env)  # now an update-free plan: still masked
+    outputs.append(r.all)
+    for out in outputs:
+        assert ENV_TOKEN not in out, out
+    assert "REDACTED" in outputs[0]
+
+
+def test_a_reference_to_the_tavus_api_key_in_the_file_is_a_located_error(sim, tmp_path):
+    from e2e import run_cli
+
+    path = _persona_file(tmp_path, sim, extra="    context: \"key ${TAVUS_API_KEY}\"\n")
+    r = run_cli(sim, "validate", path)
+    assert r.code == 1 and "replicas.yaml:18:14: ${TAVUS_API_KEY} is the Tavus API key" in r.err, r.all
+    from e2e import API_KEY
+
+    assert API_KEY not in r.all

@@ -38,7 +38,7 @@ def test_order_renames_then_creates_then_deletes_and_a_replace_only_creates_its_
     client = FakeClient({})
     report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None, successors=True)
     assert report.ok
-    kinds = [c[0] for c in client.calls if c[0] != "list-all"]
+    kinds = [c[0] for c in client.calls if c[0] not in ("list-all", "get")]  # get: the re-read before a delete
     assert kinds[0] == "rename" and set(kinds[1:3]) == {"create"} and set(kinds[3:]) == {"delete"}
     assert {c[1] for c in client.calls if c[0] == "delete"} == {"r-old"}  # the old half waits for training
     assert report.created == {"x": "r-new-x~next~r-x", "y": "r-new-y"}
@@ -128,3 +128,57 @@ def test_delete_of_an_already_deleted_replica_is_fine():
     assert report.ok and "already gone" in report.outcomes[0].detail
 
 
+
+
+def test_a_pruned_replica_renamed_since_the_plan_is_not_deleted():
+    """Issue 24 #3: the replica is re-read right before a planned delete; a person renamed it meanwhile (out
+    of scope, to keep it): not deleted, and the report says why."""
+    from reconciler.models import RemoteReplica
+
+    class Renamed(FakeClient):
+        def get_replica(self, rid):
+            self.calls.append(("get", rid))
+            return RemoteReplica(rid, "kept-by-a-person", status="completed")
+
+    client = Renamed({})
+    report = execute(plan_of(Change(Action.DELETE, "acme-old", "prune", replica_id="r1")), client, known_ids=(),
+                     emit=lambda s: None)
+    assert not report.ok and "now named 'kept-by-a-person'" in report.failed[0].detail
+    assert not [c for c in client.calls if c[0] == "delete"]
+
+
+def test_the_re_check_before_creating_adopts_the_oldest_concurrent_replica():
+    """Mutation (issue 24): two concurrent applies made the name meanwhile; every run must adopt the same one,
+    the oldest (created_at, then id), or each would keep a different replica."""
+    client = FakeClient({})
+    client.appeared = [RemoteReplica("r-young", "y", status="started", created_at="2026-01-02T00:00:00Z"),
+                       RemoteReplica("r-old", "y", status="started", created_at="2026-01-01T00:00:00Z"),
+                       RemoteReplica("r-older-id-tie", "z", status="started", created_at="2026-01-01T00:00:00Z"),
+                       RemoteReplica("r-a-tie", "z", status="started", created_at="2026-01-01T00:00:00Z")]
+    plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")))
+    report = execute(plan, client, known_ids=(), emit=lambda s: None)
+    assert report.ok and not [c for c in client.calls if c[0] == "create"]
+    assert report.created == {"y": "r-old", "z": "r-a-tie"}
+
+
+def test_the_swap_re_points_every_persona_before_the_old_replica_is_deleted():
+    """Mutation (issue 24): re-pointing was caught only by e2e runs. The persona that used the old replica is
+    PATCHed to the successor, and that happens before the delete; other personas are left alone."""
+    from reconciler.executor import InFlight, finish_replaces
+    from reconciler.personas import RemotePersona
+
+    class WithPersonas(FakeClient):
+        def list_personas(self):
+            return [RemotePersona.from_api({"persona_id": "p1", "persona_type": "user", "default_replica_id": "r-a"}),
+                    RemotePersona.from_api({"persona_id": "p2", "persona_type": "user", "default_replica_id": "r-x"})]
+
+        def update_persona(self, pid, ops):
+            self.calls.append(("patch", pid, tuple(op["value"] for op in ops)))
+            return True
+
+    client = WithPersonas({})
+    report = finish_replaces([InFlight("a", "r-a", "s-a", "training")], {"s-a": Phase.READY}, client,
+                             emit=lambda s: None)
+    assert report.ok if hasattr(report, "ok") else not report.failed
+    done = [c for c in client.calls if c[0] in ("patch", "delete", "rename")]
+    assert done == [("patch", "p1", ("s-a",)), ("delete", "r-a"), ("rename", "s-a", "a")]

@@ -266,3 +266,30 @@ def test_remote_persona_is_tolerant():
     assert p.layers is None and p.document_tags is None and p.name is None and p.present == {"objectives_id"}
     with pytest.raises((KeyError, TypeError)):
         RemotePersona.from_api({"persona_name": "x"})
+
+
+def test_a_check_against_a_server_that_ignores_test_mode_ends_what_it_created_and_reports_a_lost_answer():
+    """Issue 24 (Low): the first attempt's answer is lost (a 502: it may have started a conversation), the retry
+    answers "active" (test_mode ignored): that one is ended, and both are reported, never silent; an end that
+    fails says the conversation may be live."""
+    from fakeserver import FakeServer
+
+    posts = []
+
+    def handler(method, path, query, body):
+        if method == "POST" and path == "/v2/conversations":
+            posts.append(1)
+            if len(posts) == 1:
+                return 502, {"message": "bad gateway"}
+            return 200, {"conversation_id": f"c{len(posts)}", "status": "active"}
+        return (500, {"message": "down"}) if path.startswith("/v2/conversations/c3") else (200, {})
+
+    with FakeServer(handler) as server, TavusClient(server.url, API_KEY, backoff_base=0.01, max_attempts=2) as c:
+        conv = c.create_conversation(replica_id="r1", test_mode=True, name="smoke p")
+        assert (conv.lost_answers, conv.ended_by_us, conv.end_error) == (1, True, None)
+        assert ("/v2/conversations/c2/end" in [p for m, p, _ in server.requests])
+        notes = conv.notes()
+        assert "conversation c2 was live and has been ended" in notes
+        assert "1 earlier attempt(s) lost their answer" in notes and "'smoke p'" in notes and "may be live" in notes
+        failing = c.create_conversation(replica_id="r1", test_mode=True)
+        assert failing.end_error and "may be live and billed" in failing.notes()

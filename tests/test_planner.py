@@ -336,3 +336,14 @@ def test_plan_never_touches_out_of_scope_or_system_replicas(case):
             r = by_id[c.replica_id]
             assert r.replica_type == "user" and cfg.settings.in_scope(r.name)
             assert c.replica_id not in protected
+
+
+def test_a_replace_records_the_variables_its_successor_needs():
+    """Mutation (issue 24): a replace that no longer recorded its ${VAR}s would pass the preflight and POST raw
+    ``${TRAIN}`` text. Both ways into a replace: a changed model, and a failed successor over a kept old one."""
+    d = desired("acme-a", model_name="phoenix-4", train_video_url="${TRAIN}", missing_vars=("TRAIN",))
+    plan = compute_plan(config(d), [remote("r1", "acme-a", model="phoenix-3")])
+    assert [c.action.value for c in plan.changes] == ["replace"] and plan.missing_vars == ("TRAIN",)
+    failed = remote("r2", "acme-a~next~r1", status="error")
+    again = compute_plan(config(d), [remote("r1", "acme-a", model="phoenix-3"), failed])
+    assert "replace" in [c.action.value for c in again.changes] and again.missing_vars == ("TRAIN",)

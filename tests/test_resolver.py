@@ -66,3 +66,28 @@ def test_planner_status_and_output_agree_on_every_entry():
     assert any("acme-bob" in e for e in plan.errors)  # ambiguous: refused by the planner too
     assert [c.name for c in plan.changes] == ["acme-anna", "acme-cat"]  # the replace in flight, the create
     assert [x.replica_id for x in plan.unmanaged] == ["r5"]
+
+
+def test_undeclared_lists_a_replica_the_listing_repeats_once():
+    """Mutation (issue 24): without the duplicate-id dedupe a listing that repeats an item (pages shifting
+    under a read) would prune the same replica twice. Deterministic, not left to a hypothesis draw."""
+    stray = r("r5", "acme-stray")
+    cfg = config(ANNA)
+    listed = [stray, r("r1", "acme-anna"), stray]
+    unmanaged, released = undeclared(cfg, listed, resolve(cfg, listed))
+    assert [x.replica_id for x in unmanaged] == ["r5"] and released == []
+    plan = compute_plan(Config("f.yaml", (ANNA,), Settings(name_prefix="acme-", prune=True)),
+                        [stray, r("r1", "acme-anna"), stray])
+    assert [(c.action.value, c.replica_id) for c in plan.changes] == [("delete", "r5")]
+
+
+def test_removed_by_id_releases_the_replica_and_never_deletes_it():
+    """Mutation (issue 24): ``removed:`` by replica_id (not only by name) releases a replica from management:
+    with prune on it is neither deleted nor unmanaged."""
+    cfg = Config("f.yaml", (ANNA,), Settings(name_prefix="acme-", prune=True), removed_ids=("r7",))
+    remote = [r("r1", "acme-anna"), r("r7", "acme-gone"), r("r8", "acme-other")]
+    unmanaged, released = undeclared(cfg, remote, resolve(cfg, remote))
+    assert [x.replica_id for x in released] == ["r7"] and [x.replica_id for x in unmanaged] == ["r8"]
+    plan = compute_plan(cfg, remote)
+    assert [(c.action.value, c.replica_id) for c in plan.changes] == [("delete", "r8")]
+    assert [x.replica_id for x in plan.forgotten] == ["r7"]

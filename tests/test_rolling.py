@@ -240,3 +240,111 @@ def test_a_failed_rename_after_the_old_one_is_gone_halts_without_spinning(sim, c
     poll(sim, r)
     r.tick()
     assert r.halted and "swapping in" in r.halted and not r.busy and r.halt_code == 1
+
+
+def _ids(sim) -> dict[str, str]:
+    return {x["replica_id"]: x["replica_name"] for x in sim.replicas()}
+
+
+def test_an_old_replica_renamed_out_of_scope_while_its_successor_trained_is_not_deleted(sim, client):
+    """Issue 24 #3: identity is re-read right before the swap: a person renamed the old replica (out of the
+    declared name and scope) while the successor trained; the swap stops, both replicas are kept."""
+    _, olds, config = fleet(sim, 1, max_replacing=1, canary=0, verify="none")
+    r = rolling_for(sim, client, config)
+    r.tick()
+    successor = training(sim)["acme-1"]
+    sim.rename(olds["acme-1"], "keep-this-one")
+    step(sim, r, "acme-1")
+    assert r.halted and "now named 'keep-this-one'" in r.halted and "both replicas are kept" in r.halted
+    assert _ids(sim) == {olds["acme-1"]: "keep-this-one", successor: f"acme-1~next~{olds['acme-1']}"}
+
+
+def test_the_successor_is_not_renamed_onto_a_name_a_person_just_took(sim, client):
+    _, olds, config = fleet(sim, 1, max_replacing=1, canary=0, verify="none")
+    successor = sim.add_replica(replica_name=f"acme-1~next~{olds['acme-1']}", status="completed")["replica_id"]
+    sim.delete(olds["acme-1"])  # phase "rename"
+    r = rolling_for(sim, client, config)
+    taken = sim.add_replica(replica_name="acme-1", status="completed")["replica_id"]  # after the plan
+    poll(sim, r)
+    r.tick()
+    assert r.halted and f"{taken} took the name 'acme-1'" in r.halted
+    assert _ids(sim) == {taken: "acme-1", successor: f"acme-1~next~{olds['acme-1']}"}
+
+
+def test_a_failed_successor_a_person_pointed_a_persona_at_is_kept(sim, client):
+    _, olds, config = fleet(sim, 1, max_replacing=1, canary=0)
+    r = rolling_for(sim, client, config)
+    r.tick()
+    successor = training(sim)["acme-1"]
+    sim_personas.add_persona(sim, persona_name="hand-made", default_replica_id=successor, system_prompt="x")
+    step(sim, r, "acme-1", status="error")
+    assert r.halted and successor in _ids(sim)  # kept: the persona would dangle
+    assert olds["acme-1"] in _ids(sim)
+
+
+def test_each_start_waits_a_random_jitter_before_it_re_lists_so_a_second_run_defers(sim, client):
+    """Issue 24 #5: the wait comes before the re-listing (so the later of two runs sees the other's successor and
+    adopts it); a stop during the wait starts nothing."""
+    from reconciler.executor import start_successors
+
+    _, olds, config = fleet(sim, 1)
+    plan = compute_plan(config, client.list_replicas())
+    events = []
+
+    class Watching:
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+        def list_replicas(self, **kw):
+            events.append("list")
+            return client.list_replicas(**kw)
+
+    report = start_successors(list(plan.changes), Watching(), known={olds["acme-1"]}, jitter=2.0,
+                              rng=lambda: 0.25, sleep=events.append, emit=lambda s: None)
+    assert events[:2] == [0.5, "list"] and list(report.created) == ["acme-1"]
+    stop = threading.Event()
+    stop.set()
+    events.clear()
+    stopped = start_successors(list(plan.changes), Watching(), known=(), jitter=2.0, stop=stop,
+                               emit=lambda s: None)
+    assert stopped.interrupted and "list" not in events and not stopped.created
+
+
+def test_a_step_a_concurrent_run_already_finished_is_adopted_not_halted(sim, client):
+    """The other run was faster: the old replica is gone and its successor holds the name. This run's step
+    carries on with that replica (verified, then counted as replaced) instead of halting with exit 1."""
+    _, olds, config = fleet(sim, 1, verify="none")
+    r = rolling_for(sim, client, config)
+    sim.delete(olds["acme-1"])
+    theirs = sim.add_replica(replica_name="acme-1", status="completed", model_name="phoenix-4")["replica_id"]
+    r.tick()
+    poll(sim, r)
+    r.tick()
+    assert not r.halted and r.count("replaced") == 1
+    assert _ids(sim) == {theirs: "acme-1"}
+
+
+def test_max_replacing_counts_trained_successors_not_yet_swapped(sim, client):
+    """Mutation (issue 24): a successor that trained but is not swapped in yet still holds a slot; counting only
+    those in training would start a second paid training past max_replacing: 1."""
+    _, olds, config = fleet(sim, 2, max_replacing=1, canary=0)
+    sim.add_replica(replica_name=f"acme-1~next~{olds['acme-1']}", status="completed")  # phase "swap": trained
+    r = rolling_for(sim, client, config)
+    assert [run.state for run in r.runs] == ["trained", "waiting"]
+    r._start_next()  # what tick does after finishing: the trained one has not been swapped yet
+    assert list(training(sim)) == ["acme-1"] and r.count("waiting") == 1
+
+
+def test_a_successor_that_vanished_mid_rollout_is_a_failure_that_halts(sim, client):
+    """Mutation (issue 24): someone deleted the successor while it trained. The step fails and the rollout halts
+    (exit 3); nothing new starts; the old replica keeps serving."""
+    from reconciler.waiter import GONE
+
+    _, olds, config = fleet(sim, 2, max_replacing=1, canary=0)
+    r = rolling_for(sim, client, config)
+    r.tick()
+    sim.delete(training(sim)["acme-1"])
+    r.runs[0].row.phase = GONE  # what the waiter reports for an id the account no longer has
+    r.tick()
+    assert r.halted and "deleted by someone else" in r.halted and r.halt_code == 3
+    assert r.count("failed") == 1 and training(sim) == {} and olds["acme-1"] in _ids(sim)

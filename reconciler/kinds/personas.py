@@ -51,6 +51,14 @@ def _comparable(remote: RemotePersona, desired: Mapping[str, Any], prefix: tuple
             if values is not None:
                 values.append((path, want))
             continue
+        if isinstance(want, Mapping) and want and not isinstance(_at_path(remote.document, path), Mapping):
+            # issue 24 #4: a declared object the server did not return (``layers.llm``, all of ``layers``) may be
+            # hidden, not absent: ``add`` would replace it whole and erase what the file does not declare (the
+            # customer's LLM api_key). It cannot be compared; --resend sends it.
+            skipped.append(name)
+            if values is not None:
+                values.append((path, want))
+            continue
         if isinstance(want, Mapping):
             sub = _comparable(remote, want, path, skipped, values)
             if sub or not want:
@@ -58,6 +66,14 @@ def _comparable(remote: RemotePersona, desired: Mapping[str, Any], prefix: tuple
             continue
         out[key] = want
     return out
+
+
+def _at_path(doc: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        if not isinstance(doc, Mapping) or key not in doc:
+            return None
+        doc = doc[key]
+    return doc
 
 
 def _old(doc: Mapping[str, Any], pointer: str) -> object:
