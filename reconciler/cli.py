@@ -597,6 +597,8 @@ def converse(ctx, file, name) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
 @click.option("--train-seconds", type=float, default=60.0, show_default=True, help="How long training takes.")
+@click.option("--finetune-seconds", type=float, default=0.0, show_default=True,
+              help="How long a phoenix-4.5 replica stays a watermarked preview after training (its fine-tune).")
 @click.option("--api-key", default="sim-key", show_default=True, help="The key clients must send.")
 @click.option("--seed", "seed", type=click.Path(exists=True, dir_okay=False),
               help="JSON or YAML list of replicas to start with.")
@@ -608,8 +610,8 @@ def converse(ctx, file, name) -> int:
 @click.option("--fault-latency", type=float, default=0.0, help="Seconds added to every API request.")
 @click.option("--fault-drop-create", type=float, default=0.0,
               help="Share of creates performed but answered with a dropped connection.")
-def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_limit, rate_limit_rps,
-              fault_server_error, fault_latency, fault_drop_create) -> int:
+def simulator(host, port, train_seconds, finetune_seconds, api_key, seed, page_size, fault_rate_limit,
+              rate_limit_rps, fault_server_error, fault_latency, fault_drop_create) -> int:
     """Run a local Tavus API simulator (for trying the tool and for CI tests).
 
     Serves /v2/replicas like the real API, with training that progresses over --train-seconds, a
@@ -626,7 +628,8 @@ def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_li
     faults = {"rate_limit": fault_rate_limit, "rate_limit_rps": rate_limit_rps, "server_error": fault_server_error,
               "latency": fault_latency, "drop_create_response": fault_drop_create}
     serve_forever(host=host, port=port, train_seconds=train_seconds, api_key=api_key, seed_file=seed,
-                  max_page_size=page_size, faults={k: v for k, v in faults.items() if v})
+                  max_page_size=page_size, faults={k: v for k, v in faults.items() if v},
+                  finetune_seconds=finetune_seconds)
     return EXIT_OK
 
 

@@ -13,9 +13,11 @@ from reconciler.models import Action, Change, Plan, RemoteReplica
 
 def _remote(item: Mapping) -> RemoteReplica:
     progress = item.get("progress")
+    text = None if progress is None else f"{progress}/100"
+    preview = item.get("phase") == "preview"  # issue 25: a preview stays one when shown again
     return RemoteReplica(replica_id=str(item.get("replica_id") or ""), name=str(item.get("name") or ""),
-                         status=str(item.get("status") or ""),
-                         training_progress=None if progress is None else f"{progress}/100")
+                         status=str(item.get("status") or ""), training_progress=None if preview else text,
+                         finetunes=preview, finetune_progress=text if preview else None)
 
 
 def plan_from_document(doc: Mapping) -> Plan:

@@ -5,7 +5,9 @@ This module is the HTTP layer (routes, auth, faults, request log, media, ``/_sim
 account itself (stored replicas, training, the API operations) is ``reconciler.sim_account``.
 
 * Training progresses over ``train_seconds`` (computed at read time); a training URL containing ``fail``
-  fails at 50 %.
+  fails at 50 %. A ``phoenix-4.5`` replica is then a watermarked preview (``status: completed``,
+  ``finetune_status: null``) for ``finetune_seconds`` more, then ``finetune_status: completed`` (``errored``
+  half-way when its training URL contains ``errored``). ``POST /_sim/timing`` changes both durations.
 * ``/media/NAME`` serves fake media: ``missing`` in the name -> 404, ``expired`` -> 403.
 * A rate-limited mode: ``rate_limit_rps`` N turns on a token bucket of N requests/s (``rate_limit_burst``
   tokens, default N); a request finding it empty is answered 429 with ``Retry-After`` (whole seconds).
@@ -168,11 +170,12 @@ class Simulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str = "sim-key",
                  train_seconds: float = 60.0, max_page_size: int = 100, seed: list[dict] | None = None,
-                 stock_replicas: bool = True, faults: dict | None = None):
+                 stock_replicas: bool = True, faults: dict | None = None, finetune_seconds: float = 0.0):
         self.host = host
         self.port = port
         self.api_key = api_key
-        self.account = Account(train_seconds=train_seconds, max_page_size=max_page_size)
+        self.account = Account(train_seconds=train_seconds, max_page_size=max_page_size,
+                               finetune_seconds=finetune_seconds)
         self._lock = threading.Lock()  # faults, the token bucket and the request log (the account has its own)
         self._log: list[dict[str, Any]] = []
         self._faults: dict[str, Any] = dict(FAULT_DEFAULTS)
@@ -233,6 +236,15 @@ class Simulator:
         self.account.train_seconds = float(value)
 
     @property
+    def finetune_seconds(self) -> float:
+        """How long a phoenix-4.5 replica stays a watermarked preview after its training (the fine-tune)."""
+        return self.account.finetune_seconds
+
+    @finetune_seconds.setter
+    def finetune_seconds(self, value: float) -> None:
+        self.account.finetune_seconds = float(value)
+
+    @property
     def max_page_size(self) -> int:
         return self.account.max_page_size
 
@@ -252,9 +264,11 @@ class Simulator:
         """Rename a replica directly, as a person in the portal would (not logged)."""
         self.account.rename(replica_id, name)
 
-    def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None) -> None:
-        """End a replica's training now (tests): ``completed``, or ``error`` with a message."""
-        self.account.finish(replica_id, status, error_message)
+    def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None,
+               **finetune: Any) -> None:
+        """End a replica's training now (tests): ``completed``, or ``error`` with a message; a phoenix-4.5
+        replica takes ``finetune_status`` (None: still a preview; ``errored``; default completed)."""
+        self.account.finish(replica_id, status, error_message, **finetune)
 
     # ------------------------------------------------------------------ faults and the request log
 
@@ -463,6 +477,14 @@ class Simulator:
             if route == ("POST", "/_sim/reset-requests"):
                 self.reset_requests()
                 return 200, {"message": "ok"}
+            if route == ("POST", "/_sim/timing"):  # {"train_seconds": N, "finetune_seconds": N}, either or both
+                data = json_object(body)
+                for key in ("train_seconds", "finetune_seconds"):
+                    if key in data:
+                        if isinstance(data[key], bool) or not isinstance(data[key], int | float) or data[key] < 0:
+                            raise ValueError(f"{key} must be a number of seconds >= 0")
+                        setattr(self, key, data[key])
+                return 200, {"train_seconds": self.train_seconds, "finetune_seconds": self.finetune_seconds}
             if route == ("GET", "/_sim/replicas"):
                 return 200, self.replicas(include_system=True)
             if route == ("POST", "/_sim/replicas"):
@@ -523,14 +545,14 @@ def load_seed(path: str) -> list[dict[str, Any]]:
 
 
 def serve_forever(host: str, port: int, train_seconds: float, api_key: str, seed_file: str | None = None,
-                  max_page_size: int = 100, faults: dict | None = None) -> None:
+                  max_page_size: int = 100, faults: dict | None = None, finetune_seconds: float = 0.0) -> None:
     """Run the simulator in the foreground until Ctrl-C or SIGTERM (the ``simulator`` command)."""
     from reconciler.errors import UsageError
 
     seed = load_seed(seed_file) if seed_file else None
     try:
         sim = Simulator(host, port, api_key=api_key, train_seconds=train_seconds, max_page_size=max_page_size,
-                        seed=seed, faults=faults)
+                        seed=seed, faults=faults, finetune_seconds=finetune_seconds)
     except ValueError as e:
         raise UsageError(f"bad seed or fault settings: {e}") from None
     try:

@@ -42,13 +42,33 @@ class Replicas:
         if desired.name in force_replace:
             return "replacement requested with --replace"
         if remote.phase is Phase.FAILED:
-            detail = f": {remote.error_message}" if remote.error_message else ""
+            detail = f": {remote.failure}" if remote.failure else ""
             return f"training failed{detail}"
         for attr in self.replace_on:  # compared only when declared
             want, have = getattr(desired, attr), getattr(remote, attr)
             if want and have and want != have:
                 return f"{attr} changed: forces replacement"
         return None
+
+    @staticmethod
+    def phase(remote: RemoteReplica) -> Phase:
+        """THE readiness rule (``reconciler.status.replica_phase``): READY only when production-ready; a
+        phoenix-4.5 replica whose ``status`` is done but whose ``finetune_status`` is not is PREVIEW."""
+        return remote.phase
+
+    def not_ready(self, remote: RemoteReplica) -> str | None:
+        """Why ``remote`` cannot serve a conversation yet (None when it is ready), in words for one line."""
+        phase = self.phase(remote)
+        if phase is Phase.READY:
+            return None
+        pct = remote.progress_percent
+        at = f", {pct:.0f}%" if pct is not None else ""
+        if phase is Phase.PREVIEW:
+            return (f"replica {remote.replica_id} is a watermarked preview (its fine-tune is still running{at}): "
+                    "not ready for production")
+        if phase is Phase.FAILED:
+            return f"replica {remote.replica_id} failed training: {remote.failure or 'no message'}"
+        return f"replica {remote.replica_id} is still training ({remote.status}{at})"
 
     def in_place_changes(self, desired: DesiredReplica, remote: RemoteReplica) -> Mapping[str, tuple[object, object]]:
         """Only the name, and only of a pinned replica (an unpinned one is found by its name)."""
