@@ -30,7 +30,9 @@ STOCK_PERSONAS: tuple[dict[str, Any], ...] = (
      "pipeline_mode": "full", "default_replica_id": "rb17cf590e15", "layers": {}},
 )
 _CREATE_FIELDS = ("persona_name", "system_prompt", "pipeline_mode", "context", "default_replica_id",
-                  "document_ids", "document_tags", "objectives_id", "guardrails_id", "layers")
+                  "document_ids", "document_tags", "objectives_id", "guardrails_id", "layers")  # the oldest docs'
+PIPELINE_MODES = ("full", "echo", "speech-to-speech")
+_SERVER_FIELDS = ("persona_id", "persona_type", "created_at", "updated_at")  # set by the server, never by a body
 
 
 class PatchError(Exception):
@@ -200,14 +202,16 @@ def _list(st: Store, query: dict[str, str], error: type, positive_int: Any) -> d
 
 def _create(st: Store, body: bytes, error: type) -> dict[str, Any]:
     data = json_object(body)  # 400 "request body must be a JSON object", as for replicas
-    if data.get("pipeline_mode", "full") not in ("full", "echo"):
-        raise error(400, "pipeline_mode must be full or echo")
+    if data.get("pipeline_mode", "full") not in PIPELINE_MODES:
+        raise error(400, "pipeline_mode must be full, echo or speech-to-speech")
     if data.get("pipeline_mode") != "echo" and not isinstance(data.get("system_prompt"), str):
         raise error(400, "system_prompt is required unless pipeline_mode is echo")
     if "layers" in data and not isinstance(data["layers"], dict):
         raise error(400, "layers must be an object")
     now = time.time()
-    doc = {k: copy.deepcopy(data[k]) for k in _CREATE_FIELDS if k in data}
+    # every field is kept and returned (guardrail_ids, tool_ids, greeting, newer layers...): the API's field
+    # list grows faster than any schema (issue 25)
+    doc = {k: copy.deepcopy(v) for k, v in data.items() if k not in _SERVER_FIELDS}
     doc.update(persona_id="p" + uuid.uuid4().hex[:10], persona_type="user", created_at=_iso(now),
                updated_at=_iso(now))
     with st.lock:
