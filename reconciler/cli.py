@@ -189,6 +189,10 @@ prune_option = click.option("--prune", is_flag=True,
 resend_option = click.option("--resend", "resend", multiple=True, metavar="PERSONA",
                              help="Also send this declared persona's attributes the API does not return (so they "
                                   "cannot be compared: masked api_keys, fields it omits), as declared (repeatable).")
+discard_drafts_option = click.option(
+    "--discard-editor-drafts", "discard_drafts", multiple=True, metavar="PERSONA",
+    help="Update this declared persona even when someone left unpublished changes in the Tavus editor: they are "
+         "discarded (?force=true). This run only (or settings.discard_editor_drafts); repeatable.")
 file_argument = click.argument("file", type=click.Path(dir_okay=False))
 class Count(click.ParamType):
     """A whole number of at least ``minimum``, with an error that says what to write."""
@@ -267,9 +271,10 @@ def validate(files: tuple[str, ...]) -> int:
 @resend_option
 @max_replacing_option
 @canary_option
+@discard_drafts_option
 @click.pass_context
 def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, targets, replace, prune,
-         resend, max_replacing, canary) -> int:
+         resend, max_replacing, canary, discard_drafts) -> int:
     """Show what apply would change to make the account match FILE.
 
     \b
@@ -282,7 +287,7 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
     config = _load(file)
     with _client(ctx) as client:
         opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend),
-                                    max_replacing=max_replacing, canary=canary)
+                                    max_replacing=max_replacing, canary=canary, discard_drafts=tuple(discard_drafts))
         return workflow.plan(config, client, opts,
                              _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
                              ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
@@ -329,9 +334,10 @@ def _confirm(result) -> bool:
 @max_replacing_option
 @canary_option
 @click.option("--skip-url-check", is_flag=True, help="Do not check that training URLs answer 2xx before creating.")
+@discard_drafts_option
 @click.pass_context
 def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism, targets, replace, prune,
-          resend, max_replacing, canary, skip_url_check) -> int:
+          resend, max_replacing, canary, skip_url_check, discard_drafts) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
     Order: renames, then creates, then deletes. A replace is blue/green: the old replica keeps serving
@@ -350,12 +356,13 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
 
     saved = None
     if planfile.is_planfile(file):
-        if targets or replace or prune or resend:
-            raise UsageError("--target, --replace, --prune and --resend cannot be used with a saved plan: "
-                             "they were fixed when the plan was made")
+        if targets or replace or prune or resend or discard_drafts:
+            raise UsageError("--target, --replace, --prune, --resend and --discard-editor-drafts cannot be used "
+                             "with a saved plan: they were fixed when the plan was made")
         saved = planfile.read(file)
         config = parse_config(saved.source, saved.file)
         targets, replace, prune, resend = saved.targets, saved.replace, saved.prune, saved.resend
+        discard_drafts = saved.discard_drafts
         # --max-replacing / --canary given now must agree with the saved plan's rollout: the exactness check
         # (planfile.differences) refuses the plan when the rollout they make differs
         max_replacing = saved.max_replacing if max_replacing is None else max_replacing
@@ -366,7 +373,7 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         config = _load(file)
         shown = file
     opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend), max_replacing=max_replacing,
-                                canary=canary)
+                                canary=canary, discard_drafts=tuple(discard_drafts))
     wait_opts = workflow.WaitOptions(timeout=timeout, poll_interval=poll_interval, parallelism=parallelism,
                                      no_wait=no_wait)
     with _client(ctx) as client:
@@ -415,6 +422,7 @@ def show(ctx, planfile, fmt) -> int:
         echo(render.plan_text(result, file=saved.file, color=_color(ctx)), nl=False)
         made_with = [f"--target {t}" for t in saved.targets] + [f"--replace {r}" for r in saved.replace]
         made_with += [f"--resend {r}" for r in saved.resend]
+        made_with += [f"--discard-editor-drafts {r}" for r in saved.discard_drafts]
         if saved.prune:
             made_with.append("--prune")
         made_with += [f"--{k.replace('_', '-')} {v}" for k, v in (("max_replacing", saved.max_replacing),

@@ -38,6 +38,7 @@ from reconciler.errors import (
     AuthError,
     BadRequestError,
     CreateOutcomeUnknownError,
+    EditorDraftError,
     InconsistentListError,
     InvalidPatchError,
     MalformedResponseError,
@@ -106,6 +107,18 @@ def _server_message(resp: httpx.Response, content: bytes = b"") -> str:
     # redact before cutting: a cut could leave half a signature that no longer looks like a URL
     message = scrub(message)
     return message[:300] + ("..." if len(message) > 300 else "")
+
+
+def _conflict(content: bytes) -> str | None:
+    """The ``conflict`` word of a 409 body (``maker_changes``: an editor draft is pending), if any."""
+    import json as _json
+
+    try:
+        body = _json.loads(content or b"null")
+    except (ValueError, RecursionError):
+        return None
+    value = body.get("conflict") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -437,14 +450,21 @@ class TavusClient:
         ``known_ids``; otherwise :class:`CreateOutcomeUnknownError`)."""
         return self._create(_PERSONAS, payload, known_ids, self.list_personas)
 
-    def update_persona(self, persona_id: str, patch_ops: Sequence[Mapping[str, Any]]) -> bool:
+    def update_persona(self, persona_id: str, patch_ops: Sequence[Mapping[str, Any]], *, force: bool = False,
+                       discarded: list[str] | None = None) -> bool:
         """Send an RFC 6902 JSON Patch (as application/json, as documented). True when the server changed the
         persona, False on 304 "No changes were made" (success) or an empty patch (nothing sent).
-        :class:`InvalidPatchError` on 422. A retry after an ambiguous failure re-sends the whole patch: add
-        and replace are idempotent; a ``remove`` already applied answers 422 then (a re-run converges)."""
+        :class:`InvalidPatchError` on 422; :class:`EditorDraftError` on 409 ``maker_changes`` (an unpublished
+        draft in Tavus's editor). ``force`` sends ``?force=true``, which discards such a draft; when the answer
+        says it did (``discarded_maker_changes``), ``persona_id`` is appended to ``discarded``. A retry after an
+        ambiguous failure re-sends the whole patch: add and replace are idempotent; a ``remove`` already applied
+        answers 422 then (a re-run converges)."""
         if not patch_ops:
             return False
-        body = self._call("PATCH", self._persona_path(persona_id), json=[dict(op) for op in patch_ops])
+        body = self._call("PATCH", self._persona_path(persona_id), json=[dict(op) for op in patch_ops],
+                          params={"force": "true"} if force else None)
+        if discarded is not None and isinstance(body, Mapping) and body.get("discarded_maker_changes") is True:
+            discarded.append(persona_id)
         return body is not _NOT_MODIFIED
 
     def delete_persona(self, persona_id: str) -> bool:
@@ -768,6 +788,9 @@ class TavusClient:
             raise NotFoundError(self._message(resp, content), status_code=status, method=method, path=path)
         if status == 304:  # "No changes were made to the persona" (a PATCH): success, documented
             return _NOT_MODIFIED
+        if status == 409 and method == "PATCH" and _conflict(content) == "maker_changes":
+            raise EditorDraftError(f"HTTP 409: {self._message(resp, content)} (unpublished changes in the Tavus "
+                                   "editor)", status_code=status, method=method, path=path)
         if status == 422 and method == "PATCH":
             raise InvalidPatchError(f"HTTP 422: {self._message(resp, content)}", status_code=status, method=method,
                                     path=path)

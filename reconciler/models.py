@@ -85,6 +85,7 @@ class DesiredReplica:
 class Settings:
     prune: bool = False
     name_prefix: str | None = None  # None: the file owns every user replica
+    discard_editor_drafts: tuple[str, ...] = ()  # personas whose unpublished editor drafts an update overwrites
     rollout: RolloutSettings = field(default_factory=RolloutSettings)  # how replaces roll (issue 19)
 
     def in_scope(self, name: str) -> bool:
@@ -255,6 +256,9 @@ class Change:
     uncomparable: tuple[str, ...] = ()
     ref_replica: str | None = None
     resent: tuple[str, ...] = ()  # personas, --resend: uncomparable attributes sent as declared (dotted)
+    # personas (issue 25), --discard-editor-drafts / settings.discard_editor_drafts: the update is sent with
+    # ?force=true, overwriting an unpublished draft someone left in Tavus's editor
+    discard_drafts: bool = False
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class SavedPlan:
     resend: tuple[str, ...] = ()  # --resend PERSONA (an option, like targets: apply recomputes with it)
     max_replacing: int | None = None  # --max-replacing / --canary given to plan (None: settings.rollout's)
     canary: int | None = None
+    discard_drafts: tuple[str, ...] = ()  # --discard-editor-drafts PERSONA (issue 25; an option, like resend)
 
 
 def fingerprint(config: Config, remote: Sequence[RemoteReplica], personas: Sequence | None = None) -> str:
@@ -108,6 +109,7 @@ def options(saved: SavedPlan) -> dict:
     """The options a plan was made with, as saved (and shown by ``show --format json``)."""
     return {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune,
             **({"resend": list(saved.resend)} if saved.resend else {}),
+            **({"discard_editor_drafts": list(saved.discard_drafts)} if saved.discard_drafts else {}),
             "max_replacing": saved.max_replacing, "canary": saved.canary}
 
 
@@ -203,6 +205,7 @@ def read(path: str) -> SavedPlan:
             document=dict(doc["plan"]),
             inputs=str(doc["inputs_hash"]),
             resend=tuple(str(n) for n in opts.get("resend", ())),
+            discard_drafts=tuple(str(n) for n in opts.get("discard_editor_drafts", ())),
             max_replacing=_count_option(opts, "max_replacing", 1),
             canary=_count_option(opts, "canary", 0),
         )

@@ -39,6 +39,7 @@ def compute_plan(
     personas: Sequence | None = None,
     rollout: RolloutSettings | None = None,
     resend: Collection[str] = (),
+    discard_drafts: Collection[str] = (),
 ) -> Plan:
     """Diff ``config`` against ``remote``.
 
@@ -98,7 +99,7 @@ def compute_plan(
 
         persona_changes, unmanaged_personas, forgotten_personas, uncompared = plan_personas(
             config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing,
-            resend=resend, warnings=warnings)
+            resend=resend, warnings=warnings, discard_drafts=discard_drafts)
         deletes = [c for c in changes if c.action is Action.DELETE]
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 

@@ -175,6 +175,7 @@ def _persona_fields(c: Change) -> dict:
         "uncomparable": list(c.uncomparable),
         **({"default_replica": c.ref_replica} if c.ref_replica else {}),
         **({"resent": list(c.resent)} if c.resent else {}),
+        **({"discard_editor_drafts": True} if c.discard_drafts else {}),
     }
 
 
@@ -268,6 +269,8 @@ def _persona_change_lines(c: Change, color: bool) -> list[str]:
     if c.uncomparable:
         lines.append("      could not be compared (the API does not return them): "
                      + ", ".join(_safe(a) for a in c.uncomparable) + f"; `--resend {_safe(c.name)}` sends them")
+    if c.discard_drafts:
+        lines.append("      overwrites any unpublished changes left in the Tavus editor (--discard-editor-drafts)")
     return lines
 
 

@@ -56,7 +56,8 @@ def _persona_fields(c: Mapping) -> dict:
     return {"kind": "personas", "persona_id": c.get("persona_id"), "ref_replica": c.get("default_replica"),
             "diff": tuple((str(d["path"]), d.get("before"), d.get("after")) for d in c.get("diff", ())),
             "uncomparable": tuple(str(a) for a in c.get("uncomparable", ())),
-            "resent": tuple(str(a) for a in c.get("resent", ()))}
+            "resent": tuple(str(a) for a in c.get("resent", ())),
+            "discard_drafts": c.get("discard_editor_drafts") is True}
 
 
 def _rollout(doc: Mapping):

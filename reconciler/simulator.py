@@ -485,6 +485,13 @@ class Simulator:
                             raise ValueError(f"{key} must be a number of seconds >= 0")
                         setattr(self, key, data[key])
                 return 200, {"train_seconds": self.train_seconds, "finetune_seconds": self.finetune_seconds}
+            parts = route[1].split("/")
+            if method == "POST" and len(parts) == 5 and parts[2] == "personas" and parts[4] == "draft":
+                try:  # leave an unpublished editor draft on a persona (issue 25): its PATCHes answer 409
+                    sim_personas.leave_draft(self, unquote(parts[3]))
+                except KeyError:
+                    return 404, {"message": f"no persona {parts[3]}"}
+                return 200, {"message": "draft left", "persona_id": parts[3]}
             if route == ("GET", "/_sim/replicas"):
                 return 200, self.replicas(include_system=True)
             if route == ("POST", "/_sim/replicas"):

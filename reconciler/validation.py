@@ -429,8 +429,10 @@ class Semantics:
         if ppath in self.doc.missing:
             self._unset_identity(ppath, "settings.scope.name_prefix")
             prefix = None
+        drafts = raw.get("discard_editor_drafts")  # issue 25: personas whose editor drafts an update overwrites
+        drafts = tuple(n for n in drafts if isinstance(n, str)) if isinstance(drafts, list) else ()
         return Settings(prune=prune, name_prefix=prefix if isinstance(prefix, str) and prefix else None,
-                        rollout=_rollout_settings(raw.get("rollout")))
+                        rollout=_rollout_settings(raw.get("rollout")), discard_editor_drafts=drafts)
 
     def _unset_identity(self, path: tuple, what: str) -> None:
         for var in self.doc.missing[path]:

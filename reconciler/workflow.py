@@ -53,6 +53,7 @@ class PlanOptions:
     resend: tuple[str, ...] = ()  # personas whose uncomparable attributes are sent anyway (--resend)
     max_replacing: int | None = None  # --max-replacing: overrides settings.rollout.max_replacing for this run
     canary: int | None = None  # --canary: overrides settings.rollout.canary for this run
+    discard_drafts: tuple[str, ...] = ()  # --discard-editor-drafts PERSONA: overwrite an editor draft (issue 25)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions
 
     rollout = config.settings.rollout.with_overrides(max_replacing=opts.max_replacing, canary=opts.canary)
     return compute_plan(config, remote, targets=opts.targets, force_replace=opts.replace, prune=opts.prune,
-                        personas=personas, resend=opts.resend, rollout=rollout)
+                        personas=personas, resend=opts.resend, rollout=rollout, discard_drafts=opts.discard_drafts)
 
 
 # ----------------------------------------------------------------------------------------- plan
@@ -134,7 +135,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
         planfile.write(out, planfile.SavedPlan(
             file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
             prune=opts.prune, max_replacing=opts.max_replacing, canary=opts.canary, resend=tuple(opts.resend),
-            fingerprint=planfile.fingerprint(config, remote, personas),
+            discard_drafts=tuple(opts.discard_drafts), fingerprint=planfile.fingerprint(config, remote, personas),
             document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url)))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
     drift = result.has_changes or (bool(result.unmanaged) and not ignore_unmanaged)
@@ -197,18 +198,24 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
         if any(c.action is not Action.REPLACE or c.kind != "replicas" for c in result.changes):
             report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown,
                                     known_persona_ids={p.persona_id for p in personas or ()})
-            if code != OK:
+            held = code == ERROR and not report.blocking  # only editor drafts (issue 25): the rest goes on
+            if code != OK and not held:
                 return Outcome(code, plan=result, report=report)
     created = report.created if report else {}
     gone = report.deleted if report else set()
     remote = [r for r in remote if r.replica_id not in gone]
     rolling = _rolling(result, client, remote, created, wait_opts.parallelism, console, may_start=True)
+    held = report is not None and bool(report.failed) and not report.blocking  # editor drafts: exit 1 at the end
     if wait_opts.no_wait:
         code = finish_without_waiting(client, rolling, remote, shown, console)
-        return Outcome(code, plan=result, report=report)
+        return Outcome(ERROR if held and code == OK else code, plan=result, report=report)
     waited = wait(config, client, wait_opts, console, file=shown, targets=opts.targets, remote=remote,
                   created=created, rolling=rolling)
-    return Outcome(waited.exit_code, plan=result, report=report, waited=waited.waited)
+    if held:
+        console.err(f"error: {len(report.failed)} persona update(s) were held back by unpublished changes in the "
+                    "Tavus editor (see above); everything else was applied")
+    code = waited.exit_code
+    return Outcome(ERROR if held and code == OK else code, plan=result, report=report, waited=waited.waited)
 
 
 def _rolling(result: Plan, client, remote, created, parallelism: int, console: Console, *, may_start: bool,
@@ -267,6 +274,12 @@ def print_report(report, file: str, console: Console, stop=None) -> None:
         return
     head = f"interrupted ({stop.what}): no new request was started" if report.interrupted and stop else \
         "interrupted" if report.interrupted else "FAILED"
+    if not report.interrupted and not report.skipped and not report.blocking:  # only editor drafts (issue 25)
+        console.err("\nApply incomplete: every change was made except the persona update(s) held back by "
+                    "unpublished changes in the Tavus editor:")
+        for o in report.failed:
+            console.err(escape_control(f"  HELD   {o.change.action.value} {o.change.name}: {o.detail}"))
+        return
     console.err("\n" + f"Apply {head}. The account is partly changed; this is exactly what happened:")
     for o in report.outcomes:
         console.err(f"  {'done  ' if o.ok else 'FAILED'} {o.change.action.value} {o.change.name}: {o.detail}")
