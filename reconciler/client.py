@@ -46,6 +46,8 @@ from reconciler.errors import (
     RetriesExhaustedError,
     UsageError,
 )
+from reconciler.kinds.personas import PERSONAS
+from reconciler.kinds.replicas import REPLICAS
 from reconciler.limiter import FAILURE, OK, OVERLOAD, AIMDLimiter
 from reconciler.limiter import backoff as _backoff
 from reconciler.limiter import report as _report
@@ -54,7 +56,9 @@ from reconciler.personas import RemotePersona
 from reconciler.redact import escape_control, redact_url, register_secret, scrub
 from reconciler.status import is_known
 
-API_PREFIX = "/v2/replicas"  # the newer docs call replicas "faces": switching to /v2/faces is this line
+# the legacy paths, which this project speaks; every path and field of a kind is taken from the kind's one table
+# (reconciler.kinds.replicas.REPLICAS.api, reconciler.kinds.personas.PERSONAS.api: issue 25), never from these
+API_PREFIX = "/v2/replicas"
 PERSONAS_PREFIX = "/v2/personas"
 CONVERSATIONS_PREFIX = "/v2/conversations"
 DEFAULT_API_URL = "https://tavusapi.com"
@@ -62,8 +66,8 @@ IDS_PER_REQUEST = 100
 MAX_PAGES = 5000  # a listing that needs more pages than this is refused (a bogus total_count, not an account)
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # the documented 400 for an unknown id (replicas, personas); conversations: not documented, same shape assumed
-_GONE_MESSAGE = ("invalid replica_id", "invalid face_id", "invalid persona_id", "invalid conversation_id")
-_GONE_PREFIXES = (API_PREFIX + "/", PERSONAS_PREFIX + "/", CONVERSATIONS_PREFIX + "/")
+_GONE_MESSAGE = ("invalid replica_id", "invalid face_id", "invalid persona_id", "invalid pal_id",
+                 "invalid conversation_id")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _DEFAULT = object()
 
@@ -177,21 +181,62 @@ class _NotModified:
 _NOT_MODIFIED = _NotModified()
 
 
-@dataclass(frozen=True)
 class _Kind:
-    """A listable collection: where it lives, how an item is parsed and keyed, and what it is called."""
+    """A listable collection: where it lives, how an item is parsed and keyed, and what it is called. The path
+    and field names are read from the resource kind's one table (``kind.api``, a ``kinds.Vocabulary``) at every
+    use, so switching the table switches the whole client (issue 25)."""
 
-    path: str
-    noun: str
-    parse: Callable[[Mapping[str, Any]], Any]
-    key: Callable[[Any], str]
-    name_field: str
-    id_field: str
+    def __init__(self, kind: Any, parse: Callable[[Mapping[str, Any]], Any], key: Callable[[Any], str]):
+        self.kind, self._parse, self.key = kind, parse, key
+        self.noun = kind.noun
+
+    @property
+    def api(self) -> Any:
+        return self.kind.api
+
+    @property
+    def path(self) -> str:
+        return self.kind.api.path
+
+    @property
+    def name_field(self) -> str:
+        return self.kind.api.name_field
+
+    @property
+    def id_field(self) -> str:
+        return self.kind.api.id_field
+
+    def parse(self, data: Mapping[str, Any]) -> Any:
+        api, legacy = self.kind.api, self.kind.legacy
+        return self._parse(data if api is legacy else api.incoming(data, legacy))
+
+    def outgoing(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A body the models built with the legacy names, in the names the table speaks."""
+        api, legacy = self.kind.api, self.kind.legacy
+        return dict(body) if api is legacy else api.outgoing(body, legacy)
+
+    def outgoing_patch(self, ops: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """JSON Patch operations the models built (``/persona_name``...), their paths in the table's names."""
+        api, legacy = self.kind.api, self.kind.legacy
+        if api is legacy:
+            return [dict(op) for op in ops]
+        names = api.renames(legacy)
+        out = []
+        for op in ops:
+            head, sep, rest = str(op.get("path", "")).lstrip("/").partition("/")
+            out.append({**op, "path": "/" + names.get(head, head) + sep + rest})
+        return out
+
+    def item_path(self, object_id: str) -> str:
+        return f"{self.kind.api.path}/{quote(str(object_id), safe='')}"
 
 
-_REPLICAS = _Kind(API_PREFIX, "replica", RemoteReplica.from_api, lambda r: r.replica_id, "replica_name", "replica_id")
-_PERSONAS = _Kind(PERSONAS_PREFIX, "persona", RemotePersona.from_api, lambda p: p.persona_id, "persona_name",
-                  "persona_id")
+_REPLICAS = _Kind(REPLICAS, RemoteReplica.from_api, lambda r: r.replica_id)
+_PERSONAS = _Kind(PERSONAS, RemotePersona.from_api, lambda p: p.persona_id)
+
+
+def _gone_prefixes() -> tuple[str, ...]:
+    return (_REPLICAS.path + "/", _PERSONAS.path + "/", CONVERSATIONS_PREFIX + "/")
 
 
 @dataclass(frozen=True)
@@ -330,12 +375,13 @@ class TavusClient:
             replica_type = None if ids is not None else "user"
         params: dict[str, str] = {"verbose": "true"}
         if replica_type:
-            params["replica_type"] = str(replica_type)
+            params[_REPLICAS.api.type_field] = str(replica_type)
         if ids is None:
             return self._list_all(params)
         unique = list(dict.fromkeys(ids))
         chunks = [unique[i:i + IDS_PER_REQUEST] for i in range(0, len(unique), IDS_PER_REQUEST)]
-        parts = self._map(lambda c: self._list_all({**params, "replica_ids": ",".join(c)}, cap=len(c)), chunks)
+        ids_filter = _REPLICAS.api.ids_filter
+        parts = self._map(lambda c: self._list_all({**params, ids_filter: ",".join(c)}, cap=len(c)), chunks)
         # a server that ignores replica_ids answers with other replicas: keep only those asked for
         wanted = set(unique)
         return [r for part in parts for r in part if r.replica_id in wanted]
@@ -355,6 +401,7 @@ class TavusClient:
     def _create(self, kind: _Kind, payload: Mapping[str, Any], known_ids: Collection[str],
                 listing: Callable[[], list[Any]]) -> str:
         """The never-duplicate create shared by replicas and personas (see :meth:`create_replica`)."""
+        payload = kind.outgoing(payload)
         name = str(payload.get(kind.name_field, ""))
         known = frozenset(known_ids)
 
@@ -412,7 +459,7 @@ class TavusClient:
             self._sleep(max(0.0, min(step, deadline - time.monotonic())))
 
     def rename_replica(self, replica_id: str, name: str) -> None:
-        self._call("PATCH", self._path(replica_id) + "/name", json={"replica_name": name})
+        self._call("PATCH", self._path(replica_id) + "/name", json={_REPLICAS.name_field: name})
 
     def delete_replica(self, replica_id: str) -> None:
         """Delete (soft: ``hard=true`` is never sent, the training footage is kept)."""
@@ -425,7 +472,7 @@ class TavusClient:
         read-only for us) or None (no filter). Same consistent-or-refused paging as :meth:`list_replicas`."""
         if persona_type is _DEFAULT:
             persona_type = "user"
-        params = {"persona_type": str(persona_type)} if persona_type else {}
+        params = {_PERSONAS.api.type_field: str(persona_type)} if persona_type else {}
         return self._list_all(params, kind=_PERSONAS)
 
     def get_persona(self, persona_id: str) -> RemotePersona:
@@ -434,7 +481,7 @@ class TavusClient:
         body = self._call("GET", path)
         # documented as {"data": [persona]} (an array of one); a bare persona object is tolerated too, in case
         # the live API answers like Get replica does
-        if isinstance(body, Mapping) and "persona_id" not in body and "data" in body:
+        if isinstance(body, Mapping) and _PERSONAS.id_field not in body and "data" in body:
             data = body["data"]
             if isinstance(data, list):
                 if len(data) != 1:
@@ -461,7 +508,7 @@ class TavusClient:
         answers 422 then (a re-run converges)."""
         if not patch_ops:
             return False
-        body = self._call("PATCH", self._persona_path(persona_id), json=[dict(op) for op in patch_ops],
+        body = self._call("PATCH", self._persona_path(persona_id), json=_PERSONAS.outgoing_patch(patch_ops),
                           params={"force": "true"} if force else None)
         if discarded is not None and isinstance(body, Mapping) and body.get("discarded_maker_changes") is True:
             discarded.append(persona_id)
@@ -478,7 +525,7 @@ class TavusClient:
 
     @staticmethod
     def _persona_path(persona_id: str) -> str:
-        return f"{PERSONAS_PREFIX}/{quote(str(persona_id), safe='')}"
+        return _PERSONAS.item_path(persona_id)
 
     # ------------------------------------------------------------------------------------------ conversations
 
@@ -538,7 +585,7 @@ class TavusClient:
 
     @staticmethod
     def _path(replica_id: str) -> str:
-        return f"{API_PREFIX}/{quote(str(replica_id), safe='')}"
+        return _REPLICAS.item_path(replica_id)
 
     def _replica(self, data: Any, method: str, path: str) -> RemoteReplica:
         return self._item(_REPLICAS, data, method, path)
@@ -794,7 +841,7 @@ class TavusClient:
         if status == 422 and method == "PATCH":
             raise InvalidPatchError(f"HTTP 422: {self._message(resp, content)}", status_code=status, method=method,
                                     path=path)
-        if status == 400 and path.startswith(_GONE_PREFIXES) and any(
+        if status == 400 and path.startswith(_gone_prefixes()) and any(
                 m in self._message(resp, content).lower() for m in _GONE_MESSAGE):
             # the documented answer for an unknown id (no 404 is documented): gone, like a 404
             raise NotFoundError(self._message(resp, content), status_code=status, method=method, path=path)

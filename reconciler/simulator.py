@@ -14,6 +14,9 @@ account itself (stored replicas, training, the API operations) is ``reconciler.s
 * Faults (rate limits, 5xx, latency, dropped create responses, malformed bodies) are configurable at
   construction, with :meth:`Simulator.set_faults` or ``POST /_sim/faults``.
 * Control endpoints under ``/_sim/`` need no key and are not logged; every other request is logged.
+* The newer names (issue 25): ``/v2/faces`` and ``/v2/pals`` serve the same replicas and personas under the
+  newer field names only (``face_id``, ``face_name``, ``face_type``, ``face_ids``; ``pal_id``, ``pal_name``,
+  ``pal_type``), and refuse the legacy field names there, so a client that mixes the two vocabularies fails.
 """
 
 from __future__ import annotations
@@ -61,6 +64,27 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "list_error": 0.0,  # share of list requests answered 503
     "fault_seed": None,
 }
+
+
+# the newer collection names -> (the legacy collection, {newer field name: legacy field name})
+ALIASES: dict[str, tuple[str, dict[str, str]]] = {
+    "faces": ("replicas", {"face_id": "replica_id", "face_name": "replica_name", "face_type": "replica_type",
+                           "face_ids": "replica_ids"}),
+    "pals": ("personas", {"pal_id": "persona_id", "pal_name": "persona_name", "pal_type": "persona_type"}),
+}
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with every object key in ``names`` renamed (deep), and JSON Patch paths of renamed members."""
+    if isinstance(value, dict):
+        out = {names.get(k, k): _renamed(v, names) for k, v in value.items()}
+        if isinstance(out.get("path"), str) and "op" in out:
+            head, _, rest = out["path"].lstrip("/").partition("/")
+            out["path"] = "/" + names.get(head, head) + (f"/{rest}" if rest else "")
+        return out
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
 
 
 class _Drop(Exception):
@@ -328,7 +352,7 @@ class Simulator:
             self._media(h, method, path, query)
             return
         try:
-            status, payload, ctype, headers = self._api(h, method, path, query, body)
+            status, payload, ctype, headers = self._api_any_names(h, method, path, query, body)
         except _Drop:
             self._record(method, path, query, 0)
             h.close_connection = True
@@ -396,6 +420,46 @@ class Simulator:
             late = self._rng.uniform(1.0, 1.5) if method == "POST" and self._draw(f["gateway_504"]) else 0.0
             slow = f["slow_create"] if method == "POST" else 0.0
         return drop, late, slow, False
+
+    def _api_any_names(self, h: _Handler, method: str, path: str, query: dict[str, str],
+                       body: bytes) -> tuple[int, Any, str, dict[str, str]]:
+        """:meth:`_api`, also under the newer names (``/v2/faces``, ``/v2/pals``): the request is read in the
+        newer vocabulary only (a legacy field name there is a 400) and answered in it."""
+        parts = path.split("/")
+        alias = ALIASES.get(parts[2]) if len(parts) > 2 and parts[1] == "v2" else None
+        if alias is None:
+            return self._api(h, method, path, query, body)
+        legacy, names = alias
+        back = {old: new for new, old in names.items()}
+        data: Any = None
+        if body:
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                data = json.loads(body)
+        sent = set(query)
+        if isinstance(data, dict):
+            sent |= set(data)
+        elif isinstance(data, list):  # a JSON Patch: the members its paths name
+            sent |= {str(op.get("path", "")).lstrip("/").split("/")[0] for op in data if isinstance(op, dict)}
+        mixed = sorted(sent & set(back))
+        if mixed:
+            raise ApiError(400, f"unknown field {mixed[0]}: /v2/{parts[2]} speaks {back[mixed[0]]}")
+        query = {names.get(k, k): v for k, v in query.items()}
+        if data is not None:
+            body = json.dumps(_renamed(data, names)).encode()
+
+        def newer(text: str) -> str:
+            for new, old in names.items():
+                text = text.replace(old, new)
+            return text
+
+        try:
+            status, payload, ctype, headers = self._api(h, method, "/".join([*parts[:2], legacy, *parts[3:]]),
+                                                        query, body)
+        except ApiError as e:  # "Invalid replica_id" -> "Invalid face_id"
+            e.message = newer(e.message)
+            e.payload = {k: newer(v) if isinstance(v, str) else v for k, v in _renamed(e.payload, back).items()}
+            raise
+        return status, payload if isinstance(payload, bytes) else _renamed(payload, back), ctype, headers
 
     def _api(self, h: _Handler, method: str, path: str, query: dict[str, str],
              body: bytes) -> tuple[int, Any, str, dict[str, str]]:

@@ -16,7 +16,12 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler import jsonpatch
+from reconciler.kinds import Vocabulary
 from reconciler.personas import MASK, SECRET_PATHS, DesiredPersona, RemotePersona
+
+# the one table of the persona kind's API names (issue 25): legacy (spoken) and the newer "PAL" names
+LEGACY = Vocabulary("/v2/personas", "persona_id", "persona_name", "persona_type")
+PALS = Vocabulary("/v2/pals", "pal_id", "pal_name", "pal_type")
 
 _SECRET_DOTTED = frozenset(".".join(p) for p in SECRET_PATHS)
 
@@ -126,8 +131,17 @@ def split_conferencing(ops: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str,
 class Personas:
     key = "personas"
     noun = "persona"
-    id_field = "persona_id"
-    name_field = "persona_name"
+    legacy = LEGACY  # the names the models speak internally
+    api = LEGACY  # the names spoken on the wire
+
+    @property
+    def id_field(self) -> str:
+        return self.api.id_field
+
+    @property
+    def name_field(self) -> str:
+        return self.api.name_field
+
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
 

@@ -11,15 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
+from reconciler.kinds import Vocabulary
 from reconciler.models import DesiredReplica, RemoteReplica
 from reconciler.status import Phase
+
+# the one table of the replica kind's API names (issue 25): the legacy ones, which this project speaks, and the
+# newer "face" names Tavus documents (the legacy ones remain aliases). Switching is ``REPLICAS.api = FACES``.
+LEGACY = Vocabulary("/v2/replicas", "replica_id", "replica_name", "replica_type", "replica_ids")
+FACES = Vocabulary("/v2/faces", "face_id", "face_name", "face_type", "face_ids")
 
 
 class Replicas:
     key = "replicas"
     noun = "replica"
-    id_field = "replica_id"
-    name_field = "replica_name"
+    legacy = LEGACY  # the names the models speak internally
+    api = LEGACY  # the names spoken on the wire
+
+    @property
+    def id_field(self) -> str:
+        return self.api.id_field
+
+    @property
+    def name_field(self) -> str:
+        return self.api.name_field
+
     create_only = ("train_video_url", "train_image_url", "voice_name", "consent_video_url", "callback_url",
                    "properties")
     replace_on = ("model_name",)
