@@ -14,6 +14,16 @@ from reconciler import sim_personas
 pytestmark = pytest.mark.e2e
 
 
+def validate(document, name: str) -> None:
+    """The JSON outputs keep to their published schemas (schemas/*.schema.json), previews included."""
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / name).read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
+
+
 def preview_file(tmp_path, sim, *, model="phoenix-4.5", video="acme-new.mp4", personas=""):
     return write(tmp_path, "version: 1\nsettings:\n  scope:\n    name_prefix: acme-\nreplicas:\n"
                            f"  - name: acme-new\n    model_name: {model}\n    synthetic: true\n"
@@ -34,7 +44,9 @@ def test_a_preview_is_its_own_phase_and_never_ready_for_wait_output_smoke_or_con
     assert doc["pending"] == [{"name": "acme-new", "replica_id": rid, "status": "completed", "progress": 0.0,
                                "phase": "preview"}]
 
+    validate(doc, "plan.schema.json")
     status = run_cli(sim, "status", f, "--format", "json")
+    validate(json.loads(status.out), "status.schema.json")
     row = next(r for r in json.loads(status.out) if r.get("replica_id") == rid)
     assert (row["status"], row["phase"], row["finetune_status"]) == ("completed", "preview", None)
     text = run_cli(sim, "status", f)
