@@ -504,6 +504,8 @@ def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False, rollo
 
     def cells(row: Mapping[str, Any]) -> list[str]:
         status = PREVIEW_WORD if row.get("phase") == Phase.PREVIEW.value else row.get("status")
+        if row.get("phase") == Phase.FAILED.value and row.get("finetune_status"):  # phoenix-4.5: its fine-tune
+            status = f"fine-tune {row['finetune_status']}"
         return [_safe(row.get("name") or ""), _safe(row.get("replica_id") or "-"), _safe(status or "-"),
                 _percent(row.get("progress")), _safe(row.get("model_name") or "-")] + (
             [_rollout_cell(row)] if with_rollout else [])

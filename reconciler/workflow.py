@@ -457,8 +457,12 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
     if code == OK:
         console.out(f"All {count} replica(s) are ready ({duration(result.elapsed)}).")
     elif pending:
-        still = ", ".join(f"{t.name} ({'preview, watermarked: fine-tune ' if t.phase is Phase.PREVIEW else ''}"
-                          f"{t.progress or 0:.0f}%)" for t in pending)
+        def left(t) -> str:
+            if t.phase is not Phase.PREVIEW:
+                return f"{t.progress or 0:.0f}%"
+            return "preview, watermarked: fine-tune " + ("running" if t.progress is None else f"{t.progress:.0f}%")
+
+        still = ", ".join(f"{t.name} ({left(t)})" for t in pending)
         console.err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still "
                     f"training: {still}. Resume with: {resume}")
     return code

@@ -92,6 +92,8 @@ def test_an_errored_finetune_is_a_failed_training_exit_3(sim, tmp_path):
     assert "the fine-tune errored" in res.err, res.all
     plan = run_cli(sim, "plan", f)
     assert "training failed: the fine-tune errored" in plan.out, plan.all  # a re-run replaces it
+    status = run_cli(sim, "status", f)
+    assert "fine-tune errored" in status.out and "0 ready, 0 training, 1 failed" in status.out, status.out
 
 
 def _rollout_file(tmp_path, sim, video):
