@@ -337,7 +337,7 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
             for r in plan.pending])
     if plan.unmanaged:
         blocks.append([_style("Unmanaged (in scope, not declared; use --prune or settings.prune to delete):", color,
-                              bold=True)] + [_replica_line(r, _safe(r.status)) for r in plan.unmanaged])
+                              bold=True)] + [_replica_line(r, _pending_word(r)) for r in plan.unmanaged])
     if plan.unmanaged_personas:
         blocks.append([_style("Unmanaged personas (in scope, not declared; use --prune to delete):", color, bold=True)]
                       + [f"  {_safe(p.name)} ({_safe(p.persona_id)})" for p in plan.unmanaged_personas])
@@ -462,7 +462,8 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
         out += _md_details(f"Unmanaged ({len(plan.unmanaged)})",
                            "In scope but not declared; `--prune` or `settings.prune` would delete them.",
                            ["Name", "Replica", "Status"],
-                           ([_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.unmanaged))
+                           ([_md_code(r.name), _md_code(r.replica_id), _md_text(_pending_word(r))]
+                            for r in plan.unmanaged))
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"
@@ -481,8 +482,12 @@ PREVIEW_WORD = "preview (watermarked; fine-tune running)"  # a replica in Phase.
 
 
 def _pending_word(r: Any) -> str:
-    """A still-training replica's status as shown: the raw word, or that it is only a preview."""
-    return PREVIEW_WORD if r.phase is Phase.PREVIEW else _safe(r.status)
+    """A replica's status as shown: the raw word, or that it is only a preview, or that its fine-tune failed."""
+    if r.phase is Phase.PREVIEW:
+        return PREVIEW_WORD
+    if r.phase is Phase.FAILED and r.finetunes and r.finetune_status:
+        return _safe(f"fine-tune {r.finetune_status}")
+    return _safe(r.status)
 _STATUS_HEADER = ("NAME", "REPLICA_ID", "STATUS", "PROGRESS", "MODEL")
 
 

@@ -40,6 +40,8 @@ class Tracked:
     def seen(self, r: RemoteReplica) -> None:
         """Take the state ``r`` (this row's replica, as the API just reported it)."""
         self.status, self.phase = (PREVIEW_STATUS if r.preview else r.status), r.phase
+        if r.phase is Phase.FAILED and r.finetunes and r.finetune_status:  # the preview's fine-tune failed:
+            self.status = "failed"  # not "completed" (error_message says why)
         self.progress = 100.0 if r.phase is Phase.READY else r.progress_percent
         self.error_message = r.failure if r.phase is Phase.FAILED else r.error_message
 

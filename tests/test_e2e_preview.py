@@ -90,6 +90,7 @@ def test_an_errored_finetune_is_a_failed_training_exit_3(sim, tmp_path):
     res = run_cli(sim, "apply", f, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", "--timeout", "10")
     assert res.code == 3, res.all
     assert "the fine-tune errored" in res.err, res.all
+    assert "): failed: the fine-tune errored (the preview stays watermarked)" in res.out, res.all
     plan = run_cli(sim, "plan", f)
     assert "training failed: the fine-tune errored" in plan.out, plan.all  # a re-run replaces it
     status = run_cli(sim, "status", f)
