@@ -254,6 +254,10 @@ prune_option = click.option("--prune", is_flag=True,
 resend_option = click.option("--resend", "resend", multiple=True, metavar="PERSONA",
                              help="Also send this declared persona's attributes the API does not return (so they "
                                   "cannot be compared: masked api_keys, fields it omits), as declared (repeatable).")
+discard_drafts_option = click.option(
+    "--discard-editor-drafts", "discard_drafts", multiple=True, metavar="PERSONA",
+    help="Update this declared persona even when someone left unpublished changes in the Tavus editor: they are "
+         "discarded (?force=true). This run only (or settings.discard_editor_drafts); repeatable.")
 file_argument = click.argument("file", type=click.Path(dir_okay=False))
 class Count(click.ParamType):
     """A whole number of at least ``minimum``, with an error that says what to write."""
@@ -345,9 +349,10 @@ def validate(files: tuple[str, ...], policy_file: str | None = None, policy_only
 @canary_option
 @allow_mass_change_option
 @policy_option
+@discard_drafts_option
 @click.pass_context
 def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, targets, replace, prune,
-         resend, max_replacing, canary, allow_mass_change=False, policy_file=None) -> int:
+         resend, max_replacing, canary, discard_drafts=(), allow_mass_change=False, policy_file=None) -> int:
     """Show what apply would change to make the account match FILE.
 
     \b
@@ -362,7 +367,8 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
         with _client(ctx) as client:
             opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend),
                                         max_replacing=max_replacing, canary=canary,
-                                        allow_mass_change=allow_mass_change)
+                                        allow_mass_change=allow_mass_change,
+                                        discard_drafts=tuple(discard_drafts))
             return workflow.plan(config, client, opts,
                                  _console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
                                  ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
@@ -428,9 +434,10 @@ def _confirm(result) -> bool:
 @click.option("--skip-url-check", is_flag=True, hidden=True)  # 0.1.0's spelling of --no-check-urls
 @allow_mass_change_option
 @policy_option
+@discard_drafts_option
 @click.pass_context
 def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism, targets, replace, prune,
-          resend, max_replacing, canary, check_urls, skip_url_check, allow_mass_change=False,
+          resend, max_replacing, canary, check_urls, skip_url_check, discard_drafts=(), allow_mass_change=False,
           policy_file=None) -> int:
     """Make the account match FILE (or a saved PLANFILE), then wait until every replica is trained.
 
@@ -450,9 +457,9 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
 
     saved = None
     if planfile.is_planfile(file):
-        if targets or replace or prune or resend:
-            raise UsageError("--target, --replace, --prune and --resend cannot be used with a saved plan: "
-                             "they were fixed when the plan was made")
+        if targets or replace or prune or resend or discard_drafts:
+            raise UsageError("--target, --replace, --prune, --resend and --discard-editor-drafts cannot be used "
+                             "with a saved plan: they were fixed when the plan was made")
         saved = planfile.read(file)
         from reconciler.policy import saved_rules
 
@@ -461,6 +468,7 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
                               policy=_policy_rules(policy_file) or saved_rules(saved.document))
         allow_mass_change = allow_mass_change or saved.allow_mass_change  # recorded when the plan was made
         targets, replace, prune, resend = saved.targets, saved.replace, saved.prune, saved.resend
+        discard_drafts = saved.discard_drafts
         # --max-replacing / --canary given now must agree with the saved plan's rollout: the exactness check
         # (planfile.differences) refuses the plan when the rollout they make differs
         max_replacing = saved.max_replacing if max_replacing is None else max_replacing
@@ -471,7 +479,8 @@ def apply(ctx, file, auto_approve, no_wait, timeout, poll_interval, parallelism,
         config = _load(file, policy_file)
         shown = file
     opts = workflow.PlanOptions(tuple(targets), tuple(replace), prune, tuple(resend), max_replacing=max_replacing,
-                                canary=canary, allow_mass_change=allow_mass_change)
+                                canary=canary, allow_mass_change=allow_mass_change,
+                                discard_drafts=tuple(discard_drafts))
     wait_opts = workflow.WaitOptions(timeout=timeout, poll_interval=poll_interval, parallelism=parallelism,
                                      no_wait=no_wait)
     with _client(ctx) as client:
@@ -521,6 +530,7 @@ def show(ctx, planfile, fmt) -> int:
         echo(render.plan_text(result, file=saved.file, color=_color(ctx)), nl=False)
         made_with = [f"--target {t}" for t in saved.targets] + [f"--replace {r}" for r in saved.replace]
         made_with += [f"--resend {r}" for r in saved.resend]
+        made_with += [f"--discard-editor-drafts {r}" for r in saved.discard_drafts]
         if saved.prune:
             made_with.append("--prune")
         if saved.allow_mass_change:
@@ -757,6 +767,8 @@ def _refuse_billable(config) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
 @click.option("--train-seconds", type=float, default=60.0, show_default=True, help="How long training takes.")
+@click.option("--finetune-seconds", type=float, default=0.0, show_default=True,
+              help="How long a phoenix-4.5 replica stays a watermarked preview after training (its fine-tune).")
 @click.option("--api-key", default="sim-key", show_default=True, help="The key clients must send.")
 @click.option("--seed", "seed", type=click.Path(exists=True, dir_okay=False),
               help="JSON or YAML list of replicas to start with.")
@@ -768,8 +780,8 @@ def _refuse_billable(config) -> None:
 @click.option("--fault-latency", type=float, default=0.0, help="Seconds added to every API request.")
 @click.option("--fault-drop-create", type=float, default=0.0,
               help="Share of creates performed but answered with a dropped connection.")
-def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_limit, rate_limit_rps,
-              fault_server_error, fault_latency, fault_drop_create) -> int:
+def simulator(host, port, train_seconds, finetune_seconds, api_key, seed, page_size, fault_rate_limit,
+              rate_limit_rps, fault_server_error, fault_latency, fault_drop_create) -> int:
     """Run a local Tavus API simulator (for trying the tool and for CI tests).
 
     Serves /v2/replicas like the real API, with training that progresses over --train-seconds, a
@@ -786,7 +798,8 @@ def simulator(host, port, train_seconds, api_key, seed, page_size, fault_rate_li
     faults = {"rate_limit": fault_rate_limit, "rate_limit_rps": rate_limit_rps, "server_error": fault_server_error,
               "latency": fault_latency, "drop_create_response": fault_drop_create}
     serve_forever(host=host, port=port, train_seconds=train_seconds, api_key=api_key, seed_file=seed,
-                  max_page_size=page_size, faults={k: v for k, v in faults.items() if v})
+                  max_page_size=page_size, faults={k: v for k, v in faults.items() if v},
+                  finetune_seconds=finetune_seconds)
     return EXIT_OK
 
 

@@ -38,6 +38,7 @@ from reconciler.errors import (
     AuthError,
     BadRequestError,
     CreateOutcomeUnknownError,
+    EditorDraftError,
     InconsistentListError,
     InvalidPatchError,
     MalformedResponseError,
@@ -45,6 +46,8 @@ from reconciler.errors import (
     RetriesExhaustedError,
     UsageError,
 )
+from reconciler.kinds.personas import PERSONAS
+from reconciler.kinds.replicas import REPLICAS
 from reconciler.limiter import FAILURE, OK, OVERLOAD, AIMDLimiter
 from reconciler.limiter import backoff as _backoff
 from reconciler.limiter import report as _report
@@ -53,7 +56,9 @@ from reconciler.personas import RemotePersona
 from reconciler.redact import escape_control, redact_url, register_secret, scrub
 from reconciler.status import is_known
 
-API_PREFIX = "/v2/replicas"  # the newer docs call replicas "faces": switching to /v2/faces is this line
+# the legacy paths, which this project speaks; every path and field of a kind is taken from the kind's one table
+# (reconciler.kinds.replicas.REPLICAS.api, reconciler.kinds.personas.PERSONAS.api: issue 25), never from these
+API_PREFIX = "/v2/replicas"
 PERSONAS_PREFIX = "/v2/personas"
 CONVERSATIONS_PREFIX = "/v2/conversations"
 DEFAULT_API_URL = "https://tavusapi.com"
@@ -61,8 +66,8 @@ IDS_PER_REQUEST = 100
 MAX_PAGES = 5000  # a listing that needs more pages than this is refused (a bogus total_count, not an account)
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # the documented 400 for an unknown id (replicas, personas); conversations: not documented, same shape assumed
-_GONE_MESSAGE = ("invalid replica_id", "invalid face_id", "invalid persona_id", "invalid conversation_id")
-_GONE_PREFIXES = (API_PREFIX + "/", PERSONAS_PREFIX + "/", CONVERSATIONS_PREFIX + "/")
+_GONE_MESSAGE = ("invalid replica_id", "invalid face_id", "invalid persona_id", "invalid pal_id",
+                 "invalid conversation_id")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _DEFAULT = object()
 
@@ -106,6 +111,18 @@ def _server_message(resp: httpx.Response, content: bytes = b"") -> str:
     # redact before cutting: a cut could leave half a signature that no longer looks like a URL
     message = scrub(message)
     return message[:300] + ("..." if len(message) > 300 else "")
+
+
+def _conflict(content: bytes) -> str | None:
+    """The ``conflict`` word of a 409 body (``maker_changes``: an editor draft is pending), if any."""
+    import json as _json
+
+    try:
+        body = _json.loads(content or b"null")
+    except (ValueError, RecursionError):
+        return None
+    value = body.get("conflict") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -164,21 +181,62 @@ class _NotModified:
 _NOT_MODIFIED = _NotModified()
 
 
-@dataclass(frozen=True)
 class _Kind:
-    """A listable collection: where it lives, how an item is parsed and keyed, and what it is called."""
+    """A listable collection: where it lives, how an item is parsed and keyed, and what it is called. The path
+    and field names are read from the resource kind's one table (``kind.api``, a ``kinds.Vocabulary``) at every
+    use, so switching the table switches the whole client (issue 25)."""
 
-    path: str
-    noun: str
-    parse: Callable[[Mapping[str, Any]], Any]
-    key: Callable[[Any], str]
-    name_field: str
-    id_field: str
+    def __init__(self, kind: Any, parse: Callable[[Mapping[str, Any]], Any], key: Callable[[Any], str]):
+        self.kind, self._parse, self.key = kind, parse, key
+        self.noun = kind.noun
+
+    @property
+    def api(self) -> Any:
+        return self.kind.api
+
+    @property
+    def path(self) -> str:
+        return self.kind.api.path
+
+    @property
+    def name_field(self) -> str:
+        return self.kind.api.name_field
+
+    @property
+    def id_field(self) -> str:
+        return self.kind.api.id_field
+
+    def parse(self, data: Mapping[str, Any]) -> Any:
+        api, legacy = self.kind.api, self.kind.legacy
+        return self._parse(data if api is legacy else api.incoming(data, legacy))
+
+    def outgoing(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A body the models built with the legacy names, in the names the table speaks."""
+        api, legacy = self.kind.api, self.kind.legacy
+        return dict(body) if api is legacy else api.outgoing(body, legacy)
+
+    def outgoing_patch(self, ops: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """JSON Patch operations the models built (``/persona_name``...), their paths in the table's names."""
+        api, legacy = self.kind.api, self.kind.legacy
+        if api is legacy:
+            return [dict(op) for op in ops]
+        names = api.renames(legacy)
+        out = []
+        for op in ops:
+            head, sep, rest = str(op.get("path", "")).lstrip("/").partition("/")
+            out.append({**op, "path": "/" + names.get(head, head) + sep + rest})
+        return out
+
+    def item_path(self, object_id: str) -> str:
+        return f"{self.kind.api.path}/{quote(str(object_id), safe='')}"
 
 
-_REPLICAS = _Kind(API_PREFIX, "replica", RemoteReplica.from_api, lambda r: r.replica_id, "replica_name", "replica_id")
-_PERSONAS = _Kind(PERSONAS_PREFIX, "persona", RemotePersona.from_api, lambda p: p.persona_id, "persona_name",
-                  "persona_id")
+_REPLICAS = _Kind(REPLICAS, RemoteReplica.from_api, lambda r: r.replica_id)
+_PERSONAS = _Kind(PERSONAS, RemotePersona.from_api, lambda p: p.persona_id)
+
+
+def _gone_prefixes() -> tuple[str, ...]:
+    return (_REPLICAS.path + "/", _PERSONAS.path + "/", CONVERSATIONS_PREFIX + "/")
 
 
 @dataclass(frozen=True)
@@ -343,12 +401,13 @@ class TavusClient:
             replica_type = None if ids is not None else "user"
         params: dict[str, str] = {"verbose": "true"}
         if replica_type:
-            params["replica_type"] = str(replica_type)
+            params[_REPLICAS.api.type_field] = str(replica_type)
         if ids is None:
             return self._list_all(params)
         unique = list(dict.fromkeys(ids))
         chunks = [unique[i:i + IDS_PER_REQUEST] for i in range(0, len(unique), IDS_PER_REQUEST)]
-        parts = self._map(lambda c: self._list_all({**params, "replica_ids": ",".join(c)}, cap=len(c)), chunks)
+        ids_filter = _REPLICAS.api.ids_filter
+        parts = self._map(lambda c: self._list_all({**params, ids_filter: ",".join(c)}, cap=len(c)), chunks)
         # a server that ignores replica_ids answers with other replicas: keep only those asked for
         wanted = set(unique)
         return [r for part in parts for r in part if r.replica_id in wanted]
@@ -368,6 +427,7 @@ class TavusClient:
     def _create(self, kind: _Kind, payload: Mapping[str, Any], known_ids: Collection[str],
                 listing: Callable[[], list[Any]]) -> str:
         """The never-duplicate create shared by replicas and personas (see :meth:`create_replica`)."""
+        payload = kind.outgoing(payload)
         name = str(payload.get(kind.name_field, ""))
         known = frozenset(known_ids)
 
@@ -425,7 +485,7 @@ class TavusClient:
             self._sleep(max(0.0, min(step, deadline - time.monotonic())))
 
     def rename_replica(self, replica_id: str, name: str) -> None:
-        self._call("PATCH", self._path(replica_id) + "/name", json={"replica_name": name})
+        self._call("PATCH", self._path(replica_id) + "/name", json={_REPLICAS.name_field: name})
 
     def delete_replica(self, replica_id: str) -> None:
         """Delete (soft: ``hard=true`` is never sent, the training footage is kept)."""
@@ -438,7 +498,7 @@ class TavusClient:
         read-only for us) or None (no filter). Same consistent-or-refused paging as :meth:`list_replicas`."""
         if persona_type is _DEFAULT:
             persona_type = "user"
-        params = {"persona_type": str(persona_type)} if persona_type else {}
+        params = {_PERSONAS.api.type_field: str(persona_type)} if persona_type else {}
         return self._list_all(params, kind=_PERSONAS)
 
     def get_persona(self, persona_id: str) -> RemotePersona:
@@ -447,7 +507,7 @@ class TavusClient:
         body = self._call("GET", path)
         # documented as {"data": [persona]} (an array of one); a bare persona object is tolerated too, in case
         # the live API answers like Get replica does
-        if isinstance(body, Mapping) and "persona_id" not in body and "data" in body:
+        if isinstance(body, Mapping) and _PERSONAS.id_field not in body and "data" in body:
             data = body["data"]
             if isinstance(data, list):
                 if len(data) != 1:
@@ -463,14 +523,21 @@ class TavusClient:
         ``known_ids``; otherwise :class:`CreateOutcomeUnknownError`)."""
         return self._create(_PERSONAS, payload, known_ids, self.list_personas)
 
-    def update_persona(self, persona_id: str, patch_ops: Sequence[Mapping[str, Any]]) -> bool:
+    def update_persona(self, persona_id: str, patch_ops: Sequence[Mapping[str, Any]], *, force: bool = False,
+                       discarded: list[str] | None = None) -> bool:
         """Send an RFC 6902 JSON Patch (as application/json, as documented). True when the server changed the
         persona, False on 304 "No changes were made" (success) or an empty patch (nothing sent).
-        :class:`InvalidPatchError` on 422. A retry after an ambiguous failure re-sends the whole patch: add
-        and replace are idempotent; a ``remove`` already applied answers 422 then (a re-run converges)."""
+        :class:`InvalidPatchError` on 422; :class:`EditorDraftError` on 409 ``maker_changes`` (an unpublished
+        draft in Tavus's editor). ``force`` sends ``?force=true``, which discards such a draft; when the answer
+        says it did (``discarded_maker_changes``), ``persona_id`` is appended to ``discarded``. A retry after an
+        ambiguous failure re-sends the whole patch: add and replace are idempotent; a ``remove`` already applied
+        answers 422 then (a re-run converges)."""
         if not patch_ops:
             return False
-        body = self._call("PATCH", self._persona_path(persona_id), json=[dict(op) for op in patch_ops])
+        body = self._call("PATCH", self._persona_path(persona_id), json=_PERSONAS.outgoing_patch(patch_ops),
+                          params={"force": "true"} if force else None)
+        if discarded is not None and isinstance(body, Mapping) and body.get("discarded_maker_changes") is True:
+            discarded.append(persona_id)
         return body is not _NOT_MODIFIED
 
     def delete_persona(self, persona_id: str) -> bool:
@@ -484,7 +551,7 @@ class TavusClient:
 
     @staticmethod
     def _persona_path(persona_id: str) -> str:
-        return f"{PERSONAS_PREFIX}/{quote(str(persona_id), safe='')}"
+        return _PERSONAS.item_path(persona_id)
 
     # ------------------------------------------------------------------------------------------ conversations
 
@@ -558,7 +625,7 @@ class TavusClient:
 
     @staticmethod
     def _path(replica_id: str) -> str:
-        return f"{API_PREFIX}/{quote(str(replica_id), safe='')}"
+        return _REPLICAS.item_path(replica_id)
 
     def _replica(self, data: Any, method: str, path: str) -> RemoteReplica:
         return self._item(_REPLICAS, data, method, path)
@@ -808,10 +875,13 @@ class TavusClient:
             raise NotFoundError(self._message(resp, content), status_code=status, method=method, path=path)
         if status == 304:  # "No changes were made to the persona" (a PATCH): success, documented
             return _NOT_MODIFIED
+        if status == 409 and method == "PATCH" and _conflict(content) == "maker_changes":
+            raise EditorDraftError(f"HTTP 409: {self._message(resp, content)} (unpublished changes in the Tavus "
+                                   "editor)", status_code=status, method=method, path=path)
         if status == 422 and method == "PATCH":
             raise InvalidPatchError(f"HTTP 422: {self._message(resp, content)}", status_code=status, method=method,
                                     path=path)
-        if status == 400 and path.startswith(_GONE_PREFIXES) and any(
+        if status == 400 and path.startswith(_gone_prefixes()) and any(
                 m in self._message(resp, content).lower() for m in _GONE_MESSAGE):
             # the documented answer for an unknown id (no 404 is documented): gone, like a 404
             raise NotFoundError(self._message(resp, content), status_code=status, method=method, path=path)

@@ -75,3 +75,9 @@ class PlanError(ReconcilerError):
 
 class InvalidPatchError(BadRequestError):
     """The server refused a JSON Patch (422 "Invalid JSON patch format"): a bug in the patch, not the account."""
+
+
+class EditorDraftError(BadRequestError):
+    """409 ``"conflict": "maker_changes"``: someone left unpublished changes to the persona in Tavus's visual
+    editor (PAL Maker). Drift a person made: a PATCH overwrites it only when the user opts in (``?force=true``,
+    ``--discard-editor-drafts PERSONA``), never silently."""

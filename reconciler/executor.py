@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.errors import CreateOutcomeUnknownError, NotFoundError, ReconcilerError
+from reconciler.errors import CreateOutcomeUnknownError, EditorDraftError, NotFoundError, ReconcilerError
 from reconciler.kinds.replicas import REPLICAS
 from reconciler.limiter import AIMDLimiter
 from reconciler.models import Action, Change, Plan
@@ -38,6 +38,9 @@ class Outcome:
     detail: str  # "created r1234567890", or the error
     new_id: str | None = None
     unknown: bool = False  # a create whose outcome is unknown (lost answer, account not confirmable)
+    # a persona update held back by an unpublished editor draft (issue 25): drift a person made; the run goes
+    # on with its other changes (it still exits 1), unless the update re-points the persona's default replica
+    held: bool = False
 
 
 @dataclass
@@ -50,6 +53,11 @@ class ExecutionReport:
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def blocking(self) -> list[Outcome]:
+        """The failures that stop the later stages (every failure but a held persona update)."""
+        return [o for o in self.outcomes if not o.ok and not o.held]
 
     @property
     def unknown(self) -> list[Outcome]:
@@ -126,6 +134,9 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
                     detail = f"{change.replica_id} was already gone"
         except CreateOutcomeUnknownError as e:
             return Outcome(change, False, f"OUTCOME UNKNOWN: {e}", unknown=True)
+        except EditorDraftError:  # a person's unpublished draft: say how to go on; the rest of the run goes on
+            repoints = any(op.get("path") == "/default_replica_id" for op in change.patch) or bool(change.ref_replica)
+            return Outcome(change, False, editor_draft_line(change.name), held=not repoints)
         except ReconcilerError as e:
             return Outcome(change, False, str(e))
         except Exception as e:  # noqa: BLE001 - a step must always get an outcome, so the run's account is whole
@@ -137,7 +148,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         if outcome.ok and outcome.new_id and outcome.change.kind != "personas":
             report.created[outcome.change.name] = outcome.new_id
         c = outcome.change
-        status = "ok" if outcome.ok else "FAILED"
+        status = "ok" if outcome.ok else "HELD" if outcome.held else "FAILED"
         emit(escape_control(f"  {c.action.symbol} {c.action.value} {c.name}: {status}: {outcome.detail}"))
 
     limiter = AIMDLimiter(max(1, parallelism))  # one adaptive limit for every stage of this run
@@ -146,7 +157,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         for c in fan_out(changes, run, record, parallelism=parallelism, stop=stop, limiter=limiter):
             report.skipped.append((c, "interrupted"))
         report.interrupted = report.interrupted or stop.is_set()
-        return not report.failed and not report.interrupted
+        return not report.blocking and not report.interrupted
 
     replica_changes = [c for c in plan.changes if c.kind != "personas"]
     persona_changes = [c for c in plan.changes if c.kind == "personas" and c.action is not Action.DELETE]
@@ -165,15 +176,15 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
             _resolve_duplicates(report.outcomes[made:], client, known, record, report.created)
             report.interrupted = report.interrupted or stop.is_set()
         # personas after the replicas they reference (a default_replica created above has its id now)
-        if persona_changes and not report.failed and not report.interrupted:
+        if persona_changes and not report.blocking and not report.interrupted:
             made = len(report.outcomes)
             stage(_recheck_personas(persona_changes, client, known_personas, record))
             _resolve_persona_duplicates(report.outcomes[made:], client, known_personas, record)
-        if not report.failed and not report.interrupted:
+        if not report.blocking and not report.interrupted:
             stage(persona_deletes)
-        if not report.failed and not report.interrupted:
+        if not report.blocking and not report.interrupted:
             stage(deletes)
-    if report.failed or report.interrupted:
+    if report.blocking or report.interrupted:
         why = "interrupted" if report.interrupted else "not run: an earlier step failed"
         seen = {id(o.change) for o in report.outcomes} | {id(c) for c, _ in report.skipped}
         report.skipped += [(c, why) for c in plan.changes
@@ -260,12 +271,21 @@ def _run_persona(change: Change, client, known: frozenset[str], created: Mapping
         ops = [dict(op) for op in change.patch if not (change.ref_replica and op["path"] == "/default_replica_id")]
         if change.ref_replica:
             ops.append({"op": "add", "path": "/default_replica_id", "value": replica_id})
-        changed = PERSONAS.update(client, change.persona_id, ops)
+        discarded: list[str] = []
+        changed = PERSONAS.update(client, change.persona_id, ops, force=change.discard_drafts, discarded=discarded)
+        note = ("; discarded the unpublished changes left in the Tavus editor (discarded_maker_changes)"
+                if discarded else "")
         return (f"updated persona {change.persona_id}" if changed else
-                f"persona {change.persona_id} already up to date"), None
+                f"persona {change.persona_id} already up to date") + note, None
     if PERSONAS.delete(client, change.persona_id):
         return f"deleted persona {change.persona_id}", None
     return f"persona {change.persona_id} was already gone", None
+
+
+def editor_draft_line(name: str) -> str:
+    """The one line for a persona update refused because of an unpublished editor draft (409 maker_changes)."""
+    return (f"{name} has unpublished changes in the Tavus editor; re-run with --discard-editor-drafts {name} to "
+            "overwrite them, or publish them and update the file")
 
 
 def _recheck_personas(changes: list[Change], client, known: frozenset[str], record) -> list[Change]:

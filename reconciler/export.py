@@ -82,8 +82,10 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
 
 
 PERSONA_EXPORT_FIELDS = ("system_prompt", "context", "pipeline_mode", "document_ids", "document_tags",
-                         "objectives_id", "guardrails_id", "layers")
-_KNOWN_LAYERS = ("llm", "tts", "stt", "perception", "conversational_flow")
+                         "objectives_id", "guardrails_id", "guardrail_ids", "guardrail_tags", "tool_ids", "greeting",
+                         "memories", "is_template", "layers")  # issue 25: every field the reference documents
+_KNOWN_LAYERS = ("llm", "tts", "stt", "perception", "conversational_flow", "conferencing", "capabilities",
+                 "knowledge_base", "transport")
 
 
 def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, str], *,

@@ -13,12 +13,15 @@ from typing import Any
 
 from reconciler.personas import DesiredPersona
 from reconciler.rollout import Rollout, RolloutSettings
-from reconciler.status import Phase, phase_of
+from reconciler.status import Phase, replica_phase
 
 DEFAULT_MODEL = "phoenix-4"  # the server's current default (it has moved across generations; never sent unasked)
-MODELS = ("phoenix-3", "phoenix-4")  # the models this version knows; any phoenix-N is accepted, with a warning
-MODEL_PATTERN = re.compile(r"phoenix-[0-9]+\Z")
-PROPERTIES = ("gaze_correction", "background_green_screen")  # documented create-time switches (booleans)
+# the models this version knows; any phoenix-<version> (dotted too: phoenix-4.5) is accepted, with a warning
+MODELS = ("phoenix-3", "phoenix-4", "phoenix-4.5")
+MODEL_PATTERN = re.compile(r"phoenix-[0-9]+(?:\.[0-9]+)*\Z")
+# documented create-time switches (booleans); any other key is sent as written, with a warning (issue 25:
+# gaze_correction appears in no Tavus source, so it is no longer documented here)
+PROPERTIES = ("background_green_screen",)
 
 
 # --------------------------------------------------------------------------- desired state (the file)
@@ -45,7 +48,7 @@ class DesiredReplica:
     missing_vars: tuple[str, ...] = ()
     line: int = 0  # 1-based line of the entry in the file, 0 if unknown
     consent_in_training_video: bool = False  # the consent statement opens the training video: none is sent
-    properties: tuple[tuple[str, bool], ...] = ()  # create-time switches (gaze_correction, ...), sorted
+    properties: tuple[tuple[str, Any], ...] = ()  # create-time switches (background_green_screen, ...), sorted
 
     @property
     def urls(self) -> dict[str, str]:
@@ -95,6 +98,7 @@ class MassChangeSettings:
 class Settings:
     prune: bool = False
     name_prefix: str | None = None  # None: the file owns every user replica
+    discard_editor_drafts: tuple[str, ...] = ()  # personas whose unpublished editor drafts an update overwrites
     rollout: RolloutSettings = field(default_factory=RolloutSettings)  # how replaces roll (issue 19)
     whole_account: bool = False  # settings.scope.whole_account: prune may delete anything undeclared (issue 28)
     mass_change: MassChangeSettings = field(default_factory=MassChangeSettings)  # issue 28
@@ -144,24 +148,37 @@ class RemoteReplica:
     updated_at: str | None = None
     error_message: str | None = None
     thumbnail_video_url: str | None = None
+    # phoenix-4.5 and later (issue 25): ``finetunes`` is whether the answer carries ``finetune_status`` at all
+    # (null while the fine-tune runs); ``finetune_progress`` is read when a server sends one (uncertain)
+    finetune_status: str | None = None
+    finetunes: bool = False
+    finetune_progress: str | None = None
 
     @property
     def phase(self) -> Phase:
-        return phase_of(self.status)
+        return replica_phase(self.status, self.finetune_status, self.finetunes)
+
+    @property
+    def preview(self) -> bool:
+        """A watermarked zero-shot preview whose fine-tune still runs: never ready for production."""
+        return self.phase is Phase.PREVIEW
+
+    @property
+    def failure(self) -> str | None:
+        """Why it failed, in words (the server's message, or that the fine-tune errored); None unless failed."""
+        if self.phase is not Phase.FAILED:
+            return None
+        if self.error_message:
+            return self.error_message
+        return "the fine-tune errored (the preview stays watermarked)" if self.finetunes else None
 
     @property
     def progress_percent(self) -> float | None:
-        """``training_progress`` ("45/100", "45", "45%") as a percentage, None when absent or unreadable."""
-        text = (self.training_progress or "").strip().rstrip("%")
-        if not text:
-            return None
-        try:
-            if "/" in text:
-                done, total = text.split("/", 1)
-                return max(0.0, min(100.0, 100.0 * float(done) / float(total)))
-            return max(0.0, min(100.0, float(text)))
-        except (ValueError, ZeroDivisionError):
-            return None
+        """``training_progress`` ("45/100", "45", "45%") as a percentage, None when absent or unreadable; of a
+        preview, the fine-tune's progress when the server sends one (else None: the preview itself is done)."""
+        if self.finetunes and self.phase is Phase.PREVIEW:
+            return _percent(self.finetune_progress)
+        return _percent(self.training_progress)
 
     @classmethod
     def from_api(cls, data: Mapping[str, object]) -> RemoteReplica:
@@ -184,7 +201,24 @@ class RemoteReplica:
             updated_at=text(get("updated_at")),
             error_message=text(get("error_message")),
             thumbnail_video_url=text(get("thumbnail_video_url")),
+            finetune_status=text(get("finetune_status")),
+            finetunes="finetune_status" in data,
+            finetune_progress=text(get("finetune_progress")),
         )
+
+
+def _percent(value: str | None) -> float | None:
+    """A progress string ("45/100", "45", "45%") as a percentage, None when absent or unreadable."""
+    text = (value or "").strip().rstrip("%")
+    if not text:
+        return None
+    try:
+        if "/" in text:
+            done, total = text.split("/", 1)
+            return max(0.0, min(100.0, 100.0 * float(done) / float(total)))
+        return max(0.0, min(100.0, float(text)))
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 # --------------------------------------------------------------------------- the plan
@@ -239,6 +273,9 @@ class Change:
     uncomparable: tuple[str, ...] = ()
     ref_replica: str | None = None
     resent: tuple[str, ...] = ()  # personas, --resend: uncomparable attributes sent as declared (dotted)
+    # personas (issue 25), --discard-editor-drafts / settings.discard_editor_drafts: the update is sent with
+    # ?force=true, overwriting an unpublished draft someone left in Tavus's editor
+    discard_drafts: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,17 @@ from reconciler.resolver import match_personas, resolve, undeclared_personas
 
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
                   wanted: Callable[[str], bool], prune: bool, errors: list[str], missing: set[str],
-                  resend: Collection[str] = (), warnings: list[str] | None = None):
+                  resend: Collection[str] = (), warnings: list[str] | None = None,
+                  discard_drafts: Collection[str] = ()):
     """-> (changes, unmanaged personas, forgotten personas, uncompared rows). ``resend``: declared persona names
-    whose attributes that cannot be compared are sent anyway (``--resend``), as part of their one PATCH."""
+    whose attributes that cannot be compared are sent anyway (``--resend``), as part of their one PATCH.
+    ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25)."""
     resend = frozenset(resend)
     for name in sorted(resend - {d.name for d in config.personas}):
         errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
+    discard = frozenset(discard_drafts) | frozenset(config.settings.discard_editor_drafts)
+    for name in sorted(discard - {d.name for d in config.personas}):
+        errors.append(f"--discard-editor-drafts {name}: no persona of that name is declared in {config.path}")
     changes: list[Change] = []
     uncompared: list[tuple[str, tuple[str, ...]]] = []
     replica_res = resolve(config, replicas)
@@ -88,7 +93,8 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
         if ops or ref is not None:
             changes.append(Change(Action.UPDATE, d.name, reason, kind="personas",
                                   persona_id=remote.persona_id, persona=d, patch=tuple(ops), diff=tuple(rows),
-                                  uncomparable=tuple(skipped), ref_replica=ref, resent=tuple(resent)))
+                                  uncomparable=tuple(skipped), ref_replica=ref, resent=tuple(resent),
+                                  discard_drafts=d.name in discard))
             missing.update(d.missing_vars)
     unmanaged, released = undeclared_personas(config, personas, matched)
     unmanaged = [p for p in unmanaged if wanted(p.name or "")]

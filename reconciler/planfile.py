@@ -45,6 +45,7 @@ class SavedPlan:
     canary: int | None = None
     allow_mass_change: bool = False  # --allow-mass-change let a mass change through when the plan was made (issue 28)
     account: str = ""  # client.account when the plan was made: a digest of the API key (issue 24 #9)
+    discard_drafts: tuple[str, ...] = ()  # --discard-editor-drafts PERSONA (issue 25; an option, like resend)
 
 
 def fingerprint(config: Config, remote: Sequence[RemoteReplica], personas: Sequence | None = None) -> str:
@@ -123,6 +124,7 @@ def options(saved: SavedPlan) -> dict:
     return {"targets": list(saved.targets), "replace": list(saved.replace), "prune": saved.prune,
             **({"resend": list(saved.resend)} if saved.resend else {}),
             **({"allow_mass_change": True} if saved.allow_mass_change else {}),
+            **({"discard_editor_drafts": list(saved.discard_drafts)} if saved.discard_drafts else {}),
             "max_replacing": saved.max_replacing, "canary": saved.canary}
 
 
@@ -219,6 +221,7 @@ def read(path: str) -> SavedPlan:
             document=dict(doc["plan"]),
             inputs=str(doc["inputs_hash"]),
             resend=tuple(str(n) for n in opts.get("resend", ())),
+            discard_drafts=tuple(str(n) for n in opts.get("discard_editor_drafts", ())),
             max_replacing=_count_option(opts, "max_replacing", 1),
             canary=_count_option(opts, "canary", 0),
             allow_mass_change=opts.get("allow_mass_change") is True,

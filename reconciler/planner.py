@@ -39,6 +39,7 @@ def compute_plan(
     personas: Sequence | None = None,
     rollout: RolloutSettings | None = None,
     resend: Collection[str] = (),
+    discard_drafts: Collection[str] = (),
 ) -> Plan:
     """Diff ``config`` against ``remote``.
 
@@ -75,7 +76,7 @@ def compute_plan(
     def track(r: RemoteReplica) -> None:
         if r.phase is Phase.READY:
             ready.append(r)
-        elif r.phase is Phase.PENDING:
+        elif r.phase.training:  # training, or a preview whose fine-tune runs (issue 25)
             pending.append(r)
 
     for d in config.replicas:
@@ -100,7 +101,7 @@ def compute_plan(
 
         persona_changes, unmanaged_personas, forgotten_personas, uncompared = plan_personas(
             config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing,
-            resend=resend, warnings=warnings)
+            resend=resend, warnings=warnings, discard_drafts=discard_drafts)
         deletes = [c for c in changes if c.action is Action.DELETE]
         kept = _referenced(config, personas or (), persona_changes, deletes, by_id, warnings)
         unmanaged += [by_id[c.replica_id] for c in kept if c.replica_id in by_id]
@@ -221,7 +222,7 @@ def _plan_in_flight(d, matches, successors, changes, errors, missing, track) -> 
                       f"{s.replica_id}); delete {s.name!r} or remove protect")
         return
     if s.phase is Phase.FAILED:
-        detail = f": {s.error_message}" if s.error_message else ""
+        detail = f": {s.failure}" if s.failure else ""
         kept = f"{old_id} keeps the name" if old else f"{old_id} is gone"
         changes.append(Change(Action.DELETE, s.name, f"the successor of a replace failed training{detail}; {kept}",
                               replica_id=s.replica_id, before=remote_attributes(s), successor_id=s.replica_id))
@@ -232,7 +233,7 @@ def _plan_in_flight(d, matches, successors, changes, errors, missing, track) -> 
                                   desired=d))
             missing.update(d.missing_vars)
         return
-    phase = "training" if s.phase is Phase.PENDING else "swap" if old is not None else "rename"
+    phase = "training" if s.phase.training else "swap" if old is not None else "rename"
     after = {**remote_attributes(s), "replica_name": d.name}
     changes.append(Change(Action.REPLACE, d.name, f"replace in flight: successor {s.replica_id} {_IN_FLIGHT[phase]}",
                           replica_id=old_id, before=remote_attributes(old) if old is not None else None,
@@ -259,7 +260,7 @@ def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
         errors.append(f"--replace {d.name}: pinned replicas ({d.replica_id}) are never recreated; "
                       "remove replica_id to let the file recreate it")
     if r.phase is Phase.FAILED:
-        message = r.error_message or "no message"
+        message = r.failure or "no message"
         warnings.append(f"pinned replica {d.name} ({d.replica_id}) failed training: {message}")
     if d.model_name and r.model_name and r.model_name != d.model_name:
         warnings.append(f"pinned replica {d.name} ({d.replica_id}) runs {r.model_name}, the file says "

@@ -24,13 +24,15 @@ def _phase_word(t: Tracked) -> str:
 
 
 def summary(tracked: list[Tracked]) -> str:
-    counts = {"ready": 0, "pending": 0, "failed": 0, "gone": 0}
+    counts = {"ready": 0, "pending": 0, "preview": 0, "failed": 0, "gone": 0}
     for t in tracked:
         word = _phase_word(t)
         counts[word] = counts.get(word, 0) + 1
     progress = [t.progress for t in tracked if t.phase is Phase.PENDING and t.progress is not None]
     avg = f" (avg {sum(progress) / len(progress):.0f}%)" if progress else ""
     parts = [f"{counts['ready']} ready", f"{counts['pending']} training{avg}", f"{counts['failed']} failed"]
+    if counts["preview"]:  # issue 25: a watermarked preview, fine-tune running (not ready)
+        parts.insert(2, f"{counts['preview']} preview")
     if counts["gone"]:
         parts.append(f"{counts['gone']} deleted")
     # a rollout's rows (reconciler.rolling): replaces not started yet, halted, or trained but not verified
@@ -39,7 +41,7 @@ def summary(tracked: list[Tracked]) -> str:
 
 
 def _line(t: Tracked) -> str:
-    pct = f" {t.progress:.0f}%" if t.progress is not None and t.phase is Phase.PENDING else ""
+    pct = f" {t.progress:.0f}%" if t.progress is not None and t.phase in (Phase.PENDING, Phase.PREVIEW) else ""
     err = f": {t.error_message}" if t.error_message and t.phase is not Phase.READY else ""
     return escape_control(f"{t.name} ({t.replica_id}): {t.status}{pct}{err}")
 
@@ -152,7 +154,7 @@ class TtyReporter:
         self._tracked, self._elapsed, self._at = tracked, elapsed, self.clock()
         self._resized()
         columns = self._columns
-        order = {Phase.FAILED: 0, GONE: 0, Phase.PENDING: 1, Phase.READY: 2}
+        order = {Phase.FAILED: 0, GONE: 0, Phase.PENDING: 1, Phase.PREVIEW: 1, Phase.READY: 2}
         ordered = sorted(tracked, key=lambda t: order.get(t.phase, 1))
         hidden = max(0, len(ordered) - self.rows)
         shown, rest = ordered[:len(ordered) - hidden], ordered[len(ordered) - hidden:]

@@ -135,7 +135,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
         ],
         "pending": [
             {"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status,
-             "progress": r.progress_percent}
+             "progress": r.progress_percent, **({"phase": "preview"} if r.preview else {})}
             for r in plan.pending
         ],
         # remote names are untrusted: one may be a presigned URL or the key itself (found by the API fuzz test)
@@ -184,6 +184,7 @@ def _persona_fields(c: Change) -> dict:
         "uncomparable": list(c.uncomparable),
         **({"default_replica": c.ref_replica} if c.ref_replica else {}),
         **({"resent": list(c.resent)} if c.resent else {}),
+        **({"discard_editor_drafts": True} if c.discard_drafts else {}),
     }
 
 
@@ -322,6 +323,8 @@ def _persona_change_lines(c: Change, color: bool) -> list[str]:
     if c.uncomparable:
         lines.append("      could not be compared (the API does not return them): "
                      + ", ".join(_safe(a) for a in c.uncomparable) + f"; `--resend {_safe(c.name)}` sends them")
+    if c.discard_drafts:
+        lines.append("      overwrites any unpublished changes left in the Tavus editor (--discard-editor-drafts)")
     return lines
 
 
@@ -390,12 +393,12 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
         blocks.append(rollout_lines(plan.rollout, color))
     if plan.pending:
         blocks.append([_style("Still training (no change):", color, bold=True)] + [
-            _replica_line(r, f"{_safe(r.status)} {_percent(r.progress_percent)}"
-                          if r.progress_percent is not None else _safe(r.status))
+            _replica_line(r, f"{_pending_word(r)} {_percent(r.progress_percent)}"
+                          if r.progress_percent is not None else _pending_word(r))
             for r in plan.pending])
     if plan.unmanaged:
         blocks.append([_style("Unmanaged (in scope, not declared; use --prune or settings.prune to delete):", color,
-                              bold=True)] + [_replica_line(r, _safe(r.status)) for r in plan.unmanaged])
+                              bold=True)] + [_replica_line(r, _pending_word(r)) for r in plan.unmanaged])
     if plan.unmanaged_personas:
         blocks.append([_style("Unmanaged personas (in scope, not declared; use --prune to delete):", color, bold=True)]
                       + [f"  {_safe(p.name)} ({_safe(p.persona_id)})" for p in plan.unmanaged_personas])
@@ -507,7 +510,7 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
         out += [f"> **Warning:** {_md_text(w)}", ""]
     if plan.pending:
         out += _md_details(f"Still training ({len(plan.pending)})", None, ["Name", "Replica", "Status", "Progress"], (
-            [_md_code(r.name), _md_code(r.replica_id), _md_text(r.status), _percent(r.progress_percent)]
+            [_md_code(r.name), _md_code(r.replica_id), _md_text(_pending_word(r)), _percent(r.progress_percent)]
             for r in plan.pending))
     if plan.forgotten:
         out += _md_details(f"Forget ({len(plan.forgotten)})", _FORGET, ["Name", "Replica", "Status"], (
@@ -524,7 +527,8 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
         out += _md_details(f"Unmanaged ({len(plan.unmanaged)})",
                            "In scope but not declared; `--prune` or `settings.prune` would delete them.",
                            ["Name", "Replica", "Status"],
-                           ([_md_code(r.name), _md_code(r.replica_id), _md_text(r.status)] for r in plan.unmanaged))
+                           ([_md_code(r.name), _md_code(r.replica_id), _md_text(_pending_word(r))]
+                            for r in plan.unmanaged))
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"
@@ -542,7 +546,17 @@ def status_json(rows: Sequence[Mapping[str, object]], personas: Sequence[Mapping
     return _json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
-_PHASE_COLOR = {"ready": "green", "pending": "yellow", "failed": "red", "absent": "magenta"}
+_PHASE_COLOR = {"ready": "green", "pending": "yellow", "preview": "cyan", "failed": "red", "absent": "magenta"}
+PREVIEW_WORD = "preview (watermarked; fine-tune running)"  # a replica in Phase.PREVIEW (issue 25), as shown
+
+
+def _pending_word(r: Any) -> str:
+    """A replica's status as shown: the raw word, or that it is only a preview, or that its fine-tune failed."""
+    if r.phase is Phase.PREVIEW:
+        return PREVIEW_WORD
+    if r.phase is Phase.FAILED and r.finetunes and r.finetune_status:
+        return _safe(f"fine-tune {r.finetune_status}")
+    return _safe(r.status)
 _STATUS_HEADER = ("NAME", "REPLICA_ID", "STATUS", "PROGRESS", "MODEL")
 
 
@@ -563,7 +577,10 @@ def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False, rollo
     header = _STATUS_HEADER + (("ROLLOUT",) if with_rollout else ())
 
     def cells(row: Mapping[str, Any]) -> list[str]:
-        return [_safe(row.get("name") or ""), _safe(row.get("replica_id") or "-"), _safe(row.get("status") or "-"),
+        status = PREVIEW_WORD if row.get("phase") == Phase.PREVIEW.value else row.get("status")
+        if row.get("phase") == Phase.FAILED.value and row.get("finetune_status"):  # phoenix-4.5: its fine-tune
+            status = f"fine-tune {row['finetune_status']}"
+        return [_safe(row.get("name") or ""), _safe(row.get("replica_id") or "-"), _safe(status or "-"),
                 _percent(row.get("progress")), _safe(row.get("model_name") or "-")] + (
             [_rollout_cell(row)] if with_rollout else [])
 
@@ -594,8 +611,9 @@ def status_text(rows: Sequence[Mapping[str, Any]], *, color: bool = False, rollo
     if unmanaged:
         out += ["", "Unmanaged (in scope, not declared):"]
         emit(unmanaged)
-    count = {p: sum(r.get("phase") == p for r in declared) for p in ("ready", "pending", "failed", ABSENT)}
-    out += ["", f"{len(declared)} declared: {count['ready']} ready, {count['pending']} training, "
+    count = {p: sum(r.get("phase") == p for r in declared) for p in ("ready", "pending", "preview", "failed", ABSENT)}
+    previews = f"{count['preview']} preview (not ready), " if count["preview"] else ""
+    out += ["", f"{len(declared)} declared: {count['ready']} ready, {count['pending']} training, {previews}"
                 f"{count['failed']} failed, {count[ABSENT]} absent; {len(unmanaged)} unmanaged"]
     if rollout:
         out.append(_safe(rollout))

@@ -143,9 +143,12 @@ def _row(r: RemoteReplica | None, *, name: str, model_name: str | None, managed:
                 "model_name": model_name, "managed": managed, "error_message": None}
     phase = r.phase
     progress = 100.0 if phase is Phase.READY else r.progress_percent
-    return {"name": r.name if not managed else name, "replica_id": r.replica_id, "status": r.status,
-            "phase": phase.value, "progress": progress, "model_name": r.model_name or model_name,
-            "managed": managed, "error_message": redact_text(r.error_message)}
+    row = {"name": r.name if not managed else name, "replica_id": r.replica_id, "status": r.status,
+           "phase": phase.value, "progress": progress, "model_name": r.model_name or model_name,
+           "managed": managed, "error_message": redact_text(r.failure or r.error_message)}
+    if r.finetunes:  # phoenix-4.5 and later (issue 25)
+        row["finetune_status"] = r.finetune_status
+    return row
 
 
 def status_rows(config: Config, remote: Sequence[RemoteReplica]) -> list[dict]:
@@ -183,7 +186,11 @@ def ready_outputs(config: Config, remote: Sequence[RemoteReplica]) -> tuple[dict
         elif r.phase is Phase.READY:
             ready[name] = r.replica_id
         elif r.phase is Phase.FAILED:
-            notes.append(f"{name}: training failed ({r.replica_id}: {redact_text(r.error_message) or 'no message'})")
+            notes.append(f"{name}: training failed ({r.replica_id}: {redact_text(r.failure) or 'no message'})")
+        elif r.phase is Phase.PREVIEW:
+            pct = r.progress_percent
+            notes.append(f"{name}: not ready (a watermarked preview: the fine-tune is still running"
+                         f"{f', {pct:.0f}%' if pct is not None else ''})")
         else:
             pct = r.progress_percent
             notes.append(f"{name}: not ready ({r.status}{f' {pct:.0f}%' if pct is not None else ''})")

@@ -13,9 +13,11 @@ from reconciler.models import Action, Change, Plan, RemoteReplica
 
 def _remote(item: Mapping) -> RemoteReplica:
     progress = item.get("progress")
+    text = None if progress is None else f"{progress}/100"
+    preview = item.get("phase") == "preview"  # issue 25: a preview stays one when shown again
     return RemoteReplica(replica_id=str(item.get("replica_id") or ""), name=str(item.get("name") or ""),
-                         status=str(item.get("status") or ""),
-                         training_progress=None if progress is None else f"{progress}/100")
+                         status=str(item.get("status") or ""), training_progress=None if preview else text,
+                         finetunes=preview, finetune_progress=text if preview else None)
 
 
 def plan_from_document(doc: Mapping) -> Plan:
@@ -62,7 +64,8 @@ def _persona_fields(c: Mapping) -> dict:
     return {"kind": "personas", "persona_id": c.get("persona_id"), "ref_replica": c.get("default_replica"),
             "diff": tuple((str(d["path"]), d.get("before"), d.get("after")) for d in c.get("diff", ())),
             "uncomparable": tuple(str(a) for a in c.get("uncomparable", ())),
-            "resent": tuple(str(a) for a in c.get("resent", ()))}
+            "resent": tuple(str(a) for a in c.get("resent", ())),
+            "discard_drafts": c.get("discard_editor_drafts") is True}
 
 
 def _rollout(doc: Mapping):

@@ -16,8 +16,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-MODELS = ("phoenix-3", "phoenix-4")
+MODELS = ("phoenix-3", "phoenix-4", "phoenix-4.5")
 DEFAULT_MODEL = "phoenix-4"
+# models whose training has a fine-tune phase after a watermarked preview (page "Phoenix-4.5 Preview and
+# Status"): their answers carry finetune_status (null while it runs, then completed or errored)
+FINETUNE_MODELS = ("phoenix-4.5",)
 DEFAULT_LIMIT = 10
 
 STOCK_REPLICAS: tuple[dict[str, Any], ...] = (
@@ -28,7 +31,9 @@ STOCK_REPLICAS: tuple[dict[str, Any], ...] = (
 
 _PAYLOAD_FIELDS = ("train_video_url", "train_image_url", "voice_name", "consent_video_url", "callback_url")
 _ADD_FIELDS = frozenset({"replica_id", "replica_name", "status", "error_message", "model_name", "replica_type",
-                         "created_at", "updated_at", "training_progress", "thumbnail_video_url", *_PAYLOAD_FIELDS})
+                         "created_at", "updated_at", "training_progress", "thumbnail_video_url", "finetune_status",
+                         *_PAYLOAD_FIELDS})
+_UNSET: Any = object()
 
 
 
@@ -79,10 +84,29 @@ class _Replica:
     error_message: str | None = None
     fixed_progress: str | None = None
     payload: dict[str, str] = field(default_factory=dict)
+    fixed_finetune: str | None = None  # a fixed replica of a FINETUNE_MODELS model: its finetune_status
+
+    @property
+    def finetunes(self) -> bool:
+        return self.model_name in FINETUNE_MODELS
 
     @property
     def training_url(self) -> str:
         return self.payload.get("train_video_url") or self.payload.get("train_image_url") or ""
+
+    def finetune(self, train_seconds: float, finetune_seconds: float) -> tuple[str | None, str | None]:
+        """(finetune_status, finetune_progress) as of now, for a model with a fine-tune phase: the fine-tune runs
+        for ``finetune_seconds`` after the preview (``status: completed``) and errors half-way when the training
+        URL contains ``errored``."""
+        if self.status != "started":
+            return (self.fixed_finetune, None) if self.status in ("completed", "ready") else (None, None)
+        elapsed = time.monotonic() - self.started_mono - train_seconds
+        if elapsed < 0 or "fail" in self.training_url:
+            return None, None
+        pct = 100 if finetune_seconds <= 0 else min(100, int(100 * elapsed / finetune_seconds))
+        if "errored" in self.training_url and pct >= 50:
+            return "errored", None
+        return ("completed", None) if pct >= 100 else (None, f"{pct}/100")
 
     def state(self, train_seconds: float) -> tuple[str, str, str | None, float]:
         """(status, training_progress, error_message, updated epoch) as of now."""
@@ -99,7 +123,8 @@ class _Replica:
             return "completed", "100/100", None, max(self.updated_epoch, self.created_epoch + train_seconds)
         return "started", f"{pct}/100", None, self.updated_epoch
 
-    def to_api(self, base_url: str, train_seconds: float, verbose: bool = True) -> dict[str, Any]:
+    def to_api(self, base_url: str, train_seconds: float, verbose: bool = True,
+               finetune_seconds: float = 0.0) -> dict[str, Any]:
         """The API-shaped object (training URLs are never shown, like the real API)."""
         status, progress, error, updated = self.state(train_seconds)
         out: dict[str, Any] = {
@@ -115,6 +140,10 @@ class _Replica:
         }
         if verbose:
             out["model_name"] = self.model_name
+        if self.finetunes:  # phoenix-4.5: completed is a watermarked preview until the fine-tune completes
+            out["finetune_status"], ft_progress = self.finetune(train_seconds, finetune_seconds)
+            if ft_progress is not None:
+                out["finetune_progress"] = ft_progress  # not documented; tolerated by the client when sent
         return out
 
 
@@ -127,8 +156,9 @@ class Account:
     simulator serves (thumbnail URLs point there).
     """
 
-    def __init__(self, *, train_seconds: float = 60.0, max_page_size: int = 100):
+    def __init__(self, *, train_seconds: float = 60.0, max_page_size: int = 100, finetune_seconds: float = 0.0):
         self.train_seconds = float(train_seconds)
+        self.finetune_seconds = float(finetune_seconds)  # phoenix-4.5's fine-tune after the preview (a knob)
         self.max_page_size = max(1, int(max_page_size))
         self.base_url = ""
         self._lock = threading.Lock()
@@ -144,7 +174,7 @@ class Account:
         """API-shaped (verbose) replicas, newest first; user replicas only unless ``include_system``."""
         with self._lock:
             items = self._newest_first()
-            return [r.to_api(self.base_url, self.train_seconds) for r in items
+            return [r.to_api(self.base_url, self.train_seconds, finetune_seconds=self.finetune_seconds) for r in items
                     if include_system or r.replica_type != "system"]
 
     def add_replica(self, **fields: Any) -> dict[str, Any]:
@@ -170,9 +200,10 @@ class Account:
                 model_name=str(fields.get("model_name") or DEFAULT_MODEL),
                 status=status, created_epoch=created, seq=0, started_mono=time.monotonic(),
                 updated_epoch=updated, error_message=error, fixed_progress=fields.get("training_progress"),
-                payload={k: str(fields[k]) for k in _PAYLOAD_FIELDS if fields.get(k)})
+                payload={k: str(fields[k]) for k in _PAYLOAD_FIELDS if fields.get(k)},
+                fixed_finetune=fields.get("finetune_status", "completed"))
             self._insert(rec)
-            return rec.to_api(self.base_url, self.train_seconds)
+            return rec.to_api(self.base_url, self.train_seconds, finetune_seconds=self.finetune_seconds)
 
     def delete(self, replica_id: str) -> None:
         """Remove a replica directly (no error if it does not exist)."""
@@ -187,10 +218,14 @@ class Account:
             self._replicas[replica_id].replica_name = name
             self._replicas[replica_id].updated_epoch = time.time()
 
-    def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None) -> None:
-        """End a replica's training now (``completed``, or ``error`` with a message), as if its hours were up."""
+    def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None,
+               finetune_status: str | None = _UNSET) -> None:
+        """End a replica's training now (``completed``, or ``error`` with a message), as if its hours were up. A
+        phoenix-4.5 replica: ``finetune_status`` None leaves it a preview, ``errored`` fails its fine-tune
+        (default: completed)."""
         with self._lock:
             rec = self._replicas[replica_id]
+            rec.fixed_finetune = "completed" if finetune_status is _UNSET else finetune_status
             rec.status, rec.updated_epoch = status, time.time()
             rec.error_message = error_message or ("training failed" if status == "error" else None)
 
@@ -217,8 +252,8 @@ class Account:
                 asc = self._ascending()
                 n = len(asc)
                 window = [asc[n - 1 - i] for i in range(start, min(start + size, n))]
-                return {"data": [r.to_api(self.base_url, self.train_seconds, verbose) for r in window],
-                        "total_count": n}
+                return {"data": [r.to_api(self.base_url, self.train_seconds, verbose, self.finetune_seconds)
+                                 for r in window], "total_count": n}
             else:  # filtered once per state of the store, not once per page (a 10k listing read 100 x 10k)
                 key = (rtype, model, len(self._order), self._seq)
                 if self._filtered[0] != key:
@@ -227,8 +262,8 @@ class Account:
                                             and (model is None or r.model_name == model)])
                 matches = self._filtered[1]
             window = matches[start:start + size]
-            return {"data": [r.to_api(self.base_url, self.train_seconds, verbose) for r in window],
-                    "total_count": len(matches)}
+            return {"data": [r.to_api(self.base_url, self.train_seconds, verbose, self.finetune_seconds)
+                             for r in window], "total_count": len(matches)}
 
     def get(self, rid: str, query: dict[str, str]) -> dict[str, Any]:
         verbose = query.get("verbose", "").lower() in ("true", "1", "yes")
@@ -236,16 +271,17 @@ class Account:
             rec = self._replicas.get(rid)
             if rec is None:
                 raise ApiError(400, "Invalid replica_id", error_key=True)
-            return rec.to_api(self.base_url, self.train_seconds, verbose)
+            return rec.to_api(self.base_url, self.train_seconds, verbose, self.finetune_seconds)
 
     def create(self, body: bytes) -> dict[str, Any]:
         data = json_object(body)
         for key in ("replica_name", "model_name", *_PAYLOAD_FIELDS):
             if key in data and data[key] is not None and not isinstance(data[key], str):
                 raise ApiError(400, f"{key} must be a string")
-        props = data.get("properties")  # documented optional switches: gaze_correction, background_green_screen
-        if props is not None and (not isinstance(props, dict) or not all(isinstance(v, bool) for v in props.values())):
-            raise ApiError(400, "properties must be an object of booleans", error_key=True)
+        props = data.get("properties")  # the documented switch: background_green_screen (bool); others kept as is
+        if props is not None and (not isinstance(props, dict)
+                                  or not isinstance(props.get("background_green_screen", False), bool)):
+            raise ApiError(400, "properties must be an object (background_green_screen a boolean)", error_key=True)
         video, image, voice = data.get("train_video_url"), data.get("train_image_url"), data.get("voice_name")
         if video and (image or voice):
             raise ApiError(400, "provide either train_video_url or train_image_url with voice_name, not both")

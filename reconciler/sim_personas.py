@@ -8,6 +8,11 @@ the docs), set with :func:`configure`:
   ``layers.conversational_flow`` (the documented item schema lacks them);
 - ``mask_api_keys``: layer ``api_key`` values come back masked (``sk-****1234``) instead of in clear;
 - ``reject_test_mode``: ids of personas or replicas whose test-mode conversations are refused (400).
+
+Editor drafts (issue 25, page "PAL Editing Lifecycle"): :func:`leave_draft` (or ``POST
+/_sim/personas/{id}/draft``) leaves an unpublished draft on a persona, as a person in Tavus's visual editor
+would; a PATCH then answers 409 ``{"conflict": "maker_changes"}`` unless it carries ``?force=true``, which
+discards the draft and says so (``discarded_maker_changes: true``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ STOCK_PERSONAS: tuple[dict[str, Any], ...] = (
      "pipeline_mode": "full", "default_replica_id": "rb17cf590e15", "layers": {}},
 )
 _CREATE_FIELDS = ("persona_name", "system_prompt", "pipeline_mode", "context", "default_replica_id",
-                  "document_ids", "document_tags", "objectives_id", "guardrails_id", "layers")
+                  "document_ids", "document_tags", "objectives_id", "guardrails_id", "layers")  # the oldest docs'
+PIPELINE_MODES = ("full", "echo", "speech-to-speech")
+_SERVER_FIELDS = ("persona_id", "persona_type", "created_at", "updated_at")  # set by the server, never by a body
 
 
 class PatchError(Exception):
@@ -52,6 +59,7 @@ class Store:
         self.hide_uncertain = False
         self.mask_api_keys = False
         self.reject_test_mode: set[str] = set()
+        self.drafts: set[str] = set()  # persona ids with an unpublished editor draft
         now = time.time()
         for i, stock in enumerate(STOCK_PERSONAS):
             self._put({**copy.deepcopy(stock), "persona_type": "system", "created_at": _iso(now - 1000 + i),
@@ -106,6 +114,15 @@ def add_persona(sim: Any, **fields: Any) -> dict[str, Any]:
     with st.lock:
         st._put(doc)
     return copy.deepcopy(doc)
+
+
+def leave_draft(sim: Any, persona_id: str) -> None:
+    """Leave an unpublished editor draft on a persona (KeyError when there is no such persona)."""
+    st = store(sim)
+    with st.lock:
+        if persona_id not in st.personas:
+            raise KeyError(persona_id)
+        st.drafts.add(persona_id)
 
 
 def personas(sim: Any, include_system: bool = False) -> list[dict[str, Any]]:
@@ -170,17 +187,25 @@ def handle(sim: Any, method: str, parts: list[str], query: dict[str, str], body:
                 del st.personas[pid]
                 st.order.remove(pid)
                 return 204, None
+            forced = query.get("force", "").lower() == "true"
+            if pid in st.drafts and not forced:
+                conflict = error(409, "The persona has unpublished changes in the PAL Maker editor; publish or "
+                                      "discard them, or send force=true to overwrite them")
+                conflict.payload["conflict"] = "maker_changes"
+                raise conflict
             try:
                 ops = json.loads(body or b"null")
                 patched = apply_patch(doc, ops)
             except (ValueError, UnicodeDecodeError, PatchError):
                 raise error(422, "Invalid JSON patch format") from None
-            if patched == doc:
+            discarded = pid in st.drafts
+            st.drafts.discard(pid)
+            if patched == doc and not discarded:
                 return 304, {"message": "No changes were made to the persona"}
             patched["persona_id"], patched["persona_type"] = pid, "user"
             patched["updated_at"] = _iso(time.time())
             st.personas[pid] = patched
-            return 200, st.view(patched)
+            return 200, {**st.view(patched), **({"discarded_maker_changes": True} if discarded else {})}
     return _conversation(sim, st, method, parts, body, error)
 
 
@@ -200,14 +225,16 @@ def _list(st: Store, query: dict[str, str], error: type, positive_int: Any) -> d
 
 def _create(st: Store, body: bytes, error: type) -> dict[str, Any]:
     data = json_object(body)  # 400 "request body must be a JSON object", as for replicas
-    if data.get("pipeline_mode", "full") not in ("full", "echo"):
-        raise error(400, "pipeline_mode must be full or echo")
+    if data.get("pipeline_mode", "full") not in PIPELINE_MODES:
+        raise error(400, "pipeline_mode must be full, echo or speech-to-speech")
     if data.get("pipeline_mode") != "echo" and not isinstance(data.get("system_prompt"), str):
         raise error(400, "system_prompt is required unless pipeline_mode is echo")
     if "layers" in data and not isinstance(data["layers"], dict):
         raise error(400, "layers must be an object")
     now = time.time()
-    doc = {k: copy.deepcopy(data[k]) for k in _CREATE_FIELDS if k in data}
+    # every field is kept and returned (guardrail_ids, tool_ids, greeting, newer layers...): the API's field
+    # list grows faster than any schema (issue 25)
+    doc = {k: copy.deepcopy(v) for k, v in data.items() if k not in _SERVER_FIELDS}
     doc.update(persona_id="p" + uuid.uuid4().hex[:10], persona_type="user", created_at=_iso(now),
                updated_at=_iso(now))
     with st.lock:

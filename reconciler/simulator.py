@@ -5,13 +5,18 @@ This module is the HTTP layer (routes, auth, faults, request log, media, ``/_sim
 account itself (stored replicas, training, the API operations) is ``reconciler.sim_account``.
 
 * Training progresses over ``train_seconds`` (computed at read time); a training URL containing ``fail``
-  fails at 50 %.
+  fails at 50 %. A ``phoenix-4.5`` replica is then a watermarked preview (``status: completed``,
+  ``finetune_status: null``) for ``finetune_seconds`` more, then ``finetune_status: completed`` (``errored``
+  half-way when its training URL contains ``errored``). ``POST /_sim/timing`` changes both durations.
 * ``/media/NAME`` serves fake media: ``missing`` in the name -> 404, ``expired`` -> 403.
 * A rate-limited mode: ``rate_limit_rps`` N turns on a token bucket of N requests/s (``rate_limit_burst``
   tokens, default N); a request finding it empty is answered 429 with ``Retry-After`` (whole seconds).
 * Faults (rate limits, 5xx, latency, dropped create responses, malformed bodies) are configurable at
   construction, with :meth:`Simulator.set_faults` or ``POST /_sim/faults``.
 * Control endpoints under ``/_sim/`` need no key and are not logged; every other request is logged.
+* The newer names (issue 25): ``/v2/faces`` and ``/v2/pals`` serve the same replicas and personas under the
+  newer field names only (``face_id``, ``face_name``, ``face_type``, ``face_ids``; ``pal_id``, ``pal_name``,
+  ``pal_type``), and refuse the legacy field names there, so a client that mixes the two vocabularies fails.
 """
 
 from __future__ import annotations
@@ -59,6 +64,27 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "list_error": 0.0,  # share of list requests answered 503
     "fault_seed": None,
 }
+
+
+# the newer collection names -> (the legacy collection, {newer field name: legacy field name})
+ALIASES: dict[str, tuple[str, dict[str, str]]] = {
+    "faces": ("replicas", {"face_id": "replica_id", "face_name": "replica_name", "face_type": "replica_type",
+                           "face_ids": "replica_ids"}),
+    "pals": ("personas", {"pal_id": "persona_id", "pal_name": "persona_name", "pal_type": "persona_type"}),
+}
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with every object key in ``names`` renamed (deep), and JSON Patch paths of renamed members."""
+    if isinstance(value, dict):
+        out = {names.get(k, k): _renamed(v, names) for k, v in value.items()}
+        if isinstance(out.get("path"), str) and "op" in out:
+            head, _, rest = out["path"].lstrip("/").partition("/")
+            out["path"] = "/" + names.get(head, head) + (f"/{rest}" if rest else "")
+        return out
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
 
 
 class _Drop(Exception):
@@ -168,11 +194,12 @@ class Simulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str = "sim-key",
                  train_seconds: float = 60.0, max_page_size: int = 100, seed: list[dict] | None = None,
-                 stock_replicas: bool = True, faults: dict | None = None):
+                 stock_replicas: bool = True, faults: dict | None = None, finetune_seconds: float = 0.0):
         self.host = host
         self.port = port
         self.api_key = api_key
-        self.account = Account(train_seconds=train_seconds, max_page_size=max_page_size)
+        self.account = Account(train_seconds=train_seconds, max_page_size=max_page_size,
+                               finetune_seconds=finetune_seconds)
         self._lock = threading.Lock()  # faults, the token bucket and the request log (the account has its own)
         self._log: list[dict[str, Any]] = []
         self._faults: dict[str, Any] = dict(FAULT_DEFAULTS)
@@ -233,6 +260,15 @@ class Simulator:
         self.account.train_seconds = float(value)
 
     @property
+    def finetune_seconds(self) -> float:
+        """How long a phoenix-4.5 replica stays a watermarked preview after its training (the fine-tune)."""
+        return self.account.finetune_seconds
+
+    @finetune_seconds.setter
+    def finetune_seconds(self, value: float) -> None:
+        self.account.finetune_seconds = float(value)
+
+    @property
     def max_page_size(self) -> int:
         return self.account.max_page_size
 
@@ -252,9 +288,11 @@ class Simulator:
         """Rename a replica directly, as a person in the portal would (not logged)."""
         self.account.rename(replica_id, name)
 
-    def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None) -> None:
-        """End a replica's training now (tests): ``completed``, or ``error`` with a message."""
-        self.account.finish(replica_id, status, error_message)
+    def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None,
+               **finetune: Any) -> None:
+        """End a replica's training now (tests): ``completed``, or ``error`` with a message; a phoenix-4.5
+        replica takes ``finetune_status`` (None: still a preview; ``errored``; default completed)."""
+        self.account.finish(replica_id, status, error_message, **finetune)
 
     # ------------------------------------------------------------------ faults and the request log
 
@@ -314,7 +352,7 @@ class Simulator:
             self._media(h, method, path, query)
             return
         try:
-            status, payload, ctype, headers = self._api(h, method, path, query, body)
+            status, payload, ctype, headers = self._api_any_names(h, method, path, query, body)
         except _Drop:
             self._record(method, path, query, 0)
             h.close_connection = True
@@ -382,6 +420,46 @@ class Simulator:
             late = self._rng.uniform(1.0, 1.5) if method == "POST" and self._draw(f["gateway_504"]) else 0.0
             slow = f["slow_create"] if method == "POST" else 0.0
         return drop, late, slow, False
+
+    def _api_any_names(self, h: _Handler, method: str, path: str, query: dict[str, str],
+                       body: bytes) -> tuple[int, Any, str, dict[str, str]]:
+        """:meth:`_api`, also under the newer names (``/v2/faces``, ``/v2/pals``): the request is read in the
+        newer vocabulary only (a legacy field name there is a 400) and answered in it."""
+        parts = path.split("/")
+        alias = ALIASES.get(parts[2]) if len(parts) > 2 and parts[1] == "v2" else None
+        if alias is None:
+            return self._api(h, method, path, query, body)
+        legacy, names = alias
+        back = {old: new for new, old in names.items()}
+        data: Any = None
+        if body:
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                data = json.loads(body)
+        sent = set(query)
+        if isinstance(data, dict):
+            sent |= set(data)
+        elif isinstance(data, list):  # a JSON Patch: the members its paths name
+            sent |= {str(op.get("path", "")).lstrip("/").split("/")[0] for op in data if isinstance(op, dict)}
+        mixed = sorted(sent & set(back))
+        if mixed:
+            raise ApiError(400, f"unknown field {mixed[0]}: /v2/{parts[2]} speaks {back[mixed[0]]}")
+        query = {names.get(k, k): v for k, v in query.items()}
+        if data is not None:
+            body = json.dumps(_renamed(data, names)).encode()
+
+        def newer(text: str) -> str:
+            for new, old in names.items():
+                text = text.replace(old, new)
+            return text
+
+        try:
+            status, payload, ctype, headers = self._api(h, method, "/".join([*parts[:2], legacy, *parts[3:]]),
+                                                        query, body)
+        except ApiError as e:  # "Invalid replica_id" -> "Invalid face_id"
+            e.message = newer(e.message)
+            e.payload = {k: newer(v) if isinstance(v, str) else v for k, v in _renamed(e.payload, back).items()}
+            raise
+        return status, payload if isinstance(payload, bytes) else _renamed(payload, back), ctype, headers
 
     def _api(self, h: _Handler, method: str, path: str, query: dict[str, str],
              body: bytes) -> tuple[int, Any, str, dict[str, str]]:
@@ -463,6 +541,21 @@ class Simulator:
             if route == ("POST", "/_sim/reset-requests"):
                 self.reset_requests()
                 return 200, {"message": "ok"}
+            if route == ("POST", "/_sim/timing"):  # {"train_seconds": N, "finetune_seconds": N}, either or both
+                data = json_object(body)
+                for key in ("train_seconds", "finetune_seconds"):
+                    if key in data:
+                        if isinstance(data[key], bool) or not isinstance(data[key], int | float) or data[key] < 0:
+                            raise ValueError(f"{key} must be a number of seconds >= 0")
+                        setattr(self, key, data[key])
+                return 200, {"train_seconds": self.train_seconds, "finetune_seconds": self.finetune_seconds}
+            parts = route[1].split("/")
+            if method == "POST" and len(parts) == 5 and parts[2] == "personas" and parts[4] == "draft":
+                try:  # leave an unpublished editor draft on a persona (issue 25): its PATCHes answer 409
+                    sim_personas.leave_draft(self, unquote(parts[3]))
+                except KeyError:
+                    return 404, {"message": f"no persona {parts[3]}"}
+                return 200, {"message": "draft left", "persona_id": parts[3]}
             if route == ("GET", "/_sim/replicas"):
                 return 200, self.replicas(include_system=True)
             if route == ("POST", "/_sim/replicas"):
@@ -523,14 +616,14 @@ def load_seed(path: str) -> list[dict[str, Any]]:
 
 
 def serve_forever(host: str, port: int, train_seconds: float, api_key: str, seed_file: str | None = None,
-                  max_page_size: int = 100, faults: dict | None = None) -> None:
+                  max_page_size: int = 100, faults: dict | None = None, finetune_seconds: float = 0.0) -> None:
     """Run the simulator in the foreground until Ctrl-C or SIGTERM (the ``simulator`` command)."""
     from reconciler.errors import UsageError
 
     seed = load_seed(seed_file) if seed_file else None
     try:
         sim = Simulator(host, port, api_key=api_key, train_seconds=train_seconds, max_page_size=max_page_size,
-                        seed=seed, faults=faults)
+                        seed=seed, faults=faults, finetune_seconds=finetune_seconds)
     except ValueError as e:
         raise UsageError(f"bad seed or fault settings: {e}") from None
     try:

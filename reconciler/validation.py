@@ -11,6 +11,7 @@ import functools
 import importlib.resources
 import json
 import re
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -554,6 +555,8 @@ class Semantics:
         if ppath in self.doc.missing:
             self._unset_identity(ppath, "settings.scope.name_prefix")
             prefix = None
+        drafts = raw.get("discard_editor_drafts")  # issue 25: personas whose editor drafts an update overwrites
+        drafts = tuple(n for n in drafts if isinstance(n, str)) if isinstance(drafts, list) else ()
         prefix = prefix if isinstance(prefix, str) and prefix else None
         whole = isinstance(scope, dict) and scope.get("whole_account") is True
         if whole and prefix:
@@ -567,7 +570,8 @@ class Semantics:
                              "settings.scope: {whole_account: true} if this file really owns the whole account")
         return Settings(prune=prune, name_prefix=prefix,
                         rollout=_rollout_settings(raw.get("rollout")), whole_account=whole and not prefix,
-                        mass_change=_mass_change_settings(raw.get("mass_change")))
+                        mass_change=_mass_change_settings(raw.get("mass_change")),
+                        discard_editor_drafts=drafts)
 
     def _unset_identity(self, path: tuple, what: str) -> None:
         for var in self.doc.missing[path]:
@@ -620,8 +624,9 @@ class Semantics:
 
         model = merged.get("model_name")
         props = merged.get("properties")
-        properties = tuple(sorted((k, v) for k, v in props.items() if k in PROPERTIES and isinstance(v, bool))) \
-            if isinstance(props, dict) else ()
+        properties = tuple(sorted((k, _plain(v)) for k, v in props.items()
+                                  if k not in PROPERTIES or isinstance(v, bool))) if isinstance(props, dict) else ()
+        self._rule_properties(e)
         return DesiredReplica(
             name=name,
             replica_id=replica_id if isinstance(replica_id, str) else None,
@@ -754,6 +759,27 @@ class Semantics:
                                               f"version knows ({', '.join(MODELS)}); it is sent as is")
 
 
+    def _rule_properties(self, e: _Entry) -> None:
+        """A ``properties`` key the API does not document is sent as written, with ONE warning naming it (the
+        first place it is written; not again for every replica that has or inherits it)."""
+        props = e.merged.get("properties")
+        if not isinstance(props, dict):
+            return
+        path = e.path("properties")
+        for key in props:
+            if key not in PROPERTIES:
+                self.warn_once(f"properties.{key}", self.doc.key_at(path + (key,)),
+                               f"properties: {short(key)} is not a create-time property the API documents "
+                               f"({', '.join(PROPERTIES)}); it is sent as written")
+
+    def warn_once(self, key: str, pos: Pos, message: str) -> None:
+        """One warning per ``key`` (a field name) for the whole file, at its first place."""
+        warned = self.__dict__.setdefault("_warned", set())
+        if key not in warned:
+            warned.add(key)
+            self.diags.warning(pos, message)
+
+
 class _Entry:
     """One replica entry under validation: as written, with defaults merged, and where each field came from."""
 
@@ -778,8 +804,22 @@ class _Entry:
 # --------------------------------------------------------------------------------------- personas (issue 17)
 
 PERSONA_ATTRIBUTES = ("system_prompt", "context", "pipeline_mode", "document_ids", "document_tags", "objectives_id",
-                      "guardrails_id", "layers")  # sent as written (system_prompt_file becomes system_prompt)
-PIPELINE_MODES = ("full", "echo")
+                      "guardrails_id", "guardrail_ids", "guardrail_tags", "tool_ids", "greeting", "memories",
+                      "is_template", "layers")  # sent as written (system_prompt_file becomes system_prompt)
+# the file's own persona keys (never sent as such); every other key is an API field, sent as written (an
+# undocumented one with one warning: Tavus adds persona fields often). guardrail_ids, document_ids,
+# objectives_id and tool_ids are plain ids for now (issue 27 will let a file name them).
+PERSONA_OWN = ("name", "persona_id", "default_replica", "default_replica_id", "system_prompt_file", "protect")
+PIPELINE_MODES = ("full", "echo", "speech-to-speech")
+# names the current reference replaced: a did-you-mean never steers a user from a newer name to one of these
+OLDER_NAMES = frozenset({"guardrails_id", "ambient_awareness_queries", "perception_tool_prompt", "perception_tools",
+                         "replica_interruptibility"})
+
+
+def _suggest(key: str, known: Collection[str]) -> str | None:
+    """The closest documented name to ``key``, never an older name (for a newer field the schema lacks)."""
+    close = difflib.get_close_matches(key, [k for k in known if k not in OLDER_NAMES], n=1, cutoff=0.6)
+    return close[0] if close else None
 MAX_PROMPT_FILE_BYTES = 512 * 1024
 _ONLY_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}\Z")
 
@@ -816,12 +856,13 @@ class PersonaRules:
         default_replica, default_replica_id = self._rule_default_replica(base, entry, label, replica_names)
         prompt = self._rule_system_prompt(base, entry, label)
         self._rule_pipeline_mode(base, entry, label)
+        self._rule_unknown_fields(base, entry)
         self._rule_layer_fields(base, entry)
         secret_paths = self._rule_layer_secrets(base, entry, label)
         missing = self._rule_vars(base, entry, label)
         if not name_ok:
             return None
-        attributes = {k: _plain(entry[k]) for k in PERSONA_ATTRIBUTES if k in entry}
+        attributes = {k: _plain(v) for k, v in entry.items() if k not in PERSONA_OWN}
         if prompt is not None:
             attributes["system_prompt"] = prompt
         return DesiredPersona(
@@ -991,23 +1032,44 @@ class PersonaRules:
             self.diags.warning(self.doc.at(path), f"{label}: pipeline_mode {short(mode)} is not one this version "
                                                   f"knows ({', '.join(PIPELINE_MODES)}); it is sent as is")
 
+    def _rule_unknown_fields(self, base: tuple, entry: dict) -> None:
+        """A persona field this version does not document is sent to the API as written, with ONE warning naming
+        it for the whole file (not one per persona), and a did-you-mean that never names an older field."""
+        known = list(load_schema(SCHEMA_FILE)["$defs"]["persona"]["properties"])
+        for key in entry:
+            if key in known or not isinstance(key, str):
+                continue
+            close = _suggest(key, known)
+            hint = f" (did you mean {close!r}?)" if close else ""
+            self.sem.warn_once(f"persona:{key}", self.doc.key_at(base + (key,)),
+                               f"personas: field {short(key)} is not one this version documents{hint}; it is "
+                               "sent to the API as written")
+
     def _rule_layer_fields(self, base: tuple, entry: dict) -> None:
-        """A field a layer does not document is sent as is, with a warning (and a did-you-mean): the API's
-        field lists are incomplete, so it is not an error, but a typo would otherwise go unnoticed."""
+        """A layer, or a field of a layer, that this version does not document is sent as is, with ONE warning
+        naming it for the whole file (and a did-you-mean that never names an older field): the API's field lists
+        are incomplete and change often, so it is not an error, but a typo would otherwise go unnoticed."""
         layers = entry.get("layers")
         if not isinstance(layers, dict):
             return
         known_layers = load_schema(SCHEMA_FILE)["$defs"]["layers"]["properties"]
         for layer, fields in layers.items():
-            known = list(known_layers.get(layer, {}).get("properties", {}))
+            if layer not in known_layers:
+                close = _suggest(str(layer), known_layers)
+                hint = f" (did you mean {close!r}?)" if close else ""
+                self.sem.warn_once(f"layers.{layer}", self.doc.key_at(base + ("layers", layer)),
+                                   f"layers: layer {short(layer)} is not one this version documents{hint}; it is "
+                                   "sent to the API as written")
+                continue
+            known = list(known_layers[layer].get("properties", {}))
             if not known or not isinstance(fields, dict):
                 continue
             for key in fields:
                 if key in known:
                     continue
-                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}?" if close else f"documented: {', '.join(known)}"
-                self.diags.warning(self.doc.key_at(base + ("layers", layer, key)),
+                close = _suggest(str(key), known)
+                hint = f"did you mean {close!r}?" if close else f"documented: {', '.join(known)}"
+                self.sem.warn_once(f"layers.{layer}.{key}", self.doc.key_at(base + ("layers", layer, key)),
                                    f"layers.{layer}: field {short(key)} is not documented ({hint}); it is sent as is")
 
     def _rule_layer_secrets(self, base: tuple, entry: dict, label: str) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from reconciler.models import RemoteReplica
 from reconciler.status import Phase
 
 GONE = "gone"
+PREVIEW_STATUS = "preview (watermarked; fine-tune running)"  # how a row in Phase.PREVIEW shows its status
 
 
 
@@ -34,13 +35,15 @@ class Tracked:
 
     @property
     def done(self) -> bool:
-        return self.phase is not Phase.PENDING
+        return not (isinstance(self.phase, Phase) and self.phase.training)  # a preview is not done (issue 25)
 
     def seen(self, r: RemoteReplica) -> None:
         """Take the state ``r`` (this row's replica, as the API just reported it)."""
-        self.status, self.phase = r.status, r.phase
+        self.status, self.phase = (PREVIEW_STATUS if r.preview else r.status), r.phase
+        if r.phase is Phase.FAILED and r.finetunes and r.finetune_status:  # the preview's fine-tune failed:
+            self.status = "failed"  # not "completed" (error_message says why)
         self.progress = 100.0 if r.phase is Phase.READY else r.progress_percent
-        self.error_message = r.error_message
+        self.error_message = r.failure if r.phase is Phase.FAILED else r.error_message
 
 
 @dataclass
@@ -57,7 +60,7 @@ class WaitResult:
     def exit_code(self) -> int:
         if self.having(Phase.FAILED, GONE):
             return EXIT_FAILED
-        return EXIT_TIMEOUT if self.having(Phase.PENDING) else EXIT_OK
+        return EXIT_TIMEOUT if self.having(Phase.PENDING, Phase.PREVIEW) else EXIT_OK
 
 
 class Driver(Protocol):

@@ -55,6 +55,7 @@ class PlanOptions:
     max_replacing: int | None = None  # --max-replacing: overrides settings.rollout.max_replacing for this run
     canary: int | None = None  # --canary: overrides settings.rollout.canary for this run
     allow_mass_change: bool = False  # --allow-mass-change: the mass-change guard lets this plan through (issue 28)
+    discard_drafts: tuple[str, ...] = ()  # --discard-editor-drafts PERSONA: overwrite an editor draft (issue 25)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions
 
     rollout = config.settings.rollout.with_overrides(max_replacing=opts.max_replacing, canary=opts.canary)
     return compute_plan(config, remote, targets=opts.targets, force_replace=opts.replace, prune=opts.prune,
-                        personas=personas, resend=opts.resend, rollout=rollout)
+                        personas=personas, resend=opts.resend, rollout=rollout, discard_drafts=opts.discard_drafts)
 
 
 def checked_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None) -> Plan:
@@ -154,7 +155,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
             file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
             prune=opts.prune, max_replacing=opts.max_replacing, canary=opts.canary, resend=tuple(opts.resend),
             allow_mass_change=opts.allow_mass_change and bool(result.safety and result.safety.mass),
-            fingerprint=planfile.fingerprint(config, remote, personas),
+            discard_drafts=tuple(opts.discard_drafts), fingerprint=planfile.fingerprint(config, remote, personas),
             document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url),
             account=getattr(client, "account", "")))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")
@@ -222,18 +223,24 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
         if any(c.action is not Action.REPLACE or c.kind != "replicas" for c in result.changes):
             report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown,
                                     known_persona_ids={p.persona_id for p in personas or ()})
-            if code != OK:
+            held = code == ERROR and not report.blocking  # only editor drafts (issue 25): the rest goes on
+            if code != OK and not held:
                 return Outcome(code, plan=result, report=report)
     created = report.created if report else {}
     gone = report.deleted if report else set()
     remote = [r for r in remote if r.replica_id not in gone]
     rolling = _rolling(result, client, remote, created, wait_opts.parallelism, console, may_start=True)
+    held = report is not None and bool(report.failed) and not report.blocking  # editor drafts: exit 1 at the end
     if wait_opts.no_wait:
         code = finish_without_waiting(client, rolling, remote, shown, console)
-        return Outcome(code, plan=result, report=report)
+        return Outcome(ERROR if held and code == OK else code, plan=result, report=report)
     waited = wait(config, client, wait_opts, console, file=shown, targets=opts.targets, remote=remote,
                   created=created, rolling=rolling)
-    return Outcome(waited.exit_code, plan=result, report=report, waited=waited.waited)
+    if held:
+        console.err(f"error: {len(report.failed)} persona update(s) were held back by unpublished changes in the "
+                    "Tavus editor (see above); everything else was applied")
+    code = waited.exit_code
+    return Outcome(ERROR if held and code == OK else code, plan=result, report=report, waited=waited.waited)
 
 
 def _rolling(result: Plan, client, remote, created, parallelism: int, console: Console, *, may_start: bool,
@@ -306,6 +313,12 @@ def print_report(report, file: str, console: Console, stop=None) -> None:
         return
     head = f"interrupted ({stop.what}): no new request was started" if report.interrupted and stop else \
         "interrupted" if report.interrupted else "FAILED"
+    if not report.interrupted and not report.skipped and not report.blocking:  # only editor drafts (issue 25)
+        console.err("\nApply incomplete: every change was made except the persona update(s) held back by "
+                    "unpublished changes in the Tavus editor:")
+        for o in report.failed:
+            console.err(escape_control(f"  HELD   {o.change.action.value} {o.change.name}: {o.detail}"))
+        return
     console.err("\n" + f"Apply {head}. The account is partly changed; this is exactly what happened:")
     for o in report.outcomes:
         console.err(f"  {'done  ' if o.ok else 'FAILED'} {o.change.action.value} {o.change.name}: {o.detail}")
@@ -482,7 +495,7 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
     for t in result.having(Phase.FAILED, GONE):
         console.err(f"error: {t.name} ({t.replica_id}) {'failed' if t.phase is Phase.FAILED else 'is gone'}: "
                     f"{t.error_message or 'no error message'}")
-    pending = result.having(Phase.PENDING)
+    pending = result.having(Phase.PENDING, Phase.PREVIEW)
     code = result.exit_code
     if rolling is not None and rolling.halted:
         code = FAILED if FAILED in (code, rolling.halt_code) else rolling.halt_code
@@ -491,7 +504,12 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
     if code == OK:
         console.out(f"All {count} replica(s) are ready ({duration(result.elapsed)}).")
     elif pending:
-        still = ", ".join(f"{t.name} ({t.progress or 0:.0f}%)" for t in pending)
+        def left(t) -> str:
+            if t.phase is not Phase.PREVIEW:
+                return f"{t.progress or 0:.0f}%"
+            return "preview, watermarked: fine-tune " + ("running" if t.progress is None else f"{t.progress:.0f}%")
+
+        still = ", ".join(f"{t.name} ({left(t)})" for t in pending)
         console.err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still "
                     f"training: {still}. Resume with: {resume}")
     return code
@@ -651,6 +669,8 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
         raise UsageError(f"{config.path} declares no personas: nothing to check")
     matched = match_personas(config, client.list_personas())
     failed = 0
+    unready = _unready_replicas(client, [p.default_replica_id for d in chosen
+                                         for p in matched.get(d.name, ())[:1] if p.default_replica_id])
     for d in chosen:
         found = matched.get(d.name, ())
         if len(found) != 1:
@@ -660,6 +680,10 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
             console.out(escape_control(f"  FAILED {d.name}: {why}"))
             continue
         p = found[0]
+        if p.default_replica_id in unready:  # a preview would be accepted, but it is watermarked (issue 25)
+            failed += 1
+            console.out(escape_control(f"  FAILED {d.name} ({p.persona_id}): {unready[p.default_replica_id]}"))
+            continue
         try:
             conv = client.create_conversation(persona_id=p.persona_id, test_mode=True,
                                               name=f"tavus-reconciler smoke {d.name}")
@@ -678,6 +702,17 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
     return Outcome(OK)
 
 
+def _unready_replicas(client, replica_ids: Collection[str]) -> dict[str, str]:
+    """replica_id -> why it is not ready for a conversation, for the replicas among ``replica_ids`` that are
+    still training, a watermarked preview (issue 25) or failed. One listing (ids filter); ids it does not
+    return are left to the API to judge (a stock replica, one just deleted)."""
+    from reconciler.kinds.replicas import REPLICAS
+
+    ids = sorted(set(replica_ids))
+    return {r.replica_id: REPLICAS.not_ready(r) for r in (REPLICAS.list(client, ids=ids) if ids else ())
+            if REPLICAS.not_ready(r)}
+
+
 def converse(config: Config, client, console: Console, *, name: str,
              confirm: Callable[[str], bool] | None = None) -> Outcome:
     """Start a REAL conversation with a declared persona (its default replica) or replica, by declared name, and
@@ -686,12 +721,12 @@ def converse(config: Config, client, console: Console, *, name: str,
     from reconciler.errors import UsageError
     from reconciler.resolver import Found, match_personas, resolve
 
-    persona_id = replica_id = None
+    persona_id = replica_id = uses = None
     if any(d.name == name for d in config.personas):
         found = match_personas(config, client.list_personas()).get(name, ())
         if len(found) != 1:
             raise UsageError(f"persona {name}: {'not created yet (run apply)' if not found else 'ambiguous'}")
-        persona_id = found[0].persona_id
+        persona_id, uses = found[0].persona_id, found[0].default_replica_id
     elif name in config.by_name():
         res = resolve(config, inventory(client, config))[name]
         if res.found is not Found.ONE:
@@ -699,6 +734,9 @@ def converse(config: Config, client, console: Console, *, name: str,
         replica_id = res.matches[0].replica_id
     else:
         raise UsageError(f"{name}: no persona or replica of that name is declared in {config.path}")
+    unready = _unready_replicas(client, [i for i in (replica_id or uses,) if i])
+    if unready:
+        raise UsageError(f"{name}: {next(iter(unready.values()))}; run `tavus-reconciler wait {config.path}` first")
     if confirm is not None and not confirm(name):
         console.err("Cancelled; no conversation was started.")
         return Outcome(ERROR)

@@ -447,3 +447,15 @@ def test_generated_files_round_trip(entries):
     text = yaml.safe_dump({"version": 1, "replicas": replicas}, allow_unicode=True, sort_keys=False)
     config = parse_config(text, F, environ={})
     assert [(d.name, d.synthetic, d.model_name) for d in config.replicas] == entries
+
+
+def test_model_names_are_an_open_vocabulary_dotted_versions_included():
+    """Issue 25: phoenix-4.5 is documented (no warning); any other phoenix-<version>, dotted or not, is sent as is
+    with a warning, never an error."""
+    body = "version: 1\nreplicas:\n" + "".join(
+        f"  - name: r{i}\n    train_video_url: https://x/{i}.mp4\n    synthetic: true\n    model_name: {m}\n"
+        for i, m in enumerate(("phoenix-4.5", "phoenix-5", "phoenix-5.1.2")))
+    config = ok(body)
+    assert [r.model_name for r in config.replicas] == ["phoenix-4.5", "phoenix-5", "phoenix-5.1.2"]
+    assert [w.split(": ", 1)[1].split(" is not")[0] for w in config.warnings] == [
+        "r1: model_name 'phoenix-5'", "r2: model_name 'phoenix-5.1.2'"]

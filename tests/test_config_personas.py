@@ -60,10 +60,12 @@ ERROR_CASES = [
     pytest.param("  - name: p\n    system_prompt_file: nope.md\n",
                  ["replicas.yaml:9:25: p: system_prompt_file 'nope.md': no such file (the path is relative to "
                   "replicas.yaml's folder)"], id="prompt-file-missing"),
-    pytest.param("  - name: p\n    system_prompt: a\n    layres: {}\n",
-                 ["replicas.yaml:10:5: unknown field 'layres' (did you mean 'layers'?)"], id="unknown-field"),
-    pytest.param("  - name: p\n    system_prompt: a\n    layers: {lmm: {model: x}}\n",
-                 ["replicas.yaml:10:14: unknown field 'lmm' (did you mean 'llm'?)"], id="unknown-layer"),
+    pytest.param("  - name: p\n    system_prompt: a\n    layers: {llm: {model: 4}}\n",
+                 ["replicas.yaml:10:27: p: layers.llm.model must be a string, not an integer 4; put it in quotes"],
+                 id="documented-layer-field-type"),
+    pytest.param("  - name: p\n    system_prompt: a\n    guardrail_ids: g1\n",
+                 ["replicas.yaml:10:20: p: guardrail_ids must be a list, not a string 'g1'"],
+                 id="documented-new-field-type"),
     pytest.param("  - name: p\n    system_prompt: a\n    document_tags: hiring\n",
                  ["replicas.yaml:10:20: p: document_tags must be a list, not a string 'hiring'"], id="tags-not-list"),
     pytest.param("  - name: ${WHO}\n    system_prompt: a\n",
@@ -151,7 +153,7 @@ def test_model_and_engine_names_are_free_strings_and_unknown_layer_fields_warn()
                        "      llm: {model: tavus-llama-4, modle: x}\n      perception: {perception_model: raven-1}\n")
     assert config.personas[0].attributes["layers"]["llm"]["model"] == "tavus-llama-4"
     assert [w.split(": ", 1)[1] for w in config.warnings] == [
-        "p: pipeline_mode 'speech' is not one this version knows (full, echo); it is sent as is",
+        "p: pipeline_mode 'speech' is not one this version knows (full, echo, speech-to-speech); it is sent as is",
         "layers.llm: field 'modle' is not documented (did you mean 'model'?); it is sent as is"]
 
 
@@ -256,3 +258,65 @@ def test_prompt_file_in_proc_is_refused_without_reading_it(tmp_path):
         load_config(path)
     assert info.value.diagnostics == [f"{path}:9:25: p: system_prompt_file '/proc/self/status' is empty (or a "
                                       "special file that reports no size, as in /proc)"]
+
+# ------------------------------------------------------------------------------- issue 25: open vocabularies
+
+CURRENT = """\
+  - name: p
+    system_prompt: a
+    pipeline_mode: speech-to-speech
+    greeting: Hello!
+    guardrail_ids: [g1, g2]
+    guardrail_tags: [safety]
+    tool_ids: [t1]
+    is_template: false
+    layers:
+      tts: {tts_engine: cartesia, pronunciation_dictionary_id: pd1}
+      perception: {perception_model: raven-1, visual_awareness_queries: [q], visual_tool_prompt: v,
+                   visual_tools: [], audio_awareness_queries: [a], audio_tool_prompt: b, audio_tools: []}
+      conversational_flow: {voice_isolation: true, face_interruptibility: low, wake_phrase: hi tavus}
+      transport: {transport_type: livekit}
+      conferencing: {}
+"""
+
+
+def test_every_field_the_current_reference_documents_is_accepted_without_a_warning():
+    config = ok(HEAD + CURRENT)
+    assert config.warnings == ()
+    attrs = config.personas[0].attributes
+    assert attrs["guardrail_ids"] == ["g1", "g2"] and attrs["tool_ids"] == ["t1"] and attrs["greeting"] == "Hello!"
+    assert attrs["pipeline_mode"] == "speech-to-speech"
+    assert attrs["layers"]["transport"] == {"transport_type": "livekit"}
+    assert attrs["layers"]["conversational_flow"]["voice_isolation"] is True
+
+
+def test_unknown_fields_and_layers_are_sent_with_one_warning_per_key_not_per_entry():
+    entry = ("  - name: {n}\n    system_prompt: a\n    pal_mood: calm\n    layres: {{}}\n"
+             "    layers: {{lmm: {{model: x}}, llm: {{model: y, modle: z}}}}\n")
+    config = ok(HEAD + entry.format(n="p1") + entry.format(n="p2") + entry.format(n="p3"))
+    assert [w.split(": ", 1)[1] for w in config.warnings] == [
+        "personas: field 'pal_mood' is not one this version documents; it is sent to the API as written",
+        "personas: field 'layres' is not one this version documents (did you mean 'layers'?); it is sent to the "
+        "API as written",
+        "layers: layer 'lmm' is not one this version documents (did you mean 'llm'?); it is sent to the API as "
+        "written",
+        "layers.llm: field 'modle' is not documented (did you mean 'model'?); it is sent as is"]
+    assert config.warnings[0].startswith("replicas.yaml:10:5: ")  # the first place it is written
+    for p in config.personas:  # passed through to the API, as written
+        assert p.attributes["pal_mood"] == "calm" and p.attributes["layres"] == {}
+        assert p.attributes["layers"]["lmm"] == {"model": "x"}
+
+
+def test_a_did_you_mean_never_steers_a_newer_name_to_an_older_one():
+    # a (hypothetical) newer sibling of the renamed perception fields: close to the OLD names only
+    config = ok(HEAD + "  - name: p\n    system_prompt: a\n    guardrail_id: g\n"
+                       "    layers: {perception: {ambient_tools: []}}\n")
+    text = "\n".join(config.warnings)
+    for older in ("guardrails_id", "ambient_awareness_queries", "perception_tools", "perception_tool_prompt"):
+        assert repr(older) not in text, text
+    assert "did you mean 'guardrail_ids'?" in text
+
+
+def test_a_secret_stays_var_only_in_a_layer_this_version_does_not_know():
+    assert any("must be written as ${VAR}" in e for e in errors(
+        HEAD + "  - name: p\n    system_prompt: a\n    layers: {speech: {api_key: sk-literal}}\n"))

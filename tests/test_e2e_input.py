@@ -249,7 +249,9 @@ def test_consent_rules():
     d = parse_config(base + "    consent_in_training_video: true\n", "r.yaml", environ={}).replicas[0]
     assert "consent_video_url" not in d.create_payload() and d.urls == {"train_video_url": "https://v/a.mp4"}
     assert any("must be true or false" in e for e in errors(base + "    consent_in_training_video: yes please\n"))
-    assert "unknown field 'gaze'" in errors(base + "    synthetic: true\n    properties:\n      gaze: true\n")[0]
+    props = parse_config(base + "    synthetic: true\n    properties:\n      gaze: true\n", "r.yaml", environ={})
+    assert "properties: 'gaze' is not a create-time property the API documents" in props.warnings[0]  # issue 25
+    assert props.replicas[0].create_payload()["properties"] == {"gaze": True}  # sent as written
 
 
 def test_models_are_compared_only_when_declared():

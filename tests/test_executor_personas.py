@@ -73,3 +73,33 @@ def test_a_failed_listing_after_create_is_reported_never_guessed():
     report = execute(_plan(), client, known_ids=(), known_persona_ids=(), emit=lambda line: None)
     assert client.deleted == [] and not report.ok
     assert "could not check for a concurrent apply's duplicate of persona acme-p" in report.failed[0].detail
+
+
+def test_a_draft_held_update_does_not_stop_the_prune_unless_it_repoints_the_default_replica():
+    """Issue 25: a persona held back by an editor draft is drift a person made: the run's other stages go on
+    (its deletes too); but an update that moves the persona off a replica keeps the deletes back (the persona
+    still references the old one)."""
+    from reconciler.errors import EditorDraftError
+    from reconciler.models import Change, Plan
+
+    class Drafted:
+        def __init__(self):
+            self.deleted = []
+
+        def update_persona(self, pid, ops, **kw):
+            raise EditorDraftError("HTTP 409: maker_changes")
+
+        def delete_replica(self, rid):
+            self.deleted.append(rid)
+
+    for repoint, deleted in ((False, ["r-old"]), (True, [])):
+        path = "/default_replica_id" if repoint else "/system_prompt"
+        plan = Plan(changes=(
+            Change(Action.UPDATE, "acme-p", "differs", kind="personas", persona_id="p1",
+                   persona=DesiredPersona("acme-p", {}), patch=({"op": "replace", "path": path, "value": "x"},)),
+            Change(Action.DELETE, "acme-old", "pruned", replica_id="r-old")))
+        client = Drafted()
+        report = execute(plan, client, known_ids=(), emit=lambda line: None)
+        assert client.deleted == deleted
+        [held] = report.failed
+        assert held.held is not repoint and "re-run with --discard-editor-drafts acme-p" in held.detail

@@ -52,3 +52,18 @@ def test_outputs_only_ready_declared_replicas():
     assert env_name("acme news.anchor") == "TAVUS_REPLICA_ACME_NEWS_ANCHOR"
     with pytest.raises(ValueError):
         format_outputs({"a-b": "r1", "a_b": "r2"}, "env")
+
+
+def test_export_writes_the_persona_fields_the_current_reference_documents():
+    """Issue 25: guardrail_ids, tool_ids, greeting... and the newer layers round-trip through export (plan on
+    the export shows no change)."""
+    from reconciler.export import personas_yaml
+    from reconciler.personas import RemotePersona
+
+    p = RemotePersona.from_api({"persona_id": "p1", "persona_name": "acme-p", "persona_type": "user",
+                                "system_prompt": "x", "guardrail_ids": ["g1"], "tool_ids": ["t1"], "greeting": "Hi",
+                                "layers": {"transport": {"transport_type": "livekit"}}})
+    text, warnings = personas_yaml([p], {})
+    assert warnings == []
+    for line in ("guardrail_ids:\n  - g1", "tool_ids:\n  - t1", "greeting: Hi", "transport_type: livekit"):
+        assert line in text, text

@@ -293,3 +293,58 @@ def test_a_check_against_a_server_that_ignores_test_mode_ends_what_it_created_an
         assert "1 earlier attempt(s) lost their answer" in notes and "'smoke p'" in notes and "may be live" in notes
         failing = c.create_conversation(replica_id="r1", test_mode=True)
         assert failing.end_error and "may be live and billed" in failing.notes()
+
+# ------------------------------------------------------------------ issue 25: editor drafts, conferencing
+
+
+def test_a_draft_is_a_409_editor_draft_error_and_force_discards_it(sim):
+    from reconciler.errors import EditorDraftError
+
+    with client(sim) as c:
+        pid = c.create_persona(PERSONA)
+        sim_personas.leave_draft(sim, pid)
+        op = [{"op": "replace", "path": "/system_prompt", "value": "v2"}]
+        with pytest.raises(EditorDraftError, match="unpublished changes in the Tavus editor"):
+            c.update_persona(pid, op)
+        assert user_personas(sim)[0]["system_prompt"] == "You interview."  # nothing changed
+        discarded: list[str] = []
+        assert c.update_persona(pid, op, force=True, discarded=discarded) is True
+        assert discarded == [pid] and user_personas(sim)[0]["system_prompt"] == "v2"
+        assert c.update_persona(pid, [{"op": "replace", "path": "/system_prompt", "value": "v3"}]) is True
+    patches = [r for r in sim.requests if r["method"] == "PATCH"]
+    assert [r["query"] for r in patches] == [{}, {"force": "true"}, {}]
+
+
+def test_new_persona_fields_are_kept_and_returned_by_the_simulator(sim):
+    fields = {"guardrail_ids": ["g1"], "tool_ids": ["t1"], "greeting": "Hi", "pipeline_mode": "speech-to-speech",
+              "layers": {"transport": {"transport_type": "livekit"}, "future_layer": {"x": 1}}}
+    with client(sim) as c:
+        pid = c.create_persona({**PERSONA, **fields})
+        doc = c.get_persona(pid).document
+    assert {k: doc[k] for k in fields} == fields
+
+
+def test_conferencing_is_patched_in_a_request_of_its_own():
+    from reconciler.kinds.personas import PERSONAS
+
+    class Fake:
+        def __init__(self):
+            self.sent = []
+
+        def update_persona(self, pid, ops, **kw):
+            self.sent.append((ops, kw))
+            return True
+
+    fake = Fake()
+    ops = [{"op": "replace", "path": "/system_prompt", "value": "p"},
+           {"op": "add", "path": "/layers/conferencing", "value": {"enabled": True}},
+           {"op": "replace", "path": "/layers/llm/model", "value": "m"}]
+    assert PERSONAS.update(fake, "p1", ops, force=True, discarded=[]) is True
+    assert [o for o, _ in fake.sent] == [[ops[0], ops[2]], [ops[1]]]
+    assert all(kw["force"] is True for _, kw in fake.sent)
+    fake.sent.clear()  # a whole /layers set with conferencing inside: split too
+    PERSONAS.update(fake, "p1", [{"op": "add", "path": "/layers", "value": {"llm": {"model": "m"},
+                                                                          "conferencing": {"a": 1}}}])
+    assert [o for o, _ in fake.sent] == [[{"op": "add", "path": "/layers", "value": {"llm": {"model": "m"}}}],
+                                         [{"op": "add", "path": "/layers/conferencing", "value": {"a": 1}}]]
+    assert fake.sent[0][1] == {}  # not forced unless asked

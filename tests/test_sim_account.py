@@ -29,7 +29,7 @@ def test_create_trains_and_lists_newest_first_with_pages():
     ({"train_video_url": "https://x/v.mp4", "voice_name": "v"}, "not both"),
     ({"train_image_url": "https://x/i.png"}, "must be given together"),
     ({"train_video_url": "https://x/v.mp4", "model_name": "phoenix-9"}, "invalid model_name"),
-    ({"train_video_url": "https://x/v.mp4", "properties": {"gaze_correction": "yes"}}, "object of booleans"),
+    ({"train_video_url": "https://x/v.mp4", "properties": {"background_green_screen": "yes"}}, "a boolean"),
 ])
 def test_a_create_the_api_would_refuse_is_a_400_and_stores_nothing(fields, words):
     account = Account()
@@ -61,3 +61,22 @@ def test_rename_and_delete_change_the_account():
     assert [(r["replica_name"], r["status"]) for r in account.replicas()] == [("b", "started")]
     account.delete_api(rid)
     assert account.replicas() == [] and account.list({})["total_count"] == 0
+
+
+def test_a_phoenix_45_replica_is_a_watermarked_preview_until_its_finetune_completes():
+    """Issue 25: status completed is only a preview; finetune_status (null while it runs) says when it is done.
+    Older models never send the field."""
+    account = Account(train_seconds=0, finetune_seconds=3600)
+    preview = account.create(body(replica_name="new", train_video_url="https://x/v.mp4", model_name="phoenix-4.5"))
+    older = account.create(body(replica_name="old", train_video_url="https://x/v.mp4"))
+    by_id = {r["replica_id"]: r for r in account.replicas()}
+    assert by_id[preview["replica_id"]]["status"] == "completed"
+    assert by_id[preview["replica_id"]]["finetune_status"] is None
+    assert by_id[preview["replica_id"]]["finetune_progress"] == "0/100"
+    assert "finetune_status" not in by_id[older["replica_id"]]
+    account.finetune_seconds = 0  # the knob: the fine-tune is over
+    assert account.get(preview["replica_id"], {})["finetune_status"] == "completed"
+    errored = account.create(body(replica_name="e", train_video_url="https://x/errored.mp4", model_name="phoenix-4.5"))
+    assert account.get(errored["replica_id"], {})["finetune_status"] == "errored"
+    account.finish(errored["replica_id"], finetune_status=None)  # a test may leave it a preview
+    assert account.get(errored["replica_id"], {})["finetune_status"] is None

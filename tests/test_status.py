@@ -42,3 +42,25 @@ def test_training_progress_is_read_tolerantly(progress, percent):
     assert RemoteReplica("r1", "a", training_progress=progress).progress_percent == percent
 
 
+
+
+@pytest.mark.parametrize("status,finetune,sent,phase", [
+    ("completed", None, True, Phase.PREVIEW),  # phoenix-4.5: a watermarked preview while the fine-tune runs
+    ("completed", "completed", True, Phase.READY),
+    ("completed", "errored", True, Phase.FAILED),
+    ("completed", "tuning", True, Phase.PREVIEW),  # an unknown fine-tune word keeps it a preview
+    ("started", None, True, Phase.PENDING),
+    ("error", None, True, Phase.FAILED),
+    ("completed", None, False, Phase.READY),  # a model that never sends the field keeps today's meaning
+])
+def test_the_readiness_rule_reads_finetune_status_when_the_answer_carries_it(status, finetune, sent, phase):
+    from reconciler.kinds.replicas import REPLICAS
+    from reconciler.status import replica_phase
+
+    assert replica_phase(status, finetune, sent) is phase
+    data = {"replica_id": "r1", "replica_name": "a", "status": status,
+            **({"finetune_status": finetune} if sent else {})}
+    remote = RemoteReplica.from_api(data)
+    assert REPLICAS.phase(remote) is phase
+    assert (REPLICAS.not_ready(remote) is None) is (phase is Phase.READY)
+    assert not phase.training or phase in (Phase.PENDING, Phase.PREVIEW)

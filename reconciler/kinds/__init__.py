@@ -19,7 +19,43 @@ order of work (replicas before the personas that reference them) is ``KINDS``' o
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """How the API names one kind: its collection path and every id, name, type and filter field (issue 25).
+
+    Tavus now calls replicas *faces* (``/v2/faces``, ``face_id``...) and personas *PALs* (``/v2/pals``,
+    ``pal_id``...); the old names remain aliases and this project speaks them. Each kind holds ONE of these
+    (``Replicas.api``, ``Personas.api``) and the client takes every path and field of the kind from it, so a
+    switch to the new names is that one value per kind. The models speak the legacy names internally: the
+    client renames at the boundary (:meth:`outgoing`, :meth:`incoming`)."""
+
+    path: str  # the collection: "/v2/replicas"
+    id_field: str  # "replica_id"
+    name_field: str  # "replica_name"
+    type_field: str  # "replica_type": an item's field, and the list filter
+    ids_filter: str | None = None  # the list filter by ids ("replica_ids"), where the API has one
+
+    def renames(self, legacy: Vocabulary) -> dict[str, str]:
+        """legacy field name -> this vocabulary's, for the fields that differ."""
+        pairs = ((legacy.id_field, self.id_field), (legacy.name_field, self.name_field),
+                 (legacy.type_field, self.type_field), (legacy.ids_filter, self.ids_filter))
+        return {old: new for old, new in pairs if old and new and old != new}
+
+    def outgoing(self, body: Mapping[str, Any], legacy: Vocabulary) -> dict[str, Any]:
+        """A body built with the legacy names, in this vocabulary."""
+        names = self.renames(legacy)
+        return {names.get(k, k): v for k, v in body.items()}
+
+    def incoming(self, item: Mapping[str, Any], legacy: Vocabulary) -> Mapping[str, Any]:
+        """An API item in this vocabulary, with the legacy names the models read."""
+        names = {new: old for old, new in self.renames(legacy).items()}
+        if not names or not any(k in names for k in item):
+            return item
+        return {names.get(k, k): v for k, v in item.items()}
 
 
 class Kind(Protocol):

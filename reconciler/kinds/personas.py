@@ -16,7 +16,12 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler import jsonpatch
+from reconciler.kinds import Vocabulary
 from reconciler.personas import MASK, SECRET_PATHS, DesiredPersona, RemotePersona
+
+# the one table of the persona kind's API names (issue 25): legacy (spoken) and the newer "PAL" names
+LEGACY = Vocabulary("/v2/personas", "persona_id", "persona_name", "persona_type")
+PALS = Vocabulary("/v2/pals", "pal_id", "pal_name", "pal_type")
 
 _SECRET_DOTTED = frozenset(".".join(p) for p in SECRET_PATHS)
 
@@ -116,11 +121,43 @@ def _mask_secrets(path: str, value: object) -> object:
     return value
 
 
+CONFERENCING = ("layers", "conferencing")
+
+
+def split_conferencing(ops: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(every other operation, the operations on ``/layers/conferencing``): Tavus documents that the
+    conferencing layer is patched in a request of its own. An operation that sets ``/layers`` whole with a
+    ``conferencing`` member inside is split in two (the layers without it, then the member)."""
+    main: list[dict[str, Any]] = []
+    conf: list[dict[str, Any]] = []
+    for op in ops:
+        tokens = [jsonpatch.unescape(t) for t in str(op.get("path", "")).lstrip("/").split("/")]
+        if tuple(tokens[:2]) == CONFERENCING:
+            conf.append(dict(op))
+        elif tokens == ["layers"] and op.get("op") in ("add", "replace") and isinstance(op.get("value"), Mapping) \
+                and "conferencing" in op["value"]:
+            value = dict(op["value"])
+            conf.append({"op": "add", "path": "/layers/conferencing", "value": value.pop("conferencing")})
+            main.append({**op, "value": value})
+        else:
+            main.append(dict(op))
+    return main, conf
+
+
 class Personas:
     key = "personas"
     noun = "persona"
-    id_field = "persona_id"
-    name_field = "persona_name"
+    legacy = LEGACY  # the names the models speak internally
+    api = LEGACY  # the names spoken on the wire
+
+    @property
+    def id_field(self) -> str:
+        return self.api.id_field
+
+    @property
+    def name_field(self) -> str:
+        return self.api.name_field
+
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
 
@@ -207,9 +244,18 @@ class Personas:
         """POST once; a lost answer is settled by the client against the account (never re-sent blindly)."""
         return client.create_persona(self.create_payload(desired, replica_id), known_ids=known_ids)
 
-    def update(self, client, object_id: str, ops: Sequence[Mapping[str, Any]]) -> bool:
-        """One PATCH with every op (304 "no changes" is success: False)."""
-        return client.update_persona(object_id, list(ops))
+    def update(self, client, object_id: str, ops: Sequence[Mapping[str, Any]], *, force: bool = False,
+               discarded: list[str] | None = None) -> bool:
+        """One PATCH with every op (304 "no changes" is success: False); what touches ``layers.conferencing``
+        goes in a PATCH of its own, after the rest, as documented. ``force``: ``?force=true`` (discards an
+        unpublished editor draft; the client appends the id to ``discarded`` when the answer says it did)."""
+        main, conferencing = split_conferencing(ops)
+        changed = False
+        for part in (main, conferencing):
+            if part:
+                kwargs = {"force": True, "discarded": discarded} if force else {}
+                changed = client.update_persona(object_id, part, **kwargs) or changed
+        return changed
 
     def delete(self, client, object_id: str) -> bool:
         return client.delete_persona(object_id)

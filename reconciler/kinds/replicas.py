@@ -11,15 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
+from reconciler.kinds import Vocabulary
 from reconciler.models import DesiredReplica, RemoteReplica
 from reconciler.status import Phase
+
+# the one table of the replica kind's API names (issue 25): the legacy ones, which this project speaks, and the
+# newer "face" names Tavus documents (the legacy ones remain aliases). Switching is ``REPLICAS.api = FACES``.
+LEGACY = Vocabulary("/v2/replicas", "replica_id", "replica_name", "replica_type", "replica_ids")
+FACES = Vocabulary("/v2/faces", "face_id", "face_name", "face_type", "face_ids")
 
 
 class Replicas:
     key = "replicas"
     noun = "replica"
-    id_field = "replica_id"
-    name_field = "replica_name"
+    legacy = LEGACY  # the names the models speak internally
+    api = LEGACY  # the names spoken on the wire
+
+    @property
+    def id_field(self) -> str:
+        return self.api.id_field
+
+    @property
+    def name_field(self) -> str:
+        return self.api.name_field
+
     create_only = ("train_video_url", "train_image_url", "voice_name", "consent_video_url", "callback_url",
                    "properties")
     replace_on = ("model_name",)
@@ -42,13 +57,33 @@ class Replicas:
         if desired.name in force_replace:
             return "replacement requested with --replace"
         if remote.phase is Phase.FAILED:
-            detail = f": {remote.error_message}" if remote.error_message else ""
+            detail = f": {remote.failure}" if remote.failure else ""
             return f"training failed{detail}"
         for attr in self.replace_on:  # compared only when declared
             want, have = getattr(desired, attr), getattr(remote, attr)
             if want and have and want != have:
                 return f"{attr} changed: forces replacement"
         return None
+
+    @staticmethod
+    def phase(remote: RemoteReplica) -> Phase:
+        """THE readiness rule (``reconciler.status.replica_phase``): READY only when production-ready; a
+        phoenix-4.5 replica whose ``status`` is done but whose ``finetune_status`` is not is PREVIEW."""
+        return remote.phase
+
+    def not_ready(self, remote: RemoteReplica) -> str | None:
+        """Why ``remote`` cannot serve a conversation yet (None when it is ready), in words for one line."""
+        phase = self.phase(remote)
+        if phase is Phase.READY:
+            return None
+        pct = remote.progress_percent
+        at = f", {pct:.0f}%" if pct is not None else ""
+        if phase is Phase.PREVIEW:
+            return (f"replica {remote.replica_id} is a watermarked preview (its fine-tune is still running{at}): "
+                    "not ready for production")
+        if phase is Phase.FAILED:
+            return f"replica {remote.replica_id} failed training: {remote.failure or 'no message'}"
+        return f"replica {remote.replica_id} is still training ({remote.status}{at})"
 
     def in_place_changes(self, desired: DesiredReplica, remote: RemoteReplica) -> Mapping[str, tuple[object, object]]:
         """Only the name, and only of a pinned replica (an unpinned one is found by its name)."""
