@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,9 +114,20 @@ def _text(value: object) -> str | None:
     return value if value is None or type(value) is str else str(value)
 
 
-@dataclass(frozen=True)
+def _word(value: object) -> str | None:
+    """A value many replicas share ("completed", "phoenix-4", "user"): one string object for all of them."""
+    if value is None:
+        return None
+    text = value if type(value) is str else str(value)
+    return sys.intern(text) if len(text) <= 32 else text
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteReplica:
-    """A replica as the Tavus API reports it. Unknown fields are ignored, optional ones may be None."""
+    """A replica as the Tavus API reports it. Unknown fields are ignored, optional ones may be None.
+
+    Slotted, its repeated words (status, model, type, progress) shared: a 100,000-replica account is held in
+    memory at once (issue 29: about 0.5 KiB a replica, not 1.1)."""
 
     replica_id: str
     name: str
@@ -151,7 +163,7 @@ class RemoteReplica:
         """Build from one API object (``replica_*`` or the newer ``face_*`` names). Raises KeyError/TypeError
         when the id is missing; the client maps that to MalformedResponseError."""
 
-        get, text = data.get, _text  # hot path: a large account lists tens of thousands of these
+        get, text, word = data.get, _text, _word  # hot path: a large account lists tens of thousands of these
         rid = text(get("replica_id") or get("face_id"))
         if not rid:
             raise KeyError("replica_id")
@@ -159,12 +171,12 @@ class RemoteReplica:
         return cls(
             replica_id=rid,
             name=text(name if name is not None else get("face_name")) or "",
-            status=text(get("status")) or "started",
-            training_progress=text(get("training_progress")),
-            model_name=text(get("model_name")),
-            replica_type=text(get("replica_type") or get("face_type")) or "user",
-            created_at=text(get("created_at")),
-            updated_at=text(get("updated_at")),
+            status=word(get("status")) or "started",
+            training_progress=word(get("training_progress")),
+            model_name=word(get("model_name")),
+            replica_type=word(get("replica_type") or get("face_type")) or "user",
+            created_at=(created := text(get("created_at"))),
+            updated_at=created if (updated := text(get("updated_at"))) == created else updated,
             error_message=text(get("error_message")),
             thumbnail_video_url=text(get("thumbnail_video_url")),
         )

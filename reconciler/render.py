@@ -88,6 +88,8 @@ def _json_safe(text: str) -> str:
     for secret in redact._SECRETS:  # a server echoing the API key in a name or message
         if secret in text:
             text = text.replace(secret, f"[{redact.REDACTED}]")
+    if text.isascii() and "\x7f" not in text:  # what the two scans below look for is DEL or beyond ASCII
+        return text
     text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return redact.INVISIBLE_CHARS.sub(_json_escape, text)
 
@@ -179,7 +181,47 @@ def _persona_fields(c: Change) -> dict:
 
 
 def plan_json(plan: Plan, *, file: str) -> str:
-    return _json_safe(json.dumps(plan_document(plan, file=file), indent=2, ensure_ascii=False)) + "\n"
+    return _json_safe(dumps_indented(plan_document(plan, file=file))) + "\n"
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_key(key: object) -> str:
+    return json.dumps(key, ensure_ascii=False) if isinstance(key, str) else json.dumps({key: 0})[1:-4]
+
+
+def dumps_indented(value: object, level: int = 0) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, byte for byte, about 5x faster: with ``indent``
+    the json module falls back to its pure-Python encoder (0.17 s for a 10,000-replica plan); here every
+    container of scalars is one call of the C encoder, its item separator carrying the newline and indent."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = "\n" + "  " * (level + 1)
+        if all(isinstance(v, _SCALARS) for v in value.values()):
+            body = json.dumps(value, ensure_ascii=False, separators=("," + inner, ": "))[1:-1]
+        else:
+            body = ("," + inner).join(f"{_json_key(k)}: {dumps_indented(v, level + 1)}" for k, v in value.items())
+        return "{" + inner + body + "\n" + "  " * level + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        inner = "\n" + "  " * (level + 1)
+        if all(type(v) is dict and v and all(isinstance(x, _SCALARS) for x in v.values()) for v in value):
+            # a list of flat objects (the unmanaged replicas): one C-encoder call for all of them. Its separator
+            # holds a newline, which JSON text has nowhere else (a string's is escaped), so "}" + separator +
+            # "{" can only be the border between two objects: there the list's own indent is put back
+            deeper = inner + "  "
+            text = json.dumps(value, ensure_ascii=False, separators=("," + deeper, ": "))
+            body = text[2:-2].replace("}," + deeper + "{", inner + "}," + inner + "{" + deeper)
+            return "[" + inner + "{" + deeper + body + inner + "}\n" + "  " * level + "]"
+        if all(isinstance(v, _SCALARS) for v in value):
+            body = json.dumps(value, ensure_ascii=False, separators=("," + inner, ": "))[1:-1]
+        else:
+            body = ("," + inner).join(dumps_indented(v, level + 1) for v in value)
+        return "[" + inner + body + "\n" + "  " * level + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 # ----------------------------------------------------------------------------------------- plan text
@@ -470,7 +512,7 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
 
 def status_json(rows: Sequence[Mapping[str, object]]) -> str:
     rows = [{**row, "name": redact_text(row["name"])} if "name" in row else row for row in rows]
-    return _json_safe(json.dumps(rows, indent=2, ensure_ascii=False)) + "\n"
+    return _json_safe(dumps_indented(rows)) + "\n"
 
 
 _PHASE_COLOR = {"ready": "green", "pending": "yellow", "failed": "red", "absent": "magenta"}

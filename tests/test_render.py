@@ -15,6 +15,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler import render
 from reconciler.cli import use_color
@@ -427,3 +429,24 @@ def test_plan_json_with_forgotten_replicas_matches_the_schema():
     Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
     md = render.plan_markdown(plan, file="f.yaml")
     assert "<summary>Forget (1)</summary>" in md and "No changes. Inventory matches" in md
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.text(max_size=5) | st.integers() | st.booleans() | st.none(), children, max_size=4),
+    max_leaves=20)
+
+
+@given(_json_values)
+def test_the_fast_indented_json_is_json_dumps_indent_2_byte_for_byte(value):
+    """Issue 29: plan/status JSON avoid the json module's pure-Python indenting encoder; same bytes."""
+    import json
+
+    from reconciler.render import dumps_indented
+
+    assert dumps_indented(value) == json.dumps(value, indent=2, ensure_ascii=False)
+    assert dumps_indented((value, [value], {"k": (value,)})) == json.dumps((value, [value], {"k": (value,)}),
+                                                                            indent=2, ensure_ascii=False)
+    rows = [{"name": "},\n    {", "n": 1.5}, {"x": None, "y": value if not isinstance(value, dict | list) else 0}]
+    assert dumps_indented({"unmanaged": rows}) == json.dumps({"unmanaged": rows}, indent=2, ensure_ascii=False)
