@@ -553,7 +553,16 @@ class TavusClient:
             raise MalformedResponseError("the list answer has no 'data' array", method="GET", path=kind.path)
         total = body.get("total_count")
         total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-        return [self._item(kind, item, "GET", kind.path) for item in data], total
+        try:  # the hot path (a page of well-formed objects: JSON gives dicts, the only type with .get)
+            items = [kind.parse(item) for item in data]
+        except (KeyError, TypeError, AttributeError):
+            return [self._item(kind, item, "GET", kind.path) for item in data], total
+        if kind is _REPLICAS:
+            for status in {r.status for r in items} - self._unknown_statuses:
+                if not is_known(status):
+                    self._unknown_statuses.add(status)
+                    status_log.warning("unknown replica status %r: treating it as still training", status)
+        return items, total
 
     def _list_all(self, params: Mapping[str, str], cap: int | None = None, kind: _Kind | None = None) -> list[Any]:
         """Every page, or a typed error: a plan is never computed from a listing the client cannot vouch for.

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import enum
 import re
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from reconciler.personas import DesiredPersona
@@ -114,12 +113,15 @@ def _text(value: object) -> str | None:
     return value if value is None or type(value) is str else str(value)
 
 
+_WORDS: dict[str, str] = {}
+
+
 def _word(value: object) -> str | None:
     """A value many replicas share ("completed", "phoenix-4", "user"): one string object for all of them."""
     if value is None:
         return None
     text = value if type(value) is str else str(value)
-    return sys.intern(text) if len(text) <= 32 else text
+    return _WORDS.setdefault(text, text) if len(text) <= 32 and len(_WORDS) < 4096 else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,23 +165,43 @@ class RemoteReplica:
         """Build from one API object (``replica_*`` or the newer ``face_*`` names). Raises KeyError/TypeError
         when the id is missing; the client maps that to MalformedResponseError."""
 
-        get, text, word = data.get, _text, _word  # hot path: a large account lists tens of thousands of these
-        rid = text(get("replica_id") or get("face_id"))
+        get, words = data.get, _WORDS  # hot path: a large account lists tens of thousands of these
+        rid = get("replica_id") or get("face_id")
+        if type(rid) is not str:
+            rid = _text(rid)
         if not rid:
             raise KeyError("replica_id")
         name = get("replica_name")
-        return cls(
-            replica_id=rid,
-            name=text(name if name is not None else get("face_name")) or "",
-            status=word(get("status")) or "started",
-            training_progress=word(get("training_progress")),
-            model_name=word(get("model_name")),
-            replica_type=word(get("replica_type") or get("face_type")) or "user",
-            created_at=(created := text(get("created_at"))),
-            updated_at=created if (updated := text(get("updated_at"))) == created else updated,
-            error_message=text(get("error_message")),
-            thumbnail_video_url=text(get("thumbnail_video_url")),
-        )
+        if name is None:
+            name = get("face_name")
+        status, progress, model = get("status"), get("training_progress"), get("model_name")
+        kind = get("replica_type") or get("face_type")
+        created, updated = get("created_at"), get("updated_at")
+        error, thumbnail = get("error_message"), get("thumbnail_video_url")
+        # plain JSON strings (or null) take the fast lane; anything else is made text as before
+        return _new_replica(
+            cls, rid,
+            name if type(name) is str else _text(name) or "",
+            (words.get(status) or _word(status) if type(status) is str else _word(status)) or "started",
+            words.get(progress) or _word(progress) if type(progress) is str else _word(progress),
+            words.get(model) or _word(model) if type(model) is str else _word(model),
+            (words.get(kind) or _word(kind) if type(kind) is str else _word(kind)) or "user",
+            created if created is None or type(created) is str else (created := str(created)),
+            created if updated == created else updated if updated is None or type(updated) is str else str(updated),
+            error if error is None or type(error) is str else str(error),
+            thumbnail if thumbnail is None or type(thumbnail) is str else str(thumbnail))
+
+
+def _new_replica(cls, *values) -> RemoteReplica:
+    """A RemoteReplica from its field values in order, without the frozen dataclass's keyword ``__init__``
+    (ten ``object.__setattr__`` calls: half the cost of listing a replica)."""
+    r = object.__new__(cls)
+    for setter, value in zip(_SETTERS, values, strict=True):
+        setter(r, value)
+    return r
+
+
+_SETTERS = tuple(RemoteReplica.__dict__[f.name].__set__ for f in fields(RemoteReplica))
 
 
 # --------------------------------------------------------------------------- the plan
