@@ -450,3 +450,18 @@ def test_the_fast_indented_json_is_json_dumps_indent_2_byte_for_byte(value):
                                                                             indent=2, ensure_ascii=False)
     rows = [{"name": "},\n    {", "n": 1.5}, {"x": None, "y": value if not isinstance(value, dict | list) else 0}]
     assert dumps_indented({"unmanaged": rows}) == json.dumps({"unmanaged": rows}, indent=2, ensure_ascii=False)
+
+
+def test_the_status_table_still_redacts_and_escapes_when_one_cell_of_thousands_needs_it():
+    """Issue 29: the table checks all its cells at once and takes the per-cell path only when one needs it."""
+    from reconciler.redact import register_secret
+
+    register_secret("sekrit-status-key-1234")
+    rows = [{"name": f"u-{i:05d}", "replica_id": f"r{i:05d}", "status": "completed", "phase": "ready",
+             "managed": False, "model_name": "phoenix-4"} for i in range(2000)]
+    plain = render.status_text(rows)
+    assert "u-01999" in plain and "\\x1b" not in plain
+    for odd, hidden in (("evil\x1b[2J", "\x1b"), ("see https://x.example/a?Signature=abc", "Signature=abc"),
+                        ("sekrit-status-key-1234", "sekrit-status-key-1234")):
+        text = render.status_text([*rows, {**rows[0], "name": odd, "replica_id": "rodd"}])
+        assert hidden not in text and "rodd" in text
