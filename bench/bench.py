@@ -83,6 +83,26 @@ def run_cli(sim: Simulator | None, *args: str, tree: Path | None = None, ok=(0, 
     return Run(ended - t0, usage.ru_maxrss / 1024, max(0.0, ended - last[0]) if last[0] else 0.0, b"".join(chunks))
 
 
+# the CLI's peak RSS, read by a small launcher: a child forked straight from the bench (which holds the
+# simulator's account) would report the bench's own RSS as its peak (Linux keeps the larger at exec)
+_LAUNCH = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "reconciler", *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+os.write(2, f"\\nbench-maxrss-kb={usage.ru_maxrss}\\n".encode())
+os._exit(os.waitstatus_to_exitcode(status))"""
+
+
+def peak_rss_mb(sim: Simulator, *args: str, tree: Path | None = None) -> float:
+    tree = tree or TREE
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
+    environ.update(NO_COLOR="1", PYTHONPATH=str(tree), TAVUS_API_URL=sim.url, TAVUS_API_KEY=KEY)
+    proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCH, *args], env=environ, cwd=tree,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(proc.stderr.rsplit("bench-maxrss-kb=", 1)[1].split()[0]) / 1024
+
+
 def cli(sim: Simulator, *args: str, **env: str) -> float:
     return run_cli(sim, *args, ok=(0,) if args[0] == "apply" else (0, 2), **env).wall
 
@@ -440,6 +460,7 @@ def target_plan(tmp: Path, trees: list[Path], latency: float, remote: int, decla
             sim.reset_requests()
             run = run_cli(sim, "plan", f, "--format", "json", tree=tree)
             log = api_log(sim)
+            run.rss_mb = peak_rss_mb(sim, "plan", f, "--format", "json", tree=tree)
             return run, len(log), api_wall(log, latency) / latency
 
         runs = _median_runs(trees, one)

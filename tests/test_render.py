@@ -465,3 +465,17 @@ def test_the_status_table_still_redacts_and_escapes_when_one_cell_of_thousands_n
                         ("sekrit-status-key-1234", "sekrit-status-key-1234")):
         text = render.status_text([*rows, {**rows[0], "name": odd, "replica_id": "rodd"}])
         assert hidden not in text and "rodd" in text
+
+
+def test_the_plan_json_of_many_unmanaged_replicas_is_the_plan_document_encoded():
+    """Issue 29: plan_json encodes the unmanaged rows a chunk at a time; the text is still the document's."""
+    remote = [RemoteReplica(f"r{i:06d}", f"u-{i:05d}", status="completed") for i in range(4100)]
+    remote.append(RemoteReplica("rurl", "u-see https://x.example/a?Signature=abc", status="completed"))
+    plan = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), remote)
+    text = render.plan_json(plan, file="f.yaml")
+    assert json.loads(text) == render.plan_document(plan, file="f.yaml")
+    assert text == json.dumps(render.plan_document(plan, file="f.yaml"), indent=2, ensure_ascii=False) + "\n"
+    assert "Signature=abc" not in text
+    empty = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), [])
+    assert render.plan_json(empty, file="f.yaml") == json.dumps(render.plan_document(empty, file="f.yaml"),
+                                                                indent=2, ensure_ascii=False) + "\n"
