@@ -20,7 +20,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -35,17 +37,74 @@ PAGE = 100
 
 
 RUNS = 1
+TREE = ROOT  # the source tree whose CLI runs (--before TREE: another checkout, e.g. main's, for a side-by-side)
+
+
+@dataclass
+class Run:
+    """One CLI process: wall time, peak RSS (MB) and the time from its last output byte to its exit."""
+
+    wall: float
+    rss_mb: float
+    teardown: float
+    stdout: bytes = b""
+
+
+def run_cli(sim: Simulator | None, *args: str, tree: Path | None = None, ok=(0, 2), **env: str) -> Run:
+    """Run ``python -m reconciler ARGS`` from ``tree`` (default TREE), measured (wall, RSS, teardown)."""
+    tree = tree or TREE
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
+    environ.update(NO_COLOR="1", PYTHONPATH=str(tree), **env)
+    if sim is not None:
+        environ.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY=KEY)
+    last = [0.0]
+    chunks: list[bytes] = []
+
+    def read(stream, keep: bool) -> None:
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            last[0] = max(last[0], time.perf_counter())
+            if keep:
+                chunks.append(chunk)
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", *args], env=environ, cwd=tree,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    readers = [threading.Thread(target=read, args=(proc.stdout, True)),
+               threading.Thread(target=read, args=(proc.stderr, False))]
+    for t in readers:
+        t.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    ended = time.perf_counter()
+    for t in readers:
+        t.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in ok:
+        sys.exit(f"bench: `tavus-reconciler {' '.join(args)}` ({tree}) exited {proc.returncode}")
+    return Run(ended - t0, usage.ru_maxrss / 1024, max(0.0, ended - last[0]) if last[0] else 0.0, b"".join(chunks))
+
+
+# the CLI's peak RSS, read by a small launcher: a child forked straight from the bench (which holds the
+# simulator's account) would report the bench's own RSS as its peak (Linux keeps the larger at exec)
+_LAUNCH = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "reconciler", *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+os.write(2, f"\\nbench-maxrss-kb={usage.ru_maxrss}\\n".encode())
+os._exit(os.waitstatus_to_exitcode(status))"""
+
+
+def peak_rss_mb(sim: Simulator, *args: str, tree: Path | None = None) -> float:
+    tree = tree or TREE
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
+    environ.update(NO_COLOR="1", PYTHONPATH=str(tree), TAVUS_API_URL=sim.url, TAVUS_API_KEY=KEY)
+    proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCH, *args], env=environ, cwd=tree,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(proc.stderr.rsplit("bench-maxrss-kb=", 1)[1].split()[0]) / 1024
 
 
 def cli(sim: Simulator, *args: str, **env: str) -> float:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
-    environ.update(TAVUS_API_URL=sim.url, TAVUS_API_KEY=KEY, NO_COLOR="1", **env)
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "reconciler", *args], env=environ, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    if proc.returncode not in ((0,) if args[0] == "apply" else (0, 2)):
-        sys.exit(f"bench: `tavus-reconciler {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-    return elapsed
+    return run_cli(sim, *args, ok=(0,) if args[0] == "apply" else (0, 2), **env).wall
 
 
 def api_log(sim: Simulator) -> list[dict]:
@@ -317,7 +376,244 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
+# ------------------------------------------------------------------------------------------ issue 29 targets
+
+# what `validate` competes with: the obvious script (yaml.safe_load + jsonschema.validate)
+_NAIVE_VALIDATE = """import json, sys, yaml, jsonschema
+doc = yaml.safe_load(open(sys.argv[1]))
+jsonschema.validate(doc, json.load(open("schemas/replicas.schema.json")))"""
+
+# the render figures, run in a process of the tree measured (so --before times the old renderers)
+_RENDER = """import statistics, sys, time
+from reconciler import render
+from reconciler.models import Config, RemoteReplica, Settings
+from reconciler.planner import compute_plan
+from reconciler.resolver import status_rows
+n = int(sys.argv[1])
+remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4") for i in range(n)]
+config = Config("bench.yaml", (), Settings(name_prefix="u-"))
+plan = compute_plan(config, remote)
+rows = status_rows(config, remote)
+def timed(fn):
+    t0 = time.perf_counter(); fn(); return time.perf_counter() - t0
+print(statistics.median(timed(lambda: render.plan_markdown(plan, file="bench.yaml")) for _ in range(5)),
+      statistics.median(timed(lambda: render.status_text(rows)) for _ in range(5)))"""
+
+
+@dataclass
+class Target:
+    """One line of the targets table: a figure, its bound (the physical limit or the issue's target), and the
+    same figure for the --before tree and for a naive client, when measured."""
+
+    name: str
+    bound: float
+    unit: str  # "s", "RTT" (round trips of the simulated latency), "MB", "ms", "x"
+    after: float
+    before: float | None = None
+    naive: float | None = None
+    note: str = ""
+
+
+def _median_runs(trees: list[Path], fn) -> dict[Path, list]:
+    """``fn(tree)`` RUNS times per tree, the trees interleaved (a busy machine slows both alike)."""
+    out: dict[Path, list] = {t: [] for t in trees}
+    for _ in range(RUNS):
+        for t in trees:
+            out[t].append(fn(t))
+    return out
+
+
+def _med(values) -> float:
+    return statistics.median(values)
+
+
+def naive_listing(sim: Simulator, parallel: bool) -> float:
+    """A plain httpx client: pages one after the other, or page 1 and then every other page at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t0 = time.perf_counter()
+    with naive_http(sim) as http:
+        first = http.get("/v2/replicas", params={"limit": PAGE, "page": 1, "replica_type": "user"}).json()
+        pages = range(2, math.ceil(first["total_count"] / PAGE) + 1)
+        get = lambda p: http.get("/v2/replicas", params={"limit": PAGE, "page": p, "replica_type": "user"})  # noqa: E731
+        if parallel:
+            with ThreadPoolExecutor(64) as pool:
+                list(pool.map(get, pages))
+        else:
+            for p in pages:
+                get(p)
+    return time.perf_counter() - t0
+
+
+def target_plan(tmp: Path, trees: list[Path], latency: float, remote: int, declared: int,
+                sequential: bool = True) -> dict:
+    """plan --format json over ``remote`` replicas, ``declared`` in the file: per tree the medians of process
+    wall, API wall (in round trips), requests, RSS and teardown; plus the naive clients' listing."""
+    sim = simulator(latency, train_seconds=3600)
+    try:
+        for i in range(remote):
+            sim.add_replica(replica_name=f"bench-{i:06d}", status="completed")
+        f = write_file(tmp / "plan.yaml", [f"bench-{i:06d}" for i in range(declared)], sim.video_url("v.mp4"),
+                       "bench-")
+
+        def one(tree: Path) -> tuple:
+            sim.reset_requests()
+            run = run_cli(sim, "plan", f, "--format", "json", tree=tree)
+            log = api_log(sim)
+            run.rss_mb = peak_rss_mb(sim, "plan", f, "--format", "json", tree=tree)
+            return run, len(log), api_wall(log, latency) / latency
+
+        runs = _median_runs(trees, one)
+        out = {t: {"wall": _med(r[0].wall for r in rs), "rss": _med(r[0].rss_mb for r in rs),
+                   "teardown": _med(r[0].teardown for r in rs), "requests": rs[-1][1],
+                   "rtt": _med(r[2] for r in rs)} for t, rs in runs.items()}
+        sim.reset_requests()
+        out["naive"] = naive_listing(sim, parallel=False) / latency if sequential else None
+        out["naive parallel"] = _med(naive_listing(sim, parallel=True) for _ in range(RUNS)) / latency
+        out["pages"] = math.ceil(remote / PAGE)
+        return out
+    finally:
+        sim.stop()
+
+
+def target_apply(tmp: Path, trees: list[Path], latency: float, creates: int) -> dict:
+    """apply --auto-approve --no-wait of ``creates`` new replicas: API wall, requests; and a plain client with
+    64 creates in flight (the reference)."""
+    names = [f"apply-{i:05d}" for i in range(creates)]
+
+    def one(tree: Path) -> tuple:
+        sim = simulator(latency, train_seconds=3600)
+        try:
+            f = write_file(tmp / "apply.yaml", names, sim.video_url("v.mp4"), "apply-")
+            run = run_cli(sim, "apply", f, "--auto-approve", "--no-wait", "--skip-url-check", tree=tree, ok=(0,))
+            assert sorted(r["replica_name"] for r in sim.replicas()) == names, "apply did not create each once"
+            log = api_log(sim)
+            return run.wall, api_wall(log, latency), len(log)
+        finally:
+            sim.stop()
+
+    runs = _median_runs(trees, one)
+    out: dict = {t: {"wall": _med(r[0] for r in rs), "api": _med(r[1] for r in rs), "requests": rs[-1][2]}
+                 for t, rs in runs.items()}
+    from concurrent.futures import ThreadPoolExecutor
+
+    sim = simulator(latency, train_seconds=3600)
+    try:
+        t0 = time.perf_counter()
+        with naive_http(sim) as http, ThreadPoolExecutor(64) as pool:
+            http.get("/v2/replicas", params={"limit": PAGE, "page": 1, "replica_type": "user"})
+            list(pool.map(lambda n: http.post("/v2/replicas", json={"replica_name": n,
+                                                                    "train_video_url": sim.video_url("v.mp4")}),
+                          names))
+        out["naive 64"] = time.perf_counter() - t0
+    finally:
+        sim.stop()
+    out["ideal 64"] = (math.ceil(creates / 64) + 1) * latency
+    return out
+
+
+def target_validate(tmp: Path, trees: list[Path], n: int) -> dict:
+    f = write_file(tmp / "validate.yaml", [f"cpu-{i:05d}" for i in range(n)], "https://videos.example.com/v.mp4",
+                   "cpu-")
+    out: dict = {t: _med(rs) for t, rs in _median_runs(trees, lambda t: run_cli(None, "validate", f, tree=t,
+                                                                                 ok=(0,)).wall).items()}
+    out["naive"] = _med(_timed(lambda: subprocess.run([sys.executable, "-c", _NAIVE_VALIDATE, f], cwd=ROOT,
+                                                      check=True, capture_output=True)) for _ in range(RUNS))
+    return out
+
+
+def target_render(trees: list[Path], n: int) -> dict:
+    out = {}
+    for t in trees:
+        proc = subprocess.run([sys.executable, "-c", _RENDER, str(n)], cwd=t, env={**os.environ, "PYTHONPATH": str(t)},
+                              capture_output=True, text=True, check=True)
+        out[t] = tuple(float(x) for x in proc.stdout.split())
+    return out
+
+
+def targets(tmp: Path, latency: float, before: Path | None, only: set[str]) -> list[Target]:
+    trees = [TREE] + ([before] if before else [])
+    b = (lambda d: d[before]) if before else (lambda d: None)
+    a = lambda d: d[TREE]  # noqa: E731
+    get = lambda d, k: None if d is None else d[k]  # noqa: E731
+    rows: list[Target] = []
+    if "plan" in only:
+        p = target_plan(tmp, trees, latency, 10_000, 2_000)
+        pb = b(p)
+        rows += [
+            Target(f"listing of {p['pages']} pages at {latency * 1000:.0f} ms", 2.5, "RTT", a(p)["rtt"],
+                   get(pb, "rtt"), p["naive"], f"naive: sequential; page 1 then 99 at once: {p['naive parallel']:.1f}"),
+            Target("`plan` 10,000 remote / 2,000 declared, process wall", 0.7, "s", a(p)["wall"], get(pb, "wall")),
+            Target("  requests (the minimum: 100 pages)", 100, "", a(p)["requests"], get(pb, "requests")),
+            Target("  after the last line until exit", 20, "ms", a(p)["teardown"] * 1000,
+                   None if pb is None else pb["teardown"] * 1000),
+        ]
+    if "plan200" in only:
+        slow = 0.2
+        p = target_plan(tmp, trees, slow, 10_000, 2_000)
+        pb = b(p)
+        rows.append(Target(f"listing of {p['pages']} pages at {slow * 1000:.0f} ms", 2.5, "RTT", a(p)["rtt"],
+                           get(pb, "rtt"), p["naive"], f"page 1 then 99 at once: {p['naive parallel']:.1f}"))
+    if "plan100k" in only:
+        p = target_plan(tmp, trees, latency, 100_000, 2_000, sequential=False)
+        pb = b(p)
+        rows += [
+            Target("`plan` 100,000 remote / 2,000 declared, process wall", 2.5, "s", a(p)["wall"], get(pb, "wall"),
+                   p["pages"] * latency, "naive: pages one after the other would take this long for the listing"),
+            Target("  its peak RSS", 100, "MB", a(p)["rss"], get(pb, "rss")),
+            Target(f"  its listing of {p['pages']} pages (round trips)", math.ceil(p["pages"] / 64) + 1.5, "RTT",
+                   a(p)["rtt"], get(pb, "rtt"), p["naive"], f"page 1 then the rest, 64 at a time: "
+                   f"{p['naive parallel']:.1f}"),
+        ]
+    if "validate" in only:
+        v = target_validate(tmp, trees, 10_000)
+        rows.append(Target("`validate` of a 10,000-entry file, process wall", 0.6, "s", a(v), b(v), v["naive"],
+                           "naive: yaml.safe_load + jsonschema.validate"))
+    if "apply" in only:
+        ap = target_apply(tmp, trees, latency, 2_000)
+        apb = b(ap)
+        rows += [
+            Target("`apply` 2,000 creates, API wall / 64 in flight", 1.5, "x", a(ap)["api"] / ap["ideal 64"],
+                   None if apb is None else apb["api"] / ap["ideal 64"], ap["naive 64"] / ap["ideal 64"],
+                   f"64 in flight ideally {ap['ideal 64']:.2f} s; naive: a plain client, 64 threads"),
+            Target("  requests (the minimum: 2,000 creates + 1 listing + 20 pages re-read after)", 2021, "",
+                   a(ap)["requests"], get(apb, "requests")),
+        ]
+    if "render" in only:
+        r = target_render(trees, 49_000)
+        rb = b(r)
+        rows += [
+            Target("`plan --format markdown` render, 49,000 unmanaged lines", 0.2, "s", a(r)[0],
+                   None if rb is None else rb[0]),
+            Target("`status` render, 49,000 unmanaged lines", 0.2, "s", a(r)[1], None if rb is None else rb[1]),
+        ]
+    return rows
+
+
+def print_targets(rows: list[Target], before: Path | None) -> None:
+    def fmt(v: float | None, unit: str) -> str:
+        if v is None:
+            return "-"
+        if unit == "":
+            return f"{v:,.0f}"
+        if unit in ("MB", "ms"):
+            return f"{v:,.0f} {unit}"
+        return f"{v:.2f} {unit}" if unit != "RTT" else f"{v:.1f} RTT"
+
+    head = ["figure", "bound"] + (["before"] if before else []) + ["now", "now / bound", "naive", "note"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for t in rows:
+        cells = [t.name, fmt(t.bound, t.unit)] + ([fmt(t.before, t.unit)] if before else [])
+        ratio = f"{t.after / t.bound:.2f}" if t.bound else "-"
+        cells += [fmt(t.after, t.unit), ratio, fmt(t.naive, t.unit), t.note]
+        print("| " + " | ".join(cells) + " |")
+
+
 # ------------------------------------------------------------------------------------------ report
+
+
+SCENARIOS = ("plan", "plan200", "plan100k", "validate", "apply", "render")
 
 
 def main() -> None:
@@ -326,10 +622,29 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="runs per timed CLI scenario (the median is shown)")
     ap.add_argument("--rate", type=float, default=100.0, help="requests/s of the rate-limited server")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (for a smoke run)")
+    ap.add_argument("--targets", metavar="LIST", nargs="?", const=",".join(SCENARIOS),
+                    help="only the issue-29 targets table (markdown: the README's): comma-separated scenarios "
+                         f"of {', '.join(SCENARIOS)} (default all)")
+    ap.add_argument("--before", metavar="TREE", type=Path,
+                    help="also run the CLI of another checkout (e.g. main's), interleaved, for a before column")
+    ap.add_argument("--tree", metavar="TREE", type=Path, default=ROOT,
+                    help="the checkout whose CLI runs (default: this one)")
     a = ap.parse_args()
     q = a.quick
-    global RUNS
+    global RUNS, TREE
     RUNS = max(1, a.runs)
+    TREE = a.tree.resolve()
+    if a.targets is not None:
+        only = {s.strip() for s in a.targets.split(",") if s.strip()}
+        unknown = only - set(SCENARIOS)
+        if unknown:
+            ap.error(f"unknown scenario(s) {', '.join(sorted(unknown))}: pick from {', '.join(SCENARIOS)}")
+        before = a.before.resolve() if a.before else None
+        with tempfile.TemporaryDirectory() as d:
+            print(f"Simulator latency {a.latency * 1000:.0f} ms per API request, page size {PAGE}, median of "
+                  f"{RUNS} run(s){f'; before = {before}' if before else ''}.\n", flush=True)
+            print_targets(targets(Path(d), a.latency, before, only), before)
+        return
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         print(f"Simulator latency {a.latency * 1000:.0f} ms per API request, page size {PAGE}.\n", flush=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import math
 import random
 import re
 import threading
@@ -64,6 +63,7 @@ CONVERSATIONS_PREFIX = "/v2/conversations"
 DEFAULT_API_URL = "https://tavusapi.com"
 IDS_PER_REQUEST = 100
 MAX_PAGES = 5000  # a listing that needs more pages than this is refused (a bogus total_count, not an account)
+NO_TOTAL_SECONDS = 60.0  # a listing without total_count is read one page at a time: at most this long
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # the documented 400 for an unknown id (replicas, personas); conversations: not documented, same shape assumed
 _GONE_MESSAGE = ("invalid replica_id", "invalid face_id", "invalid persona_id", "invalid pal_id",
@@ -73,6 +73,11 @@ _DEFAULT = object()
 
 log = logging.getLogger("reconciler.client")
 status_log = logging.getLogger("reconciler.status")
+
+
+def planned_pages(total: int, per_page: int) -> int:
+    """Pages needed for ``total`` items at ``per_page`` a page (rounded up: a last partial page is a page)."""
+    return -(-total // per_page)
 
 
 def _deadline(at: float):
@@ -270,6 +275,8 @@ class Conversation:
 class TavusClient:
     """A thread-safe client for the replica endpoints. Use it as a context manager."""
 
+    no_total_seconds = NO_TOTAL_SECONDS
+
     def __init__(
         self,
         base_url: str,
@@ -306,9 +313,9 @@ class TavusClient:
         self.timeout = timeout
         self._posting = 0  # creates on the wire right now (their landing changes the listing's total)
         self._posts_idle = threading.Condition(self._lock)
-        # page reads: the first page alone, then a window that starts at 16 and grows with clean answers up
-        # to max_concurrency (backing off on 429/5xx/timeouts); connections open as the window grows
-        self._limiter = AIMDLimiter(self.max_concurrency, initial=16)
+        # page reads: the first page alone (it tells the total), then every other page at once up to
+        # max_concurrency in flight, backing off only on 429/5xx/timeouts (reads are idempotent: no slow start)
+        self._limiter = AIMDLimiter(self.max_concurrency, initial=self.max_concurrency)
         # room for the page reads plus an apply's fan-out (--parallelism is at most 64), every connection kept
         # alive for reuse: a connection closed and reopened per request is what makes a connection storm. And
         # with more connections than max_keepalive_connections, httpcore (1.0.x) closes "idle" connections that
@@ -653,19 +660,29 @@ class TavusClient:
             raise MalformedResponseError("the list answer has no 'data' array", method="GET", path=kind.path)
         total = body.get("total_count")
         total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-        return [self._item(kind, item, "GET", kind.path) for item in data], total
+        try:  # the hot path (a page of well-formed objects: JSON gives dicts, the only type with .get)
+            items = [kind.parse(item) for item in data]
+        except (KeyError, TypeError, AttributeError):
+            return [self._item(kind, item, "GET", kind.path) for item in data], total
+        if kind is _REPLICAS:
+            for status in {r.status for r in items} - self._unknown_statuses:
+                if not is_known(status):
+                    self._unknown_statuses.add(status)
+                    status_log.warning("unknown replica status %r: treating it as still training", status)
+        return items, total
 
     def _list_all(self, params: Mapping[str, str], cap: int | None = None, kind: _Kind | None = None) -> list[Any]:
         """Every page, or a typed error: a plan is never computed from a listing the client cannot vouch for.
 
         The first page tells the total and the page size the server really serves (it may cap ``limit``);
-        later pages are asked with that size, at most ``max_concurrency`` at a time (in windows, so a bogus
-        total never queues thousands of requests), and never more than the total allows (``MAX_PAGES``).
-        The listing ends only consistently: every promised item seen and the last page short or followed by
-        an empty one. An empty page before the total, a page of ids already seen, more items than the total
-        are contradictions (InconsistentListError). A total that changes (someone created or deleted while
-        we read) restarts the listing once; a second change is an error too. ``cap``: the most items the
-        query can match (the number of replica_ids asked for): reaching it needs no confirming page."""
+        later pages are asked with that size, all at once up to ``max_concurrency`` in flight (checked in
+        page order as they arrive: the first contradiction stops the rest, so a bogus total never costs
+        more than one flight of requests), and never more than the total allows (``MAX_PAGES``). The listing
+        ends, as documented, when every promised item is seen, every page agreeing on the total. An empty
+        page before the total, a page of ids already seen, more items than the total are contradictions
+        (InconsistentListError). A total that changes (someone created or deleted while we read) restarts
+        the listing once; a second change is an error too. ``cap``: the most items the query can match (the
+        number of replica_ids asked for)."""
         for attempt in range(2):
             try:
                 return self._list_pages(params, cap, kind or _REPLICAS)
@@ -696,36 +713,25 @@ class TavusClient:
             raise self._inconsistent(f"page 1 is empty but total_count is {total}", kind)
         if len(seen) > total:
             raise self._inconsistent(f"page 1 holds {len(seen)} {kind.noun}s but total_count is {total}", kind)
-        if len(seen) == total and (size < limit or (cap is not None and total >= cap)):
-            return list(seen.values())  # one short page holding everything: a consistent end
-        if total == 0:
-            return []
         size = max(size, 1)
-        planned = math.ceil(total / size)
+        planned = planned_pages(total, size)
         if planned > MAX_PAGES:
             raise self._inconsistent(f"total_count {total} at {size} per page would need {planned} pages "
                                      f"(more than {MAX_PAGES})", kind)
-        page, last_len = 1, size
-        window = max(1, self.max_concurrency)
-        while True:
-            # the pages that can still hold promised items, plus one to confirm the end
-            if len(seen) >= total:
-                if last_len < size or (cap is not None and total >= cap):
-                    return list(seen.values())
-                batch = [page + 1]
-            else:
-                batch = list(range(page + 1, min(page + window, max(planned, page + 1)) + 1))
+        page = 1
+        # the documented end: total_count items seen (every page agreeing on the total). Until then every page
+        # that can still hold promised items goes out at once, as many in flight as the limit allows; they are
+        # checked in page order as they arrive, and the first contradiction stops the rest (bounded work)
+        while len(seen) < total:
+            batch = list(range(page + 1, max(planned, page + 1) + 1))
             if batch[-1] > MAX_PAGES:
                 raise self._inconsistent(f"still short of total_count {total} after {page} pages", kind)
-            results = self._map(lambda p, n=size: self._page(params, p, n, kind), batch)
-            for p, (items, t) in zip(batch, results, strict=True):
+            for p, items in self._pages_in_order(params, batch, size, kind, total):
                 page = p
-                if t is not None and t != total:
-                    raise _TotalChanged()
-                if len(seen) >= total:  # everything seen: this page confirms the end
+                if len(seen) >= total:  # everything seen: a page after that must be empty
                     if items:
                         raise self._inconsistent(f"page {p} holds {kind.noun}s beyond total_count {total}", kind)
-                    return list(seen.values())
+                    continue
                 if not items:
                     raise self._inconsistent(f"page {p} is empty after {len(seen)} of {total} {kind.noun}s", kind)
                 new = [r for r in items if kind.key(r) not in seen]
@@ -736,22 +742,53 @@ class TavusClient:
                     seen[kind.key(r)] = r
                 if len(seen) > total:
                     raise self._inconsistent(f"more than total_count {total} {kind.noun}s were listed", kind)
-                last_len = len(items)
-                if len(seen) >= total and (last_len < size or (cap is not None and total >= cap)):
-                    return list(seen.values())
-                # everything seen after a full page: the next page (in this batch or the next) confirms the end
-            planned = max(planned, page + 1)
+            planned = max(planned, page + 1)  # short pages: the rest of the promised items are further on
+        return list(seen.values())
+
+    def _pages_in_order(self, params: Mapping[str, str], pages: list[int], size: int, kind: _Kind,
+                        total: int):
+        """Yield ``(page, items)`` in page order while the pages are fetched concurrently (the adaptive limit
+        decides how many at once). A page whose total differs raises :class:`_TotalChanged`; whatever the
+        consumer raises stops the pages not yet started (those in flight finish first)."""
+        if len(pages) <= 1:
+            for p in pages:
+                items, t = self._page(params, p, size, kind)
+                if t is not None and t != total:
+                    raise _TotalChanged()
+                yield p, items
+            return
+        run = self._limiter.map(lambda p: self._page(params, p, size, kind), pages, window=self.max_concurrency)
+        arrived: dict[int, list[Any]] = {}
+        at = 0
+        try:
+            for p, (items, t) in run:
+                if t is not None and t != total:
+                    raise _TotalChanged()
+                arrived[p] = items
+                while at < len(pages) and pages[at] in arrived:
+                    yield pages[at], arrived.pop(pages[at])
+                    at += 1
+        except BaseException:
+            run.stop()
+            run.drain()
+            raise
 
     def _list_without_total(self, params: Mapping[str, str], first: list[Any], seen: dict[str, Any], limit: int,
                             kind: _Kind | None = None) -> list[Any]:
-        kind = kind or _REPLICAS
         """No total_count (not the documented shape; tolerated): pages one by one until an empty one, each
-        page bringing new ids, at most MAX_PAGES."""
+        page bringing new ids, at most MAX_PAGES and at most ``NO_TOTAL_SECONDS`` in all: a server that never
+        ends is refused in bounded time, not after 5,000 round trips."""
+        kind = kind or _REPLICAS
         items, page, size = first, 1, len(first) or limit
+        budget = self.no_total_seconds
+        ends = time.monotonic() + budget
         while items:
             page += 1
             if page > MAX_PAGES:
                 raise self._inconsistent(f"no end after {MAX_PAGES} pages", kind)
+            if time.monotonic() > ends:
+                raise self._inconsistent(f"no end after {page - 1} pages in {budget:g}s (the answers carry no "
+                                         "total_count, so the listing cannot be read concurrently)", kind)
             items, _ = self._page(params, page, size, kind)
             new = [r for r in items if kind.key(r) not in seen]
             if items and not new:

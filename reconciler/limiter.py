@@ -146,10 +146,14 @@ class AIMDLimiter:
     # ------------------------------------------------------------------------------ fan-out
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
-            should_stop: Callable[[], bool] | threading.Event | None = None) -> Run:
+            should_stop: Callable[[], bool] | threading.Event | None = None, window: int | None = None) -> Run:
         """Run ``fn`` over ``items`` within the limit. Iterate the returned :class:`Run` for ``(item, result)``
-        in completion order, or call :meth:`Run.results` for the results in input order."""
-        return Run(self, fn, list(items), should_stop)
+        in completion order, or call :meth:`Run.results` for the results in input order. ``window``: an item
+        starts only while it is fewer than that many places past the first item not yet returned (a sliding
+        window, as TCP's: a consumer checking results in order never has more than ``window`` to discard)."""
+        run = Run(self, fn, list(items), should_stop)
+        run._window = window
+        return run
 
     def close(self) -> None:
         with self._cond:
@@ -189,6 +193,9 @@ class Run:
             self._should_stop = should_stop
         # a task of this limiter fanning out again on it would wait for its own slot: run such work inline
         self._inline = current() is limiter
+        self._window: int | None = None
+        self._low = 0  # the first index not yet returned
+        self._returned: set[int] = set()
 
     @property
     def not_started(self) -> list[Any]:
@@ -245,7 +252,12 @@ class Run:
         with lim._cond:
             while True:
                 if self._done:
-                    return self._done.popleft()
+                    done = self._done.popleft()
+                    self._returned.add(done[0])
+                    while self._low in self._returned:
+                        self._returned.discard(self._low)
+                        self._low += 1
+                    return done
                 if not self._stopped and self._should_stop():
                     self._stopped = True
                 more = not self._stopped and self._next < len(self._items)
@@ -256,7 +268,8 @@ class Run:
                     pause = lim._paused_until - lim._clock()
                     if pause > 0:
                         wait = min(wait, pause)
-                    elif lim.in_flight < int(lim._limit) and not lim._waiting:
+                    elif lim.in_flight < int(lim._limit) and not lim._waiting and (
+                            self._window is None or self._next < self._low + self._window):
                         self._start(self._next)
                         continue
                 lim._cond.wait(wait)

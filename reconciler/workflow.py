@@ -95,6 +95,32 @@ def persona_inventory(client, config: Config) -> list | None:
     return found
 
 
+def inventories(client, config: Config) -> tuple[list[RemoteReplica], list | None]:
+    """:func:`inventory` and :func:`persona_inventory`, listed at the same time: a plan waits for its slowest
+    listing, not for the sum of them. An error of the replicas' listing wins (as when they ran in turn)."""
+    if not config.personas:
+        return inventory(client, config), None
+    import threading
+
+    got: dict[str, object] = {}
+
+    def personas() -> None:
+        try:
+            got["personas"] = persona_inventory(client, config)
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+            got["error"] = e
+
+    thread = threading.Thread(target=personas, name="persona-inventory", daemon=True)
+    thread.start()
+    try:
+        remote = inventory(client, config)
+    finally:
+        thread.join()
+    if "error" in got:
+        raise got["error"]
+    return remote, got["personas"]
+
+
 def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None) -> Plan:
     from reconciler.planner import compute_plan
 
@@ -120,8 +146,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
          check_urls: bool = False) -> Outcome:
     from reconciler import planfile, render
 
-    remote = inventory(client, config)
-    personas = persona_inventory(client, config)
+    remote, personas = inventories(client, config)
     result = checked_plan(config, remote, opts, personas)
     if fmt == "json":
         console.out(render.plan_json(result, file=file), nl=False)
@@ -194,8 +219,7 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
     (refused if anything differs); ``confirm``: asks the user, None when approved in advance."""
     from reconciler import render
 
-    remote = inventory(client, config)
-    personas = persona_inventory(client, config)
+    remote, personas = inventories(client, config)
     listed_at = time.monotonic()
     result = checked_plan(config, remote, opts, personas)
     if saved is not None:
@@ -215,8 +239,7 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
                 console.err("Apply cancelled; nothing was changed.")
                 return Outcome(ERROR, plan=result)
             if time.monotonic() - listed_at > 2:
-                remote = inventory(client, config)
-                personas = persona_inventory(client, config)
+                remote, personas = inventories(client, config)
                 if not same_changes(make_plan(config, remote, opts, personas), result):
                     raise PlanError(["the replicas on the account changed while you were confirming; "
                                      "nothing was changed; run apply again to see the new plan"])
@@ -522,9 +545,8 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
     from reconciler import render
     from reconciler.resolver import status_rows
 
-    remote = inventory(client, config)
+    remote, personas = inventories(client, config)
     rows = status_rows(config, remote)
-    personas = persona_inventory(client, config)
     prows = persona_status_rows(config, personas) if personas is not None else []
     rollout = rollout_status(config, remote, personas, rows)
     if fmt == "json":

@@ -110,3 +110,71 @@ def test_zsh_and_fish_completion_scripts(shell, marker):
         assert res.returncode == 0, res.stdout + res.stderr
         if shell == "fish":
             assert "plan" in res.stdout, res.stdout
+
+def test_the_console_entry_point_exits_without_tearing_the_interpreter_down(tmp_path):
+    """Issue 29: after the last line the process ends (stdout/stderr flushed, the exit code kept) without the
+    interpreter's final teardown (a large plan's garbage collection took ~0.1 s): atexit hooks do not run."""
+    import subprocess
+    import sys
+
+    script = ("import atexit, sys\nfrom reconciler.cli import main\natexit.register(lambda: print('torn down'))\n"
+              "sys.argv = ['tavus-reconciler', 'validate', sys.argv[1]]\nmain()\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nreplicas:\n  - name: [\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(bad)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "bad.yaml" in proc.stderr  # the error line is flushed, the code kept
+    assert "torn down" not in proc.stdout
+
+
+def test_the_client_is_built_while_the_file_is_read_and_its_errors_come_after_the_files(monkeypatch):
+    """Issue 29: the client (httpx, its TLS context) is built in a thread while the file is loaded; an error
+    building it (no API key) is raised only after the file's own errors, as before."""
+    import threading
+
+    import click
+
+    from reconciler import cli as cli_module
+    from reconciler.errors import ConfigError, UsageError
+
+    built = threading.Event()
+
+    class Client:
+        closed = False
+
+        def close(self):
+            Client.closed = True
+
+    def client_for(api_url):
+        built.set()
+        return Client()
+
+    def load(path, policy_file=None):
+        assert built.wait(20), "the client was not being built while the file loaded"
+        if path == "bad.yaml":
+            raise ConfigError(["bad.yaml:1:1: nope"])
+        return "config"
+
+    monkeypatch.setattr(cli_module, "_client_for", client_for)
+    monkeypatch.setattr(cli_module, "_load", load)
+    ctx = click.Context(cli, obj={"api_url": None, "no_color": False})
+    config, client = cli_module._load_with_client(ctx, "good.yaml")
+    assert config == "config" and isinstance(client, Client)
+
+    built.clear()
+    with pytest.raises(ConfigError):
+        cli_module._load_with_client(ctx, "bad.yaml")
+    assert cli_module._PENDING  # never taken: main() closes it
+    cli_module._PENDING.pop().discard()
+    assert Client.closed
+
+    def no_key(api_url):
+        built.set()
+        raise UsageError("TAVUS_API_KEY is not set")
+
+    built.clear()
+    monkeypatch.setattr(cli_module, "_client_for", no_key)
+    with pytest.raises(ConfigError):  # the file's error first
+        cli_module._load_with_client(ctx, "bad.yaml")
+    cli_module._PENDING.clear()
+    with pytest.raises(UsageError, match="TAVUS_API_KEY"):
+        cli_module._load_with_client(ctx, "good.yaml")

@@ -80,9 +80,10 @@ def lists(api):
     return [r for r in api.log if r.method == "GET" and r.url.path == API_PREFIX]
 
 
-# a last page that is full is confirmed by one more (empty) page: a total that lies cannot end a listing early
-@pytest.mark.parametrize("n,max_page,pages", [(0, 100, 1), (100, 100, 2), (101, 100, 2), (250, 100, 3),
-                                              (250, 40, 7), (1000, 100, 11)])
+# the documented end: total_count items seen, every page agreeing on the total (a full last page needs no
+# empty one after it); pages are rounded up (101 items are 2 pages, never 1)
+@pytest.mark.parametrize("n,max_page,pages", [(0, 100, 1), (100, 100, 1), (101, 100, 2), (250, 100, 3),
+                                              (250, 40, 7), (1000, 100, 10), (1001, 100, 11)])
 def test_listing_costs_one_request_per_page(n, max_page, pages):
     api = FakeApi(n, max_page)
     with api.client() as c:
@@ -308,7 +309,7 @@ def v2(sim):
     return [r for r in sim.requests if r["path"].startswith("/v2/")]
 
 
-@pytest.mark.parametrize("n,pages", [(0, 1), (1, 1), (100, 2), (101, 2), (250, 3)])  # a full last page: +1
+@pytest.mark.parametrize("n,pages", [(0, 1), (1, 1), (100, 1), (101, 2), (250, 3)])  # total_count seen: the end
 def test_pagination_over_http(sim, n, pages):
     for i in range(n):
         sim.add_replica(replica_name=f"r-{i}", status="completed")
@@ -372,3 +373,58 @@ def test_api_url_keeps_a_path_prefix():
         assert client.base_url == "https://proxy.example.com/tavus"
     finally:
         client.close()
+
+
+# ------------------------------------------------------------------------------------------ issue 29: paging
+
+
+def test_a_planned_page_count_rounds_up():
+    from reconciler.client import planned_pages
+
+    assert [planned_pages(n, 100) for n in (0, 1, 99, 100, 101, 199, 200, 201)] == [0, 1, 1, 1, 2, 2, 2, 3]
+    assert planned_pages(7, 3) == 3 and planned_pages(6, 3) == 2
+
+
+def _paged_transport(n: int, on_page=None, total: bool = True):
+    items = [{"replica_id": f"r{i:06d}", "replica_name": f"n-{i}", "status": "completed"} for i in range(n)]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        size, page = int(request.url.params["limit"]), int(request.url.params["page"])
+        if on_page is not None:
+            on_page(page)
+        body = {"data": items[(page - 1) * size: page * size]}
+        if total:
+            body["total_count"] = n
+        return httpx.Response(200, json=body)
+
+    return httpx.MockTransport(handle)
+
+
+def test_once_page_1_has_told_the_total_every_other_page_goes_out_at_once():
+    """5,001 replicas at 100 a page: after page 1, pages 2-51 are all on the wire together (each waits here
+    until the fifty have arrived): one round trip for the rest of the listing, not a slow start or windows
+    (and the 51st page is planned: the count rounds up)."""
+    together = threading.Barrier(50, timeout=20)
+    pages = []
+
+    def on_page(page: int) -> None:
+        pages.append(page)
+        if page > 1:
+            together.wait()  # breaks (and the listing fails) unless all fifty are in flight at once
+
+    with TavusClient("https://api.test", KEY, transport=_paged_transport(5001, on_page), max_attempts=1) as c:
+        assert len(c.list_replicas()) == 5001
+    assert sorted(pages) == list(range(1, 52))
+
+
+def test_a_listing_without_total_count_is_refused_in_bounded_time_with_one_line():
+    endless = _paged_transport(10**6, total=False)
+    from reconciler.errors import InconsistentListError
+
+    with TavusClient("https://api.test", KEY, transport=endless) as c:
+        c.no_total_seconds = 0.3
+        with pytest.raises(InconsistentListError) as e:
+            c.list_replicas()
+    message = str(e.value)
+    assert "no end after" in message and "0.3s" in message and "total_count" in message and "\n" not in message
+    assert c.request_count < 5000

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler import render
 from reconciler.cli import use_color
@@ -441,3 +443,52 @@ def test_status_table_pads_by_display_width():
 
     starts = [_width_of(line[:line.index(rid)]) for line, rid in zip(lines, ("r1", "r2"), strict=True)]
     assert starts[0] == starts[1] == _width_of("u-日本語のアバター") + 2, lines
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.text(max_size=5) | st.integers() | st.booleans() | st.none(), children, max_size=4),
+    max_leaves=20)
+
+
+@given(_json_values)
+def test_the_fast_indented_json_is_json_dumps_indent_2_byte_for_byte(value):
+    """Issue 29: plan/status JSON avoid the json module's pure-Python indenting encoder; same bytes."""
+    import json
+
+    from reconciler.render import dumps_indented
+
+    assert dumps_indented(value) == json.dumps(value, indent=2, ensure_ascii=False)
+    assert dumps_indented((value, [value], {"k": (value,)})) == json.dumps((value, [value], {"k": (value,)}),
+                                                                            indent=2, ensure_ascii=False)
+    rows = [{"name": "},\n    {", "n": 1.5}, {"x": None, "y": value if not isinstance(value, dict | list) else 0}]
+    assert dumps_indented({"unmanaged": rows}) == json.dumps({"unmanaged": rows}, indent=2, ensure_ascii=False)
+
+
+def test_the_status_table_still_redacts_and_escapes_when_one_cell_of_thousands_needs_it():
+    """Issue 29: the table checks all its cells at once and takes the per-cell path only when one needs it."""
+    from reconciler.redact import register_secret
+
+    register_secret("sekrit-status-key-1234")
+    rows = [{"name": f"u-{i:05d}", "replica_id": f"r{i:05d}", "status": "completed", "phase": "ready",
+             "managed": False, "model_name": "phoenix-4"} for i in range(2000)]
+    plain = render.status_text(rows)
+    assert "u-01999" in plain and "\\x1b" not in plain
+    for odd, hidden in (("evil\x1b[2J", "\x1b"), ("see https://x.example/a?Signature=abc", "Signature=abc"),
+                        ("sekrit-status-key-1234", "sekrit-status-key-1234")):
+        text = render.status_text([*rows, {**rows[0], "name": odd, "replica_id": "rodd"}])
+        assert hidden not in text and "rodd" in text
+
+
+def test_the_plan_json_of_many_unmanaged_replicas_is_the_plan_document_encoded():
+    """Issue 29: plan_json encodes the unmanaged rows a chunk at a time; the text is still the document's."""
+    remote = [RemoteReplica(f"r{i:06d}", f"u-{i:05d}", status="completed") for i in range(4100)]
+    remote.append(RemoteReplica("rurl", "u-see https://x.example/a?Signature=abc", status="completed"))
+    plan = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), remote)
+    text = render.plan_json(plan, file="f.yaml")
+    assert json.loads(text) == render.plan_document(plan, file="f.yaml")
+    assert text == json.dumps(render.plan_document(plan, file="f.yaml"), indent=2, ensure_ascii=False) + "\n"
+    assert "Signature=abc" not in text
+    empty = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), [])
+    assert render.plan_json(empty, file="f.yaml") == json.dumps(render.plan_document(empty, file="f.yaml"),
+                                                                indent=2, ensure_ascii=False) + "\n"

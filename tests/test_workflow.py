@@ -121,3 +121,46 @@ def test_export_writes_a_new_file_once_and_never_overwrites(sim, client, tmp_pat
         workflow.export(client, Captured().console(), output_file=str(out), name_prefix="acme-",
                         include_system=False, version="test", schema_ref={})
     assert out.read_text() == "mine"
+
+
+def test_the_replicas_and_the_personas_are_listed_at_the_same_time(tmp_path):
+    """Issue 29: a plan waits for its slowest listing, not the sum (each listing here waits for the other to
+    have started: run one after the other, the barrier would break)."""
+    import threading
+
+    from reconciler.errors import ApiError
+    from reconciler.models import RemoteReplica
+    from reconciler.personas import RemotePersona
+
+    f = tmp_path / "both.yaml"
+    f.write_text("version: 1\nreplicas:\n  - name: a\n    train_video_url: https://v.example.com/a.mp4\n"
+                 "    synthetic: true\npersonas:\n  - name: p\n    system_prompt: hi\n")
+    config = load_config(str(f))
+    both = threading.Barrier(2, timeout=20)
+
+    class Both:
+        fail = None
+
+        def list_replicas(self, **kw):
+            both.wait()
+            if self.fail == "replicas":
+                raise ApiError("replicas down")
+            return [RemoteReplica("r1", "a", status="completed")]
+
+        def list_personas(self, **kw):
+            both.wait()
+            if self.fail:
+                raise ApiError("personas down")
+            return [RemotePersona("p1", name="p")]
+
+    remote, personas = workflow.inventories(Both(), config)
+    assert [r.replica_id for r in remote] == ["r1"] and [p.persona_id for p in personas] == ["p1"]
+    client = Both()
+    client.fail = "replicas"
+    both.reset()
+    with pytest.raises(ApiError, match="replicas down"):  # the replicas' error wins, as when run in turn
+        workflow.inventories(client, config)
+    client.fail = "personas"
+    both.reset()
+    with pytest.raises(ApiError, match="personas down"):
+        workflow.inventories(client, config)
