@@ -47,7 +47,7 @@ def test_a_preview_is_its_own_phase_and_never_ready_for_wait_output_smoke_or_con
     validate(doc, "plan.schema.json")
     status = run_cli(sim, "status", f, "--format", "json")
     validate(json.loads(status.out), "status.schema.json")
-    row = next(r for r in json.loads(status.out) if r.get("replica_id") == rid)
+    row = next(r for r in json.loads(status.out)["replicas"] if r.get("replica_id") == rid)
     assert (row["status"], row["phase"], row["finetune_status"]) == ("completed", "preview", None)
     text = run_cli(sim, "status", f)
     assert "preview (watermarked; fine-tune running)" in text.out and "1 preview (not ready)" in text.out, text.out
@@ -80,7 +80,7 @@ def test_models_without_the_field_keep_todays_meaning(sim, tmp_path):
     sim.add_replica(replica_name="acme-new", model_name="phoenix-4")
     f = preview_file(tmp_path, sim, model="phoenix-4")
     assert run_cli(sim, "wait", f, "--timeout", "5", "--poll-interval", "0.1").code == 0
-    row = json.loads(run_cli(sim, "status", f, "--format", "json").out)[0]
+    row = json.loads(run_cli(sim, "status", f, "--format", "json").out)["replicas"][0]
     assert row["phase"] == "ready" and "finetune_status" not in row
 
 

@@ -155,7 +155,7 @@ def test_validate_warns_once_for_a_defaults_line_and_counts_in_the_singular(sim,
     assert res.code == 0, res.all
     warnings = [w for w in res.err.splitlines() if w.startswith("warning:")]
     assert warnings == [f"warning: {f}:3:15: model_name 'phoenix-9' is not one this version knows (phoenix-3, "
-                        "phoenix-4); it is sent as is (for acme-a, acme-b, acme-c and 2 more)"], res.err
+                        "phoenix-4, phoenix-4.5); it is sent as is (for acme-a, acme-b, acme-c and 2 more)"], res.err
     assert res.out.strip() == f"{f}: valid (5 replicas, 1 persona)"
 
 

@@ -80,7 +80,7 @@ def test_a_draft_held_update_does_not_stop_the_prune_unless_it_repoints_the_defa
     (its deletes too); but an update that moves the persona off a replica keeps the deletes back (the persona
     still references the old one)."""
     from reconciler.errors import EditorDraftError
-    from reconciler.models import Change, Plan
+    from reconciler.models import Change, Plan, RemoteReplica
 
     class Drafted:
         def __init__(self):
@@ -91,6 +91,9 @@ def test_a_draft_held_update_does_not_stop_the_prune_unless_it_repoints_the_defa
 
         def delete_replica(self, rid):
             self.deleted.append(rid)
+
+        def get_replica(self, rid):  # the re-read right before a delete (issue 24 #3): still as planned
+            return RemoteReplica(rid, "acme-old", status="completed")
 
     for repoint, deleted in ((False, ["r-old"]), (True, [])):
         path = "/default_replica_id" if repoint else "/system_prompt"
