@@ -457,12 +457,7 @@ def _confirm(result) -> bool:
     echo("Do you want to perform these actions?")
     if deletes:
         echo(f"  {len(deletes)} replica(s) will be DELETED: {', '.join(deletes)}")
-    echo("  Only 'yes' will be accepted to approve.")
-    try:
-        answer = input("\n  Enter a value: ")
-    except (EOFError, OSError, ValueError):
-        answer = ""
-    return answer.strip() == "yes"
+    return _answered_yes()
 
 
 @cli.command()
@@ -781,18 +776,23 @@ def converse(ctx, file, name, yes, end_id, policy_file=None) -> int:
                                  confirm=None if yes else _confirm_conversation).exit_code
 
 
-def _confirm_conversation(name: str) -> bool:
-    if not _stdin_is_a_terminal():
-        raise UsageError(f"refusing to start a billed conversation with {name} without confirmation: no terminal "
-                         "to ask on; pass --yes")
-    echo(f"Start a real conversation with {name}? It is billed until it ends "
-         "(`tavus-reconciler converse --end CONVERSATION_ID`).")
+def _answered_yes() -> bool:
+    """Terraform's approval prompt, after the question: only 'yes' approves (no terminal answer: no)."""
     echo("  Only 'yes' will be accepted to approve.")
     try:
         answer = input("\n  Enter a value: ")
     except (EOFError, OSError, ValueError):
         answer = ""
     return answer.strip() == "yes"
+
+
+def _confirm_conversation(name: str) -> bool:
+    if not _stdin_is_a_terminal():
+        raise UsageError(f"refusing to start a billed conversation with {name} without confirmation: no terminal "
+                         "to ask on; pass --yes")
+    echo(f"Start a real conversation with {name}? It is billed until it ends "
+         "(`tavus-reconciler converse --end CONVERSATION_ID`).")
+    return _answered_yes()
 
 
 def _stdin_is_a_terminal() -> bool:

@@ -474,13 +474,19 @@ def _changed_before_delete(client, change: Change) -> str | None:
     if parsed:
         item = InFlight(parsed[0], parsed[1], change.replica_id, "failed")
         return _changed_successor(client, item, change.name)
+    now = _name_now(client, change.replica_id)
+    if now is not None and now != change.name:
+        return f"{change.replica_id} is now named {now!r}, not {change.name!r} as when the plan was made"
+    return None
+
+
+def _name_now(client, replica_id: str) -> str | None:
+    """The replica's name as the account has it right now (re-read before a destructive step, issue 24 #3), or
+    None when it is gone (nothing left to delete or rename)."""
     try:
-        now = client.get_replica(change.replica_id)
+        return client.get_replica(replica_id).name
     except NotFoundError:
         return None
-    if now.name != change.name:
-        return f"{change.replica_id} is now named {now.name!r}, not {change.name!r} as when the plan was made"
-    return None
 
 
 def _kept(change: Change, why: str, done: Sequence[str] = ()) -> Outcome:
@@ -492,12 +498,9 @@ def _kept(change: Change, why: str, done: Sequence[str] = ()) -> Outcome:
 def _changed_old(client, item: InFlight) -> str | None:
     """Why the old replica of ``item`` is no longer the declared one (renamed since the replace started: out of
     the name, the scope), or None when it still is, or is gone (nothing left to delete)."""
-    try:
-        old = client.get_replica(item.old_id)
-    except NotFoundError:
-        return None
-    if old.name != item.name:
-        return f"{item.old_id} is now named {old.name!r}, no longer {item.name!r}"
+    now = _name_now(client, item.old_id)
+    if now is not None and now != item.name:
+        return f"{item.old_id} is now named {now!r}, no longer {item.name!r}"
     return None
 
 
