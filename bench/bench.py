@@ -30,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reconciler.simulator import Simulator  # noqa: E402
+from reconciler.sim.simulator import Simulator  # noqa: E402
 
 KEY = "bench-key"
 PAGE = 100
@@ -317,10 +317,10 @@ def _import_ms(module: str) -> float:
 
 
 def bench_render(n: int) -> list[tuple[str, float, str]]:
-    from reconciler import render
-    from reconciler.models import Config, RemoteReplica, Settings
-    from reconciler.planner import compute_plan
-    from reconciler.resolver import status_rows
+    from reconciler.engine.models import Config, RemoteReplica, Settings
+    from reconciler.engine.planner import compute_plan
+    from reconciler.engine.resolver import status_rows
+    from reconciler.views import render
 
     remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4")
               for i in range(n)]
@@ -339,9 +339,9 @@ def bench_render(n: int) -> list[tuple[str, float, str]]:
 
 
 def bench_cpu(tmp: Path, n: int) -> list[tuple[str, float, str]]:
-    from reconciler.config import load_config
-    from reconciler.models import Config, DesiredReplica, RemoteReplica, Settings
-    from reconciler.planner import compute_plan
+    from reconciler.engine.config import load_config
+    from reconciler.engine.models import Config, DesiredReplica, RemoteReplica, Settings
+    from reconciler.engine.planner import compute_plan
 
     desired = tuple(DesiredReplica(f"cpu-{i:05d}", train_video_url=f"https://v/{i}.mp4", synthetic=True)
                     for i in range(n))
@@ -364,9 +364,11 @@ def bench_cpu(tmp: Path, n: int) -> list[tuple[str, float, str]]:
         ("`tavus-reconciler --help` cold start (median of 7)", help_s, "< 0.3 s"),
         ("  for reference: `python -c pass` (median of 7)", python_s, ""),
         ("import reconciler.cli (what `--help` loads; median of 5)", _import_ms("reconciler.cli") / 1000, "no httpx"),
-        ("import reconciler.config (jsonschema loads only to validate)", _import_ms("reconciler.config") / 1000, ""),
-        ("import reconciler.client (httpx: commands that call the API)", _import_ms("reconciler.client") / 1000, ""),
-        ("import reconciler.render (no deepdiff)", _import_ms("reconciler.render") / 1000, ""),
+        ("import reconciler.engine.config (jsonschema loads only to validate)",
+         _import_ms("reconciler.engine.config") / 1000, ""),
+        ("import reconciler.api.client (httpx: commands that call the API)",
+         _import_ms("reconciler.api.client") / 1000, ""),
+        ("import reconciler.views.render (no deepdiff)", _import_ms("reconciler.views.render") / 1000, ""),
     ]
 
 
@@ -385,10 +387,10 @@ jsonschema.validate(doc, json.load(open("schemas/replicas.schema.json")))"""
 
 # the render figures, run in a process of the tree measured (so --before times the old renderers)
 _RENDER = """import statistics, sys, time
-from reconciler import render
-from reconciler.models import Config, RemoteReplica, Settings
-from reconciler.planner import compute_plan
-from reconciler.resolver import status_rows
+from reconciler.views import render
+from reconciler.engine.models import Config, RemoteReplica, Settings
+from reconciler.engine.planner import compute_plan
+from reconciler.engine.resolver import status_rows
 n = int(sys.argv[1])
 remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4") for i in range(n)]
 config = Config("bench.yaml", (), Settings(name_prefix="u-"))

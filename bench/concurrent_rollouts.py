@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reconciler.simulator import Simulator  # noqa: E402
+from reconciler.sim.simulator import Simulator  # noqa: E402
 
 KEY = "bench-key"
 

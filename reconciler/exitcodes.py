@@ -1,6 +1,6 @@
 """Every exit code the CLI can return, in one place (the README's table says the same).
 
-Workflow outcomes (``reconciler.workflow``) carry one of these; ``cli.main`` maps exceptions to them.
+Workflow outcomes (``reconciler.workflows.workflow``) carry one of these; ``cli.main`` maps exceptions to them.
 """
 
 from __future__ import annotations

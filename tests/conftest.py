@@ -34,7 +34,7 @@ def sim():
     """A simulator on a free loopback port, training in half a second, expecting the e2e API key."""
     from e2e import API_KEY
 
-    from reconciler.simulator import Simulator
+    from reconciler.sim.simulator import Simulator
 
     with Simulator(api_key=API_KEY, train_seconds=0.5) as s:
         yield s

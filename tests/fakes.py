@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
+from reconciler.engine.models import RemoteReplica
+from reconciler.engine.waiter import Waiter
 from reconciler.errors import ApiError, BadRequestError, NotFoundError
-from reconciler.models import RemoteReplica
-from reconciler.progress import LineReporter
-from reconciler.waiter import Waiter
+from reconciler.views.progress import LineReporter
 
 
 class FakeClock:

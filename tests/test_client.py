@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.client import API_PREFIX, TavusClient
+from reconciler.api.client import API_PREFIX, TavusClient
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -112,7 +112,7 @@ def test_a_listing_that_shifts_while_read_is_restarted():
 def test_a_total_needing_one_page_past_the_limit_is_refused_after_the_first_page():
     """Mutation (issue 24): the planned page count rounds up. A total_count of MAX_PAGES full pages plus one
     item needs MAX_PAGES + 1 pages: refused on the first answer, without reading another page."""
-    from reconciler.client import MAX_PAGES
+    from reconciler.api.client import MAX_PAGES
 
     def handle(request):
         return httpx.Response(200, json={"data": [{"replica_id": "r1", "replica_name": "a", "status": "completed"},
@@ -294,7 +294,7 @@ def test_any_fault_sequence_ends_in_success_or_a_typed_error(statuses, attempts)
 
 @pytest.fixture
 def sim():
-    from reconciler.simulator import Simulator
+    from reconciler.sim.simulator import Simulator
 
     with Simulator(api_key=KEY, train_seconds=60, stock_replicas=True) as s:
         yield s
@@ -379,7 +379,7 @@ def test_api_url_keeps_a_path_prefix():
 
 
 def test_a_planned_page_count_rounds_up():
-    from reconciler.client import planned_pages
+    from reconciler.api.client import planned_pages
 
     assert [planned_pages(n, 100) for n in (0, 1, 99, 100, 101, 199, 200, 201)] == [0, 1, 1, 1, 2, 2, 2, 3]
     assert planned_pages(7, 3) == 3 and planned_pages(6, 3) == 2

@@ -12,7 +12,7 @@ import time
 import pytest
 from fakeserver import FakeServer, paged, replicas, trickle
 
-from reconciler.client import TavusClient
+from reconciler.api.client import TavusClient
 from reconciler.errors import InconsistentListError, NotFoundError, RetriesExhaustedError, UsageError
 
 KEY = "bounded-test-key-0123456789"

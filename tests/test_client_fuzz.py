@@ -11,13 +11,13 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import render
-from reconciler.client import TavusClient
-from reconciler.config import parse_config
+from reconciler.api.client import TavusClient
+from reconciler.engine.config import parse_config
+from reconciler.engine.models import RemoteReplica
+from reconciler.engine.planner import compute_plan
+from reconciler.engine.resolver import status_rows
 from reconciler.errors import ReconcilerError
-from reconciler.models import RemoteReplica
-from reconciler.planner import compute_plan
-from reconciler.resolver import status_rows
+from reconciler.views import render
 
 KEY = "fuzz-secret-key-00112233"
 
@@ -136,7 +136,7 @@ def test_a_sample_over_real_loopback_sockets():
 def test_an_api_key_echoed_in_any_field_is_masked_in_every_rendering():
     """Found by the fuzz: the display fast path (issue 18) skipped the registered-secret mask for text with no
     URL, so a status or name equal to the echoed API key was printed."""
-    from reconciler.redact import register_secret
+    from reconciler.api.redact import register_secret
 
     register_secret(KEY)
     replicas = [RemoteReplica(replica_id="r9", name=f"x {KEY}", status=KEY, replica_type="user"),

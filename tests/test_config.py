@@ -12,9 +12,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.config import interpolate, load_config, load_schema, parse_config
+from reconciler.api.redact import CONTROL_CHARS, is_invisible
+from reconciler.engine.config import interpolate, load_config, load_schema, parse_config
 from reconciler.errors import ConfigError
-from reconciler.redact import CONTROL_CHARS, is_invisible
 
 ROOT = Path(__file__).resolve().parent.parent
 F = "replicas.yaml"

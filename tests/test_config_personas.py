@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import load_config, parse_config
+from reconciler.api.redact import redact_text
+from reconciler.engine.config import load_config, parse_config
 from reconciler.errors import ConfigError
-from reconciler.personas import DesiredPersona
-from reconciler.redact import redact_text
+from reconciler.kinds.personas.models import DesiredPersona
 
 ROOT = Path(__file__).resolve().parent.parent
 F = "replicas.yaml"

@@ -7,7 +7,7 @@ import json
 import pytest
 from e2e import API_KEY, api_requests, names_on, replicas_file, run_cli, write
 
-from reconciler.simulator import Simulator
+from reconciler.sim.simulator import Simulator
 
 pytestmark = pytest.mark.e2e
 

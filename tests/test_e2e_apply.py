@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli, run_on_a_tty, write
 
-from reconciler.config import load_schema
+from reconciler.engine.config import load_schema
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ import time
 import pytest
 from e2e import api_requests, cli_env, names_on, replicas_file, run_cli, write
 
-from reconciler.successor import successor_name
+from reconciler.engine.successor import successor_name
 
 pytestmark = pytest.mark.e2e
 FAST = {"TAVUS_RETRY_MAX_ATTEMPTS": "10", "TAVUS_RETRY_BACKOFF_SECONDS": "0.01"}

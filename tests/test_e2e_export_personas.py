@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from e2e import run_cli
 
-from reconciler import jsonpatch, sim_personas
-from reconciler.config import load_config
-from reconciler.export import personas_yaml
-from reconciler.personas import RemotePersona
+from reconciler.engine import jsonpatch
+from reconciler.engine.config import load_config
+from reconciler.kinds.personas import sim as sim_personas
+from reconciler.kinds.personas.models import RemotePersona
+from reconciler.workflows.export import personas_yaml
 
 LONG_PROMPT = "You are a structured, friendly interviewer.\n\n- Ask one question at a time.\n" \
               "- Never promise an outcome; ${not a var} stays as written.\n  indented line\n"

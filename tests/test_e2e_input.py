@@ -15,7 +15,7 @@ import pytest
 from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli, write
 from fakeserver import FakeServer
 
-from reconciler.config import parse_config
+from reconciler.engine.config import parse_config
 from reconciler.errors import ConfigError
 
 HEAD = "version: 1\nreplicas:\n"
@@ -255,8 +255,8 @@ def test_consent_rules():
 
 
 def test_models_are_compared_only_when_declared():
-    from reconciler.models import RemoteReplica
-    from reconciler.planner import compute_plan
+    from reconciler.engine.models import RemoteReplica
+    from reconciler.engine.planner import compute_plan
 
     remote = [RemoteReplica("r1", "a", "completed", model_name="phoenix-3")]
     undeclared = parse_config(HEAD + "  - name: a\n    train_video_url: https://v/a.mp4\n    synthetic: true\n",
@@ -291,8 +291,8 @@ def test_deleting_a_replica_the_api_calls_invalid_is_already_gone(tmp_path):
 
 
 def test_an_unexpected_failure_mid_apply_still_gets_an_outcome():
-    from reconciler.executor import execute
-    from reconciler.planner import compute_plan
+    from reconciler.engine.executor import execute
+    from reconciler.engine.planner import compute_plan
 
     config = parse_config(HEAD + "".join(f"  - name: n{i}\n    train_video_url: https://v/{i}.mp4\n"
                                          "    synthetic: true\n" for i in range(3)), "r.yaml", environ={})
@@ -320,8 +320,8 @@ def test_messages_that_start_with_a_blank_line_print_a_real_one(capsys):
 
 
 def test_export_of_a_remote_name_with_invisible_characters_stays_loadable():
-    from reconciler.export import export_yaml
-    from reconciler.models import RemoteReplica
+    from reconciler.engine.models import RemoteReplica
+    from reconciler.workflows.export import export_yaml
 
     text, warns = export_yaml([RemoteReplica("r1", "acme-anna\u200b", "completed")], source="s", when="w",
                               version="v", name_prefix=None, include_system=False)

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from e2e import api_requests, run_cli, write
 
-from reconciler import sim_personas
+from reconciler.kinds.personas import sim as sim_personas
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ def test_persona_created_after_its_replica_then_one_patch_per_prompt_edit(sim, t
     assert "~ layers {" in text.out and '~ model: "tavus-gpt-4o" -> "tavus-llama-4"' in text.out
     assert "1 to update in place" in text.out
     doc = json.loads(run_cli(sim, "plan", edited, "--format", "json").out)
-    from reconciler.config import load_schema
+    from reconciler.engine.config import load_schema
 
     jsonschema.validate(doc, load_schema("plan.schema.json"))
     (change,) = doc["changes"]
@@ -187,7 +187,7 @@ def test_status_and_output_include_personas(sim, tmp_path):
     env = run_cli(sim, "output", path, "--format", "env").out
     assert f"TAVUS_PERSONA_ACME_INTERVIEWER={p['persona_id']}" in env
     rows = json.loads(run_cli(sim, "status", path, "--format", "json").out)
-    from reconciler.config import load_schema
+    from reconciler.engine.config import load_schema
 
     jsonschema.validate(rows, load_schema("status.schema.json"))
     assert {"kind": "persona", "name": "acme-interviewer", "persona_id": p["persona_id"], "phase": "present",

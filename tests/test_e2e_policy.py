@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from e2e import cli_env, names_on, replicas_file, run_cli, write
 
-from reconciler import sim_personas
+from reconciler.kinds.personas import sim as sim_personas
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

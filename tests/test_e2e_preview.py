@@ -9,7 +9,7 @@ import json
 import pytest
 from e2e import api_requests, run_cli, write
 
-from reconciler import sim_personas
+from reconciler.kinds.personas import sim as sim_personas
 
 pytestmark = pytest.mark.e2e
 

@@ -25,7 +25,7 @@ import yaml
 from e2e import API_KEY, cli_env, read_pty
 from test_gitops import check_invocation
 
-from reconciler.simulator import Simulator
+from reconciler.sim.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -151,7 +151,7 @@ def test_the_simulator_walkthrough_runs_as_written(tmp_path):
 
 
 def test_the_readme_replicas_file_example_is_valid(tmp_path):
-    from reconciler.config import load_config
+    from reconciler.engine.config import load_config
 
     (example,) = [b for b in re.findall(r"^```yaml\n(.*?)^```", README, flags=re.S | re.M) if "version: 1" in b]
     path = tmp_path / "replicas.yaml"

@@ -12,7 +12,7 @@ import sys
 import pytest
 from fakeserver import FakeServer
 
-from reconciler import sim_personas
+from reconciler.kinds.personas import sim as sim_personas
 
 KEY = "echo-test-api-key-9f8e7d6c5b4a"
 SIG = "deadbeefSIGNATURE0123456789"

@@ -18,7 +18,7 @@ import time
 import pytest
 from e2e import API_KEY, api_requests, cli_env, names_on, replicas_file, run_cli, write
 
-from reconciler.simulator import Simulator
+from reconciler.sim.simulator import Simulator
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ import pytest
 from e2e import MIGRATION, Result, api_requests, cli_env, names_on, run_cli, write
 from test_e2e_exactly_once import start, until
 
-from reconciler import sim_personas
-from reconciler.successor import parse_successor
+from reconciler.engine.successor import parse_successor
+from reconciler.kinds.personas import sim as sim_personas
 
 pytestmark = pytest.mark.e2e
 

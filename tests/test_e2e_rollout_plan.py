@@ -96,7 +96,7 @@ def slow_sim():
     """Training takes an hour here: a successor added as training stays training for the whole test."""
     from e2e import API_KEY
 
-    from reconciler.simulator import Simulator
+    from reconciler.sim.simulator import Simulator
 
     with Simulator(api_key=API_KEY, train_seconds=3600) as s:
         yield s

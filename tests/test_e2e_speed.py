@@ -15,12 +15,12 @@ from e2e import api_requests, cli_env, names_on, replicas_file, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import executor as executor_module
-from reconciler.client import TavusClient
-from reconciler.limiter import OVERLOAD
-from reconciler.models import Action, Change, DesiredReplica, Plan
-from reconciler.redact import escape_control
-from reconciler.render import _attr_diff, _safe, redact_text
+from reconciler.api.client import TavusClient
+from reconciler.api.limiter import OVERLOAD
+from reconciler.api.redact import escape_control
+from reconciler.engine import executor as executor_module
+from reconciler.engine.models import Action, Change, DesiredReplica, Plan
+from reconciler.views.render import _attr_diff, _safe, redact_text
 
 # ------------------------------------------------------------------------------------------ end to end
 
@@ -197,7 +197,7 @@ def test_help_and_validate_load_neither_httpx_nor_deepdiff(tmp_path):
 
 
 def test_rendering_a_plan_does_not_import_deepdiff():
-    assert "deepdiff" not in _modules_after("import reconciler.render as r\n"
+    assert "deepdiff" not in _modules_after("import reconciler.views.render as r\n"
                                             "r._attr_diff({'a': 1, 'b': 2}, {'a': 1, 'b': 3})")
 
 

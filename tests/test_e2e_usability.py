@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from e2e import API_KEY, api_requests, cli_env, replicas_file, run_cli, run_on_a_tty, write
 
-from reconciler.config import load_schema
+from reconciler.engine.config import load_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -207,8 +207,8 @@ def test_converse_asks_on_a_terminal_refuses_without_one_and_ends_with_end(sim, 
     (None, None),
 ])
 def test_a_conversation_url_is_printed_without_escapes_or_the_key(raw, shown):
-    from reconciler.redact import register_secret
-    from reconciler.workflow import conversation_url
+    from reconciler.api.redact import register_secret
+    from reconciler.workflows.workflow import conversation_url
 
     register_secret(API_KEY)
     got = conversation_url(raw)

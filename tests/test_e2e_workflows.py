@@ -17,7 +17,7 @@ import pytest
 import yaml
 from e2e import API_KEY, api_requests, cli_env, names_on, read_pty, replicas_file, run_cli, write
 
-from reconciler.simulator import Simulator
+from reconciler.sim.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 

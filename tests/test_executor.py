@@ -6,10 +6,10 @@ import threading
 
 from fakes import FakeClient
 
+from reconciler.engine.executor import execute
+from reconciler.engine.models import Action, Change, DesiredReplica, Plan, RemoteReplica
+from reconciler.engine.status import Phase
 from reconciler.errors import NotFoundError
-from reconciler.executor import execute
-from reconciler.models import Action, Change, DesiredReplica, Plan, RemoteReplica
-from reconciler.status import Phase
 
 # ----------------------------------------------------------------------------- executor
 
@@ -106,7 +106,7 @@ def test_a_stop_flag_stops_dispatching_at_once():
 
 
 def test_finish_replaces_swaps_ready_removes_failed_and_leaves_training():
-    from reconciler.executor import InFlight, finish_replaces
+    from reconciler.engine.executor import InFlight, finish_replaces
 
     items = [InFlight("a", "r-a", "s-a", "training"), InFlight("b", "r-b", "s-b", "training"),
              InFlight("c", "r-c", "s-c", "training"), InFlight("e", "r-e", "s-e", "rename")]
@@ -133,7 +133,7 @@ def test_delete_of_an_already_deleted_replica_is_fine():
 def test_a_pruned_replica_renamed_since_the_plan_is_not_deleted():
     """Issue 24 #3: the replica is re-read right before a planned delete; a person renamed it meanwhile (out
     of scope, to keep it): not deleted, and the report says why."""
-    from reconciler.models import RemoteReplica
+    from reconciler.engine.models import RemoteReplica
 
     class Renamed(FakeClient):
         def get_replica(self, rid):
@@ -164,8 +164,8 @@ def test_the_re_check_before_creating_adopts_the_oldest_concurrent_replica():
 def test_the_swap_re_points_every_persona_before_the_old_replica_is_deleted():
     """Mutation (issue 24): re-pointing was caught only by e2e runs. The persona that used the old replica is
     PATCHed to the successor, and that happens before the delete; other personas are left alone."""
-    from reconciler.executor import InFlight, finish_replaces
-    from reconciler.personas import RemotePersona
+    from reconciler.engine.executor import InFlight, finish_replaces
+    from reconciler.kinds.personas.models import RemotePersona
 
     class WithPersonas(FakeClient):
         def list_personas(self):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.executor import execute
-from reconciler.models import Action, Config, Settings
-from reconciler.personas import DesiredPersona, RemotePersona
-from reconciler.planner import compute_plan
+from reconciler.engine.executor import execute
+from reconciler.engine.models import Action, Config, Settings
+from reconciler.engine.planner import compute_plan
+from reconciler.kinds.personas.models import DesiredPersona, RemotePersona
 
 
 def _remote(pid, name, created_at):
@@ -79,8 +79,8 @@ def test_a_draft_held_update_does_not_stop_the_prune_unless_it_repoints_the_defa
     """Issue 25: a persona held back by an editor draft is drift a person made: the run's other stages go on
     (its deletes too); but an update that moves the persona off a replica keeps the deletes back (the persona
     still references the old one)."""
+    from reconciler.engine.models import Change, Plan, RemoteReplica
     from reconciler.errors import EditorDraftError
-    from reconciler.models import Change, Plan, RemoteReplica
 
     class Drafted:
         def __init__(self):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.export import env_name, export_yaml, format_outputs, ready_outputs
-from reconciler.models import Config, DesiredReplica, RemoteReplica, Settings
-from reconciler.planner import compute_plan
+from reconciler.engine.models import Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.planner import compute_plan
+from reconciler.workflows.export import env_name, export_yaml, format_outputs, ready_outputs
 
 
 def r(rid, name, status="completed", model="phoenix-4", rtype="user"):
@@ -14,7 +14,7 @@ def r(rid, name, status="completed", model="phoenix-4", rtype="user"):
 
 
 def test_export_round_trips_to_an_empty_plan(tmp_path):
-    from reconciler.config import load_config
+    from reconciler.engine.config import load_config
 
     inventory = [r("r3", "acme-b"), r("r2", "acme-a", model="phoenix-3"), r("r1", "acme-a"), r("r0", "other"),
                  r("rs", "Anna - Office", rtype="system")]
@@ -31,7 +31,7 @@ def test_export_round_trips_to_an_empty_plan(tmp_path):
 
 
 def test_export_with_system_replicas_plans_clean(tmp_path):
-    from reconciler.config import load_config
+    from reconciler.engine.config import load_config
 
     inventory = [r("r1", "mine"), r("rs", "Anna - Office", rtype="system")]
     text, _ = export_yaml(inventory, source="x", when="t", version="0", include_system=True)
@@ -57,8 +57,8 @@ def test_outputs_only_ready_declared_replicas():
 def test_export_writes_the_persona_fields_the_current_reference_documents():
     """Issue 25: guardrail_ids, tool_ids, greeting... and the newer layers round-trip through export (plan on
     the export shows no change)."""
-    from reconciler.export import personas_yaml
-    from reconciler.personas import RemotePersona
+    from reconciler.kinds.personas.models import RemotePersona
+    from reconciler.workflows.export import personas_yaml
 
     p = RemotePersona.from_api({"persona_id": "p1", "persona_name": "acme-p", "persona_type": "user",
                                 "system_prompt": "x", "guardrail_ids": ["g1"], "tool_ids": ["t1"], "greeting": "Hi",

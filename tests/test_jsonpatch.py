@@ -1,4 +1,4 @@
-"""Issue 17: the persona JSON Patch (reconciler.jsonpatch), property-tested against a reference applier."""
+"""Issue 17: the persona JSON Patch (reconciler.engine.jsonpatch), property-tested against a reference applier."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import sim_personas
-from reconciler.jsonpatch import ABSENT, diff, escape, pointer, same, unescape
+from reconciler.engine.jsonpatch import ABSENT, diff, escape, pointer, same, unescape
+from reconciler.kinds.personas import sim as sim_personas
 
 KEYS = st.sampled_from(["a", "b", "layers", "llm", "model", "x/y", "t~0", "~", "/", "~1", ""])
 SCALARS = st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False, width=32) | st.text(max_size=4)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.engine.models import DesiredReplica, RemoteReplica
 from reconciler.kinds import Kind, kind, kinds
-from reconciler.kinds.replicas import REPLICAS
-from reconciler.models import DesiredReplica, RemoteReplica
+from reconciler.kinds.replicas.kind import REPLICAS
 
 
 def test_replicas_are_the_first_kind_and_satisfy_the_interface():
@@ -74,11 +74,13 @@ def test_the_whole_client_speaks_the_face_and_pal_names_when_the_tables_are_swit
     speaks ONLY the new names on /v2/faces and /v2/pals (and refuses a legacy field there)."""
     from e2e import API_KEY, write
 
-    from reconciler import exitcodes, sim_personas, workflow
-    from reconciler.client import TavusClient
-    from reconciler.config import load_config
-    from reconciler.kinds.personas import PALS, PERSONAS
-    from reconciler.kinds.replicas import FACES
+    from reconciler import exitcodes
+    from reconciler.api.client import TavusClient
+    from reconciler.engine.config import load_config
+    from reconciler.kinds.personas import sim as sim_personas
+    from reconciler.kinds.personas.kind import PALS, PERSONAS
+    from reconciler.kinds.replicas.kind import FACES
+    from reconciler.workflows import workflow
 
     monkeypatch.setattr(REPLICAS, "api", FACES)
     monkeypatch.setattr(PERSONAS, "api", PALS)

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from reconciler import limiter as lm
-from reconciler.limiter import FAILURE, OK, OVERLOAD, AIMDLimiter
+from reconciler.api import limiter as lm
+from reconciler.api.limiter import FAILURE, OK, OVERLOAD, AIMDLimiter
 
 
 class Clock:

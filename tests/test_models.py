@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reconciler.models import RemoteReplica
+from reconciler.engine.models import RemoteReplica
 
 
 def _api(i: int) -> dict:

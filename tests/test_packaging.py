@@ -48,7 +48,7 @@ def test_the_wheel_carries_every_module_schema_example_and_prompt(built):
         pytest.skip("not a git checkout (an unpacked sdist): nothing to compare with")
     names = set(zipfile.ZipFile(built["wheel"]).namelist())
     expected = [w for w in map(_in_wheel, files) if w]
-    assert "reconciler/kinds/replicas.py" in expected
+    assert "reconciler/kinds/replicas/kind.py" in expected
     missing = sorted(set(expected) - names)
     assert not missing, f"missing from the wheel: {missing}"
     top_level = {n.split("/")[0] for n in names if not n.startswith("tavus_reconciler-")}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.models import Action, Config, DesiredReplica, RemoteReplica, Settings
-from reconciler.personas import DesiredPersona, RemotePersona
-from reconciler.planner import compute_plan
+from reconciler.engine.models import Action, Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.planner import compute_plan
+from reconciler.kinds.personas.models import DesiredPersona, RemotePersona
 
 
 def _config(personas, replicas=(), prefix=None):
@@ -61,7 +61,7 @@ def test_stock_personas_out_of_scope_prune_and_ambiguity():
 
 
 def test_executor_adopts_a_persona_a_concurrent_apply_created_instead_of_a_duplicate():
-    from reconciler.executor import execute
+    from reconciler.engine.executor import execute
 
     d = DesiredPersona("p", {"system_prompt": "x"})
     plan = compute_plan(_config([d]), [], personas=[])
@@ -81,7 +81,7 @@ def test_executor_adopts_a_persona_a_concurrent_apply_created_instead_of_a_dupli
 
 
 def test_resend_sends_every_uncomparable_attribute_as_add_ops_in_one_patch():
-    from reconciler.sim_personas import apply_patch
+    from reconciler.kinds.personas.sim import apply_patch
 
     flow = {"turn_detection_model": "sparrow-1"}
     d = DesiredPersona("p", {"system_prompt": "x", "pipeline_mode": "full",
@@ -175,7 +175,7 @@ def test_a_pinned_stock_persona_is_never_patched():
 
 def test_a_key_echoed_masked_with_dots_is_recognised_as_masked():
     """Issue 24 (Low): ``llm...1111`` is a masked key (not compared), so the plan does not flap forever."""
-    from reconciler.personas import looks_masked
+    from reconciler.kinds.personas.models import looks_masked
 
     assert looks_masked("llm...1111") and not looks_masked("sk-live-abc.def")
     d = DesiredPersona("p", {"system_prompt": "x", "layers": {"llm": {"model": "m", "api_key": "llm-real-key-1111"}}})

@@ -11,17 +11,17 @@ import httpx
 import pytest
 from e2e import API_KEY
 
-from reconciler import sim_personas
-from reconciler.client import TavusClient
+from reconciler.api.client import TavusClient
+from reconciler.api.redact import scrub
+from reconciler.engine.jsonpatch import diff
 from reconciler.errors import (
     BadRequestError,
     CreateOutcomeUnknownError,
     InvalidPatchError,
     NotFoundError,
 )
-from reconciler.jsonpatch import diff
-from reconciler.personas import MASK, RemotePersona, register_layer_secrets
-from reconciler.redact import scrub
+from reconciler.kinds.personas import sim as sim_personas
+from reconciler.kinds.personas.models import MASK, RemotePersona, register_layer_secrets
 
 
 def client(sim, **kw) -> TavusClient:
@@ -325,7 +325,7 @@ def test_new_persona_fields_are_kept_and_returned_by_the_simulator(sim):
 
 
 def test_conferencing_is_patched_in_a_request_of_its_own():
-    from reconciler.kinds.personas import PERSONAS
+    from reconciler.kinds.personas.kind import PERSONAS
 
     class Fake:
         def __init__(self):

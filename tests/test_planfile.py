@@ -1,11 +1,12 @@
-"""Saved plans (reconciler.planfile), pure parts: the account they were made for (issue 24 #9)."""
+"""Saved plans (reconciler.engine.planfile), pure parts: the account they were made for (issue 24 #9)."""
 
 from __future__ import annotations
 
-from reconciler import planfile, render
-from reconciler.client import TavusClient
-from reconciler.models import Config, DesiredReplica, RemoteReplica, Settings
-from reconciler.planner import compute_plan
+from reconciler.api.client import TavusClient
+from reconciler.engine import planfile
+from reconciler.engine.models import Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.planner import compute_plan
+from reconciler.views import render
 
 
 def test_a_saved_plan_records_a_digest_of_the_key_and_refuses_another_account(tmp_path):

@@ -7,8 +7,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.models import Action, Config, DesiredReplica, RemoteReplica, Settings
-from reconciler.planner import compute_plan
+from reconciler.engine.models import Action, Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.planner import compute_plan
 
 
 def desired(name, **kw):
@@ -126,7 +126,7 @@ def test_two_unmarked_replicas_are_an_error_never_a_guess():
 
 
 def test_a_replace_is_blue_green_and_every_phase_is_read_from_the_account():
-    from reconciler.successor import parse_successor, successor_name
+    from reconciler.engine.successor import parse_successor, successor_name
 
     cfg = config(desired("a", model_name="phoenix-4"), prefix="a", prune=True)
     old = remote("r1", "a", model="phoenix-3")
@@ -147,7 +147,7 @@ def test_a_replace_is_blue_green_and_every_phase_is_read_from_the_account():
 
 
 def test_a_failed_successor_is_removed_and_the_old_replica_kept():
-    from reconciler.successor import successor_name
+    from reconciler.engine.successor import successor_name
 
     cfg = config(desired("a"))
     old = remote("r1", "a")
@@ -158,7 +158,7 @@ def test_a_failed_successor_is_removed_and_the_old_replica_kept():
 
 
 def test_in_flight_replace_conflicts_are_errors():
-    from reconciler.successor import successor_name
+    from reconciler.engine.successor import successor_name
 
     name = successor_name("a", "r1")
     two = compute_plan(config(desired("a")), [remote("r1", "a"), remote("r2", name), remote("r3", name)])
@@ -269,7 +269,7 @@ def apply_to_model(plan, inventory, stop_replaces_at=None):
     """What apply does, on a list: creates train (status started); a replace creates its marked successor,
     and (once trained) deletes the old replica and renames the successor. ``stop_replaces_at`` leaves every
     replace at that intermediate state (a kill)."""
-    from reconciler.successor import successor_name
+    from reconciler.engine.successor import successor_name
 
     state = {r.replica_id: r for r in inventory}
     for c in plan.changes:

@@ -11,12 +11,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler import policy, render
-from reconciler.config import parse_config
+from reconciler.engine import policy
+from reconciler.engine.config import parse_config
+from reconciler.engine.models import RemoteReplica
+from reconciler.engine.planner import compute_plan
 from reconciler.errors import ConfigError
-from reconciler.models import RemoteReplica
-from reconciler.planner import compute_plan
-from reconciler.show import plan_from_document
+from reconciler.views import render
+from reconciler.workflows.show import plan_from_document
 
 ROOT = Path(__file__).resolve().parent.parent
 F = "replicas.yaml"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fakes import FakeClient, FakeClock, _Sink, run_wait
 
-from reconciler.progress import _width_of, fit, fit_middle
-from reconciler.status import Phase
-from reconciler.waiter import Tracked
+from reconciler.engine.status import Phase
+from reconciler.engine.waiter import Tracked
+from reconciler.views.progress import _width_of, fit, fit_middle
 
 
 @pytest.mark.parametrize("text", ["short", "x" * 100, "名前" * 30, "a\u0301" * 50, "acme-" + "名" * 3 + "b" * 60])
@@ -33,7 +33,7 @@ def test_line_reporter_prints_status_changes_and_no_ansi():
 
 
 def test_tty_reporter_redraws_in_place_caps_rows_and_ticks_elapsed():
-    from reconciler.progress import TtyReporter
+    from reconciler.views.progress import TtyReporter
 
     clock = FakeClock()
     out = _Sink()
@@ -54,7 +54,7 @@ def test_tty_reporter_redraws_in_place_caps_rows_and_ticks_elapsed():
 
 def test_tty_note_erases_the_table_writes_the_line_and_draws_the_table_below_it():
     """A rollout's step (or a warning) printed during a live wait must not leave a stale table on screen."""
-    from reconciler.progress import TtyReporter
+    from reconciler.views.progress import TtyReporter
 
     clock = FakeClock()
     out = _Sink()

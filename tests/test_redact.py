@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.redact import escape_control, redact_url
+from reconciler.api.redact import escape_control, redact_url
 
 
 @pytest.mark.parametrize("url,shown", [

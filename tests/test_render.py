@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import render
 from reconciler.cli import use_color
-from reconciler.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica, Settings
-from reconciler.planner import compute_plan, desired_attributes, remote_attributes
-from reconciler.resolver import status_rows
+from reconciler.engine.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica, Settings
+from reconciler.engine.planner import compute_plan, desired_attributes, remote_attributes
+from reconciler.engine.resolver import status_rows
+from reconciler.views import render
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -67,7 +67,7 @@ UNMANAGED = (RemoteReplica("rabc", "acme-stray", "completed"), RemoteReplica("re
 def full_plan() -> Plan:
     """Every action kind, pending, unmanaged, warnings, errors, missing variables, a presigned URL and
     a remote name carrying a terminal escape sequence; its one replace rolls (issue 19) as the planner says."""
-    from reconciler.rollout import RolloutSettings, schedule
+    from reconciler.engine.rollout import RolloutSettings, schedule
 
     plan = _full_plan()
     return replace(plan, rollout=schedule([c for c in plan.changes if c.action is Action.REPLACE],
@@ -259,7 +259,7 @@ def test_output_is_the_same_in_every_process():
     """Deterministic across processes: no set or hash order leaks into the text (string hashing is salted per
     process, so a renderer iterating a set of names would differ between the two seeds)."""
     script = ("import sys; sys.path.insert(0, sys.argv[1]); from test_render import FILE, full_plan; "
-              "from reconciler import render; plan = full_plan(); "
+              "from reconciler.views import render; plan = full_plan(); "
               "sys.stdout.write(render.plan_text(plan, file=FILE) + render.plan_markdown(plan, file=FILE))")
     here = render.plan_text(full_plan(), file=FILE) + render.plan_markdown(full_plan(), file=FILE)
     for seed in ("1", "2"):
@@ -422,8 +422,8 @@ def test_plan_json_with_forgotten_replicas_matches_the_schema():
 
     from jsonschema import Draft202012Validator
 
-    from reconciler import render
-    from reconciler.config import load_schema
+    from reconciler.engine.config import load_schema
+    from reconciler.views import render
 
     plan = Plan(forgotten=(RemoteReplica("r3", "acme-f", status="completed"),))
     doc = json.loads(render.plan_json(plan, file="f.yaml"))
@@ -439,7 +439,7 @@ def test_status_table_pads_by_display_width():
             {"name": "u-plain", "replica_id": "r2", "status": "completed", "phase": "ready", "progress": 100,
              "model_name": "phoenix-4", "managed": True}]
     lines = render.status_text(rows).splitlines()[1:3]
-    from reconciler.progress import _width_of
+    from reconciler.views.progress import _width_of
 
     starts = [_width_of(line[:line.index(rid)]) for line, rid in zip(lines, ("r1", "r2"), strict=True)]
     assert starts[0] == starts[1] == _width_of("u-日本語のアバター") + 2, lines
@@ -456,7 +456,7 @@ def test_the_fast_indented_json_is_json_dumps_indent_2_byte_for_byte(value):
     """Issue 29: plan/status JSON avoid the json module's pure-Python indenting encoder; same bytes."""
     import json
 
-    from reconciler.render import dumps_indented
+    from reconciler.views.render import dumps_indented
 
     assert dumps_indented(value) == json.dumps(value, indent=2, ensure_ascii=False)
     assert dumps_indented((value, [value], {"k": (value,)})) == json.dumps((value, [value], {"k": (value,)}),
@@ -467,7 +467,7 @@ def test_the_fast_indented_json_is_json_dumps_indent_2_byte_for_byte(value):
 
 def test_the_status_table_still_redacts_and_escapes_when_one_cell_of_thousands_needs_it():
     """Issue 29: the table checks all its cells at once and takes the per-cell path only when one needs it."""
-    from reconciler.redact import register_secret
+    from reconciler.api.redact import register_secret
 
     register_secret("sekrit-status-key-1234")
     rows = [{"name": f"u-{i:05d}", "replica_id": f"r{i:05d}", "status": "completed", "phase": "ready",

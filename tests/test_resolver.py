@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler.models import Config, DesiredReplica, RemoteReplica, Settings
-from reconciler.planner import compute_plan
-from reconciler.resolver import Found, ready_outputs, resolve, status_rows, undeclared
-from reconciler.successor import successor_name
+from reconciler.engine.models import Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.planner import compute_plan
+from reconciler.engine.resolver import Found, ready_outputs, resolve, status_rows, undeclared
+from reconciler.engine.successor import successor_name
 
 
 def r(rid, name, status="completed", replica_type="user"):

@@ -1,4 +1,4 @@
-"""The rollout engine (reconciler.rolling), tick by tick, against the in-process simulator.
+"""The rollout engine (reconciler.engine.rolling), tick by tick, against the in-process simulator.
 
 The waiter's part (polling) is played by ``poll``: it copies each successor's state from the account onto the
 rows, as ``Waiter._poll`` does, so every tick here is deterministic: training ends when the test says so.
@@ -11,14 +11,14 @@ import threading
 import pytest
 from e2e import API_KEY
 
-from reconciler import sim_personas
-from reconciler.client import TavusClient
-from reconciler.models import Config, DesiredReplica, Settings
-from reconciler.planner import compute_plan
-from reconciler.rolling import Rolling
-from reconciler.rollout import RolloutSettings
-from reconciler.status import Phase
-from reconciler.successor import parse_successor
+from reconciler.api.client import TavusClient
+from reconciler.engine.models import Config, DesiredReplica, Settings
+from reconciler.engine.planner import compute_plan
+from reconciler.engine.rolling import Rolling
+from reconciler.engine.rollout import RolloutSettings
+from reconciler.engine.status import Phase
+from reconciler.engine.successor import parse_successor
+from reconciler.kinds.personas import sim as sim_personas
 
 
 @pytest.fixture
@@ -285,7 +285,7 @@ def test_a_failed_successor_a_person_pointed_a_persona_at_is_kept(sim, client):
 def test_each_start_waits_a_random_jitter_before_it_re_lists_so_a_second_run_defers(sim, client):
     """Issue 24 #5: the wait comes before the re-listing (so the later of two runs sees the other's successor and
     adopts it); a stop during the wait starts nothing."""
-    from reconciler.executor import start_successors
+    from reconciler.engine.executor import start_successors
 
     _, olds, config = fleet(sim, 1)
     plan = compute_plan(config, client.list_replicas())
@@ -338,7 +338,7 @@ def test_max_replacing_counts_trained_successors_not_yet_swapped(sim, client):
 def test_a_successor_that_vanished_mid_rollout_is_a_failure_that_halts(sim, client):
     """Mutation (issue 24): someone deleted the successor while it trained. The step fails and the rollout halts
     (exit 3); nothing new starts; the old replica keeps serving."""
-    from reconciler.waiter import GONE
+    from reconciler.engine.waiter import GONE
 
     _, olds, config = fleet(sim, 2, max_replacing=1, canary=0)
     r = rolling_for(sim, client, config)

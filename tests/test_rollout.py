@@ -6,9 +6,16 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import rollout_view
-from reconciler.models import Action, Change
-from reconciler.rollout import DEFAULT_CANARY, DEFAULT_MAX_REPLACING, DEFAULT_VERIFY, RolloutSettings, Step, schedule
+from reconciler.engine.models import Action, Change
+from reconciler.engine.rollout import (
+    DEFAULT_CANARY,
+    DEFAULT_MAX_REPLACING,
+    DEFAULT_VERIFY,
+    RolloutSettings,
+    Step,
+    schedule,
+)
+from reconciler.views import rollout_view
 
 PHASES = ("create", "training", "swap", "rename")
 

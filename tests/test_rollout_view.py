@@ -11,14 +11,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler import planfile, render, rollout_view
-from reconciler.config import parse_config
+from reconciler.engine import planfile
+from reconciler.engine.config import parse_config
+from reconciler.engine.models import Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.planner import compute_plan
+from reconciler.engine.resolver import status_rows
+from reconciler.engine.rollout import RolloutSettings
 from reconciler.errors import ConfigError
-from reconciler.models import Config, DesiredReplica, RemoteReplica, Settings
-from reconciler.planner import compute_plan
-from reconciler.resolver import status_rows
-from reconciler.rollout import RolloutSettings
-from reconciler.show import plan_from_document
+from reconciler.views import render, rollout_view
+from reconciler.workflows.show import plan_from_document
 
 ROOT = Path(__file__).parent.parent
 F = "replicas.yaml"
@@ -254,7 +255,7 @@ def test_a_saved_plan_without_options_reads_as_none(tmp_path):
 
 
 def test_status_rows_and_text_show_the_rollout():
-    from reconciler.workflow import rollout_status
+    from reconciler.workflows.workflow import rollout_status
 
     config, remote = fleet(4, phases={1: "completed", 2: "started"})
     rows = status_rows(config, remote)
@@ -272,7 +273,7 @@ def test_status_rows_and_text_show_the_rollout():
 
 
 def test_status_of_a_halted_rollout_and_of_none():
-    from reconciler.workflow import rollout_status
+    from reconciler.workflows.workflow import rollout_status
 
     config, remote = fleet(3)
     rows = status_rows(config, remote)
@@ -292,7 +293,7 @@ def test_progress_summary_has_no_next_when_all_started():
 
 
 def test_status_names_the_replace_whose_successor_failed():
-    from reconciler.workflow import rollout_status
+    from reconciler.workflows.workflow import rollout_status
 
     config, remote = fleet(3, phases={1: "error"})
     rows = status_rows(config, remote)

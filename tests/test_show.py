@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from reconciler.models import Action, Change, Plan, RemoteReplica
+from reconciler.engine.models import Action, Change, Plan, RemoteReplica
 
 
 def test_show_round_trips_a_plan_document():
-    from reconciler import render
-    from reconciler.show import plan_from_document
+    from reconciler.views import render
+    from reconciler.workflows.show import plan_from_document
 
     plan = Plan(changes=(Change(Action.CREATE, "acme-a", "not found remotely",
                                 after={"replica_name": "acme-a", "train_video_url": "https://x/a.mp4?sig=s"}),),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from reconciler.sim_account import STOCK_REPLICAS, Account, ApiError
+from reconciler.sim.sim_account import STOCK_REPLICAS, Account, ApiError
 
 
 def body(**fields) -> bytes:

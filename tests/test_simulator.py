@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from reconciler.simulator import Simulator
+from reconciler.sim.simulator import Simulator
 
 KEY = "test-key"
 

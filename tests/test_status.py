@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from reconciler.models import RemoteReplica
-from reconciler.status import STATUS_PHASES, Phase, phase_of
+from reconciler.engine.models import RemoteReplica
+from reconciler.engine.status import STATUS_PHASES, Phase, phase_of
 
 
 @pytest.mark.parametrize("word,phase", [
@@ -24,10 +24,10 @@ def test_table_covers_the_documented_vocabulary():
 
 
 def test_unknown_status_is_logged_once(caplog):
-    from reconciler.client import TavusClient
+    from reconciler.api.client import TavusClient
 
     client = TavusClient("http://127.0.0.1:9", "k")
-    with caplog.at_level(logging.WARNING, logger="reconciler.status"):
+    with caplog.at_level(logging.WARNING, logger="reconciler.engine.status"):
         assert phase_of("brand-new-word") is Phase.PENDING  # pure: phase_of itself never logs
         assert not caplog.records
         for rid in ("r1", "r2"):
@@ -54,8 +54,8 @@ def test_training_progress_is_read_tolerantly(progress, percent):
     ("completed", None, False, Phase.READY),  # a model that never sends the field keeps today's meaning
 ])
 def test_the_readiness_rule_reads_finetune_status_when_the_answer_carries_it(status, finetune, sent, phase):
-    from reconciler.kinds.replicas import REPLICAS
-    from reconciler.status import replica_phase
+    from reconciler.engine.status import replica_phase
+    from reconciler.kinds.replicas.kind import REPLICAS
 
     assert replica_phase(status, finetune, sent) is phase
     data = {"replica_id": "r1", "replica_name": "a", "status": status,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fakes import FakeClient, FakeClock, _Sink, run_wait
 
-from reconciler.models import RemoteReplica
-from reconciler.progress import LineReporter
-from reconciler.status import Phase
-from reconciler.waiter import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, GONE, Waiter
+from reconciler.engine.models import RemoteReplica
+from reconciler.engine.status import Phase
+from reconciler.engine.waiter import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, GONE, Waiter
+from reconciler.views.progress import LineReporter
 
 
 def test_all_complete_and_each_poll_lists_only_pending_ids():

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from e2e import API_KEY, api_requests, names_on, replicas_file
 
-from reconciler import exitcodes, workflow
-from reconciler.client import TavusClient
-from reconciler.config import load_config
+from reconciler import exitcodes
+from reconciler.api.client import TavusClient
+from reconciler.engine.config import load_config
+from reconciler.engine.successor import successor_name
 from reconciler.errors import PlanError, UsageError
-from reconciler.successor import successor_name
+from reconciler.workflows import workflow
 
 
 class Captured:
@@ -82,13 +83,13 @@ def test_wait_times_out_with_exit_4(sim, client, tmp_path):
 
 def test_wait_targets_leaves_the_rollouts_names_to_it_resolves_created_ids_and_refuses_ambiguity(sim, client,
                                                                                                    tmp_path):
-    from reconciler.models import RemoteReplica
+    from reconciler.engine.models import RemoteReplica
 
     config = load_config(replicas_file(tmp_path, sim, ["acme-a", "acme-b", "acme-c"]))
     remote = [RemoteReplica("r1", "acme-a"), RemoteReplica("r9", successor_name("acme-a", "r1"), status="started")]
     ids = workflow.wait_targets(config, remote, file="f.yaml", created={"acme-b": "r2", "acme-c": "r3"},
                                 replacing={"acme-a"})
-    assert ids == {"r2": "acme-b", "r3": "acme-c"}  # the rollout (reconciler.rolling) tracks acme-a's successor
+    assert ids == {"r2": "acme-b", "r3": "acme-c"}  # the rollout (reconciler.engine.rolling) tracks acme-a's successor
     with pytest.raises(PlanError, match="not created yet: acme-b, acme-c"):
         workflow.wait_targets(config, remote, file="f.yaml")
     twice = [*remote, RemoteReplica("r4", "acme-b"), RemoteReplica("r5", "acme-b"), RemoteReplica("r6", "acme-c")]
@@ -128,9 +129,9 @@ def test_the_replicas_and_the_personas_are_listed_at_the_same_time(tmp_path):
     have started: run one after the other, the barrier would break)."""
     import threading
 
+    from reconciler.engine.models import RemoteReplica
     from reconciler.errors import ApiError
-    from reconciler.models import RemoteReplica
-    from reconciler.personas import RemotePersona
+    from reconciler.kinds.personas.models import RemotePersona
 
     f = tmp_path / "both.yaml"
     f.write_text("version: 1\nreplicas:\n  - name: a\n    train_video_url: https://v.example.com/a.mp4\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.yamlpos import indent_tab as _indent_tab
+from reconciler.engine.yamlpos import indent_tab as _indent_tab
 
 
 def test_indent_tab_position():

@@ -1,10 +1,10 @@
 """Resource kinds: what the planner, executor, waiter, renderers and workflows need to know about one kind
-of Tavus object, behind one interface. Replicas are the first kind (``reconciler.kinds.replicas``).
+of Tavus object, behind one interface. Replicas are the first kind (``reconciler.kinds.replicas.kind``).
 
 A kind says:
 - ``key``: its list in the file (``replicas:``), and the JSON Schema section that validates it;
 - its desired model (an entry of the file, resolved) and remote model (what the API answers), both
-  frozen dataclasses in ``reconciler.models``;
+  frozen dataclasses in ``reconciler.engine.models``;
 - its identity: the declared name inside the file's scope, or a pinned id (``identity``);
 - how it diffs: ``replace_reason`` (an attribute whose change forces a replace, like a replica's
   ``model_name``), ``in_place_changes`` (attributes updated in place: none for replicas, which Tavus
@@ -81,7 +81,7 @@ class Kind(Protocol):
     def in_place_changes(self, desired: Any, remote: Any) -> Mapping[str, tuple[object, object]]:
         """Attribute -> (remote value, declared value) for what an update in place would change."""
 
-    # the API calls, on the one client (reconciler.client.TavusClient)
+    # the API calls, on the one client (reconciler.api.client.TavusClient)
     def list(self, client: Any, *, ids: Sequence[str] | None = None) -> list[Any]: ...
     def get(self, client: Any, object_id: str) -> Any: ...
     def create(self, client: Any, desired: Any, *, name: str | None = None,
@@ -93,8 +93,8 @@ class Kind(Protocol):
 
 def kinds() -> tuple[Kind, ...]:
     """Every kind, in the order an apply creates them (a kind's references point at earlier kinds)."""
-    from reconciler.kinds.personas import PERSONAS
-    from reconciler.kinds.replicas import REPLICAS
+    from reconciler.kinds.personas.kind import PERSONAS
+    from reconciler.kinds.replicas.kind import REPLICAS
 
     return (REPLICAS, PERSONAS)
 

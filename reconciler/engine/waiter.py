@@ -1,0 +1,160 @@
+"""Waiting until declared replicas finish training (hours, on the real API).
+
+Polls the list endpoint filtered to the replicas still pending, so a poll costs pages of pending
+replicas, never one request per replica. A replica missing from a poll is confirmed with one GET before
+it is reported gone (lists may lag behind creates). Transient API failures are reported and polling
+goes on until the timeout: a flaky minute must not end a six-hour wait. Clock and sleep are injectable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reconciler.engine.models import RemoteReplica
+from reconciler.engine.status import Phase
+from reconciler.errors import ApiError, AuthError, NotFoundError
+from reconciler.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from reconciler.kinds.replicas.kind import REPLICAS
+
+GONE = "gone"
+PREVIEW_STATUS = "preview (watermarked; fine-tune running)"  # how a row in Phase.PREVIEW shows its status
+
+
+
+@dataclass
+class Tracked:
+    name: str
+    replica_id: str
+    status: str = "unknown"
+    phase: Phase | str = Phase.PENDING  # Phase, or GONE when deleted by someone else
+    progress: float | None = None
+    error_message: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return not (isinstance(self.phase, Phase) and self.phase.training)  # a preview is not done (issue 25)
+
+    def seen(self, r: RemoteReplica) -> None:
+        """Take the state ``r`` (this row's replica, as the API just reported it)."""
+        self.status, self.phase = (PREVIEW_STATUS if r.preview else r.status), r.phase
+        if r.phase is Phase.FAILED and r.finetunes and r.finetune_status:  # the preview's fine-tune failed:
+            self.status = "failed"  # not "completed" (error_message says why)
+        self.progress = 100.0 if r.phase is Phase.READY else r.progress_percent
+        self.error_message = r.failure if r.phase is Phase.FAILED else r.error_message
+
+
+@dataclass
+class WaitResult:
+    tracked: list[Tracked]
+    timed_out: bool = False
+    elapsed: float = 0.0
+    interrupted: bool = False
+
+    def having(self, *phases: Phase | str) -> list[Tracked]:
+        return [t for t in self.tracked if t.phase in phases]
+
+    @property
+    def exit_code(self) -> int:
+        if self.having(Phase.FAILED, GONE):
+            return EXIT_FAILED
+        return EXIT_TIMEOUT if self.having(Phase.PENDING, Phase.PREVIEW) else EXIT_OK
+
+
+class Driver(Protocol):
+    """Acts between polls (a rollout: ``reconciler.engine.rolling.Rolling``): its rows are tracked with the others."""
+
+    rows: list[Tracked]
+    busy: bool
+
+    def tick(self) -> None: ...
+
+
+class Reporter(Protocol):
+    def update(self, tracked: list[Tracked], elapsed: float, changed: list[tuple[Tracked, str]]) -> None: ...
+    def warning(self, message: str) -> None: ...
+
+
+@dataclass
+class Waiter:
+    client: object  # TavusClient: list_replicas(ids=...), get_replica(id)
+    reporter: Reporter
+    poll_interval: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    tracked: dict[str, Tracked] = field(default_factory=dict)
+    stop: object = None  # a threading.Event: once set, no further poll starts (Ctrl-C / SIGTERM)
+
+    def wait(self, targets: Mapping[str, str], *, timeout: float,
+             known: Mapping[str, RemoteReplica] | None = None, driver: Driver | None = None) -> WaitResult:
+        """Wait for ``targets`` (replica_id -> declared name). ``known`` seeds states already fetched.
+        ``driver`` (a rollout, ``reconciler.engine.rolling``) adds its own rows and acts after every poll; the wait
+        goes on while it is busy (it may start the next successors)."""
+        started = self.clock()
+        deadline = started + timeout
+        self.tracked = {rid: Tracked(name, rid) for rid, name in targets.items()}
+        for row in driver.rows if driver is not None else ():
+            self.tracked[f"rollout:{row.name}"] = row
+        seeded = set()
+        for t in self.tracked.values():
+            if t.done or (known or {}).get(t.replica_id) is None:
+                continue
+            t.seen(known[t.replica_id])
+            seeded.add(t.replica_id)
+        timed_out = False
+        # just listed: the first poll would learn nothing
+        fresh = bool(known) and all(t.replica_id in seeded for t in self.tracked.values() if not t.done)
+        stopped = self.stop.is_set if self.stop is not None else (lambda: False)
+        while True:
+            if stopped():
+                return WaitResult(list(self.tracked.values()), False, self.clock() - started, interrupted=True)
+            pending = [t for t in self.tracked.values() if not t.done]
+            changed = self._poll(pending) if pending and not fresh else []
+            fresh = False
+            if driver is not None:
+                driver.tick()
+            self.reporter.update(list(self.tracked.values()), self.clock() - started, changed)
+            if all(t.done for t in self.tracked.values()) and not (driver is not None and driver.busy):
+                break
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                timed_out = True
+                break
+            self.sleep(min(self.poll_interval, remaining))
+        return WaitResult(list(self.tracked.values()), timed_out, self.clock() - started)
+
+    def _poll(self, pending: list[Tracked]) -> list[tuple[Tracked, str]]:
+        """One poll; returns (tracked, previous status) for every replica whose status changed."""
+        try:
+            seen = {r.replica_id: r for r in REPLICAS.list(self.client, ids=[t.replica_id for t in pending])}
+        except AuthError:
+            raise
+        except ApiError as e:
+            self.reporter.warning(f"poll failed, will retry at the next interval: {e}")
+            return []
+        changed = []
+        for t in pending:
+            before = t.status
+            r = seen.get(t.replica_id) or self._confirm(t)
+            if r is None:
+                t.phase, t.status = GONE, GONE
+                t.error_message = "deleted by someone else while waiting"
+            elif r is not False:
+                t.seen(r)
+            if t.status != before:
+                changed.append((t, before))
+        return changed
+
+    def _confirm(self, t: Tracked) -> RemoteReplica | None | bool:
+        """A replica missing from a list: GET it. None = really gone, False = unknown this time."""
+        try:
+            return REPLICAS.get(self.client, t.replica_id)
+        except NotFoundError:
+            return None
+        except AuthError:
+            raise
+        except ApiError as e:
+            self.reporter.warning(f"could not check {t.name} ({t.replica_id}): {e}")
+            return False

@@ -1,0 +1,107 @@
+"""The planner's persona part (issue 17): pure, called by ``planner.compute_plan`` after the replicas.
+
+Per declared persona (in file order): absent -> create; one match -> update in place when the declared,
+comparable attributes differ (one JSON Patch), else nothing; several -> an error (pin one with persona_id).
+``default_replica`` (a replica declared in the file) resolves to that replica's id; when the replica is created
+by this same apply its id is known only after it exists, so the persona's create/update names it in
+``ref_replica`` and runs after the replicas. A referenced replica that is absent and not being created is a
+plan error. Undeclared in-scope user personas are unmanaged, deleted with prune, or released by ``removed:``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+from reconciler.engine.models import Action, Change, Config
+from reconciler.engine.resolver import match_personas, resolve, undeclared_personas
+from reconciler.kinds.personas.kind import PERSONAS
+
+
+def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
+                  wanted: Callable[[str], bool], prune: bool, errors: list[str], missing: set[str],
+                  resend: Collection[str] = (), warnings: list[str] | None = None,
+                  discard_drafts: Collection[str] = ()):
+    """-> (changes, unmanaged personas, forgotten personas, uncompared rows). ``resend``: declared persona names
+    whose attributes that cannot be compared are sent anyway (``--resend``), as part of their one PATCH.
+    ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25)."""
+    resend = frozenset(resend)
+    for name in sorted(resend - {d.name for d in config.personas}):
+        errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
+    discard = frozenset(discard_drafts) | frozenset(config.settings.discard_editor_drafts)
+    for name in sorted(discard - {d.name for d in config.personas}):
+        errors.append(f"--discard-editor-drafts {name}: no persona of that name is declared in {config.path}")
+    changes: list[Change] = []
+    uncompared: list[tuple[str, tuple[str, ...]]] = []
+    replica_res = resolve(config, replicas)
+    creating = {c.name for c in replica_changes if c.action is Action.CREATE}
+    matched = match_personas(config, personas)
+    for d in config.personas:
+        if not wanted(d.name):
+            continue
+        replica_id, ref = d.default_replica_id, None
+        if d.default_replica:
+            res = replica_res.get(d.default_replica)
+            if d.default_replica in creating:
+                ref = d.default_replica
+            elif res is not None and res.serving is not None:  # a replace in its rename phase: the successor
+                replica_id = res.serving.replica_id
+            elif res is not None and res.matches:
+                errors.append(f"persona {d.name}: default_replica {d.default_replica!r} is ambiguous ({res.ids})")
+                continue
+            else:
+                errors.append(f"persona {d.name}: default_replica {d.default_replica!r} does not exist and is not "
+                              "created by this plan (add it to --target, or apply the replica first)")
+                continue
+        found = matched.get(d.name, ())
+        if d.persona_id and not found:
+            errors.append(f"pinned persona {d.persona_id} not found (declared as {d.name!r}): it will not be "
+                          "created; remove persona_id to create a new one")
+            continue
+        if len(found) > 1:
+            ids = ", ".join(sorted(p.persona_id for p in found))
+            errors.append(f"{len(found)} remote personas are named {d.name!r} ({ids}): pin the one to keep with "
+                          "persona_id, or delete the others")
+            continue
+        if not found:
+            changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", persona=d,
+                                  after=PERSONAS.desired_attributes(d, replica_id), ref_replica=ref))
+            missing.update(d.missing_vars)
+            continue
+        remote = found[0]
+        if remote.persona_type == "system":  # a pinned Tavus stock persona: a read-only reference, as stock replicas
+            ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+            if ops or ref is not None or (d.persona_id and remote.name != d.name):
+                errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
+                              "are read-only, so it is never updated; remove the attributes that differ from it, "
+                              "or remove persona_id to manage a persona of your own")
+            continue
+        ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+        reason, resent = "declared attributes differ", ()
+        if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it
+            more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops)
+            reason = (f"{reason}; " if ops else "") + "--resend: attributes the API does not return are sent"
+            ops, rows, skipped = [*ops, *more], [*rows, *more_rows], []
+        elif d.name in resend and warnings is not None:
+            warnings.append(f"--resend {d.name}: every declared attribute was compared; nothing more to send")
+        if skipped:
+            uncompared.append((d.name, tuple(skipped)))
+        if ref is not None:  # the replica is created first; its id replaces whatever is there now
+            rows.append(("default_replica_id", remote.default_replica_id, f"(known after apply: {ref})"))
+        if d.persona_id and remote.name != d.name:
+            ops.append({"op": "replace", "path": "/persona_name", "value": d.name})
+            rows.insert(0, ("persona_name", remote.name, d.name))
+        if ops or ref is not None:
+            changes.append(Change(Action.UPDATE, d.name, reason, kind="personas",
+                                  persona_id=remote.persona_id, persona=d, patch=tuple(ops), diff=tuple(rows),
+                                  uncomparable=tuple(skipped), ref_replica=ref, resent=tuple(resent),
+                                  discard_drafts=d.name in discard))
+            missing.update(d.missing_vars)
+    unmanaged, released = undeclared_personas(config, personas, matched)
+    unmanaged = [p for p in unmanaged if wanted(p.name or "")]
+    forgotten = [p for p in released if wanted(p.name or "")]
+    if prune:
+        changes += [Change(Action.DELETE, p.name or "", f"persona not declared in {config.path}; prune is on",
+                           kind="personas", persona_id=p.persona_id, before=PERSONAS.remote_attributes(p))
+                    for p in unmanaged]
+        unmanaged = []
+    return changes, unmanaged, forgotten, uncompared

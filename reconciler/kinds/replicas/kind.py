@@ -1,0 +1,123 @@
+"""Replicas, the first resource kind (see ``reconciler.kinds``).
+
+Identity: the name inside the scope, or a pinned ``replica_id``. Diff: training inputs (URLs, consent,
+callback, properties) are create-time inputs and never compared; a failed training, a changed ``model_name``
+(compared only when declared: undeclared means the server's default) or ``--replace`` forces a replace,
+carried out blue/green (``reconciler.engine.successor``); a pinned replica whose name differs is renamed in place
+(Tavus's only in-place update of a replica). Pure except the API calls, which go through the one client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from reconciler.engine.models import DesiredReplica, RemoteReplica
+from reconciler.engine.status import Phase
+from reconciler.kinds import Vocabulary
+
+# the one table of the replica kind's API names (issue 25): the legacy ones, which this project speaks, and the
+# newer "face" names Tavus documents (the legacy ones remain aliases). Switching is ``REPLICAS.api = FACES``.
+LEGACY = Vocabulary("/v2/replicas", "replica_id", "replica_name", "replica_type", "replica_ids")
+FACES = Vocabulary("/v2/faces", "face_id", "face_name", "face_type", "face_ids")
+
+
+class Replicas:
+    key = "replicas"
+    noun = "replica"
+    legacy = LEGACY  # the names the models speak internally
+    api = LEGACY  # the names spoken on the wire
+
+    @property
+    def id_field(self) -> str:
+        return self.api.id_field
+
+    @property
+    def name_field(self) -> str:
+        return self.api.name_field
+
+    create_only = ("train_video_url", "train_image_url", "voice_name", "consent_video_url", "callback_url",
+                   "properties")
+    replace_on = ("model_name",)
+
+    def identity(self, desired: DesiredReplica) -> tuple[str, str]:
+        return ("id", desired.replica_id) if desired.replica_id else ("name", desired.name)
+
+    def desired_attributes(self, desired: DesiredReplica) -> dict[str, object]:
+        attrs: dict[str, object] = {"replica_name": desired.name}
+        if desired.model_name:  # undeclared: the server's default, not shown as if it were chosen
+            attrs["model_name"] = desired.model_name
+        attrs.update({k: v for k, v in desired.create_payload().items() if k not in attrs})
+        return attrs
+
+    def remote_attributes(self, remote: RemoteReplica) -> dict[str, object]:
+        return {"replica_name": remote.name, "model_name": remote.model_name, "status": remote.status}
+
+    def replace_reason(self, desired: DesiredReplica, remote: RemoteReplica,
+                       force_replace: Collection[str]) -> str | None:
+        if desired.name in force_replace:
+            return "replacement requested with --replace"
+        if remote.phase is Phase.FAILED:
+            detail = f": {remote.failure}" if remote.failure else ""
+            return f"training failed{detail}"
+        for attr in self.replace_on:  # compared only when declared
+            want, have = getattr(desired, attr), getattr(remote, attr)
+            if want and have and want != have:
+                return f"{attr} changed: forces replacement"
+        return None
+
+    @staticmethod
+    def phase(remote: RemoteReplica) -> Phase:
+        """THE readiness rule (``reconciler.engine.status.replica_phase``): READY only when production-ready; a
+        phoenix-4.5 replica whose ``status`` is done but whose ``finetune_status`` is not is PREVIEW."""
+        return remote.phase
+
+    def not_ready(self, remote: RemoteReplica) -> str | None:
+        """Why ``remote`` cannot serve a conversation yet (None when it is ready), in words for one line."""
+        phase = self.phase(remote)
+        if phase is Phase.READY:
+            return None
+        pct = remote.progress_percent
+        at = f", {pct:.0f}%" if pct is not None else ""
+        if phase is Phase.PREVIEW:
+            return (f"replica {remote.replica_id} is a watermarked preview (its fine-tune is still running{at}): "
+                    "not ready for production")
+        if phase is Phase.FAILED:
+            return f"replica {remote.replica_id} failed training: {remote.failure or 'no message'}"
+        return f"replica {remote.replica_id} is still training ({remote.status}{at})"
+
+    def in_place_changes(self, desired: DesiredReplica, remote: RemoteReplica) -> Mapping[str, tuple[object, object]]:
+        """Only the name, and only of a pinned replica (an unpinned one is found by its name)."""
+        if desired.replica_id and remote.name != desired.name:
+            return {"replica_name": (remote.name, desired.name)}
+        return {}
+
+    def list(self, client, *, ids: Sequence[str] | None = None) -> list[RemoteReplica]:
+        return client.list_replicas(ids=ids) if ids is not None else client.list_replicas()
+
+    def get(self, client, object_id: str) -> RemoteReplica:
+        return client.get_replica(object_id)
+
+    def create(self, client, desired: DesiredReplica, *, name: str | None = None,
+               known_ids: Collection[str] = ()) -> str:
+        """POST the replica (under ``name`` when given: a replace's marked successor). Never retried blindly:
+        the client settles a lost answer against the account (``known_ids``: what existed before)."""
+        payload = desired.create_payload()
+        if name is not None:
+            payload["replica_name"] = name
+        return client.create_replica(payload, known_ids=known_ids)
+
+    def update(self, client, object_id: str, changes: Mapping[str, tuple[object, object]]) -> None:
+        unknown = set(changes) - {"replica_name"}
+        if unknown:
+            raise ValueError(f"replicas cannot be updated in place: {', '.join(sorted(unknown))}")
+        if "replica_name" in changes:
+            client.rename_replica(object_id, str(changes["replica_name"][1]))
+
+    def rename(self, client, object_id: str, name: str) -> None:
+        client.rename_replica(object_id, name)
+
+    def delete(self, client, object_id: str) -> None:
+        client.delete_replica(object_id)
+
+
+REPLICAS = Replicas()
