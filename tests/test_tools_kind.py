@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import BadRequestError, NotFoundError
-from reconciler.kinds.tools.kind import (API, MAX_ATTACHED, TOOLS, attach, attached, attachment_changes, detach,
-                                         shown)
+from reconciler.kinds.tools.kind import API, MAX_ATTACHED, TOOLS, attach, attached, attachment_changes, detach, shown
 from reconciler.kinds.tools.models import MASK, DesiredTool, RemoteTool
 
 
@@ -140,7 +139,8 @@ def test_attach_detach_attached_calls():
 
 
 def test_detach_of_what_is_not_attached_is_done():
-    assert detach(FakeClient(BadRequestError("HTTP 400: Bad Request. Tool not attached to this PAL")), "p", "t") is False
+    refused = BadRequestError("HTTP 400: Bad Request. Tool not attached to this PAL")
+    assert detach(FakeClient(refused), "p", "t") is False
     assert detach(FakeClient(NotFoundError("gone")), "p", "t") is False
     with pytest.raises(BadRequestError):
         detach(FakeClient(BadRequestError("HTTP 400: something else")), "p", "t")

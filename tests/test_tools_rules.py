@@ -131,7 +131,8 @@ def test_scope_prefix():
 def test_schema_fragment():
     Draft202012Validator.check_schema(schema())
     v = Draft202012Validator(schema())
-    assert list(v.iter_errors([{"name": "a", "future_field": 1, "delivery": {"api": {"url": "https://x", "x": 1}}}])) == []
+    future = [{"name": "a", "future_field": 1, "delivery": {"api": {"url": "https://x", "x": 1}}}]
+    assert list(v.iter_errors(future)) == []
     assert [e.validator for e in v.iter_errors([{"name": "a", "delivery": {"api": {"url": "https://x",
                                                                                    "timeout": 61}}}])] == ["maximum"]
     assert [e.validator for e in v.iter_errors([{"description": "no name"}])] == ["required"]

@@ -141,7 +141,7 @@ def test_attach_detach_and_delete_detaches(sim):
 def test_attach_refusals(sim):
     pid = personas.add_persona(sim, persona_name="p")["persona_id"]
     ids = [tools.add_tool(sim, name=f"t{i}")["tool_id"] for i in range(51)]
-    for path, body in ((f"/v2/personas/pnope/tools", {"tool_ids": ids[:1]}),
+    for path, body in (("/v2/personas/pnope/tools", {"tool_ids": ids[:1]}),
                        (f"/v2/personas/{pid}/tools", {"tool_ids": ["tnope"]}),
                        (f"/v2/personas/{pid}/tools", {"tool_ids": []}),
                        (f"/v2/personas/{pid}/tools", {"tool_ids": ids})):
