@@ -47,6 +47,7 @@ class Dictionaries:
     legacy = API
     id_field = API.id_field
     name_field = API.name_field
+    references: tuple = ()  # refers to no other kind (personas refer to it)
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
     asynchronous = False
@@ -58,11 +59,21 @@ class Dictionaries:
     def identity(self, desired: DesiredDictionary) -> tuple[str, str]:
         return ("id", desired.dictionary_id) if desired.dictionary_id else ("name", desired.name)
 
+    def name_of(self, desired: DesiredDictionary) -> str:
+        return desired.name
+
+    def document(self, desired: DesiredDictionary) -> dict[str, Any]:
+        """The declared object as the API takes it (the create body; secrets in clear: sent, never shown)."""
+        return desired.create_payload()
+
     def remote_name(self, remote: RemoteDictionary) -> str | None:
         return remote.name
 
     def remote_id(self, remote: RemoteDictionary) -> str:
         return remote.dictionary_id
+
+    def managed(self, remote: RemoteDictionary) -> bool:
+        return True  # Tavus has no stock dictionaries
 
     def parse(self, item: Mapping[str, Any]) -> RemoteDictionary:
         return RemoteDictionary.from_api(item)
@@ -83,8 +94,8 @@ class Dictionaries:
                        force_replace: Collection[str]) -> str | None:
         return "replacement requested with --replace" if desired.name in force_replace else None
 
-    def in_place_changes(self, desired: DesiredDictionary,
-                         remote: RemoteDictionary) -> dict[str, tuple[object, object]]:
+    def in_place_changes(self, desired: DesiredDictionary, remote: RemoteDictionary,
+                         body: Mapping[str, Any] | None = None) -> dict[str, tuple[object, object]]:
         """``name`` (a pinned dictionary) and ``rules`` -> (the account's, the declared) when they differ. Rules
         are shown as a summary (:func:`rules_summary`), sent whole (:meth:`patch_ops`)."""
         changes: dict[str, tuple[object, object]] = {}
@@ -120,10 +131,15 @@ class Dictionaries:
     def get(self, client, object_id: str) -> RemoteDictionary:
         return client.get_object(self, object_id)
 
-    def create(self, client, desired: DesiredDictionary, *, name: str | None = None,
+    def create(self, client, body: Mapping[str, Any] | DesiredDictionary, *, name: str | None = None,
                known_ids: Collection[str] = ()) -> str:
-        """POST once; a lost answer is settled by the client against the account (``known_ids``)."""
-        return client.create_object(self, desired.create_payload(name), known_ids=known_ids)
+        """POST once (``body``: :meth:`document`, or the desired entry; ``name``: a replace's marked successor). A
+        lost answer is settled by the client against the account (``known_ids``: what existed before)."""
+        if isinstance(body, DesiredDictionary):
+            payload = body.create_payload(name)
+        else:
+            payload = {**body, **({"name": name} if name else {})}
+        return client.create_object(self, payload, known_ids=known_ids)
 
     def update(self, client, object_id: str, changes: Mapping[str, tuple[object, object]]) -> bool:
         """One PATCH; False on 304 (nothing changed) or when there is nothing to send."""

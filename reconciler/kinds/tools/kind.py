@@ -117,6 +117,7 @@ class Tools:
     legacy = API
     id_field = API.id_field
     name_field = API.name_field
+    references: tuple = ()  # refers to no other kind (personas refer to it)
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()  # nothing but --replace
     replace_deletes_first = True  # names are unique per account: a successor cannot coexist with the old tool
@@ -130,6 +131,13 @@ class Tools:
     def identity(self, desired: DesiredTool) -> tuple[str, str]:
         return ("id", desired.tool_id) if desired.tool_id else ("name", desired.name)
 
+    def name_of(self, desired: DesiredTool) -> str:
+        return desired.name
+
+    def document(self, desired: DesiredTool) -> dict[str, Any]:
+        """The declared object as the API takes it (the create body; secrets in clear: sent, never shown)."""
+        return desired.create_payload()
+
     def remote_name(self, remote: RemoteTool) -> str | None:
         return remote.name
 
@@ -139,7 +147,7 @@ class Tools:
     def parse(self, item: Mapping[str, Any]) -> RemoteTool:
         return RemoteTool.from_api(item)
 
-    def manageable(self, remote: RemoteTool) -> bool:
+    def managed(self, remote: RemoteTool) -> bool:
         """System tools (``end_call``) are Tavus's: never planned, adopted or deleted."""
         return not remote.is_system
 
@@ -157,7 +165,8 @@ class Tools:
             return "replacement requested with --replace"
         return None
 
-    def in_place_changes(self, desired: DesiredTool, remote: RemoteTool) -> dict[str, tuple[object, object]]:
+    def in_place_changes(self, desired: DesiredTool, remote: RemoteTool,
+                         body: Mapping[str, Any] | None = None) -> dict[str, tuple[object, object]]:
         """Field -> (the account's value (masked), the declared value) for every declared top-level field that
         differs; a pinned tool's name too. The declared value is the one sent: show it through :meth:`shown`."""
         changes: dict[str, tuple[object, object]] = {}
@@ -195,7 +204,7 @@ class Tools:
     # ------------------------------------------------------------------ the API calls (the one client)
 
     def list(self, client, *, ids: Sequence[str] | None = None) -> list[RemoteTool]:
-        items = [t for t in client.list_collection(self) if self.manageable(t)]
+        items = [t for t in client.list_collection(self) if self.managed(t)]
         if ids is not None:
             wanted = set(ids)
             items = [t for t in items if t.tool_id in wanted]
@@ -204,9 +213,15 @@ class Tools:
     def get(self, client, object_id: str) -> RemoteTool:
         return client.get_object(self, object_id)
 
-    def create(self, client, desired: DesiredTool, *, name: str | None = None, known_ids: Collection[str] = ()) -> str:
-        """POST the tool once; a lost answer is settled by the client against the account (``known_ids``)."""
-        return client.create_object(self, desired.create_payload(name), known_ids=known_ids)
+    def create(self, client, body: Mapping[str, Any] | DesiredTool, *, name: str | None = None,
+               known_ids: Collection[str] = ()) -> str:
+        """POST once (``body``: :meth:`document`, or the desired entry; ``name``: a replace's marked successor). A
+        lost answer is settled by the client against the account (``known_ids``: what existed before)."""
+        if isinstance(body, DesiredTool):
+            payload = body.create_payload(name)
+        else:
+            payload = {**body, **({"name": name} if name else {})}
+        return client.create_object(self, payload, known_ids=known_ids)
 
     def update(self, client, object_id: str, changes: Mapping[str, tuple[object, object]]) -> None:
         if changes:
