@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator
 from reconciler.engine.models import Settings
 from reconciler.engine.validation import Semantics
 from reconciler.engine.yamlpos import Builder, Diagnostics
-from reconciler.kinds.pronunciation_dictionaries.rules import DictionaryRules, schema
+from reconciler.kinds.pronunciation_dictionaries.rules import DictionaryRules, parse, section
 
 
 def run(text: str, env=None, settings=None, removed=()):
@@ -88,9 +88,28 @@ def test_warnings_for_what_is_not_documented():
 
 
 def test_schema_fragment():
-    Draft202012Validator.check_schema(schema())
-    v = Draft202012Validator(schema())
+    Draft202012Validator.check_schema(section())
+    v = Draft202012Validator(section())
     assert list(v.iter_errors([{"name": "a", "rules": [{"text": "a", "pronunciation": "b", "new": 1}], "x": 1}])) == []
     assert [e.validator for e in v.iter_errors([{"name": "a" * 256}])] == ["maxLength"]
     assert [e.validator for e in v.iter_errors([{"name": "a", "rules": [{"text": "a"}]}])] == ["required"]
-    assert schema()["items"]["properties"]["rules"]["maxItems"] == 10000
+    assert section()["items"]["properties"]["rules"]["maxItems"] == 10000
+
+
+class Ctx:  # the engine loader's RuleContext, as far as the rules use it
+    def __init__(self, text):
+        self.diags = Diagnostics("f.yaml")
+        self.doc = Builder(textwrap.dedent(text), self.diags, {}).build()
+        self.settings = Settings()
+
+
+def test_parse_is_the_loader_hook():
+    ctx = Ctx("""
+        pronunciation_dictionaries:
+          - name: a
+            rules: [{text: x, pronunciation: y, type: alias}]
+          - name: gone
+        removed: [gone]
+    """)
+    assert [d.name for d in parse(ctx.doc.root["pronunciation_dictionaries"], ctx)] == ["a", "gone"]
+    assert any("gone: the pronunciation dictionary is also listed under removed:" in e for e in ctx.diags.render())

@@ -10,7 +10,7 @@ from reconciler.api.redact import has_secret
 from reconciler.engine.models import Settings
 from reconciler.engine.validation import Semantics
 from reconciler.engine.yamlpos import Builder, Diagnostics
-from reconciler.kinds.tools.rules import ToolRules, schema, scope_prefix
+from reconciler.kinds.tools.rules import ToolRules, parse, scope_prefix, section
 
 
 def run(text: str, env=None, settings=None, removed=()):
@@ -129,10 +129,37 @@ def test_scope_prefix():
 
 
 def test_schema_fragment():
-    Draft202012Validator.check_schema(schema())
-    v = Draft202012Validator(schema())
+    Draft202012Validator.check_schema(section())
+    v = Draft202012Validator(section())
     future = [{"name": "a", "future_field": 1, "delivery": {"api": {"url": "https://x", "x": 1}}}]
     assert list(v.iter_errors(future)) == []
     assert [e.validator for e in v.iter_errors([{"name": "a", "delivery": {"api": {"url": "https://x",
                                                                                    "timeout": 61}}}])] == ["maximum"]
     assert [e.validator for e in v.iter_errors([{"description": "no name"}])] == ["required"]
+
+
+class Ctx:  # the engine loader's RuleContext, as far as the rules use it
+    def __init__(self, text, env=None, settings=None):
+        self.diags = Diagnostics("f.yaml")
+        self.doc = Builder(textwrap.dedent(text), self.diags, env or {}).build()
+        self.settings = settings or Settings()
+
+
+def test_parse_is_the_loader_hook():
+    ctx = Ctx("""
+        tools:
+          - name: a
+            tool_id: ${UNSET_ID}
+          - name: gone
+          - name: b
+            x1: 1
+          - name: c
+            x1: 2
+        removed: [gone, {name: other}]
+    """)
+    out = parse(ctx.doc.root["tools"], ctx)
+    assert [t.name for t in out] == ["a", "gone", "b", "c"]  # the errors refuse the file
+    errors = ctx.diags.render()
+    assert any("${UNSET_ID} is not set: a: tool_id must be known to plan" in e for e in errors)
+    assert any("gone: the tool is also listed under removed:" in e for e in errors)
+    assert sum("field 'x1'" in w for w in ctx.diags.rendered_warnings()) == 1

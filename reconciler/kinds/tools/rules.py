@@ -39,8 +39,49 @@ def schema() -> dict:
     return json.loads(files("reconciler.kinds.tools").joinpath("schema.json").read_text(encoding="utf-8"))
 
 
+def section() -> dict:
+    """The JSON Schema of the list under ``tools:`` (the fragment's ``section``)."""
+    return schema()["section"]
+
+
 def known_fields() -> list[str]:
-    return list(schema()["items"]["properties"])
+    return list(section()["items"]["properties"])
+
+
+class _Sem:
+    """The validation context the rules speak (``doc``, ``diags``, ``_unset_identity``, ``warn_once``), over the
+    engine loader's ``ctx`` (``reconciler.engine.rules.RuleContext``: ``doc``, ``diags``, ``settings``)."""
+
+    def __init__(self, ctx: Any):
+        self.doc, self.diags = ctx.doc, ctx.diags
+        self._warned: set[str] = set()
+
+    def _unset_identity(self, path: tuple, what: str) -> None:
+        for var in self.doc.missing[path]:
+            self.diags.error(self.doc.at(path), f"${{{var}}} is not set: {what} must be known to plan (set the "
+                                                "variable or give a default with ${VAR:-default})")
+
+    def warn_once(self, key: str, pos: Any, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.diags.warning(pos, message)
+
+
+def removed_names(root: Any) -> tuple[str, ...]:
+    """The names listed under ``removed:`` (plain strings and ``{name: ...}`` items)."""
+    items = root.get("removed") if isinstance(root, dict) else None
+    out = []
+    for item in items if isinstance(items, list) else ():
+        value = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
+        if isinstance(value, str):
+            out.append(value)
+    return tuple(out)
+
+
+def parse(entries: Any, ctx: Any) -> tuple:
+    """The loader's hook (``reconciler.engine.rules``): the desired entries of ``tools:``."""
+    sem = getattr(ctx, "sem", None) or _Sem(ctx)
+    return ToolRules(sem).run(entries, ctx.settings, removed_names(ctx.doc.root))
 
 
 def scope_prefix(prefix: str | None) -> str | None:
