@@ -116,7 +116,7 @@ class FakeClient:
     def __init__(self, fail=None):
         self.calls, self.fail = [], fail
 
-    def request(self, method, path, *, json=None):
+    def _call(self, method, path, *, json=None):
         self.calls.append((method, path, json))
         if self.fail:
             raise self.fail

@@ -251,7 +251,7 @@ def attachment_changes(current: Collection[str], wanted: Sequence[str]) -> tuple
 
 def attached(client, persona_id: str) -> list[RemoteTool]:
     """``GET /v2/pals/{id}/tools``: the standalone tools attached to a persona (``{"data": [tool...]}``)."""
-    body = client.request("GET", API.attached_path(persona_id))
+    body = client._call("GET", API.attached_path(persona_id))
     items = body.get("data") if isinstance(body, Mapping) else body
     out = []
     for item in items if isinstance(items, list) else ():
@@ -271,7 +271,7 @@ def attach(client, persona_id: str, tool_ids: Sequence[str]) -> None:
         return
     if len(ids) > MAX_ATTACHED:
         raise ValueError(f"a persona can have at most {MAX_ATTACHED} tools attached (got {len(ids)})")
-    client.request("POST", API.attached_path(persona_id), json={"tool_ids": ids})
+    client._call("POST", API.attached_path(persona_id), json={"tool_ids": ids})
 
 
 def detach(client, persona_id: str, tool_id: str) -> bool:
@@ -280,7 +280,7 @@ def detach(client, persona_id: str, tool_id: str) -> bool:
     from reconciler.errors import BadRequestError, NotFoundError
 
     try:
-        client.request("DELETE", API.attached_path(persona_id, tool_id))
+        client._call("DELETE", API.attached_path(persona_id, tool_id))
     except NotFoundError:
         return False
     except BadRequestError as e:
