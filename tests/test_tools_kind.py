@@ -149,3 +149,9 @@ def test_detach_of_what_is_not_attached_is_done():
 def test_listing_skips_system_tools():
     assert [t.tool_id for t in TOOLS.list(FakeClient())] == ["t1"]
     assert TOOLS.list(FakeClient(), ids=["zz"]) == []
+
+
+def test_scope_reads_a_dash_as_underscore():
+    assert TOOLS.in_scope("acme_lookup", "acme-") and TOOLS.in_scope("acme_lookup", "acme_")
+    assert not TOOLS.in_scope("other", "acme-") and not TOOLS.in_scope(None, "acme-")
+    assert TOOLS.in_scope("anything", None)

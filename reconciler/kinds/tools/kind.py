@@ -138,6 +138,15 @@ class Tools:
         """The declared object as the API takes it (the create body; secrets in clear: sent, never shown)."""
         return desired.create_payload()
 
+    @staticmethod
+    def in_scope(name: str | None, prefix: str | None) -> bool:
+        """Whether a tool named ``name`` is inside the scope ``settings.scope.name_prefix``: a tool name cannot
+        hold the ``-`` of a prefix such as ``acme-``, so the prefix is read with ``_`` in its place."""
+        from reconciler.kinds.tools.rules import scope_prefix
+
+        wanted = scope_prefix(prefix)
+        return wanted is None or (isinstance(name, str) and name.startswith(wanted))
+
     def remote_name(self, remote: RemoteTool) -> str | None:
         return remote.name
 
