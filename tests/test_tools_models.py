@@ -64,3 +64,23 @@ def test_desired_payload_and_shown():
     assert d.create_payload("other")["name"] == "other"
     assert d.shown()["delivery"]["api"]["auth"] == {"type": "bearer", "token": MASK}
     assert d.attributes["delivery"]["api"]["auth"]["token"] == "s3cret-value"  # shown() copies
+
+
+def test_a_sealed_secret_never_formats_but_is_sent():
+    import json
+
+    import httpx
+
+    from reconciler.kinds.tools.models import Secret, sealed
+
+    attrs = sealed({"delivery": {"api": {"auth": {"type": "bearer", "token": "tok-value-9"}}}})
+    token = attrs["delivery"]["api"]["auth"]["token"]
+    assert isinstance(token, Secret) and token == "tok-value-9"
+    assert "tok-value-9" not in f"{attrs} {token} {token!s} {token!r} {[token]}" and "%s" % token == MASK  # noqa: UP031
+    assert json.loads(httpx.Request("POST", "http://x", json=attrs).content) == {
+        "delivery": {"api": {"auth": {"type": "bearer", "token": "tok-value-9"}}}}
+    import copy
+
+    assert isinstance(copy.deepcopy(attrs)["delivery"]["api"]["auth"]["token"], Secret)
+    assert attrs["delivery"]["api"]["auth"]["type"] == "bearer" and not isinstance(attrs["delivery"]["api"]["auth"][
+        "type"], Secret)

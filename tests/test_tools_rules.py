@@ -163,3 +163,9 @@ def test_parse_is_the_loader_hook():
     assert any("${UNSET_ID} is not set: a: tool_id must be known to plan" in e for e in errors)
     assert any("gone: the tool is also listed under removed:" in e for e in errors)
     assert sum("field 'x1'" in w for w in ctx.diags.rendered_warnings()) == 1
+
+
+def test_declared_secrets_are_sealed():
+    out, _, _, _ = run(GOOD, env={"HR_TOKEN": "hr-token-value-2"})
+    assert "hr-token-value-2" not in repr(out[0]) and "hr-token-value-2" not in str(out[0].create_payload())
+    assert out[0].create_payload()["delivery"]["api"]["auth"]["token"] == "hr-token-value-2"

@@ -41,6 +41,33 @@ _SALT = os.urandom(16)
 _LOOKS_MASKED = re.compile(r"^\W*$|[*•…]|\.{3}|x{4,}|redacted", re.IGNORECASE)
 
 
+class Secret(str):
+    """A secret's value that shows as :data:`MASK` wherever it is formatted (``str``, ``repr``, f-strings, the
+    plan renderers), while JSON encoding (the request body) and comparisons see the value itself: a declared
+    tool can travel through plans and changes without a code path that could print its secrets."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return format(MASK, spec)
+
+
+def sealed(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``attributes`` with every secret string as a :class:`Secret`."""
+    out = copy.deepcopy(dict(attributes))
+    for path in list(secret_paths(out)):
+        parent = at(out, path[:-1])
+        if isinstance(parent[path[-1]], str):
+            parent[path[-1]] = Secret(parent[path[-1]])
+    return out
+
+
 def valid_name(name: Any) -> bool:
     return isinstance(name, str) and NAME_PATTERN.match(name) is not None
 

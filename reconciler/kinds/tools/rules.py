@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.engine.yamlpos import short
-from reconciler.kinds.tools.models import AUTH_TYPES, ORIGINS, DesiredTool, secret_paths, valid_name
+from reconciler.kinds.tools.models import AUTH_TYPES, ORIGINS, DesiredTool, sealed, secret_paths, valid_name
 
 OWN = ("name", "tool_id", "protect")  # the file's own keys (never sent as such)
 IDENTITY = ("name", "tool_id")
@@ -149,7 +149,7 @@ class ToolRules:
         missing = self._rule_vars(base, label)
         if not ok or not secrets_ok:
             return None
-        attributes = {k: _plain(v) for k, v in entry.items() if k not in OWN}
+        attributes = sealed({k: _plain(v) for k, v in entry.items() if k not in OWN})  # secrets never show
         return DesiredTool(name=entry["name"], attributes=attributes, tool_id=tool_id,
                            secret_paths=tuple(secret_paths(attributes)), missing_vars=tuple(sorted(missing)),
                            protect=entry.get("protect") is True, line=self.doc.at(base)[0])
