@@ -122,7 +122,7 @@ class Tools:
     replace_on: tuple[str, ...] = ()  # nothing but --replace
     replace_deletes_first = True  # names are unique per account: a successor cannot coexist with the old tool
     asynchronous = False
-    blue_green = False
+    blue_green = False  # no rename(): a successor cannot hold the old one's (unique) name; a rename is an update
     masked_secrets = True  # secrets come back masked: cannot be compared, --resend sends them
     max_attached = MAX_ATTACHED
 
@@ -235,9 +235,6 @@ class Tools:
     def update(self, client, object_id: str, changes: Mapping[str, tuple[object, object]]) -> None:
         if changes:
             client.patch_object(self, object_id, self.patch_body(changes))
-
-    def rename(self, client, object_id: str, name: str) -> None:
-        client.patch_object(self, object_id, {"name": name})
 
     def delete(self, client, object_id: str) -> None:
         client.delete_object(self, object_id)
