@@ -4,8 +4,7 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from reconciler.engine.graph import (ReferenceCycleError, UnknownKindError, create_order, delete_order, referrers,
-                                     stages)
+from reconciler.engine.graph import ReferenceCycleError, UnknownKindError, create_order, delete_order, referrers, stages
 from reconciler.engine.kind import Reference
 from reconciler.kinds import kinds
 

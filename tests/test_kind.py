@@ -1,7 +1,18 @@
 """reconciler.engine.kind: references as data (single, list, nested, the *_id form) and discovered abilities."""
 
-from reconciler.engine.kind import (Listing, Reference, WithBlueGreen, WithInPlaceUpdate, WithListing,
-                                    WithReadiness, get_path, has, listing, set_path, without_path)
+from reconciler.engine.kind import (
+    Listing,
+    Reference,
+    WithBlueGreen,
+    WithInPlaceUpdate,
+    WithListing,
+    WithReadiness,
+    get_path,
+    has,
+    listing,
+    set_path,
+    without_path,
+)
 from reconciler.kinds.personas.kind import PERSONAS
 from reconciler.kinds.replicas.kind import REPLICAS
 
