@@ -101,13 +101,18 @@ REGISTRY: tuple[tuple[str, str], ...] = (
 )
 
 
-def kinds() -> tuple[Kind, ...]:
-    """Every registered kind, in the order an apply creates them (referenced kinds first)."""
+def registered() -> tuple[Kind, ...]:
+    """Every registered kind, in the registry's order (the schema's sections, the plan's JSON keys)."""
     import importlib
 
+    return tuple(getattr(importlib.import_module(m), a) for m, a in REGISTRY)
+
+
+def kinds() -> tuple[Kind, ...]:
+    """Every registered kind, in the order an apply creates them (referenced kinds first)."""
     from reconciler.engine.graph import create_order
 
-    return tuple(create_order([getattr(importlib.import_module(m), a) for m, a in REGISTRY]))
+    return tuple(create_order(registered()))
 
 
 def kind(key: str) -> Kind:
