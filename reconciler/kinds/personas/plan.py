@@ -20,10 +20,12 @@ from reconciler.kinds.personas.kind import PERSONAS
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
                   wanted: Callable[[str], bool], prune: bool, errors: list[str], missing: set[str],
                   resend: Collection[str] = (), warnings: list[str] | None = None,
-                  discard_drafts: Collection[str] = ()):
+                  discard_drafts: Collection[str] = (), objects=None):
     """-> (changes, unmanaged personas, forgotten personas, uncompared rows). ``resend``: declared persona names
     whose attributes that cannot be compared are sent anyway (``--resend``), as part of their one PATCH.
-    ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25)."""
+    ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25).
+    ``objects``: the generic engine's plan of the other kinds (``reconciler.engine.objects.ObjectPlan``: ``ids``
+    and ``creating``), for the references a persona makes to them."""
     resend = frozenset(resend)
     for name in sorted(resend - {d.name for d in config.personas}):
         errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
