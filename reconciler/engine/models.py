@@ -122,6 +122,8 @@ class Config:
     personas: tuple[DesiredPersona, ...] = ()  # `personas:` (issue 17); empty for a replicas-only file
     policy: tuple[Any, ...] = ()  # policy.Rule: settings.policy, then --policy FILE's (issue 28)
     policy_findings: tuple[Any, ...] = ()  # policy.Finding of the rules checked on the file alone
+    # the kinds the generic engine plans (reconciler.engine.objects): kind key -> declared entries (issue 26)
+    objects: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def by_name(self) -> dict[str, DesiredReplica]:
         return {r.name: r for r in self.replicas}
@@ -308,6 +310,11 @@ class Change:
     # personas (issue 25), --discard-editor-drafts / settings.discard_editor_drafts: the update is sent with
     # ?force=true, overwriting an unpublished draft someone left in Tavus's editor
     discard_drafts: bool = False
+    # the generic engine (reconciler.engine.objects, issue 26): the existing object a change acts on, and the
+    # references the create/update binds: (reference field, referenced kind, declared name, id or None when the
+    # referenced object is created by this same apply)
+    object_id: str | None = None
+    refs: tuple[tuple[str, str, str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,6 +333,7 @@ class Plan:
     uncompared: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (persona, attributes the API does not return)
     rollout: Rollout | None = None  # the order, canary and batches of the replaces (None: no replace)
     forgotten_personas: tuple[Any, ...] = ()  # RemotePersona listed under `removed:`: released, no API call
+    unmanaged_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds (issue 26): (kind key, remote object)
     safety: Any = None  # policy.Safety: scope, policy rules and mass-change guard as plan/apply checked them
 
     @property
