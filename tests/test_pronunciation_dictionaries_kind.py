@@ -31,8 +31,9 @@ def test_no_change_then_rules_change_in_place():
     assert DICTIONARIES.replace_reason(same, remote(), ()) is None
     changed = DesiredDictionary(name="acme-terms", rules=({**RULE, "pronunciation": "TAY-vus"},))
     changes = DICTIONARIES.in_place_changes(changed, remote())
-    assert list(changes) == ["rules"]
+    assert changes == {"rules": ("1 rule(s)", "1 rule(s): +0 -0 ~1 (Tavus)")}  # shown: a count and a summary
     assert DICTIONARIES.patch_ops(changes) == [{"op": "replace", "path": "/rules", "value": [dict(changed.rules[0])]}]
+    assert DICTIONARIES.patch_ops({"rules": (None, [RULE])}) == [{"op": "replace", "path": "/rules", "value": [RULE]}]
 
 
 def test_pinned_rename_and_uncomparable_rules():
@@ -60,19 +61,19 @@ class FakeClient:
     def __init__(self):
         self.calls = []
 
-    def list_collection(self, kind):
-        self.calls.append(("list", kind.key))
+    def list_objects(self, listing):
+        self.calls.append(("list", listing.path))
         return [remote(), remote(pronunciation_dictionary_id="pd_2")]
 
-    def patch_object(self, kind, object_id, body):
+    def patch_object(self, listing, object_id, body):
         self.calls.append(("patch", object_id, body))
         return {}
 
-    def create_object(self, kind, payload, known_ids=()):
+    def create_object(self, listing, payload, known_ids=()):
         self.calls.append(("create", payload["name"], tuple(known_ids)))
         return "pd_new"
 
-    def delete_object(self, kind, object_id):
+    def delete_object(self, listing, object_id):
         self.calls.append(("delete", object_id))
 
 
@@ -82,8 +83,7 @@ def test_calls_go_through_the_generic_client():
     assert DICTIONARIES.create(c, DesiredDictionary(name="a"), known_ids=["pd_1"]) == "pd_new"
     assert DICTIONARIES.update(c, "pd_1", {}) is False
     DICTIONARIES.update(c, "pd_1", {"name": ("a", "b")})
-    DICTIONARIES.rename(c, "pd_1", "c")
     DICTIONARIES.delete(c, "pd_1")
     assert c.calls[1:] == [("create", "a", ("pd_1",)),
                            ("patch", "pd_1", [{"op": "replace", "path": "/name", "value": "b"}]),
-                           ("patch", "pd_1", [{"op": "replace", "path": "/name", "value": "c"}]), ("delete", "pd_1")]
+                           ("delete", "pd_1")]

@@ -26,7 +26,7 @@ def sim():
 
 def call(sim, method, path, query=None, body=None):
     parts = [p for p in path.split("/") if p]
-    assert method in pds.check_route(parts, ApiError)
+    assert method in pds.allowed(parts)
     raw = json.dumps(body).encode() if body is not None else b""
     return pds.handle(sim, method, parts, query or {}, raw, ApiError)
 
@@ -91,3 +91,15 @@ def test_unknown_id_and_delete_unlinks_personas(sim):
         call(sim, "GET", f"/v2/pronunciation-dictionaries/{did}")
     assert (e.value.status, e.value.payload) == (404, {"error": "Pronunciation dictionary not found"})
     assert pds.dictionaries(sim) == []
+
+
+def test_route_hook_lands_creates_under_faults(sim):
+    from reconciler.sim.routes import Drop, Faults
+
+    body = json.dumps({"name": "d", "rules": [RULE]}).encode()
+    with pytest.raises(Drop):
+        pds.route(sim, "POST", ["v2", "pronunciation-dictionaries"], {}, body, Faults(drop=True))
+    assert [d["name"] for d in pds.dictionaries(sim)] == ["d"]
+    with pytest.raises(ApiError) as e:
+        pds.allowed(["v2", "pronunciation-dictionaries", "x", "y"])
+    assert e.value.status == 404

@@ -122,7 +122,7 @@ class FakeClient:
             raise self.fail
         return {"data": [{"tool_id": "t1", "name": "a"}, {"bad": 1}, "x"]} if method == "GET" else {}
 
-    def list_collection(self, kind):
+    def list_objects(self, listing):
         return [RemoteTool.from_api({"tool_id": "t1", "name": "a"}),
                 RemoteTool.from_api({"tool_id": "end_call", "name": "end_call", "is_system_tool": True})]
 

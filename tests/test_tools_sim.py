@@ -18,13 +18,20 @@ class Sim:
         self._lock = threading.Lock()
 
 
-class Drop(Exception):
-    pass
-
-
 @pytest.fixture
 def sim():
     return Sim()
+
+
+@pytest.fixture
+def sim_http():
+    """The real simulator (HTTP, auth, the route registry)."""
+    from e2e import API_KEY
+
+    from reconciler.sim.simulator import Simulator
+
+    with Simulator(api_key=API_KEY) as s:
+        yield s
 
 
 def call(sim, method, path, query=None, body=None):
@@ -151,11 +158,29 @@ def test_attach_refusals(sim):
 
 
 def test_route_drops_and_late_creates(sim):
+    from reconciler.sim.routes import Drop, Faults
+
     parts = ["v2", "tools"]
     body = json.dumps({"name": "dropped"}).encode()
+    assert tools.allowed(parts) == ("GET", "POST")
     with pytest.raises(Drop):
-        tools.route(sim, "POST", parts, {}, body, late=0, drop=True, error=ApiError, drop_error=Drop)
+        tools.route(sim, "POST", parts, {}, body, Faults(drop=True))
     assert [t["name"] for t in tools.tools(sim)] == ["dropped"]  # carried out, answer lost
-    status, payload, ctype, _ = tools.route(sim, "GET", parts, {}, b"", late=0, drop=False, error=ApiError,
-                                            drop_error=Drop)
+    status, payload, ctype, _ = tools.route(sim, "GET", parts, {}, b"", Faults())
     assert status == 200 and payload["total_count"] == 1 and ctype == "application/json"
+
+
+def test_over_http_attachments_route_to_tools_also_under_pals(sim_http):
+    import httpx
+    from e2e import API_KEY
+
+    with httpx.Client(base_url=sim_http.url, headers={"x-api-key": API_KEY}) as http:
+        pid = http.post("/v2/personas", json={"persona_name": "p", "system_prompt": "x"}).json()["persona_id"]
+        tid = http.post("/v2/tools", json={"name": "lookup", "delivery": AUTH}).json()["tool_id"]
+        assert http.post(f"/v2/pals/{pid}/tools", json={"tool_ids": [tid]}).status_code == 200
+        listed = http.get(f"/v2/pals/{pid}/tools").json()["data"]
+        assert [t["tool_id"] for t in listed] == [tid] and listed[0]["delivery"]["api"]["auth"]["token"] == "********"
+        assert http.get(f"/v2/personas/{pid}").json()["data"][0]["tool_ids"] == [tid]
+        assert http.delete(f"/v2/pals/{pid}/tools/{tid}").status_code == 200
+        assert http.put(f"/v2/personas/{pid}/tools").status_code == 405
+        assert http.get("/v2/tools?limit=1&page=1").json()["total_count"] == 1

@@ -16,6 +16,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.api.listing import Listing
+from reconciler.engine.kind import Listing as ListingStyle
 from reconciler.kinds.pronunciation_dictionaries.models import DesiredDictionary, RemoteDictionary, rule_key
 
 
@@ -38,6 +40,21 @@ class ApiTable:
 
 
 API = ApiTable()
+# the one client's description of the collection (reconciler.api.listing)
+LISTING = Listing(path=API.path, noun="pronunciation dictionary", id_field=API.id_field, name_field=API.name_field,
+                  first_page=API.page_base, params=dict(API.list_params), id_aliases=API.id_aliases,
+                  parse_item=RemoteDictionary.from_api, key_of=lambda d: d.dictionary_id,
+                  gone_words=("not found",))
+
+
+class RulesChange(str):
+    """One side of a rules change as plans show it (``"2 rule(s): +1 -0 ~1 (Acme, Tavus)"``: a dictionary may hold
+    10,000 rules), carrying the rules themselves for the PATCH (:meth:`Dictionaries.patch_ops`)."""
+
+    def __new__(cls, shown: str, rules: list[dict[str, Any]]) -> RulesChange:
+        self = super().__new__(cls, shown)
+        self.rules = rules
+        return self
 
 
 class Dictionaries:
@@ -51,8 +68,10 @@ class Dictionaries:
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
     asynchronous = False
-    blue_green = True  # a --replace creates the successor first: names are not unique, the old one keeps serving
+    blue_green = False  # no readiness to wait for: a --replace creates the new one, then deletes the old one
+    replace_deletes_first = False
     masked_secrets = False
+    listing = ListingStyle(first_page=API.page_base, filters=dict(API.list_params))
 
     # ------------------------------------------------------------------ identity and attributes
 
@@ -88,6 +107,14 @@ class Dictionaries:
         count = len(remote.rules) if remote.rules is not None else remote.rules_count
         return {"name": remote.name, "rules": f"{count} rule(s)" if count is not None else None}
 
+    def export_entry(self, remote: RemoteDictionary) -> tuple[dict[str, Any], list[str]]:
+        """The file entry adopting ``remote`` (pinned by id), its rules as the account holds them."""
+        entry: dict[str, Any] = {"name": remote.name, "pronunciation_dictionary_id": remote.dictionary_id}
+        if remote.rules is not None:
+            entry["rules"] = [{k: v for k, v in r.items() if v is not None} for r in remote.rules]
+            return entry, []
+        return entry, [f"pronunciation dictionary {remote.name}: the listing carried no rules; add them"]
+
     # ------------------------------------------------------------------ diff
 
     def replace_reason(self, desired: DesiredDictionary, remote: RemoteDictionary,
@@ -97,14 +124,16 @@ class Dictionaries:
     def in_place_changes(self, desired: DesiredDictionary, remote: RemoteDictionary,
                          body: Mapping[str, Any] | None = None) -> dict[str, tuple[object, object]]:
         """``name`` (a pinned dictionary) and ``rules`` -> (the account's, the declared) when they differ. Rules
-        are shown as a summary (:func:`rules_summary`), sent whole (:meth:`patch_ops`)."""
+        are shown as a count and a summary (:class:`RulesChange`), sent whole (:meth:`patch_ops`)."""
         changes: dict[str, tuple[object, object]] = {}
         if desired.dictionary_id and remote.name != desired.name:
             changes["name"] = (remote.name, desired.name)
         if remote.rules is not None:
             keys = desired.declared_keys()
             if rule_key(desired.rules, keys) != rule_key(remote.rules, keys):
-                changes["rules"] = (list(remote.rules), desired.rule_list())
+                old, new = list(remote.rules), desired.rule_list()
+                changes["rules"] = (RulesChange(f"{len(old)} rule(s)", old),
+                                    RulesChange(f"{len(new)} rule(s): {rules_summary(old, new, keys)}", new))
         return changes
 
     def uncomparable(self, desired: DesiredDictionary, remote: RemoteDictionary) -> tuple[str, ...]:
@@ -117,19 +146,20 @@ class Dictionaries:
         unknown = set(changes) - set(API.patchable)
         if unknown:
             raise ValueError(f"pronunciation dictionaries cannot be updated in place: {', '.join(sorted(unknown))}")
-        return [{"op": "replace", "path": f"/{k}", "value": new} for k, (_, new) in sorted(changes.items())]
+        return [{"op": "replace", "path": f"/{k}", "value": new.rules if isinstance(new, RulesChange) else new}
+                for k, (_, new) in sorted(changes.items())]
 
     # ------------------------------------------------------------------ the API calls (the one client)
 
     def list(self, client, *, ids: Sequence[str] | None = None) -> list[RemoteDictionary]:
-        items = client.list_collection(self)
+        items = client.list_objects(LISTING)
         if ids is not None:
             wanted = set(ids)
             items = [d for d in items if d.dictionary_id in wanted]
         return items
 
     def get(self, client, object_id: str) -> RemoteDictionary:
-        return client.get_object(self, object_id)
+        return client.get_object(LISTING, object_id)
 
     def create(self, client, body: Mapping[str, Any] | DesiredDictionary, *, name: str | None = None,
                known_ids: Collection[str] = ()) -> str:
@@ -139,19 +169,16 @@ class Dictionaries:
             payload = body.create_payload(name)
         else:
             payload = {**body, **({"name": name} if name else {})}
-        return client.create_object(self, payload, known_ids=known_ids)
+        return client.create_object(LISTING, payload, known_ids=known_ids)
 
     def update(self, client, object_id: str, changes: Mapping[str, tuple[object, object]]) -> bool:
         """One PATCH; False on 304 (nothing changed) or when there is nothing to send."""
         if not changes:
             return False
-        return bool(client.patch_object(self, object_id, self.patch_ops(changes)))
-
-    def rename(self, client, object_id: str, name: str) -> None:
-        client.patch_object(self, object_id, [{"op": "replace", "path": "/name", "value": name}])
+        return bool(client.patch_object(LISTING, object_id, self.patch_ops(changes)))
 
     def delete(self, client, object_id: str) -> None:
-        client.delete_object(self, object_id)
+        client.delete_object(LISTING, object_id)
 
 
 def rules_summary(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]],

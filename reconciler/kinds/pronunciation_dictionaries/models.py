@@ -57,6 +57,12 @@ class DesiredDictionary:
     missing_vars: tuple[str, ...] = ()
     line: int = 0
 
+    @property
+    def urls(self) -> dict[str, str]:
+        """The URLs apply's preflight fetches before any write: none (a tool's delivery URL is an API endpoint,
+        called by Tavus during a conversation, not a file to download)."""
+        return {}
+
     def rule_list(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(dict(r)) for r in self.rules]
 

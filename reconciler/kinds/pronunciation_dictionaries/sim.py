@@ -19,13 +19,17 @@ limit, dropped and 504'd creates), so those faults apply here too. As documented
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import threading
 import time
 import uuid
 from typing import Any
+
+from reconciler.sim.patch import PatchError, apply_patch
+from reconciler.sim.routes import Faults, SimError, land
+
+COLLECTIONS = ("pronunciation-dictionaries",)
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -105,29 +109,19 @@ def serves(parts: list[str]) -> bool:
     return parts[:2] == ["v2", "pronunciation-dictionaries"]
 
 
-def check_route(parts: list[str], error: type) -> tuple[str, ...]:
-    allowed = {2: ("GET", "POST"), 3: ("GET", "PATCH", "DELETE")}.get(len(parts))
-    if not serves(parts) or allowed is None:
-        raise error(404, f"no route for /{'/'.join(parts)}")
-    return allowed
+def allowed(parts: list[str]) -> tuple[str, ...]:
+    """The route registry's hook (``reconciler.sim.routes``): the methods a path allows."""
+    methods = {2: ("GET", "POST"), 3: ("GET", "PATCH", "DELETE")}.get(len(parts))
+    if not serves(parts) or methods is None:
+        raise SimError(404, f"no route for /{'/'.join(parts)}")
+    return methods
 
 
-def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes, *, late: float,
-          drop: bool, error: type, drop_error: type, positive_int: Any = None) -> tuple[int, Any, str, dict[str, str]]:
-    """The hook from the simulator's HTTP layer (faults drawn there): a 504'd create still lands ``late``
-    seconds later, a dropped create is carried out and its answer lost."""
-    if late:
-        def later() -> None:
-            with contextlib.suppress(Exception):
-                handle(sim, method, parts, query, body, error)
-
-        timer = threading.Timer(late, later)
-        timer.daemon = True
-        timer.start()
-        raise error(504, "gateway timeout")
-    status, payload = handle(sim, method, parts, query, body, error)
-    if drop:
-        raise drop_error()
+def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes,
+          faults: Faults) -> tuple[int, Any, str, dict[str, str]]:
+    """The route registry's hook (faults drawn there): a 504'd create still lands ``late`` seconds later, a
+    dropped create is carried out and its answer lost."""
+    status, payload = land(faults, lambda: handle(sim, method, parts, query, body, SimError), slow=False)
     return status, b"" if payload is None else payload, "application/json", {}
 
 
@@ -222,8 +216,6 @@ def _create(st: Store, body: bytes, error: type) -> dict[str, Any]:
 
 def _patch(st: Store, did: str, body: bytes, error: type) -> tuple[int, Any]:
     """Under the store's lock."""
-    from reconciler.kinds.personas.sim import PatchError, apply_patch
-
     doc = st.dicts[did]
     try:
         ops = json.loads(body or b"null")

@@ -20,12 +20,16 @@ Pure except the API calls, which go through the one client.
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from reconciler.kinds.tools.models import MASK, DesiredTool, RemoteTool, is_secret_path
+from reconciler.api.listing import Listing
+from reconciler.engine.kind import Listing as ListingStyle
+from reconciler.kinds.tools.models import MASK, DesiredTool, RemoteTool, is_secret_path, secret_paths
 
 MAX_ATTACHED = 50  # tools a persona can have attached (documented)
 SERVER_FIELDS = frozenset({"tool_id", "uuid", "id", "owner_id", "is_system_tool", "created_at", "updated_at"})
@@ -60,6 +64,10 @@ class ApiTable:
 
 
 API = ApiTable()
+# the one client's description of the collection (reconciler.api.listing)
+LISTING = Listing(path=API.path, noun="tool", id_field=API.id_field, name_field=API.name_field,
+                  first_page=API.page_base, params=dict(API.list_params), id_aliases=API.id_aliases,
+                  parse_item=RemoteTool.from_api, gone_words=("tool not found",))
 
 
 def _differs(want: Any, have: Any, path: tuple[str, ...], remote: RemoteTool, skipped: list[str],
@@ -125,6 +133,7 @@ class Tools:
     blue_green = False  # no rename(): a successor cannot hold the old one's (unique) name; a rename is an update
     masked_secrets = True  # secrets come back masked: cannot be compared, --resend sends them
     max_attached = MAX_ATTACHED
+    listing = ListingStyle(first_page=API.page_base, filters=dict(API.list_params))
 
     # ------------------------------------------------------------------ identity and attributes
 
@@ -166,6 +175,23 @@ class Tools:
 
     def remote_attributes(self, remote: RemoteTool) -> dict[str, object]:
         return {k: v for k, v in remote.document.items() if k not in SERVER_FIELDS}
+
+    def export_entry(self, remote: RemoteTool) -> tuple[dict[str, Any], list[str]]:
+        """The file entry adopting ``remote`` (pinned by ``tool_id``) and the warnings for the user: each secret
+        the API answered masked is written as a ``${VAR}`` to set (its value cannot be read back)."""
+        entry: dict[str, Any] = {"name": remote.name, "tool_id": remote.tool_id}
+        doc = {k: copy.deepcopy(v) for k, v in remote.document.items() if k not in SERVER_FIELDS and k != "name"}
+        notes = []
+        for path in list(secret_paths(doc)):
+            var = re.sub(r"[^A-Z0-9]+", "_", f"{remote.name}_{path[-1]}".upper()).strip("_")
+            parent = doc
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = f"${{{var}}}"
+            notes.append(f"tool {remote.name}: {'.'.join(path)} cannot be read back (the API masks it): exported as "
+                         f"${{{var}}}; set it, then `apply --resend {remote.name}` if it changed")
+        entry.update(doc)
+        return entry, notes
 
     # ------------------------------------------------------------------ diff
 
@@ -213,14 +239,14 @@ class Tools:
     # ------------------------------------------------------------------ the API calls (the one client)
 
     def list(self, client, *, ids: Sequence[str] | None = None) -> list[RemoteTool]:
-        items = [t for t in client.list_collection(self) if self.managed(t)]
+        items = [t for t in client.list_objects(LISTING) if self.managed(t)]
         if ids is not None:
             wanted = set(ids)
             items = [t for t in items if t.tool_id in wanted]
         return items
 
     def get(self, client, object_id: str) -> RemoteTool:
-        return client.get_object(self, object_id)
+        return client.get_object(LISTING, object_id)
 
     def create(self, client, body: Mapping[str, Any] | DesiredTool, *, name: str | None = None,
                known_ids: Collection[str] = ()) -> str:
@@ -230,14 +256,14 @@ class Tools:
             payload = body.create_payload(name)
         else:
             payload = {**body, **({"name": name} if name else {})}
-        return client.create_object(self, payload, known_ids=known_ids)
+        return client.create_object(LISTING, payload, known_ids=known_ids)
 
     def update(self, client, object_id: str, changes: Mapping[str, tuple[object, object]]) -> None:
         if changes:
-            client.patch_object(self, object_id, self.patch_body(changes))
+            client.patch_object(LISTING, object_id, self.patch_body(changes))
 
     def delete(self, client, object_id: str) -> None:
-        client.delete_object(self, object_id)
+        client.delete_object(LISTING, object_id)
 
 
 TOOLS = Tools()

@@ -153,6 +153,12 @@ class DesiredTool:
     protect: bool = False
     line: int = 0
 
+    @property
+    def urls(self) -> dict[str, str]:
+        """The URLs apply's preflight fetches before any write: none (a tool's delivery URL is an API endpoint,
+        called by Tavus during a conversation, not a file to download)."""
+        return {}
+
     def create_payload(self, name: str | None = None) -> dict[str, Any]:
         """The body of ``POST /v2/tools`` (secrets in clear: only ever sent, never shown)."""
         return {"name": name or self.name, **copy.deepcopy(dict(self.attributes))}

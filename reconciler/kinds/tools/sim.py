@@ -32,6 +32,11 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from reconciler.sim.routes import Faults, SimError, land, page
+
+COLLECTIONS = ("tools",)
+SUBRESOURCES = (("personas", "tools"),)  # /v2/personas/{id}/tools... (and /v2/pals/..., the alias)
+
 MAX_PAGE = 100
 DEFAULT_LIMIT = 10
 MAX_ATTACHED = 50
@@ -135,22 +140,16 @@ def check_route(parts: list[str], error: type) -> tuple[str, ...]:
     return allowed
 
 
-def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes, *, late: float,
-          drop: bool, error: type, drop_error: type, positive_int: Any = None) -> tuple[int, Any, str, dict[str, str]]:
-    """The hook from the simulator's HTTP layer (faults drawn there): a 504'd create still lands ``late``
-    seconds later, a dropped create is carried out and its answer lost."""
-    if late:
-        def later() -> None:
-            with contextlib.suppress(Exception):
-                handle(sim, method, parts, query, body, error)
+def allowed(parts: list[str]) -> tuple[str, ...]:
+    """The route registry's hook (``reconciler.sim.routes``): the methods a path allows."""
+    return check_route(parts, SimError)
 
-        timer = threading.Timer(late, later)
-        timer.daemon = True
-        timer.start()
-        raise error(504, "gateway timeout")
-    status, payload = handle(sim, method, parts, query, body, error)
-    if drop:
-        raise drop_error()
+
+def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes,
+          faults: Faults) -> tuple[int, Any, str, dict[str, str]]:
+    """The route registry's hook (faults drawn there): a 504'd create or attach still lands ``late`` seconds
+    later, a dropped one is carried out and its answer lost."""
+    status, payload = land(faults, lambda: handle(sim, method, parts, query, body, SimError), slow=False)
     return status, b"" if payload is None else payload, "application/json", {}
 
 
@@ -161,7 +160,9 @@ def handle(sim: Any, method: str, parts: list[str], query: dict[str, str], body:
         return _attachments(sim, method, parts, body, error)
     st = store(sim)
     if len(parts) == 2:
-        return (200, _list(st, query, error)) if method == "GET" else (200, _create(st, body, error))
+        if method == "GET":
+            return 200, _list(st, query, error, min(MAX_PAGE, getattr(sim, "max_page_size", MAX_PAGE) or MAX_PAGE))
+        return 200, _create(st, body, error)
     tid = parts[2]
     with st.lock:
         if any(t["tool_id"] == tid for t in st.system):
@@ -181,22 +182,7 @@ def handle(sim: Any, method: str, parts: list[str], query: dict[str, str], body:
     return 200, _patch(st, tid, body, error)
 
 
-def _int(query: dict[str, str], key: str, default: int, least: int, error: type) -> int:
-    raw = query.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise error(400, f"{key} must be an integer") from None
-    if value < least:
-        raise error(400, f"{key} must be at least {least}")
-    return value
-
-
-def _list(st: Store, query: dict[str, str], error: type) -> dict[str, Any]:
-    limit = min(_int(query, "limit", DEFAULT_LIMIT, 1, error), MAX_PAGE)
-    page = _int(query, "page", 1, 1, error)  # 1-based ("1-indexed page number. Default 1.")
+def _list(st: Store, query: dict[str, str], error: type, max_page: int = MAX_PAGE) -> dict[str, Any]:
     kind = query.get("type") or "user"
     if kind not in ("user", "system", "all"):
         raise error(400, "type must be user, system or all")
@@ -206,8 +192,8 @@ def _list(st: Store, query: dict[str, str], error: type) -> dict[str, Any]:
     with st.lock:
         own = [st.tools[i] for i in (st.order if sort == "asc" else reversed(st.order))]
         matches = {"user": own, "system": list(st.system), "all": [*st.system, *own]}[kind]
-        window = matches[(page - 1) * limit:page * limit]
-        return {"data": [st.view(t) for t in window], "total_count": len(matches)}
+        answer = page(matches, query, first_page=1, default_limit=DEFAULT_LIMIT, max_page_size=max_page)
+        return {**answer, "data": [st.view(t) for t in answer["data"]]}
 
 
 def _object(body: bytes, error: type) -> dict[str, Any]:
