@@ -204,15 +204,54 @@ def test_out_of_scope_objects_are_left_alone():
     assert [(c.action, c.object_id) for c in plan.changes] == [(Action.DELETE, "d1")]
 
 
-def test_a_replace_is_planned_and_refused_by_the_generic_apply_until_it_is_supported():
-    class Replacing(ToyKind):
-        def replace_reason(self, desired, remote, force_replace):
-            return "url changed" if desired.doc.get("url") != remote.doc.get("url") else None
+class Replacing(ToyKind):
+    def replace_reason(self, desired, remote, force_replace):
+        return "url changed" if desired.doc.get("url") != remote.doc.get("url") else None
+
+
+def _replaced(k):
+    route = ToyRoute()
+    route.store["dicts"] = {"d1": Obj("d1", "d", {"url": "a"})}
+    remote = {"dicts": list(route.store["dicts"].values())}
+    plan = objects.plan_objects((k,), {"dicts": [Entry("d", {"url": "b"})]}, remote)
+    assert [(c.action, c.reason, c.object_id) for c in plan.changes] == [(Action.REPLACE, "url changed", "d1")]
+    return route, objects.apply_objects(plan, (k,), route, known_ids={"dicts": {"d1"}})
+
+
+def test_a_replace_creates_the_new_object_then_deletes_the_old_one():
+    route, report = _replaced(Replacing("dicts"))
+    assert report.ok and report.outcomes[0][2] == "replaced d1 with d001", report.outcomes
+    assert [o.doc["url"] for o in route.store["dicts"].values()] == ["b"]
+    assert [c for c in route.calls if c[0] != "list"] == [("create", "dicts"), ("delete", "dicts")]
+    assert report.created == {("dicts", "d"): "d001"}
+
+
+def test_a_kind_of_unique_names_deletes_first_and_a_renamed_old_object_is_kept():
+    class Unique(Replacing):
+        replace_deletes_first = True
+
+    route, report = _replaced(Unique("dicts"))
+    assert report.ok and [c for c in route.calls if c[0] != "list"] == [("delete", "dicts"), ("create", "dicts")]
+
+    class Renamed(ToyRoute):
+        def get_object(self, kind, object_id):
+            return Obj(object_id, "renamed-by-someone", {"url": "a"})
 
     k = Replacing("dicts")
     plan = objects.plan_objects((k,), {"dicts": [Entry("d", {"url": "b"})]}, {"dicts": [Obj("d1", "d", {"url": "a"})]})
-    assert [(c.action, c.reason, c.object_id) for c in plan.changes] == [(Action.REPLACE, "url changed", "d1")]
-    report = objects.apply_objects(plan, (k,), ToyRoute(), known_ids={})
+    route = Renamed()
+    route.store["dicts"] = {"d1": Obj("d1", "renamed-by-someone", {"url": "a"})}
+    report = objects.apply_objects(plan, (k,), route, known_ids={})
+    assert not report.ok and "not replaced: d1 is now named 'renamed-by-someone'" in report.outcomes[0][2]
+    assert "d1" in route.store["dicts"]
+
+
+def test_a_blue_green_replace_is_refused_by_the_generic_apply_until_it_is_supported():
+    class BlueGreen(Replacing):
+        def rename(self, client, object_id, name):
+            raise AssertionError("not reached")
+
+    _, report = _replaced(BlueGreen("dicts"))
     assert not report.ok and "not supported by the generic engine" in report.outcomes[0][2]
 
 
@@ -252,3 +291,18 @@ def test_wait_stops_at_the_deadline_and_reports_pending():
 def test_references_to_an_unregistered_kind_are_a_plan_error():
     k = ToyKind("things", (Reference("x", "nope", "x_id"),))
     assert "no such kind is registered" in objects.plan_objects((k,), {}, {}).errors[0]
+
+
+def test_removed_names_are_released_never_deleted_nor_unmanaged():
+    remote = {"dicts": [Obj("d1", "gone", {}), Obj("d2", "stale", {})]}
+    plan = objects.plan_objects(KINDS, {}, remote, prune=True, removed=("gone",))
+    assert [(c.action, c.object_id) for c in plan.changes] == [(Action.DELETE, "d2")]
+    assert objects.plan_objects(KINDS, {}, remote, removed=("gone",)).unmanaged == (("dicts", remote["dicts"][1]),)
+
+
+def test_an_object_held_from_outside_the_generic_kinds_is_never_pruned():
+    remote = {"dicts": [Obj("d1", "held", {}), Obj("d2", "stale", {})]}
+    plan = objects.plan_objects(KINDS, {}, remote, prune=True, held={"d1": "persona p (p1)"})
+    assert [(c.action, c.object_id) for c in plan.changes] == [(Action.DELETE, "d2")]
+    assert plan.warnings == ("held (d1) is not declared, but persona p (p1) references it: kept, not pruned (re-point "
+                             "the reference first)",)

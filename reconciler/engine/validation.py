@@ -409,6 +409,12 @@ def _written_as_var(doc: Document, path: tuple) -> bool:
     return raw is not None and _ONLY_VAR.match(raw) is not None
 
 
+def _declares_a_kind(root: dict) -> bool:
+    from reconciler.kinds import registered
+
+    return any(k.key in root for k in registered())
+
+
 class Semantics:
     def __init__(self, doc: Document, diags: Diagnostics, path: str, text: str, policy: tuple = ()):
         self.doc = doc
@@ -424,8 +430,11 @@ class Semantics:
         defaults = root.get("defaults") if isinstance(root.get("defaults"), dict) else {}
         defaults = {k: v for k, v in defaults.items() if k in DEFAULT_FIELDS}
         self._default_warnings(defaults)
-        replicas = root.get("replicas")
+        replicas = root.get("replicas", [])  # a file may declare any subset of the kinds (issue 27)...
         if not isinstance(replicas, list):
+            return None
+        if not _declares_a_kind(root):  # ...but at least one
+            self.diags.error(self.doc.at(()), "missing required field 'replicas'")
             return None
         names: dict[str, int] = {}
         ids: dict[str, int] = {}

@@ -9,6 +9,8 @@ its routes by adding its own ``sim.py``; nothing in ``reconciler/sim/`` changes.
   after auth and the shared fault injection (:class:`Faults`: what was drawn for it; :func:`land` applies a
   create's); ``payload`` a JSON-able value or bytes (``b""`` for none);
 - optional ``ALIASES: {newer: (legacy, {newer field: legacy field})}`` (``/v2/faces`` for ``replicas``);
+- optional ``SUBRESOURCES: ((collection, sub), ...)``: ``/v2/<collection>/<id>/<sub>...`` is served by this
+  module, not the collection's (``(("personas", "tools"),)``: the tools kind serves a persona's attachments);
 - optional ``control(sim, method, parts, body) -> (status, payload) | None``: ``/_sim/...`` endpoints
   (``parts`` = ``["", "_sim", ...]``), None when not its own.
 
@@ -36,7 +38,7 @@ from reconciler.sim.sim_account import _positive_int as positive_int
 from reconciler.sim.sim_account import json_object
 
 __all__ = ["Drop", "Faults", "SimError", "aliases", "dispatch", "json_object", "land", "modules", "page",
-           "positive_int", "table"]
+           "positive_int", "subresources", "table"]
 
 
 class Drop(Exception):
@@ -118,6 +120,19 @@ def table() -> dict[str, ModuleType]:
 
 
 @lru_cache(maxsize=1)
+def subresources() -> dict[tuple[str, str], ModuleType]:
+    """(collection, sub-resource) -> the module serving ``/v2/<collection>/<id>/<sub>...``."""
+    out: dict[tuple[str, str], ModuleType] = {}
+    for module in modules():
+        for pair in getattr(module, "SUBRESOURCES", ()):
+            if pair in out:
+                raise RuntimeError(f"/v2/{pair[0]}/{{id}}/{pair[1]} is served by both {out[pair].__name__} and "
+                                   f"{module.__name__}")
+            out[pair] = module
+    return out
+
+
+@lru_cache(maxsize=1)
 def aliases() -> dict[str, tuple[str, dict[str, str]]]:
     """The newer collection names -> (the legacy collection, {newer field name: legacy field name})."""
     out: dict[str, tuple[str, dict[str, str]]] = {}
@@ -141,6 +156,8 @@ def _route(sim: Any, h: Any, method: str, path: str, query: dict[str, str],
     """The routes of ``path`` (legacy names), after auth and faults."""
     parts = [p for p in path.split("/") if p]
     module = table().get(parts[1]) if len(parts) >= 2 and parts[0] == "v2" else None
+    if module is not None and len(parts) >= 4:
+        module = subresources().get((parts[1], parts[3]), module)
     if module is None:
         raise SimError(404, f"no route for {path}")
     allowed = module.allowed(parts)
