@@ -1,0 +1,124 @@
+"""kinds/personas/wiring.py: a persona's references to documents, guardrails, objectives, a pronunciation
+dictionary and tools, by declared name (resolved to ids) or by id."""
+
+from __future__ import annotations
+
+import textwrap
+
+from reconciler.engine.validation import Semantics
+from reconciler.engine.yamlpos import Builder, Diagnostics
+from reconciler.kinds.personas.wiring import WIRES, WiringRules, cited_ids, resolved_document, wire, without_names
+
+DECLARED = {"documents": {"acme-handbook", "acme-faq"}, "guardrails": {"acme_no_salary"},
+            "objectives": {"acme-screening"}, "pronunciation_dictionaries": {"acme-terms"},
+            "tools": {"lookup_candidate"}}
+
+
+def check(text: str, declared=DECLARED, env=None):
+    text = textwrap.dedent(text)
+    diags = Diagnostics("f.yaml")
+    doc = Builder(text, diags, env or {}).build()
+    sem = Semantics(doc, diags, "f.yaml", text)
+    entry = doc.root["personas"][0]
+    cited = WiringRules(sem, declared).run(("personas", 0), entry, entry["name"])
+    return cited, diags.render() if diags.errors else [], list(diags.rendered_warnings())
+
+
+def test_the_table():
+    assert [w.kind for w in WIRES] == ["documents", "guardrails", "objectives", "pronunciation_dictionaries", "tools"]
+    assert wire("objectives").id_key == "objectives_id" and not wire("objectives").many
+    assert wire("pronunciation_dictionaries").name_key == "layers.tts.pronunciation_dictionary"
+    assert wire("tools").attached
+
+
+def test_every_reference_by_name():
+    cited, errors, warnings = check("""
+        personas:
+          - name: acme-interviewer
+            documents: [acme-handbook, acme-faq]
+            guardrails: [acme_no_salary]
+            objectives: acme-screening
+            tools: [lookup_candidate]
+            layers: {tts: {pronunciation_dictionary: acme-terms}}
+    """)
+    assert errors == [] and warnings == []
+    assert cited == {"documents": ("acme-handbook", "acme-faq"), "guardrails": ("acme_no_salary",),
+                     "objectives": ("acme-screening",), "pronunciation_dictionaries": ("acme-terms",),
+                     "tools": ("lookup_candidate",)}
+
+
+def test_undeclared_names_are_located_errors_with_did_you_mean():
+    _, errors, _ = check("""
+        personas:
+          - name: p
+            documents: [acme-handbok]
+            guardrails: [other]
+            objectives: acme-screening
+            objectives_id: o123
+    """)
+    assert ("f.yaml:4:17: p: documents 'acme-handbok' is not a document declared in this file (did you mean "
+            "'acme-handbook'?)") in errors
+    assert ("f.yaml:5:18: p: guardrails 'other' is not a guardrail declared in this file (declare it under "
+            "guardrails:, or cite an object this file does not declare by id with guardrail_ids)") in errors
+    assert any(e.startswith("f.yaml:7:5: p: declare either objectives") for e in errors)
+    assert len(errors) == 3
+
+
+def test_a_kind_the_file_does_not_declare():
+    _, errors, _ = check("personas:\n  - name: p\n    documents: [hb]\n", declared={"documents": None})
+    assert errors == ["f.yaml:3:17: p: documents 'hb' is not a document declared in this file (declare it under "
+                      "documents:, or cite an object this file does not declare by id with document_ids)"]
+
+
+def test_lists_mix_names_and_ids_and_duplicates_warn():
+    cited, errors, warnings = check("""
+        personas:
+          - name: p
+            documents: [acme-faq, acme-faq]
+            document_ids: [d-unmanaged]
+    """)
+    assert errors == [] and cited == {"documents": ("acme-faq",)}
+    assert any("lists 'acme-faq' twice" in w for w in warnings)
+
+
+def test_unset_var_in_a_reference():
+    _, errors, _ = check("personas:\n  - name: p\n    objectives: ${OBJ}\n")
+    assert any("${OBJ} is not set" in e for e in errors)
+
+
+def test_without_names():
+    attrs = {"documents": ["a"], "system_prompt": "x", "layers": {"tts": {"pronunciation_dictionary": "t"}},
+             "tools": ["x"]}
+    assert without_names(attrs) == {"system_prompt": "x"}
+    assert without_names({"layers": {"tts": {}}}) == {"layers": {"tts": {}}}  # declared empty: kept
+    attrs = {"layers": {"tts": {"pronunciation_dictionary": "t", "tts_engine": "cartesia"}}}
+    assert without_names(attrs) == {"layers": {"tts": {"tts_engine": "cartesia"}}}
+    assert attrs["layers"]["tts"]["pronunciation_dictionary"] == "t"  # a copy
+
+
+def test_resolution_and_known_after_apply():
+    ids = {("documents", "hb"): "d1", ("documents", "faq"): None, ("objectives", "scr"): "o1",
+           ("pronunciation_dictionaries", "terms"): "pd1", ("tools", "t"): "t1"}
+    attrs = {"documents": ["hb", "faq"], "document_ids": ["d9"], "objectives": "scr",
+             "layers": {"tts": {"pronunciation_dictionary": "terms"}}, "tools": ["t"]}
+    cited = {"documents": ("hb", "faq"), "objectives": ("scr",), "pronunciation_dictionaries": ("terms",),
+             "tools": ("t",)}
+    doc, later = resolved_document(attrs, cited, lambda k, n: ids[(k, n)])
+    assert doc == {"document_ids": ["d1", "d9"], "objectives_id": "o1",
+                   "layers": {"tts": {"pronunciation_dictionary_id": "pd1"}}}
+    assert later == {"documents": ("faq",)}
+
+
+def test_resolution_keeps_the_remote_order_of_the_same_ids():
+    doc, _ = resolved_document({"documents": ["a", "b"]}, {"documents": ("a", "b")},
+                               lambda k, n: {"a": "d1", "b": "d2"}[n], remote={"document_ids": ["d2", "d1"]})
+    assert doc == {"document_ids": ["d2", "d1"]}
+    doc, _ = resolved_document({"documents": ["a"]}, {"documents": ("a",)}, lambda k, n: "d1",
+                               remote={"document_ids": ["d2", "d1"]})
+    assert doc == {"document_ids": ["d1"]}
+
+
+def test_cited_ids():
+    assert cited_ids({"document_ids": ["d1", 3], "objectives_id": "o1", "guardrail_ids": [],
+                      "layers": {"tts": {"pronunciation_dictionary_id": "pd"}}}) == {
+        "documents": ("d1",), "objectives": ("o1",), "guardrails": (), "pronunciation_dictionaries": ("pd",)}
