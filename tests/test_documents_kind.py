@@ -128,3 +128,21 @@ def test_api_calls_go_through_the_one_client():
     assert c.calls[1] == ("create", {"document_name": "hb~next~d1", "document_url": URL}, ("d1",))
     assert c.calls[2:] == [("patch", "d1", {"tags": ["x"]}), ("patch", "d3", {"document_name": "hb"}),
                            ("delete", "d1")]
+
+
+def test_an_unset_url_is_never_compared():
+    d = desired(document_url="${HB_URL}", url_unknown=True)
+    assert DOCUMENTS.replace_reason(d, remote(), ()) is None
+    assert DOCUMENTS.uncomparable(d, remote()) == ("document_url",)
+
+
+def test_export_entry_pins_and_never_writes_a_signature():
+    warnings: list[str] = []
+    r = remote(document_url=URL + "?X-Amz-Signature=s3cr3t&X-Amz-Expires=60&v=1", crawl=(("depth", 2),))
+    entry = DOCUMENTS.export_entry(r, "hb", warnings)
+    assert entry == {"name": "hb", "document_id": "d1", "document_url": URL + "?v=1", "tags": ["hiring"],
+                     "crawl": {"depth": 2}}
+    assert "s3cr3t" not in str(entry) and len(warnings) == 1 and "presigned" in warnings[0]
+    d = desired(document_url=entry["document_url"], document_id="d1", tags=("hiring",), crawl=(("depth", 2),))
+    assert DOCUMENTS.replace_reason(d, r, ()) is None and DOCUMENTS.in_place_changes(d, r) == {}
+    assert DOCUMENTS.export_entry(remote(), "hb", warnings)["document_url"] == URL and len(warnings) == 1

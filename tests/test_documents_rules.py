@@ -85,6 +85,7 @@ def test_unset_vars():
     """)
     assert any("${DOC_NAME} is not set" in e for e in errors)
     assert any("${HB_URL} is not set (needed when hb is created)" in w for w in warnings)
+    assert out[0].url_unknown and out[0].missing_vars == ("HB_URL",)
     out, errors, _, _ = run("documents:\n  - name: hb\n    document_url: ${HB_URL}\n",
                             env={"HB_URL": "https://b.s3.example/hb.pdf?X-Amz-Signature=s3cr3t"})
     assert errors == [] and out[0].document_url.endswith("s3cr3t")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine.status import Phase
-from reconciler.kinds.documents.models import DesiredDocument, RemoteDocument, url_key
+from reconciler.kinds.documents.models import DesiredDocument, RemoteDocument, unsigned_url, url_key
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ class Documents:
             return "replacement requested with --replace"
         if remote.phase is Phase.FAILED:
             return f"processing failed: {remote.failure}"
-        if desired.document_url and remote.document_url and url_key(desired.document_url) != url_key(
-                remote.document_url):
+        url, theirs = (None if desired.url_unknown else desired.document_url), remote.document_url
+        if url and theirs and url_key(url) != url_key(theirs):
             return "document_url changed: forces replacement (a document's URL cannot be updated)"
         if desired.crawl is not None and remote.crawl is not None and dict(desired.crawl) != dict(remote.crawl):
             return "crawl changed: forces replacement (a document's crawl cannot be updated)"
@@ -114,7 +114,7 @@ class Documents:
     def uncomparable(self, desired: DesiredDocument, remote: RemoteDocument) -> tuple[str, ...]:
         """Declared attributes the API did not return, so a change to them cannot be seen."""
         out = []
-        if desired.document_url and remote.document_url is None:
+        if desired.document_url and (remote.document_url is None or desired.url_unknown):
             out.append("document_url")
         if desired.tags is not None and remote.tags is None:
             out.append("tags")
@@ -128,6 +128,23 @@ class Documents:
         if unknown:
             raise ValueError(f"documents cannot be updated in place: {', '.join(sorted(unknown))} (a replace is)")
         return {key: (list(new) if isinstance(new, tuple | list) else new) for key, (_, new) in changes.items()}
+
+    def export_entry(self, remote: RemoteDocument, name: str, warnings: list[str]) -> dict[str, Any]:
+        """The file entry adopting ``remote`` (pinned by document_id) under ``name``, so that ``plan`` on the
+        export shows no changes. A presigned URL is written without its signature (never exported), with a
+        warning: it compares equal, but a replace needs a fresh one."""
+        entry: dict[str, Any] = {"name": name, "document_id": remote.document_id}
+        if remote.document_url:
+            url = unsigned_url(remote.document_url)
+            if url_key(url) == url_key(remote.document_url) and url != remote.document_url:
+                warnings.append(f"document {remote.document_id} ({name!r}): its document_url is presigned: exported "
+                                "without its signature; give a fresh one (through a ${VAR}) before it is replaced")
+            entry["document_url"] = url
+        if remote.tags is not None:
+            entry["tags"] = list(remote.tags)
+        if remote.crawl:
+            entry["crawl"] = dict(remote.crawl)
+        return entry
 
     # ------------------------------------------------------------------ readiness
 

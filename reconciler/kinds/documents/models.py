@@ -62,6 +62,17 @@ def url_key(url: str | None) -> str | None:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(sorted(kept)), ""))
 
 
+def unsigned_url(url: str) -> str:
+    """``url`` without the query parameters that sign it (what ``export`` writes: never a signature)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith(_SIGNING_PREFIXES) and k.lower() not in _SIGNING_PARAMS]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), ""))
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -102,6 +113,7 @@ class DesiredDocument:
     protect: bool = False
     missing_vars: tuple[str, ...] = ()
     line: int = 0
+    url_unknown: bool = False  # document_url holds an unset ${VAR}: its value is unknown, never compared
 
     def create_payload(self, name: str | None = None) -> dict[str, Any]:
         """The JSON body of ``POST /v2/documents`` (under ``name`` when given: a replace's marked successor)."""

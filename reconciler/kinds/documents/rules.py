@@ -100,7 +100,8 @@ class DocumentRules:
             crawl=tuple(sorted((k, crawl[k]) for k in CRAWL_KEYS if k in crawl)) if isinstance(crawl, dict) else None,
             callback_url=text.get("callback_url"), custom_description=text.get("custom_description"),
             participant_tags=_strings(entry.get("participant_tags")), extra=extra,
-            protect=entry.get("protect") is True, missing_vars=tuple(sorted(missing)), line=self.doc.at(base)[0])
+            protect=entry.get("protect") is True, missing_vars=tuple(sorted(missing)), line=self.doc.at(base)[0],
+            url_unknown=(base + ("document_url",)) in self.doc.missing)
 
     def _rule_name(self, base: tuple, name: str, settings: Any) -> tuple[str, bool]:
         """The name is plain text (no unset ${VAR}, control or invisible character), declared once among the
