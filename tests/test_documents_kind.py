@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.engine.kind import (
+    Kind,
+    WithBlueGreen,
+    WithInPlaceUpdate,
+    WithListing,
+    WithMaskedSecrets,
+    WithReadiness,
+    WithReplace,
+    has,
+    listing,
+)
 from reconciler.engine.status import Phase
 from reconciler.kinds.documents.kind import API, DOCUMENTS
 from reconciler.kinds.documents.models import DesiredDocument, RemoteDocument
@@ -22,12 +33,21 @@ def desired(**kw) -> DesiredDocument:
 
 def test_the_api_table():
     assert API.path == "/v2/documents" and API.id_field == "document_id" and API.name_field == "document_name"
-    assert API.page_base == 0 and API.patch_style == "json" and "uuid" in API.id_aliases
-    assert DOCUMENTS.key == "documents" and DOCUMENTS.asynchronous and DOCUMENTS.blue_green
+    assert API.first_page == 0 and API.patch_style == "json" and "uuid" in API.id_aliases
+    assert DOCUMENTS.key == "documents" and DOCUMENTS.references == ()
+    assert listing(DOCUMENTS).first_page == 0  # documents page from 0, unlike replicas and personas
+
+
+def test_the_engine_sees_its_abilities():
+    assert isinstance(DOCUMENTS, Kind)
+    for ability in (WithInPlaceUpdate, WithReplace, WithBlueGreen, WithReadiness, WithMaskedSecrets, WithListing):
+        assert has(DOCUMENTS, ability), ability
 
 
 def test_identity():
-    assert DOCUMENTS.identity(desired()) == ("name", "hb")
+    assert DOCUMENTS.identity(desired()) == ("name", "hb") and DOCUMENTS.name_of(desired()) == "hb"
+    assert DOCUMENTS.document(desired()) == {"document_name": "hb", "document_url": URL}
+    assert DOCUMENTS.managed(remote()) and DOCUMENTS.remote_name(remote()) == "hb"
     assert DOCUMENTS.identity(desired(document_id="d9")) == ("id", "d9")
 
 
@@ -120,7 +140,7 @@ class FakeClient:
 def test_api_calls_go_through_the_one_client():
     c = FakeClient()
     assert [d.document_id for d in DOCUMENTS.list(c, ids=["d2"])] == ["d2"]
-    assert DOCUMENTS.create(c, desired(), name="hb~next~d1", known_ids={"d1"}) == "d3"
+    assert DOCUMENTS.create(c, desired().create_payload("hb~next~d1"), known_ids={"d1"}) == "d3"
     DOCUMENTS.update(c, "d1", {"tags": ([], ["x"])})
     DOCUMENTS.update(c, "d1", {})  # nothing to send: no request
     DOCUMENTS.rename(c, "d3", "hb")

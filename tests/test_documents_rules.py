@@ -7,17 +7,25 @@ import textwrap
 from jsonschema import Draft202012Validator
 
 from reconciler.engine.models import Settings
-from reconciler.engine.validation import Semantics
 from reconciler.engine.yamlpos import Builder, Diagnostics
-from reconciler.kinds.documents.rules import DocumentRules, schema
+from reconciler.kinds.documents.rules import DocumentRules, parse, removed_names, schema
+
+
+class RuleContext:
+    """The loader's rule context as rules.py uses it (reconciler.engine.rules.RuleContext)."""
+
+    def __init__(self, doc, diags, settings, declared):
+        self.doc, self.diags, self.settings, self._declared = doc, diags, settings, declared
+
+    def declared(self, key):
+        return set(self._declared.get(key, ()))
 
 
 def run(text: str, env=None, settings=None, removed=()):
     text = textwrap.dedent(text)
     diags = Diagnostics("f.yaml")
     doc = Builder(text, diags, env or {}).build()
-    sem = Semantics(doc, diags, "f.yaml", text)
-    rules = DocumentRules(sem)
+    rules = DocumentRules(RuleContext(doc, diags, settings or Settings(), {}))
     out = rules.run(doc.root.get("documents"), settings or Settings(), removed)
     return out, diags.render() if diags.errors else [], list(diags.rendered_warnings()), rules
 
@@ -113,9 +121,22 @@ def test_unknown_fields_warn_once_and_are_sent():
     assert out[0].create_payload()["new_api_field"] == 1
 
 
+def test_parse_is_the_loaders_hook():
+    text = "documents:\n  - name: hb\n    document_url: https://x.example/a.pdf\nremoved: [hb, {name: x}]\n"
+    diags = Diagnostics("f.yaml")
+    doc = Builder(text, diags, {}).build()
+    out = parse(doc.root["documents"], RuleContext(doc, diags, Settings(), {}))
+    assert [d.name for d in out] == ["hb"]
+    assert any("also listed under removed:" in e for e in diags.render())
+    assert removed_names(["a", {"name": "b"}, {"replica_id": "r"}, 3]) == ("a", "b") and removed_names(None) == ()
+
+
 def test_the_schema_fragment():
-    v = Draft202012Validator(schema())
-    Draft202012Validator.check_schema(schema())
+    fragment = schema()
+    assert set(fragment) == {"section", "$defs"}
+    section = {**fragment["section"], "$defs": fragment["$defs"]}
+    v = Draft202012Validator(section)
+    Draft202012Validator.check_schema(section)
     assert v.is_valid([{"name": "a", "document_url": "https://x", "crawl": {"depth": 10, "max_pages": 100},
                         "future_field": True}])  # unknown fields pass (the rules warn)
     assert not v.is_valid([{"name": "a", "crawl": {"depth": 11}}])

@@ -21,6 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.engine.kind import Listing, Reference
 from reconciler.engine.status import Phase
 from reconciler.kinds.documents.models import DesiredDocument, RemoteDocument, unsigned_url, url_key
 
@@ -33,13 +34,10 @@ class ApiTable:
     id_field: str = "document_id"
     id_aliases: tuple[str, ...] = ("uuid",)  # one older example answers the id as uuid
     name_field: str = "document_name"
-    page_base: int = 0  # documents page from 0, unlike replicas and personas (1)
-    default_limit: int = 10
+    first_page: int = 0  # documents page from 0, unlike replicas and personas (1)
     list_params: Mapping[str, str] = field(default_factory=dict)  # no fixed filter needed
-    name_filter: str = "name_or_uuid"  # the listing's filter by name or id
     patch_style: str = "json"  # a plain JSON body (not JSON Patch)
     patchable: tuple[str, ...] = ("document_name", "tags")
-    gone_statuses: tuple[int, ...] = (404, 400)  # 404 {"message": "Document not found"}; 400 tolerated
 
 
 API = ApiTable()
@@ -48,6 +46,8 @@ API = ApiTable()
 class Documents:
     key = "documents"
     noun = "document"
+    references: tuple[Reference, ...] = ()  # a document cites nothing; personas cite documents
+    listing = Listing(first_page=API.first_page, filters=dict(API.list_params))
     api = API
     id_field = API.id_field
     name_field = API.name_field
@@ -62,8 +62,18 @@ class Documents:
     def identity(self, desired: DesiredDocument) -> tuple[str, str]:
         return ("id", desired.document_id) if desired.document_id else ("name", desired.name)
 
+    def name_of(self, desired: DesiredDocument) -> str:
+        return desired.name
+
+    def document(self, desired: DesiredDocument) -> dict[str, Any]:
+        """The declared attributes: the body a create sends (a document references nothing)."""
+        return desired.create_payload()
+
     def remote_name(self, remote: RemoteDocument) -> str:
         return remote.name
+
+    def managed(self, remote: RemoteDocument) -> bool:
+        return True  # there are no stock documents: every document is the account's own
 
     def remote_id(self, remote: RemoteDocument) -> str:
         return remote.document_id
@@ -100,8 +110,8 @@ class Documents:
             return "crawl changed: forces replacement (a document's crawl cannot be updated)"
         return None
 
-    def in_place_changes(self, desired: DesiredDocument,
-                         remote: RemoteDocument) -> Mapping[str, tuple[object, object]]:
+    def in_place_changes(self, desired: DesiredDocument, remote: RemoteDocument,
+                         body: Mapping[str, Any] | None = None) -> Mapping[str, tuple[object, object]]:
         """A pinned document's name and the declared tags (compared as a set: their order means nothing)."""
         changes: dict[str, tuple[object, object]] = {}
         if desired.document_id and remote.name != desired.name:
@@ -175,11 +185,10 @@ class Documents:
     def get(self, client, object_id: str) -> RemoteDocument:
         return client.get_object(self, object_id)
 
-    def create(self, client, desired: DesiredDocument, *, name: str | None = None,
-               known_ids: Collection[str] = ()) -> str:
-        """POST the document (under ``name`` when given: a replace's marked successor). Never retried blindly:
-        the client settles a lost answer against the account (``known_ids``: what existed before)."""
-        return client.create_object(self, desired.create_payload(name), known_ids=known_ids)
+    def create(self, client, body: Mapping[str, Any], *, known_ids: Collection[str] = ()) -> str:
+        """POST ``body`` (:meth:`document`; a replace's successor carries its marked name). Never retried
+        blindly: the client settles a lost answer against the account (``known_ids``: what existed before)."""
+        return client.create_object(self, dict(body), known_ids=known_ids)
 
     def update(self, client, object_id: str, changes: Mapping[str, tuple[object, object]]) -> None:
         if changes:

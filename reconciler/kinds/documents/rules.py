@@ -30,8 +30,21 @@ def schema() -> dict:
     return json.loads(files("reconciler.kinds.documents").joinpath("schema.json").read_text(encoding="utf-8"))
 
 
+def parse(entries: list, ctx: Any) -> tuple[DesiredDocument, ...]:
+    """The loader's hook (``reconciler.engine.rules``): the ``documents:`` entries, checked, as DesiredDocument."""
+    return DocumentRules(ctx).run(entries, ctx.settings, removed_names(ctx.doc.root.get("removed")))
+
+
+def removed_names(raw: Any) -> tuple[str, ...]:
+    """The names under ``removed:`` (``NAME`` or ``{name: NAME}``): released from management, never deleted."""
+    if not isinstance(raw, list):
+        return ()
+    names = [item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None for item in raw]
+    return tuple(n for n in names if isinstance(n, str))
+
+
 def known_fields() -> list[str]:
-    return list(schema()["items"]["properties"])
+    return list(schema()["$defs"]["document"]["properties"])
 
 
 def _suggest(key: str, known: list[str]) -> str | None:
@@ -52,17 +65,17 @@ def _strings(value: Any) -> tuple[str, ...] | None:
 
 
 class DocumentRules:
-    """``sem`` is the engine's validation context: ``doc`` (the located document: ``root``, ``at``, ``key_at``,
-    ``missing``, ``skip``), ``diags`` (``error``/``warning``), ``_unset_identity(path, what)`` and
-    ``warn_once(key, pos, message)``. After :meth:`run`, ``names`` maps each declared name to its line (what a
-    persona's ``documents: [names]`` may cite)."""
+    """``ctx`` is the loader's rule context (``reconciler.engine.rules.RuleContext``): ``doc`` (the located
+    document: ``root``, ``at``, ``key_at``, ``missing``, ``skip``), ``diags`` (``error``/``warning``) and
+    ``settings``. After :meth:`run`, ``names`` maps each declared name to its line."""
 
     key = "documents"
 
-    def __init__(self, sem: Any):
-        self.sem = sem
-        self.doc = sem.doc
-        self.diags = sem.diags
+    def __init__(self, ctx: Any):
+        self.ctx = ctx
+        self.doc = ctx.doc
+        self.diags = ctx.diags
+        self._warned: set[str] = set()
         self.names: dict[str, int] = {}
         self.ids: dict[str, int] = {}
         self.removed: tuple[str, ...] = ()
@@ -78,6 +91,17 @@ class DocumentRules:
                 if desired is not None:
                     out.append(desired)
         return tuple(out)
+
+    def _unset_identity(self, path: tuple, what: str) -> None:
+        for var in self.doc.missing[path]:
+            self.diags.error(self.doc.at(path), f"${{{var}}} is not set: {what} must be known to plan "
+                                                "(set the variable or give a default with ${VAR:-default})")
+
+    def _warn_once(self, key: str, pos: Any, message: str) -> None:
+        """One warning per ``key`` (a field name) for the whole file, at its first place."""
+        if key not in self._warned:
+            self._warned.add(key)
+            self.diags.warning(pos, message)
 
     def _entry(self, i: int, entry: dict, settings: Any) -> DesiredDocument | None:
         base = (self.key, i)
@@ -111,7 +135,7 @@ class DocumentRules:
         doc, diags, i = self.doc, self.diags, base[1]
         npath, fallback = base + ("name",), f"{self.key}[{i}]"
         if npath in doc.missing:
-            self.sem._unset_identity(npath, f"{fallback}.name")
+            self._unset_identity(npath, f"{fallback}.name")
             return fallback, False
         if CONTROL_CHARS.search(name):
             diags.error(doc.at(npath), f"{fallback}: name must not contain control characters")
@@ -140,7 +164,7 @@ class DocumentRules:
         """A pinned document_id is known (no unset ${VAR}) and declared once."""
         path, value = base + ("document_id",), entry.get("document_id")
         if path in self.doc.missing:
-            self.sem._unset_identity(path, f"{label}: document_id")
+            self._unset_identity(path, f"{label}: document_id")
             return None
         if not isinstance(value, str) or not value:
             return None
@@ -180,7 +204,7 @@ class DocumentRules:
                 continue
             close = _suggest(key, known)
             hint = f" (did you mean {close!r}?)" if close else ""
-            self.sem.warn_once(f"document:{key}", self.doc.key_at(base + (key,)),
+            self._warn_once(f"document:{key}", self.doc.key_at(base + (key,)),
                                f"documents: field {short(key)} is not one this version documents{hint}; it is "
                                "sent to the API as written")
 
@@ -192,7 +216,7 @@ class DocumentRules:
             if key not in CRAWL_KEYS:
                 close = _suggest(str(key), list(CRAWL_KEYS))
                 hint = f"did you mean {close!r}?" if close else f"documented: {', '.join(CRAWL_KEYS)}"
-                self.sem.warn_once(f"document:crawl.{key}", self.doc.key_at(base + ("crawl", key)),
+                self._warn_once(f"document:crawl.{key}", self.doc.key_at(base + ("crawl", key)),
                                    f"documents: crawl field {short(key)} is not documented ({hint}); it is sent "
                                    "as written")
 
