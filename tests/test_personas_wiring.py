@@ -7,7 +7,20 @@ import textwrap
 
 from reconciler.engine.validation import Semantics
 from reconciler.engine.yamlpos import Builder, Diagnostics
-from reconciler.kinds.personas.wiring import WIRES, WiringRules, cited_ids, resolved_document, wire, without_names
+from reconciler.kinds.personas.wiring import (
+    WIRES,
+    WiringRules,
+    bind_created,
+    bound_document,
+    cited_by,
+    cited_ids,
+    pending_placeholders,
+    placeholder,
+    resolve_names,
+    resolved_document,
+    wire,
+    without_names,
+)
 
 DECLARED = {"documents": {"acme-handbook", "acme-faq"}, "guardrails": {"acme_no_salary"},
             "objectives": {"acme-screening"}, "pronunciation_dictionaries": {"acme-terms"},
@@ -122,3 +135,34 @@ def test_cited_ids():
     assert cited_ids({"document_ids": ["d1", 3], "objectives_id": "o1", "guardrail_ids": [],
                       "layers": {"tts": {"pronunciation_dictionary_id": "pd"}}}) == {
         "documents": ("d1",), "objectives": ("o1",), "guardrails": (), "pronunciation_dictionaries": ("pd",)}
+
+
+def test_resolve_names_against_the_account_and_the_plan():
+    errors: list[str] = []
+    remote = {"documents": [("hb", "d1"), ("faq", "d2"), ("faq", "d3")], "guardrails": []}
+    cited = {"documents": ("hb", "faq", "new", "gone"), "guardrails": ("g",)}
+    ids = resolve_names("p", cited, remote, {("documents", "new"), ("guardrails", "g")}, errors)
+    assert ids == {("documents", "hb"): "d1", ("documents", "new"): None, ("guardrails", "g"): None}
+    assert errors == ["persona p: documents 'faq' is ambiguous: 2 documents have that name (d2, d3); pin one or "
+                      "delete the others",
+                      "persona p: documents 'gone' does not exist and is not created by this plan (declare it under "
+                      "documents:, or add it to --target)"]
+
+
+def test_placeholders_are_bound_at_apply_time():
+    ids = {("documents", "hb"): "d1", ("documents", "new"): None, ("objectives", "o"): None}
+    doc = bound_document({"documents": ["hb", "new"], "objectives": "o"},
+                         {"documents": ("hb", "new"), "objectives": ("o",)}, ids)
+    assert doc == {"document_ids": ["d1", placeholder("documents", "new")],
+                   "objectives_id": placeholder("objectives", "o")}
+    assert placeholder("documents", "new") == "(known after apply: document new)"
+    assert placeholder("pronunciation_dictionaries", "t") == "(known after apply: pronunciation_dictionary t)"
+    done = bind_created(doc, {("documents", "new"): "d9", ("objectives", "o"): "o1", ("replicas", "x"): "r1"})
+    assert done == {"document_ids": ["d1", "d9"], "objectives_id": "o1"} and pending_placeholders(done) == []
+    assert pending_placeholders(bind_created(doc, {})) == [placeholder("documents", "new"),
+                                                           placeholder("objectives", "o")]
+
+
+def test_cited_by():
+    assert cited_by([{"document_ids": ["d1"]}, {"document_ids": ["d2"], "guardrail_ids": ["g1"]}, {}]) == {
+        "documents": {"d1", "d2"}, "guardrails": {"g1"}}

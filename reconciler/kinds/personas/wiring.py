@@ -217,3 +217,90 @@ def cited_ids(document: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
         elif isinstance(value, str) and value:
             out[w.kind] = (value,)
     return out
+
+
+# ------------------------------------------------------------------ planning and apply
+
+
+def placeholder(kind: str, name: str) -> str:
+    """How a reference to an object created by this same apply is shown (and carried) until its id is known."""
+    return f"(known after apply: {wire(kind).name_key.rpartition('.')[2].rstrip('s')} {name})"
+
+
+def resolve_names(persona: str, cited: Mapping[str, tuple[str, ...]], remote: Mapping[str, Any],
+                  creating: Collection[tuple[str, str]], errors: list[str]) -> dict[tuple[str, str], str | None]:
+    """(kind, name) -> the id of every object the persona cites by name: the one managed object of that name
+    on the account, or None when this plan creates it (bound at apply time). A name neither on the account nor
+    created, or held by several objects, is a plan error. ``remote``: kind key -> [(name, id)] as listed."""
+    ids: dict[tuple[str, str], str | None] = {}
+    for kind, names in cited.items():
+        listed = remote.get(kind, ())
+        for name in names:
+            found = sorted({oid for n, oid in listed if n == name})
+            if (kind, name) in creating:
+                ids[(kind, name)] = None
+            elif len(found) == 1:
+                ids[(kind, name)] = found[0]
+            elif found:
+                errors.append(f"persona {persona}: {wire(kind).name_key} {name!r} is ambiguous: {len(found)} "
+                              f"{kind} have that name ({', '.join(found)}); pin one or delete the others")
+            else:
+                errors.append(f"persona {persona}: {wire(kind).name_key} {name!r} does not exist and is not created "
+                              f"by this plan (declare it under {kind}:, or add it to --target)")
+    return ids
+
+
+def lookup(ids: Mapping[tuple[str, str], str | None]) -> Callable[[str, str], str | None]:
+    return lambda kind, name: ids.get((kind, name))
+
+
+def bound_document(attributes: Mapping[str, Any], cited: Mapping[str, tuple[str, ...]],
+                   ids: Mapping[tuple[str, str], str | None], remote: Mapping[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """:func:`resolved_document` with every name this plan creates carried as its :func:`placeholder`."""
+    def known(kind: str, name: str) -> str:
+        return ids.get((kind, name)) or placeholder(kind, name)
+
+    doc, _later = resolved_document(attributes, cited, known, remote)
+    return doc
+
+
+def bind_created(value: Any, created: Mapping[tuple[str, str], str]) -> Any:
+    """``value`` (a patch value, a create body) with every placeholder of an object this apply created replaced
+    by its id (deep). Raises KeyError naming a placeholder whose object was not created."""
+    table = {placeholder(kind, name): oid for (kind, name), oid in created.items() if _wired(kind)}
+    return _substitute(value, table)
+
+
+def pending_placeholders(value: Any) -> list[str]:
+    """The placeholders still in ``value`` (after :func:`bind_created`: objects that were not created)."""
+    if isinstance(value, str):
+        return [value] if value.startswith("(known after apply: ") else []
+    if isinstance(value, Mapping):
+        return [p for v in value.values() for p in pending_placeholders(v)]
+    if isinstance(value, list | tuple):
+        return [p for v in value for p in pending_placeholders(v)]
+    return []
+
+
+def _wired(kind: str) -> bool:
+    return any(w.kind == kind for w in WIRES)
+
+
+def _substitute(value: Any, table: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return table.get(value, value)
+    if isinstance(value, Mapping):
+        return {k: _substitute(v, table) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_substitute(v, table) for v in value]
+    return value
+
+
+def cited_by(documents: Collection[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """kind -> every id the given persona documents cite (what must not be deleted)."""
+    out: dict[str, set[str]] = {}
+    for doc in documents:
+        for kind, ids in cited_ids(doc).items():
+            out.setdefault(kind, set()).update(ids)
+    return out
