@@ -115,31 +115,44 @@ def test_attributes():
 
 
 class FakeClient:
+    """The one client's generic calls (reconciler.api.objects), recording what the kind sends."""
+
     def __init__(self):
         self.calls = []
 
-    def list_collection(self, kind):
-        self.calls.append(("list", kind.key))
+    def list_objects(self, listing):
+        self.calls.append(("list", listing))
         return [remote(), remote(document_id="d2")]
 
-    def get_object(self, kind, oid):
+    def get_object(self, listing, oid):
         self.calls.append(("get", oid))
         return remote(document_id=oid)
 
-    def create_object(self, kind, body, *, known_ids=()):
+    def create_object(self, listing, body, *, known_ids=()):
         self.calls.append(("create", body, tuple(known_ids)))
         return "d3"
 
-    def patch_object(self, kind, oid, body):
+    def patch_object(self, listing, oid, body):
         self.calls.append(("patch", oid, body))
+        return True
 
-    def delete_object(self, kind, oid):
+    def delete_object(self, listing, oid):
         self.calls.append(("delete", oid))
+        return True
 
 
-def test_api_calls_go_through_the_one_client():
+@pytest.fixture
+def wire(monkeypatch):
+    """The client's listing description, stubbed: what matters here is what the kind sends with it."""
+    from reconciler.kinds.documents import kind
+
+    monkeypatch.setattr(kind, "_wire", lambda: "documents-listing")
+
+
+def test_api_calls_go_through_the_one_client(wire):
     c = FakeClient()
     assert [d.document_id for d in DOCUMENTS.list(c, ids=["d2"])] == ["d2"]
+    assert c.calls[0] == ("list", "documents-listing")
     assert DOCUMENTS.create(c, desired().create_payload("hb~next~d1"), known_ids={"d1"}) == "d3"
     DOCUMENTS.update(c, "d1", {"tags": ([], ["x"])})
     DOCUMENTS.update(c, "d1", {})  # nothing to send: no request

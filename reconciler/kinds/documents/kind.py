@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from reconciler.engine.kind import Listing, Reference
@@ -41,6 +42,19 @@ class ApiTable:
 
 
 API = ApiTable()
+
+
+@cache
+def _wire() -> Any:
+    """The client's description of the collection (``reconciler.api.listing.Listing``): what the one client's
+    generic calls (``list_objects``, ``get_object``, ``create_object``, ``patch_object``, ``delete_object``)
+    page, parse and settle by."""
+    from reconciler.api.listing import Listing as ApiListing
+
+    return ApiListing(path=API.path, noun="document", id_field=API.id_field, name_field=API.name_field,
+                      first_page=API.first_page, params=dict(API.list_params), id_aliases=API.id_aliases,
+                      parse_item=RemoteDocument.from_api, key_of=lambda d: d.document_id,
+                      name_getter=lambda d: d.name)
 
 
 class Documents:
@@ -176,29 +190,31 @@ class Documents:
     # ------------------------------------------------------------------ the API calls (the one client)
 
     def list(self, client, *, ids: Sequence[str] | None = None) -> list[RemoteDocument]:
-        items = client.list_collection(self)
+        """Every document (0-based pages, as the endpoint documents), concurrently with the other kinds."""
+        items = client.list_objects(_wire())
         if ids is not None:
             wanted = set(ids)
             items = [d for d in items if d.document_id in wanted]
         return items
 
     def get(self, client, object_id: str) -> RemoteDocument:
-        return client.get_object(self, object_id)
+        return client.get_object(_wire(), object_id)
 
     def create(self, client, body: Mapping[str, Any], *, known_ids: Collection[str] = ()) -> str:
         """POST ``body`` (:meth:`document`; a replace's successor carries its marked name). Never retried
         blindly: the client settles a lost answer against the account (``known_ids``: what existed before)."""
-        return client.create_object(self, dict(body), known_ids=known_ids)
+        return client.create_object(_wire(), dict(body), known_ids=known_ids)
 
     def update(self, client, object_id: str, changes: Mapping[str, tuple[object, object]]) -> None:
+        """ONE plain-JSON PATCH of what changed (name and tags: the only fields the API can change)."""
         if changes:
-            client.patch_object(self, object_id, self.patch_body(changes))
+            client.patch_object(_wire(), object_id, self.patch_body(changes))
 
     def rename(self, client, object_id: str, name: str) -> None:
-        client.patch_object(self, object_id, {"document_name": name})
+        client.patch_object(_wire(), object_id, {"document_name": name})
 
     def delete(self, client, object_id: str) -> None:
-        client.delete_object(self, object_id)
+        client.delete_object(_wire(), object_id)
 
 
 DOCUMENTS = Documents()
