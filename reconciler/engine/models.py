@@ -124,6 +124,7 @@ class Config:
     policy_findings: tuple[Any, ...] = ()  # policy.Finding of the rules checked on the file alone
     # the kinds the generic engine plans (reconciler.engine.objects): kind key -> declared entries (issue 26)
     objects: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    manages_replicas: bool = True  # False when the file has no replicas: section: never listed, never pruned
 
     def by_name(self) -> dict[str, DesiredReplica]:
         return {r.name: r for r in self.replicas}

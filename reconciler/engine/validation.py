@@ -404,6 +404,13 @@ def _mass_change_settings(raw: Any) -> MassChangeSettings:
         min_changes=floor if type(floor) is int and floor >= 1 else DEFAULT_MASS_MIN_CHANGES)
 
 
+def _kind_keys() -> tuple[str, ...]:
+    """Every registered kind's section (a file declares any subset of them, at least one)."""
+    from reconciler.kinds import registered
+
+    return tuple(k.key for k in registered())
+
+
 def _written_as_var(doc: Document, path: tuple) -> bool:
     raw = doc.raw.get(path)
     return raw is not None and _ONLY_VAR.match(raw) is not None
@@ -424,8 +431,11 @@ class Semantics:
         defaults = root.get("defaults") if isinstance(root.get("defaults"), dict) else {}
         defaults = {k: v for k, v in defaults.items() if k in DEFAULT_FIELDS}
         self._default_warnings(defaults)
-        replicas = root.get("replicas")
+        replicas = root.get("replicas", [])  # absent: the file does not manage replicas (issue 27)
         if not isinstance(replicas, list):
+            return None
+        if not any(key in root for key in _kind_keys()):
+            self.diags.error((1, 1), f"nothing to manage: declare at least one of {', '.join(_kind_keys())}")
             return None
         names: dict[str, int] = {}
         ids: dict[str, int] = {}
@@ -443,7 +453,7 @@ class Semantics:
         if self.diags.errors:
             return None
         version = root.get("version")
-        return Config(path=self.path, replicas=tuple(out), settings=settings,
+        return Config(path=self.path, replicas=tuple(out), settings=settings, manages_replicas="replicas" in root,
                       version=version if isinstance(version, int) else 1,
                       warnings=self.diags.rendered_warnings(), source=self.text,
                       removed_names=removed_names, removed_ids=removed_ids, personas=personas,

@@ -98,6 +98,7 @@ class Kind(Protocol):
 REGISTRY: tuple[tuple[str, str], ...] = (
     ("reconciler.kinds.replicas.kind", "REPLICAS"),
     ("reconciler.kinds.personas.kind", "PERSONAS"),
+    ("reconciler.kinds.documents.kind", "DOCUMENTS"),
 )
 
 

@@ -71,7 +71,10 @@ class WaitOptions:
 
 
 def inventory(client, config: Config) -> list[RemoteReplica]:
-    """User replicas, plus any pinned replica the user listing lacks (a stock replica used as a reference)."""
+    """User replicas, plus any pinned replica the user listing lacks (a stock replica used as a reference). None
+    for a file without ``replicas:`` (it does not manage them: no request, never a prune)."""
+    if not config.manages_replicas:
+        return []
     remote = client.list_replicas()
     seen = {r.replica_id for r in remote}
     missing = [d.replica_id for d in config.replicas if d.replica_id and d.replica_id not in seen]
