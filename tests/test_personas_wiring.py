@@ -69,9 +69,9 @@ def test_undeclared_names_are_located_errors_with_did_you_mean():
             objectives: acme-screening
             objectives_id: o123
     """)
-    assert ("f.yaml:4:17: p: documents 'acme-handbok' is not a document declared in this file (did you mean "
+    assert ("f.yaml:4:17: p: documents 'acme-handbok' is not declared under documents: in this file (did you mean "
             "'acme-handbook'?)") in errors
-    assert ("f.yaml:5:18: p: guardrails 'other' is not a guardrail declared in this file (declare it under "
+    assert ("f.yaml:5:18: p: guardrails 'other' is not declared under guardrails: in this file (declare it under "
             "guardrails:, or cite an object this file does not declare by id with guardrail_ids)") in errors
     assert any(e.startswith("f.yaml:7:5: p: declare either objectives") for e in errors)
     assert len(errors) == 3
@@ -79,8 +79,8 @@ def test_undeclared_names_are_located_errors_with_did_you_mean():
 
 def test_a_kind_the_file_does_not_declare():
     _, errors, _ = check("personas:\n  - name: p\n    documents: [hb]\n", declared={"documents": None})
-    assert errors == ["f.yaml:3:17: p: documents 'hb' is not a document declared in this file (declare it under "
-                      "documents:, or cite an object this file does not declare by id with document_ids)"]
+    assert errors == ["f.yaml:3:17: p: documents 'hb' is not declared under documents: in this file (declare it "
+                      "under documents:, or cite an object this file does not declare by id with document_ids)"]
 
 
 def test_lists_mix_names_and_ids_and_duplicates_warn():

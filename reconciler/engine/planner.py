@@ -95,6 +95,8 @@ def compute_plan(
                            replica_id=r.replica_id, before=remote_attributes(r)) for r in unmanaged]
         unmanaged = []
 
+    # the generic kinds first: a persona's references (issue 27) resolve against what they create
+    generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace)
     unmanaged_personas: list = []
     forgotten_personas: list = []
     uncompared: list = []
@@ -105,16 +107,19 @@ def compute_plan(
 
         persona_changes, unmanaged_personas, forgotten_personas, uncompared = plan_personas(
             config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing,
-            resend=resend, warnings=warnings, discard_drafts=discard_drafts)
+            resend=resend, warnings=warnings, discard_drafts=discard_drafts, objects=objects,
+            object_changes=generic.changes if generic is not None else ())
         deletes = [c for c in changes if c.action is Action.DELETE]
         kept = _referenced(config, personas or (), persona_changes, deletes, by_id, warnings)
         unmanaged += [by_id[c.replica_id] for c in kept if c.replica_id in by_id]
         deletes = [c for c in deletes if c not in kept]
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 
-    generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace)
     if generic is not None:
-        changes += generic.changes
+        generic = _keep_cited(generic, config, personas, changes, warnings, objects)
+        # in the reference graph's order, as they run: what personas cite first, its deletes last
+        changes = [c for c in generic.changes if c.action is not Action.DELETE] + changes + [
+            c for c in generic.changes if c.action is Action.DELETE]
         errors += generic.errors
         warnings += generic.warnings
     replaces = [c for c in changes if c.action is Action.REPLACE and c.object_id is None]
@@ -133,6 +138,15 @@ def compute_plan(
         forgotten_personas=tuple(forgotten_personas),
         unmanaged_objects=generic.unmanaged if generic is not None else (),
     )
+
+
+def _keep_cited(generic, config: Config, personas, changes, warnings, objects):
+    """Never prune what a persona still cites (issue 27: kinds/personas/plan.keep_cited)."""
+    if personas is None and not config.personas:
+        return generic
+    from reconciler.kinds.personas.plan import keep_cited
+
+    return keep_cited(generic, config, personas or (), changes, warnings, objects)
 
 
 def _object_names(config: Config, objects: Mapping[str, Sequence] | None) -> set[str]:

@@ -890,6 +890,7 @@ class PersonaRules:
         self._rule_layer_fields(base, entry)
         secret_paths = self._rule_layer_secrets(base, entry, label)
         missing = self._rule_vars(base, entry, label)
+        cited = self._rule_references(base, entry, label)
         if not name_ok:
             return None
         attributes = {k: _plain(v) for k, v in entry.items() if k not in PERSONA_OWN}
@@ -898,7 +899,17 @@ class PersonaRules:
         return DesiredPersona(
             name=entry["name"], attributes=attributes, default_replica=default_replica,
             default_replica_id=default_replica_id, secret_paths=secret_paths, missing_vars=tuple(sorted(missing)),
-            protect=entry.get("protect") is True, persona_id=persona_id)
+            protect=entry.get("protect") is True, persona_id=persona_id, cited=cited)
+
+    def _rule_references(self, base: tuple, entry: dict, label: str) -> dict:
+        """documents / guardrails / objectives / tools / layers.tts.pronunciation_dictionary name objects this
+        file declares (a located error with did-you-mean otherwise); issue 27, kinds/personas/wiring.py."""
+        from reconciler.kinds.personas.wiring import WIRES, WiringRules
+
+        root = self.doc.root
+        declared = {w.kind: ({e.get("name") for e in root[w.kind] if isinstance(e, dict)}
+                             if isinstance(root.get(w.kind), list) else None) for w in WIRES}
+        return WiringRules(self.sem, declared).run(base, entry, label)
 
     def _rule_name(self, base: tuple, name: str, settings: Settings, names: dict[str, int]) -> tuple[str, bool]:
         """The name is plain text (no unset ${VAR}, control or invisible character), declared once among the

@@ -10,17 +10,19 @@ plan error. Undeclared in-scope user personas are unmanaged, deleted with prune,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from reconciler.engine.models import Action, Change, Config
 from reconciler.engine.resolver import match_personas, resolve, undeclared_personas
-from reconciler.kinds.personas.kind import PERSONAS
+from reconciler.kinds.personas import wiring
+from reconciler.kinds.personas.kind import PERSONAS, _patched
 
 
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
                   wanted: Callable[[str], bool], prune: bool, errors: list[str], missing: set[str],
                   resend: Collection[str] = (), warnings: list[str] | None = None,
-                  discard_drafts: Collection[str] = ()):
+                  discard_drafts: Collection[str] = (), objects: Mapping[str, Sequence] | None = None,
+                  object_changes: Sequence[Change] = ()):
     """-> (changes, unmanaged personas, forgotten personas, uncompared rows). ``resend``: declared persona names
     whose attributes that cannot be compared are sent anyway (``--resend``), as part of their one PATCH.
     ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25)."""
@@ -35,9 +37,16 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
     replica_res = resolve(config, replicas)
     creating = {c.name for c in replica_changes if c.action is Action.CREATE}
     matched = match_personas(config, personas)
+    listed = wiring_listing(objects)
+    made = {(c.kind, c.name) for c in object_changes if c.action is Action.CREATE}
     for d in config.personas:
         if not wanted(d.name):
             continue
+        before = len(errors)
+        ids = wiring.resolve_names(d.name, d.cited, listed, made, errors)  # issue 27: documents, guardrails...
+        if len(errors) > before:
+            continue
+        refs = tuple((wiring.wire(kind).name_key, kind, name, oid) for (kind, name), oid in ids.items())
         replica_id, ref = d.default_replica_id, None
         if d.default_replica:
             res = replica_res.get(d.default_replica)
@@ -64,21 +73,21 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
             continue
         if not found:
             changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", persona=d,
-                                  after=PERSONAS.desired_attributes(d, replica_id), ref_replica=ref))
+                                  after=PERSONAS.desired_attributes(d, replica_id, ids), ref_replica=ref, refs=refs))
             missing.update(d.missing_vars)
             continue
         remote = found[0]
         if remote.persona_type == "system":  # a pinned Tavus stock persona: a read-only reference, as stock replicas
-            ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+            ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id, ids)
             if ops or ref is not None or (d.persona_id and remote.name != d.name):
                 errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
                               "are read-only, so it is never updated; remove the attributes that differ from it, "
                               "or remove persona_id to manage a persona of your own")
             continue
-        ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+        ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id, ids)
         reason, resent = "declared attributes differ", ()
         if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it
-            more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops)
+            more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops, ids)
             reason = (f"{reason}; " if ops else "") + "--resend: attributes the API does not return are sent"
             ops, rows, skipped = [*ops, *more], [*rows, *more_rows], []
         elif d.name in resend and warnings is not None:
@@ -93,7 +102,7 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
         if ops or ref is not None:
             changes.append(Change(Action.UPDATE, d.name, reason, kind="personas",
                                   persona_id=remote.persona_id, persona=d, patch=tuple(ops), diff=tuple(rows),
-                                  uncomparable=tuple(skipped), ref_replica=ref, resent=tuple(resent),
+                                  uncomparable=tuple(skipped), ref_replica=ref, resent=tuple(resent), refs=refs,
                                   discard_drafts=d.name in discard))
             missing.update(d.missing_vars)
     unmanaged, released = undeclared_personas(config, personas, matched)
@@ -105,3 +114,41 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
                     for p in unmanaged]
         unmanaged = []
     return changes, unmanaged, forgotten, uncompared
+
+
+def wiring_listing(objects: Mapping[str, Sequence] | None) -> dict[str, list[tuple[str, str]]]:
+    """kind key -> [(name, id)] of the listed objects of every wired kind (issue 27)."""
+    from reconciler.kinds import kind
+
+    out: dict[str, list[tuple[str, str]]] = {}
+    for key, items in (objects or {}).items():
+        k = kind(key)
+        out[key] = [(k.remote_name(r), k.remote_id(r)) for r in items if k.managed(r)]
+    return out
+
+
+def keep_cited(generic, config: Config, personas: Sequence, persona_changes: Sequence[Change], warnings: list[str],
+               objects: Mapping[str, Sequence] | None = None):
+    """The generic kinds' plan without the deletes of objects a persona still cites once this plan has run (its
+    remote document, or the document its update leaves): never a delete of what a persona references; those
+    objects stay unmanaged, with a warning. Personas this plan deletes cite nothing."""
+    from dataclasses import replace
+
+    updates = {c.persona_id: c for c in persona_changes if c.kind == "personas" and c.action is Action.UPDATE}
+    gone = {c.persona_id for c in persona_changes if c.kind == "personas" and c.action is Action.DELETE}
+    docs = [_patched(p.document, updates[p.persona_id].patch) if p.persona_id in updates else p.document
+            for p in personas if p.persona_id not in gone]
+    docs += [dict(c.after or {}) for c in persona_changes if c.kind == "personas" and c.action is Action.CREATE]
+    cited = wiring.cited_by(docs)
+    kept, unmanaged = [], list(generic.unmanaged)
+    for c in generic.changes:
+        if c.action is Action.DELETE and c.object_id in cited.get(c.kind, ()):
+            warnings.append(f"{c.name} ({c.object_id}) is not declared, but a persona references it: kept, not "
+                            "pruned (remove it from the persona first)")
+            from reconciler.kinds import kind
+
+            k = kind(c.kind)
+            unmanaged += [(c.kind, r) for r in (objects or {}).get(c.kind, ()) if k.remote_id(r) == c.object_id]
+            continue
+        kept.append(c)
+    return replace(generic, changes=tuple(kept), unmanaged=tuple(unmanaged))

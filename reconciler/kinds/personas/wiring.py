@@ -55,6 +55,16 @@ WIRES: tuple[Wire, ...] = (
 NAME_KEYS = frozenset(w.by_name for w in WIRES)
 
 
+def references() -> tuple[Any, ...]:
+    """The engine's :class:`~reconciler.engine.kind.Reference` of every wire whose kind is registered (the
+    reference graph refuses a reference to a kind the registry does not hold)."""
+    from reconciler.engine.kind import Reference
+    from reconciler.kinds import REGISTRY
+
+    registered = {module.split(".")[2] for module, _attr in REGISTRY}
+    return tuple(Reference(w.name_key, w.kind, w.id_key, many=w.many) for w in WIRES if w.kind in registered)
+
+
 def wire(kind: str) -> Wire:
     for w in WIRES:
         if w.kind == kind:
@@ -131,8 +141,8 @@ class WiringRules:
             return ()
         npath = base + w.by_name
         if has_id and not w.many:
-            diags.error(doc.key_at(base + w.by_id), f"{label}: declare either {w.name_key} (a {self._noun(w)} of "
-                                                    f"this file, by name) or {w.id_key} (the id of one this file "
+            diags.error(doc.key_at(base + w.by_id), f"{label}: declare either {w.name_key} (one of this file's "
+                                                    f"{w.kind}, by name) or {w.id_key} (the id of one this file "
                                                     "does not declare), not both")
             return ()
         items = [(npath, value)] if not w.many else [(npath + (j,), v) for j, v in enumerate(value or ())] \
@@ -152,9 +162,6 @@ class WiringRules:
             out.append(name)
         return tuple(out)
 
-    def _noun(self, w: Wire) -> str:
-        return w.kind.rstrip("s").replace("_", " ").replace("dictionarie", "dictionary")
-
     def _undeclared(self, path: tuple, label: str, w: Wire, name: str) -> bool:
         names = self.declared.get(w.kind)
         if names is not None and name in names:
@@ -164,8 +171,8 @@ class WiringRules:
             hint = f"did you mean {close[0]!r}?"
         else:
             hint = f"declare it under {w.kind}:, or cite an object this file does not declare by id with {w.id_key}"
-        self.diags.error(self.doc.at(path), f"{label}: {w.name_key} {short(name)} is not a {self._noun(w)} "
-                                            f"declared in this file ({hint})")
+        self.diags.error(self.doc.at(path), f"{label}: {w.name_key} {short(name)} is not declared under {w.kind}: "
+                                            f"in this file ({hint})")
         return True
 
 
