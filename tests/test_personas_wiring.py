@@ -139,13 +139,11 @@ def test_cited_ids():
 
 def test_resolve_names_against_the_account_and_the_plan():
     errors: list[str] = []
-    remote = {"documents": [("hb", "d1"), ("faq", "d2"), ("faq", "d3")], "guardrails": []}
-    cited = {"documents": ("hb", "faq", "new", "gone"), "guardrails": ("g",)}
-    ids = resolve_names("p", cited, remote, {("documents", "new"), ("guardrails", "g")}, errors)
+    cited = {"documents": ("hb", "new", "gone"), "guardrails": ("g",)}
+    ids = resolve_names("p", cited, {("documents", "hb"): "d1"}, {("documents", "new"), ("guardrails", "g"),
+                                                                  ("documents", "hb")}, errors)
     assert ids == {("documents", "hb"): "d1", ("documents", "new"): None, ("guardrails", "g"): None}
-    assert errors == ["persona p: documents 'faq' is ambiguous: 2 documents have that name (d2, d3); pin one or "
-                      "delete the others",
-                      "persona p: documents 'gone' does not exist and is not created by this plan (declare it under "
+    assert errors == ["persona p: documents 'gone' does not exist and is not created by this plan (declare it under "
                       "documents:, or add it to --target)"]
 
 

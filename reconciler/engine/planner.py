@@ -95,7 +95,7 @@ def compute_plan(
                            replica_id=r.replica_id, before=remote_attributes(r)) for r in unmanaged]
         unmanaged = []
 
-    # the generic kinds first: a persona's references (issue 27) resolve against what they create
+    # the generic engine's kinds first: a persona may reference them (their ids, or "created by this plan")
     generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace)
     unmanaged_personas: list = []
     forgotten_personas: list = []
@@ -107,8 +107,7 @@ def compute_plan(
 
         persona_changes, unmanaged_personas, forgotten_personas, uncompared = plan_personas(
             config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing,
-            resend=resend, warnings=warnings, discard_drafts=discard_drafts, objects=objects,
-            object_changes=generic.changes if generic is not None else ())
+            resend=resend, warnings=warnings, discard_drafts=discard_drafts, objects=generic)
         deletes = [c for c in changes if c.action is Action.DELETE]
         kept = _referenced(config, personas or (), persona_changes, deletes, by_id, warnings)
         unmanaged += [by_id[c.replica_id] for c in kept if c.replica_id in by_id]
@@ -173,7 +172,8 @@ def _plan_generic(config: Config, objects: Mapping[str, Sequence] | None, *, pru
     plan = plan_objects(generic_kinds(), desired, remote, prune=prune, in_scope=config.settings.in_scope,
                         force_replace=force_replace)
     return ObjectPlan(tuple(c for c in plan.changes if wanted(c.name)), tuple(
-        (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings)
+        (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings,
+        plan.ids, frozenset(c for c in plan.creating if wanted(c[1])))  # --target: only what it makes
 
 
 def _no_such_target(name: str, declared: list[str], path: str) -> str:

@@ -21,11 +21,12 @@ from reconciler.kinds.personas.kind import PERSONAS, _patched
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
                   wanted: Callable[[str], bool], prune: bool, errors: list[str], missing: set[str],
                   resend: Collection[str] = (), warnings: list[str] | None = None,
-                  discard_drafts: Collection[str] = (), objects: Mapping[str, Sequence] | None = None,
-                  object_changes: Sequence[Change] = ()):
+                  discard_drafts: Collection[str] = (), objects=None):
     """-> (changes, unmanaged personas, forgotten personas, uncompared rows). ``resend``: declared persona names
     whose attributes that cannot be compared are sent anyway (``--resend``), as part of their one PATCH.
-    ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25)."""
+    ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25).
+    ``objects``: the generic engine's plan of the other kinds (``reconciler.engine.objects.ObjectPlan``: ``ids``
+    and ``creating``), for the references a persona makes to them."""
     resend = frozenset(resend)
     for name in sorted(resend - {d.name for d in config.personas}):
         errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
@@ -37,13 +38,13 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
     replica_res = resolve(config, replicas)
     creating = {c.name for c in replica_changes if c.action is Action.CREATE}
     matched = match_personas(config, personas)
-    listed = wiring_listing(objects)
-    made = {(c.kind, c.name) for c in object_changes if c.action is Action.CREATE}
+    ids_of = dict(getattr(objects, "ids", {}) or {})  # (kind, declared name) -> the id on the account
+    made = frozenset(getattr(objects, "creating", ()) or ())  # (kind, declared name) created by this plan
     for d in config.personas:
         if not wanted(d.name):
             continue
         before = len(errors)
-        ids = wiring.resolve_names(d.name, d.cited, listed, made, errors)  # issue 27: documents, guardrails...
+        ids = wiring.resolve_names(d.name, d.cited, ids_of, made, errors)  # issue 27: documents, guardrails...
         if len(errors) > before:
             continue
         refs = tuple((wiring.wire(kind).name_key, kind, name, oid) for (kind, name), oid in ids.items())
@@ -114,17 +115,6 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
                     for p in unmanaged]
         unmanaged = []
     return changes, unmanaged, forgotten, uncompared
-
-
-def wiring_listing(objects: Mapping[str, Sequence] | None) -> dict[str, list[tuple[str, str]]]:
-    """kind key -> [(name, id)] of the listed objects of every wired kind (issue 27)."""
-    from reconciler.kinds import kind
-
-    out: dict[str, list[tuple[str, str]]] = {}
-    for key, items in (objects or {}).items():
-        k = kind(key)
-        out[key] = [(k.remote_name(r), k.remote_id(r)) for r in items if k.managed(r)]
-    return out
 
 
 def keep_cited(generic, config: Config, personas: Sequence, persona_changes: Sequence[Change], warnings: list[str],

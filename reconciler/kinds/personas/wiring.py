@@ -234,27 +234,23 @@ def placeholder(kind: str, name: str) -> str:
     return f"(known after apply: {wire(kind).name_key.rpartition('.')[2].rstrip('s')} {name})"
 
 
-def resolve_names(persona: str, cited: Mapping[str, tuple[str, ...]], remote: Mapping[str, Any],
+def resolve_names(persona: str, cited: Mapping[str, tuple[str, ...]], ids: Mapping[tuple[str, str], str],
                   creating: Collection[tuple[str, str]], errors: list[str]) -> dict[tuple[str, str], str | None]:
-    """(kind, name) -> the id of every object the persona cites by name: the one managed object of that name
-    on the account, or None when this plan creates it (bound at apply time). A name neither on the account nor
-    created, or held by several objects, is a plan error. ``remote``: kind key -> [(name, id)] as listed."""
-    ids: dict[tuple[str, str], str | None] = {}
+    """(kind, name) -> the id of every object the persona cites by name: the declared object's id on the account
+    (``ids``: what the generic plan matched; a replace keeps citing the old object until the swap re-points
+    it), or None when this plan creates it (bound at apply time). A name neither on the account nor created is
+    a plan error."""
+    out: dict[tuple[str, str], str | None] = {}
     for kind, names in cited.items():
-        listed = remote.get(kind, ())
         for name in names:
-            found = sorted({oid for n, oid in listed if n == name})
-            if (kind, name) in creating:
-                ids[(kind, name)] = None
-            elif len(found) == 1:
-                ids[(kind, name)] = found[0]
-            elif found:
-                errors.append(f"persona {persona}: {wire(kind).name_key} {name!r} is ambiguous: {len(found)} "
-                              f"{kind} have that name ({', '.join(found)}); pin one or delete the others")
+            if (kind, name) in ids:
+                out[(kind, name)] = ids[(kind, name)]
+            elif (kind, name) in creating:
+                out[(kind, name)] = None
             else:
                 errors.append(f"persona {persona}: {wire(kind).name_key} {name!r} does not exist and is not created "
                               f"by this plan (declare it under {kind}:, or add it to --target)")
-    return ids
+    return out
 
 
 def lookup(ids: Mapping[tuple[str, str], str | None]) -> Callable[[str, str], str | None]:
