@@ -137,13 +137,25 @@ def test_recrawl(sim):
 
 
 def test_route_loses_a_dropped_answer_but_creates(sim):
-    class Drop(Exception):
-        pass
+    from reconciler.sim.routes import Drop, Faults
 
     body = json.dumps({"document_name": "hb", "document_url": "https://x.example/a.pdf"}).encode()
     with pytest.raises(Drop):
-        docs.route(sim, "POST", ["v2", "documents"], {}, body, late=0.0, drop=True, error=ApiError, drop_error=Drop)
+        docs.route(sim, "POST", ["v2", "documents"], {}, body, Faults(drop=True))
     assert [d["document_name"] for d in docs.documents(sim)] == ["hb"]
+    did = docs.documents(sim)[0]["document_id"]
+    status, payload, _ctype, _h = docs.route(sim, "DELETE", ["v2", "documents", did], {}, b"", Faults())
+    assert (status, payload) == (204, b"")
+
+
+def test_control(sim):
+    assert docs.control(sim, "GET", ["", "_sim", "replicas"], b"") is None
+    made = docs.control(sim, "POST", ["", "_sim", "documents"], json.dumps({"document_name": "x",
+                                                                             "status": "processing"}).encode())[1]
+    assert docs.control(sim, "POST", ["", "_sim", "documents", made["document_id"], "finish"],
+                        json.dumps({"status": "error", "error_message": "file_download_failed"}).encode())[0] == 200
+    assert docs.control(sim, "GET", ["", "_sim", "documents"], b"")[1][0]["status"] == "error"
+    assert docs.control(sim, "POST", ["", "_sim", "documents", "nope", "finish"], b"")[0] == 404
 
 
 def test_seeded_documents(sim):

@@ -26,6 +26,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from reconciler.sim.sim_account import ApiError as SimError
+
 MAX_PAGE = 100  # the page size the simulator serves at most (the reference documents none)
 DEFAULT_LIMIT = 10
 PATCHABLE = ("document_name", "tags")
@@ -156,33 +158,53 @@ def documents(sim: Any) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ routes
 
 
-def check_route(parts: list[str], error: type) -> tuple[str, ...]:
+COLLECTIONS = ("documents",)
+
+
+def allowed(parts: list[str]) -> tuple[str, ...]:
     """The methods a path allows; 404 for paths this module does not serve."""
-    allowed = {2: ("GET", "POST"), 3: ("GET", "PATCH", "DELETE")}.get(len(parts))
+    return check_route(parts, SimError)
+
+
+def check_route(parts: list[str], error: type) -> tuple[str, ...]:
+    methods = {2: ("GET", "POST"), 3: ("GET", "PATCH", "DELETE")}.get(len(parts))
     if len(parts) == 4 and parts[3] == "recrawl":
-        allowed = ("POST",)
-    if parts[:2] != ["v2", "documents"] or allowed is None:
+        methods = ("POST",)
+    if parts[:2] != ["v2", "documents"] or methods is None:
         raise error(404, f"no route for /{'/'.join(parts)}")
-    return allowed
+    return methods
 
 
-def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes, *, late: float,
-          drop: bool, error: type, drop_error: type, positive_int: Any = None) -> tuple[int, Any, str, dict[str, str]]:
-    """The hook from the simulator's HTTP layer (faults drawn there): a 504'd create still lands ``late``
-    seconds later, a dropped create is carried out and its answer lost."""
-    if late:
-        def later() -> None:
-            with contextlib.suppress(Exception):
-                handle(sim, method, parts, query, body, error)
+def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes,
+          faults: Any) -> tuple[int, Any, str, dict[str, str]]:
+    """One request, after auth and the shared fault injection (a 504'd create still lands later, a dropped one
+    is carried out and its answer lost, a slow one answers late: :func:`reconciler.sim.routes.land`)."""
+    from reconciler.sim.routes import land
 
-        timer = threading.Timer(late, later)
-        timer.daemon = True
-        timer.start()
-        raise error(504, "gateway timeout")
-    status, payload = handle(sim, method, parts, query, body, error)
-    if drop:
-        raise drop_error()
+    if len(parts) == 2 and method == "POST":
+        payload = land(faults, lambda: handle(sim, method, parts, query, body, SimError)[1])
+        return 200, payload, "application/json", {}
+    status, payload = handle(sim, method, parts, query, body, SimError)
     return status, b"" if payload is None else payload, "application/json", {}
+
+
+def control(sim: Any, method: str, parts: list[str], body: bytes) -> tuple[int, Any] | None:
+    """``GET /_sim/documents`` (every document), ``POST /_sim/documents`` (add one), ``POST
+    /_sim/documents/{id}/finish`` (``{"status": ..., "error_message": ...}``: end its processing now)."""
+    if parts[2:3] != ["documents"]:
+        return None
+    if method == "GET" and len(parts) == 3:
+        return 200, documents(sim)
+    data = _object(body, SimError) if body else {}
+    if method == "POST" and len(parts) == 3:
+        return 200, add_document(sim, **data)
+    if method == "POST" and len(parts) == 5 and parts[4] == "finish":
+        try:
+            finish(sim, parts[3], str(data.get("status") or "ready"), data.get("error_message"))
+        except KeyError:
+            return 404, {"message": f"no document {parts[3]}"}
+        return 200, {"message": "finished", "document_id": parts[3]}
+    return None
 
 
 def handle(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes,
