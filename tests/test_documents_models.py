@@ -70,5 +70,7 @@ def test_create_payload():
                                   "tags": ["hiring"], "crawl": {"depth": 2}, "callback_url": "https://cb.example/",
                                   "new_field": 1}
     assert d.create_payload("hb~next~d1")["document_name"] == "hb~next~d1"
+    assert d.urls == {"document_url": "https://x.example/a.pdf"}  # what apply's preflight checks
+    assert DesiredDocument(name="x", document_url="${U}", url_unknown=True).urls == {}
     assert DesiredDocument(name="x", document_url="u").create_payload() == {"document_name": "x",
                                                                             "document_url": "u"}

@@ -115,6 +115,12 @@ class DesiredDocument:
     line: int = 0
     url_unknown: bool = False  # document_url holds an unset ${VAR}: its value is unknown, never compared
 
+    @property
+    def urls(self) -> dict[str, str]:
+        """The URL processing downloads (checked by apply's preflight: a wrong presigned URL fails in seconds,
+        not as ``file_download_failed`` later), by field name."""
+        return {"document_url": self.document_url} if self.document_url and not self.url_unknown else {}
+
     def create_payload(self, name: str | None = None) -> dict[str, Any]:
         """The JSON body of ``POST /v2/documents`` (under ``name`` when given: a replace's marked successor)."""
         body: dict[str, Any] = {"document_name": name or self.name}
