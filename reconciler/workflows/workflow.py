@@ -269,7 +269,7 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
         code = finish_without_waiting(client, rolling, remote, shown, console)
         return Outcome(ERROR if held and code == OK else code, plan=result, report=report)
     waited = wait(config, client, wait_opts, console, file=shown, targets=opts.targets, remote=remote,
-                  created=created, rolling=rolling)
+                  created=created, rolling=rolling, objects=(report.created_objects if report else {}, objects))
     if held:
         console.err(f"error: {len(report.failed)} persona update(s) were held back by unpublished changes in the "
                     "Tavus editor (see above); everything else was applied")
@@ -443,9 +443,11 @@ def interval(seconds: float) -> str:
 
 def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: str, targets: Collection[str] = (),
          remote: Sequence[RemoteReplica] | None = None, created: Mapping[str, str] | None = None,
-         rolling=None) -> _Waited:
+         rolling=None, objects=None) -> _Waited:
     """Wait for the declared replicas (or ``targets``) to train, carrying the rollout on between polls
-    (``apply``'s may start successors; ``wait FILE``'s only verifies and swaps those in flight)."""
+    (``apply``'s may start successors; ``wait FILE``'s only verifies and swaps those in flight), and for the
+    objects of the other asynchronous kinds (documents) in the same view: ``objects`` = (what apply created,
+    the inventory it listed); ``wait FILE`` lists them here."""
     from reconciler.engine.interrupts import Stop, stopping_on_signals
     from reconciler.engine.waiter import Waiter
     from reconciler.views.progress import LineReporter, TtyReporter, duration
@@ -461,13 +463,15 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         rolling = _rolling(result, client, remote, {}, opts.parallelism, console, may_start=False, targets=targets)
     replacing = {r.step.name for r in rolling.runs} if rolling is not None else set()
     ids = wait_targets(config, remote, file=file, targets=targets, created=created, replacing=replacing)
-    if not ids and not replacing:
+    object_rows = _object_rows(config, client, objects, targets, console)
+    if not ids and not replacing and not object_rows.rows:
         console.out("Nothing to wait for.")
         return _Waited(FAILED if removed else OK)
     known = {r.replica_id: r for r in remote}
     from reconciler.engine.status import Phase
 
-    if not replacing and not removed and all(i in known and known[i].phase is Phase.READY for i in ids):
+    if not replacing and not removed and not object_rows.rows and all(
+            i in known and known[i].phase is Phase.READY for i in ids):
         console.out(f"\nAll {len(ids)} replica(s) are ready: nothing to wait for.")  # e.g. a persona-only apply
         return _Waited(OK)
     # a rollout with replaces still to start continues with apply (wait never starts a successor)
@@ -476,6 +480,7 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     stop = Stop()
     reporter = TtyReporter(console.stream, sleep=stop.event.wait) if console.live else LineReporter(console.stream)
     what = [f"{len(ids)} replica(s) to finish training"] if ids else []
+    what += [f"{object_rows.what()} to finish processing"] if object_rows.rows else []
     if rolling is not None and rolling.runs:
         s = rolling.settings
         what.append(f"{len(rolling.runs)} replace(s) to roll out (at most {s.max_replacing} training at once, "
@@ -486,8 +491,9 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
         if rolling is not None:
             rolling.stop, rolling.emit = stop.event, reporter.note  # its lines go above the live table
+        object_rows.note = reporter.note
         waiter = Waiter(client, reporter, poll_interval=opts.poll_interval, sleep=sleep, stop=stop.event)
-        result = waiter.wait(ids, timeout=opts.timeout, known=known, driver=rolling)
+        result = waiter.wait(ids, timeout=opts.timeout, known=known, driver=_driver(rolling, object_rows))
     if rolling is not None and rolling.runs:
         if rolling.halted:
             console.err(f"error: Rollout: {rolling.summary()}.")
@@ -509,6 +515,30 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     return _Waited(FAILED if removed and code in (OK, ERROR) else code, result)
 
 
+def _object_rows(config: Config, client, objects, targets: Collection[str], console: Console):
+    """The waiter's rows for the generic asynchronous kinds (issue 27: documents): what apply created and what
+    the account shows still processing (``objects`` None: ``wait FILE``, listed here)."""
+    from reconciler.engine.planner import generic_kinds
+    from reconciler.engine.readiness import ObjectRows
+    from reconciler.engine.readiness import targets as object_targets
+
+    created, listed = objects if objects is not None else ({}, None)
+    if listed is None:
+        listed = object_inventory(client, config)
+    wanted = (lambda name: name in targets) if targets else (lambda name: True)
+    items = object_targets(generic_kinds(), created, config.objects, listed, wanted)
+    return ObjectRows(client, items, warn=lambda m: console.err(f"warning: {m}"), note=console.out)
+
+
+def _driver(rolling, rows):
+    """What the waiter drives between polls: the rollout, the object rows, or both."""
+    from reconciler.engine.readiness import Both
+
+    if not rows.rows:
+        return rolling
+    return rows if rolling is None else Both(rolling, rows)
+
+
 def _remove_failed_successors(result: Plan, client, parallelism: int, console: Console) -> int:
     """``wait FILE``: a replace whose successor failed training is over: remove the successor (it never served;
     the old replica keeps the name), as apply would. Returns how many failed (the wait then exits 3)."""
@@ -518,6 +548,18 @@ def _remove_failed_successors(result: Plan, client, parallelism: int, console: C
     if failed:
         finish_replaces(failed, {}, client, parallelism=parallelism, emit=console.out)
     return len(failed)
+
+
+def _counted(tracked, count: int) -> str:
+    """``4 replica(s)``, or ``1 replica(s) and 2 document(s)`` when other kinds' objects were waited for."""
+    others: dict[str, int] = {}
+    for t in tracked:
+        if t.polled_by_driver:
+            noun = t.name.split(" ", 1)[0]
+            others[noun] = others.get(noun, 0) + 1
+    replicas = count - sum(others.values())
+    parts = ([f"{replicas} replica(s)"] if replicas or not others else []) + [f"{n} {k}(s)" for k, n in others.items()]
+    return " and ".join(parts)
 
 
 def _wait_verdict(result, rolling, count: int, resume: str, console: Console) -> int:
@@ -537,7 +579,7 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
     elif rolling is not None and rolling.may_start and rolling.count("waiting") and code == OK:
         code = TIMEOUT if result.timed_out else ERROR  # stopped before the rollout could start them
     if code == OK:
-        console.out(f"All {count} replica(s) are ready ({duration(result.elapsed)}).")
+        console.out(f"All {_counted(result.tracked, count)} are ready ({duration(result.elapsed)}).")
     elif pending:
         def left(t) -> str:
             if t.phase is not Phase.PREVIEW:
@@ -546,7 +588,8 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
 
         still = ", ".join(f"{t.name} ({left(t)})" for t in pending)
         console.err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still "
-                    f"training: {still}. Resume with: {resume}")
+                    f"{'processing' if all(t.polled_by_driver for t in pending) else 'training'}: {still}. Resume "
+                    f"with: {resume}")
     return code
 
 
