@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.engine import graph
+from reconciler.engine import bluegreen, graph
 from reconciler.engine.kind import WithInPlaceUpdate, WithReadiness, WithReplace, has
 from reconciler.engine.models import Action, Change
 from reconciler.engine.status import Phase
@@ -52,6 +52,8 @@ class _Planning:
     warnings: list[str] = field(default_factory=list)
     ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, declared name) -> existing id
     creating: set[tuple[str, str]] = field(default_factory=set)  # (kind, declared name) created by this plan
+    # blue/green kinds (reconciler.engine.bluegreen): kind -> declared name -> (old id, marked successor)
+    successors: dict[str, dict[str, tuple[str, Any]]] = field(default_factory=dict)
 
 
 def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]],
@@ -63,6 +65,7 @@ def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], rem
     except ReconcilerError as e:
         return ObjectPlan(errors=(str(e),))
     p = _Planning(order, remote, in_scope, frozenset(force_replace))
+    p.successors = {k.key: bluegreen.successors(k, remote.get(k.key, ())) for k in order if bluegreen.blue_green(k)}
     for k in order:
         for d in desired.get(k.key, ()):
             _plan_entry(p, k, d)
@@ -119,6 +122,8 @@ def _plan_entry(p: _Planning, k, d) -> None:
     if refs is None:
         return
     how, value = k.identity(d)
+    if len(matches) <= 1 and _in_flight(p, k, d, matches, refs):
+        return
     if len(matches) > 1:
         ids = ", ".join(sorted(k.remote_id(r) for r in matches))
         p.errors.append(f"{len(matches)} remote {k.key} are named {name!r} ({ids}): pin the one to keep, or "
@@ -135,6 +140,16 @@ def _plan_entry(p: _Planning, k, d) -> None:
     r = matches[0]
     p.ids[(k.key, name)] = k.remote_id(r)
     _plan_existing(p, k, d, r, refs)
+
+
+def _in_flight(p: _Planning, k, d, matches: list[Any], refs) -> bool:
+    """A blue/green replace already in flight (its marked successor is on the account): planned from there."""
+    change = bluegreen.in_flight(k, d, matches[0] if matches else None, p.successors.get(k.key, {}), refs)
+    if change is None:
+        return False
+    p.ids[(k.key, change.name)] = change.successor_id if change.phase == "rename" else change.object_id
+    p.changes.append(change)
+    return True
 
 
 def _plan_existing(p: _Planning, k, d, r, refs) -> None:
@@ -174,7 +189,8 @@ def _plan_undeclared(p: _Planning, desired: Mapping[str, Sequence[Any]], prune: 
     unmanaged: list[tuple[str, Any]] = []
     deletes: list[tuple[Any, Any]] = []
     for k in p.kinds:
-        claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key}
+        claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key} | {
+            k.remote_id(succ) for _old, succ in p.successors.get(k.key, {}).values()}
         for r in p.remote.get(k.key, ()):
             if k.managed(r) and p.in_scope(k.remote_name(r)) and k.remote_id(r) not in claimed:
                 (deletes if prune else unmanaged).append((k, r))
@@ -255,10 +271,31 @@ def _run(k, c: Change, client, known: frozenset[str], report: ObjectReport) -> N
             report.outcomes.append((c, True, f"updated {c.object_id}"))
         elif c.action is Action.DELETE:
             _delete(k, c, client, report)
+        elif c.action is Action.REPLACE and bluegreen.blue_green(k):
+            _replace(k, c, client, known, report)
         else:
             report.outcomes.append((c, False, f"{c.action.value} of {k.key} is not supported by the generic engine"))
     except ReconcilerError as e:
         report.outcomes.append((c, False, str(e)))
+
+
+def _replace(k, c: Change, client, known: frozenset[str], report: ObjectReport) -> None:
+    """One step of a blue/green replace (reconciler.engine.bluegreen): start the successor (it is then waited
+    for, and swapped in, by the waiter's rows), or carry an in-flight one on by its phase."""
+    if c.phase is None:
+        new_id = bluegreen.start(k, c, bind(k, k.document(c.desired), c.refs, report.created), client, known)
+        report.outcomes.append((c, True, f"created {new_id} as {c.name}~next~{c.object_id} (the old one serves "
+                                         "until it is ready)"))
+    elif c.phase == "failed":
+        bluegreen.drop_failed(k, client, c.successor_id or "")
+        report.outcomes.append((c, False, f"the successor {c.successor_id} failed; removed it, the old "
+                                          f"{c.object_id} keeps serving"))
+    elif c.phase in ("swap", "rename"):
+        bluegreen.swap(k, None, client, c.name, c.object_id if c.phase == "swap" else None, c.successor_id or "",
+                       note=lambda line: None)
+        report.outcomes.append((c, True, f"swapped in {c.successor_id}"))
+    else:
+        report.outcomes.append((c, True, f"in flight: {c.successor_id} is still processing"))
 
 
 def _bound_changes(k, c: Change, created: Mapping[tuple[str, str], str]) -> dict[str, tuple[object, object]]:

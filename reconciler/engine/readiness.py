@@ -12,18 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from reconciler.engine import bluegreen
 from reconciler.engine.kind import WithReadiness, has
 from reconciler.engine.status import Phase
 from reconciler.engine.waiter import GONE, Tracked
-from reconciler.errors import ApiError, AuthError, NotFoundError
+from reconciler.errors import ApiError, AuthError, NotFoundError, ReconcilerError
 
 
 def targets(kinds: Sequence[Any], created: Mapping[tuple[str, str], str], declared: Mapping[str, Sequence[Any]],
             listed: Mapping[str, Sequence[Any]], wanted: Callable[[str], bool] = lambda name: True
-            ) -> list[tuple[Any, str, str]]:
-    """(kind, declared name, object id) to wait for: what this run created, and every declared object of an
-    asynchronous kind the account shows still pending (a run that was stopped while it processed)."""
-    out: dict[tuple[str, str], tuple[Any, str, str]] = {}
+            ) -> list[tuple[Any, str, str, str | None]]:
+    """(kind, declared name, object id, the id it replaces or None) to wait for: what this run created, every
+    declared object of an asynchronous kind the account shows still pending (a run stopped while it
+    processed), and the marked successor of every blue/green replace in flight (swapped in once ready)."""
+    out: dict[tuple[str, str], tuple[Any, str, str, str | None]] = {}
     for k in kinds:
         if not has(k, WithReadiness):
             continue
@@ -31,10 +33,14 @@ def targets(kinds: Sequence[Any], created: Mapping[tuple[str, str], str], declar
         for r in listed.get(k.key, ()):
             name = k.remote_name(r)
             if name in names and k.phase(r).training:
-                out[(k.key, name)] = (k, name, k.remote_id(r))
+                out[(k.key, name)] = (k, name, k.remote_id(r), None)
         for (key, name), oid in created.items():
             if key == k.key and name in names:
-                out[(key, name)] = (k, name, oid)
+                out[(key, name)] = (k, name, oid, None)
+        if bluegreen.blue_green(k):
+            for name, (old_id, succ) in bluegreen.successors(k, listed.get(k.key, ())).items():
+                if name in names:
+                    out[(k.key, name)] = (k, name, k.remote_id(succ), old_id)
     return list(out.values())
 
 
@@ -42,27 +48,49 @@ class ObjectRows:
     """The waiter's rows for objects of asynchronous kinds, polled through their kinds."""
 
     busy = False
+    _finished: set[int]
 
-    def __init__(self, client: Any, items: Sequence[tuple[Any, str, str]], warn: Callable[[str], None] = print,
-                 note: Callable[[str], None] = print):
+    def __init__(self, client: Any, items: Sequence[tuple[Any, str, str, str | None]],
+                 warn: Callable[[str], None] = print, note: Callable[[str], None] = print):
         self.client, self.warn, self.note = client, warn, note
         self.items = list(items)
-        self.rows = [Tracked(f"{k.noun} {name}", oid, polled_by_driver=True) for k, name, oid in self.items]
+        self._finished = set()
+        self.rows = [Tracked(f"{k.noun} {name}" + (" (replacement)" if old else ""), oid, polled_by_driver=True)
+                     for k, name, oid, old in self.items]
 
     def what(self) -> str:
         """``2 document(s)``, per kind, for the wait's first line."""
         counts: dict[str, int] = {}
-        for k, _name, _oid in self.items:
+        for k, _name, _oid, _old in self.items:
             counts[k.noun] = counts.get(k.noun, 0) + 1
         return " and ".join(f"{n} {noun}(s)" for noun, n in counts.items())
 
     def tick(self) -> None:
         by_kind: dict[str, list[tuple[Any, Tracked]]] = {}
-        for (k, _name, _oid), row in zip(self.items, self.rows, strict=True):
+        for (k, _name, _oid, _old), row in zip(self.items, self.rows, strict=True):
             if not row.done:
                 by_kind.setdefault(k.key, []).append((k, row))
         for pending in by_kind.values():
             self._poll(pending)
+        for item, row in zip(self.items, self.rows, strict=True):
+            if item[3] is not None and row.done and id(row) not in self._finished:
+                self._finished.add(id(row))
+                self._finish(item, row)
+
+    def _finish(self, item: tuple[Any, str, str, str | None], row: Tracked) -> None:
+        """A blue/green successor is done: swap it in when ready (re-point, delete old, rename), or remove it
+        when it failed (the old object keeps serving; the row stays FAILED: exit 3)."""
+        k, name, new_id, old_id = item
+        try:
+            if row.phase is Phase.READY:
+                bluegreen.swap(k, None, self.client, name, old_id, new_id, note=self.note)
+            elif row.phase is Phase.FAILED:
+                bluegreen.drop_failed(k, self.client, new_id)
+                row.error_message = (f"{row.error_message or 'failed'}; the successor was removed and the old "
+                                     f"{old_id} keeps serving")
+        except ReconcilerError as e:
+            row.phase, row.status = Phase.FAILED, "swap failed"
+            row.error_message = f"{e} (the old {old_id} is kept)"
 
     def _poll(self, pending: list[tuple[Any, Tracked]]) -> None:
         k = pending[0][0]

@@ -269,7 +269,7 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
         code = finish_without_waiting(client, rolling, remote, shown, console)
         return Outcome(ERROR if held and code == OK else code, plan=result, report=report)
     waited = wait(config, client, wait_opts, console, file=shown, targets=opts.targets, remote=remote,
-                  created=created, rolling=rolling, objects=(report.created_objects if report else {}, objects))
+                  created=created, rolling=rolling, objects=_objects_after(result, report, objects))
     if held:
         console.err(f"error: {len(report.failed)} persona update(s) were held back by unpublished changes in the "
                     "Tavus editor (see above); everything else was applied")
@@ -528,6 +528,14 @@ def _object_rows(config: Config, client, objects, targets: Collection[str], cons
     wanted = (lambda name: name in targets) if targets else (lambda name: True)
     items = object_targets(generic_kinds(), created, config.objects, listed, wanted)
     return ObjectRows(client, items, warn=lambda m: console.err(f"warning: {m}"), note=console.out)
+
+
+def _objects_after(result: Plan, report, objects):
+    """(what apply created, the inventory to wait on): listed again when a replace started a successor."""
+    created = report.created_objects if report else {}
+    if any(c.action is Action.REPLACE and c.kind != "replicas" and c.kind != "personas" for c in result.changes):
+        return created, None
+    return created, objects
 
 
 def _driver(rolling, rows):

@@ -277,5 +277,11 @@ class Personas:
     def delete(self, client, object_id: str) -> bool:
         return client.delete_persona(object_id)
 
+    def repoint(self, client, reference, old_id: str, new_id: str) -> list[str]:
+        """Before ``old_id`` (an object this persona kind references, e.g. a document) is deleted by a blue/green
+        replace: move every user persona's ``reference`` from it to ``new_id`` (one PATCH each). Raises when the
+        personas cannot be listed or one cannot be re-pointed (the old object is then kept)."""
+        return wiring.repoint(client, self, reference, old_id, new_id)
+
 
 PERSONAS = Personas()

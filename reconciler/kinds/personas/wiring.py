@@ -307,3 +307,25 @@ def cited_by(documents: Collection[Mapping[str, Any]]) -> dict[str, set[str]]:
         for kind, ids in cited_ids(doc).items():
             out.setdefault(kind, set()).update(ids)
     return out
+
+
+def repoint(client: Any, personas: Any, reference: Any, old_id: str, new_id: str) -> list[str]:
+    """Every user persona citing ``old_id`` through ``reference`` (an engine Reference) moved to ``new_id``: one
+    JSON Patch each (the id field replaced whole, order kept). Returns a line per persona re-pointed. The
+    default_replica reference is the replicas' own re-point (reconciler.engine.executor); not done here."""
+    from reconciler.engine import jsonpatch
+
+    if not _wired(reference.kind):
+        return []
+    lines = []
+    for p in client.list_personas():
+        if p.persona_type == "system":
+            continue
+        ids = reference.ids(p.document)
+        if old_id not in ids:
+            continue
+        value = [new_id if i == old_id else i for i in ids] if reference.many else new_id
+        op = {"op": "replace", "path": jsonpatch.pointer(reference.id_field.split(".")), "value": value}
+        personas.update(client, p.persona_id, [op])
+        lines.append(f"persona {p.name} ({p.persona_id}): {reference.id_field} re-pointed from {old_id} to {new_id}")
+    return lines
