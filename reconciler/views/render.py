@@ -655,12 +655,15 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
 # ----------------------------------------------------------------------------------------- status
 
 
-def status_json(rows: Sequence[Mapping[str, object]], personas: Sequence[Mapping[str, object]] = ()) -> str:
-    """The status document (schemas/status.schema.json): versioned like the plan's, replicas then personas."""
+def status_json(rows: Sequence[Mapping[str, object]], personas: Sequence[Mapping[str, object]] = (),
+                objects: Mapping[str, Sequence[Mapping[str, object]]] | None = None) -> str:
+    """The status document (schemas/status.schema.json): versioned like the plan's, replicas then personas,
+    then one list per other kind the file declares (``documents``...)."""
     def named(items):
         return [{**row, "name": redact_text(row["name"])} if "name" in row else row for row in items]
 
-    doc = {"format_version": FORMAT_VERSION, "replicas": named(rows), "personas": named(personas)}
+    doc = {"format_version": FORMAT_VERSION, "replicas": named(rows), "personas": named(personas),
+           **{key: named(items) for key, items in (objects or {}).items()}}
     return _json_safe(dumps_indented(doc, end="\n"))
 
 

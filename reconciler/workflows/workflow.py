@@ -605,15 +605,18 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
 
 
 def status(config: Config, client, console: Console, *, fmt: str = "text") -> Outcome:
+    from reconciler.engine.planner import generic_kinds
     from reconciler.engine.resolver import status_rows
     from reconciler.views import render
+    from reconciler.workflows import objects_io
 
     remote, personas = inventories(client, config)
     rows = status_rows(config, remote)
     prows = persona_status_rows(config, personas) if personas is not None else []
     rollout = rollout_status(config, remote, personas, rows)
+    orows = objects_io.status_rows(config, generic_kinds(), object_inventory(client, config))
     if fmt == "json":
-        console.out(render.status_json(rows, prows), nl=False)
+        console.out(render.status_json(rows, prows, orows), nl=False)
     else:
         console.out(render.status_text(rows, color=console.color, rollout=rollout), nl=False)
         if prows:
@@ -624,6 +627,7 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
                 where = r["persona_id"] or "absent" if r["managed"] else f"{r['persona_id']} (unmanaged)"
                 replica = f"  default_replica_id {r['default_replica_id']}" if r["default_replica_id"] else ""
                 console.out(escape_control(redact_text(f"  {r['name']}  {where}{replica}") or ""))
+        console.out(objects_io.status_text(orows, generic_kinds()), nl=False)
     return Outcome(OK)
 
 
@@ -660,6 +664,16 @@ def persona_status_rows(config: Config, personas) -> list[dict]:
     return rows
 
 
+def _object_outputs(config: Config, client):
+    """name -> (noun, id) of the generic kinds' ready objects (documents...), and notes on the others."""
+    from reconciler.engine.planner import generic_kinds
+    from reconciler.workflows import objects_io
+
+    if not config.objects:
+        return {}, []
+    return objects_io.ready_ids(config, generic_kinds(), object_inventory(client, config))
+
+
 def output(config: Config, client, console: Console, *, fmt: str = "text", allow_partial: bool = False) -> Outcome:
     from reconciler.engine.resolver import ready_outputs
     from reconciler.errors import UsageError
@@ -673,6 +687,8 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
 
         persona_ids, persona_notes = persona_outputs(config, personas)
         notes += persona_notes
+    objects, object_notes = _object_outputs(config, client)
+    notes += object_notes
     if notes and not allow_partial:
         for note in notes:
             console.err(f"error: {note}")
@@ -686,10 +702,13 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
 
             text = format_outputs(ready, fmt) + "".join(
                 f"{env_name(n).replace('TAVUS_REPLICA_', 'TAVUS_PERSONA_', 1)}={persona_ids[n]}\n"
-                for n in sorted(persona_ids))
+                for n in sorted(persona_ids)) + "".join(
+                f"{env_name(n).replace('TAVUS_REPLICA_', f'TAVUS_{noun.upper()}_', 1)}={oid}\n"
+                for n, (noun, oid) in sorted(objects.items()))
         else:  # a persona shares the map; one named like a replica is listed as persona:NAME
-            text = format_outputs({**ready, **{(f"persona:{n}" if n in ready else n): pid
-                                               for n, pid in persona_ids.items()}}, fmt)
+            both = {**ready, **{(f"persona:{n}" if n in ready else n): pid for n, pid in persona_ids.items()}}
+            text = format_outputs({**both, **{(f"{noun}:{n}" if n in both else n): oid
+                                              for n, (noun, oid) in objects.items()}}, fmt)
         console.out(text, nl=False)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -705,15 +724,19 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
     from datetime import UTC, datetime
 
     from reconciler.api.redact import redact_url
+    from reconciler.engine.planner import generic_kinds
     from reconciler.errors import UsageError
     from reconciler.workflows.export import export_yaml
 
     remote = client.list_replicas(replica_type=None if include_system else "user")
     personas = client.list_personas()  # user personas: stock ones are never exported
+    kinds = [k for k in generic_kinds() if getattr(k, "export_entry", None) is not None]
+    listed = {k.key: k.list(client) for k in kinds}  # every kind export adopts (documents, ...)
     source = redact_url(client.base_url)
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text, warnings = export_yaml(remote, source=source, when=when, version=version, name_prefix=name_prefix,
-                                 include_system=include_system, personas=personas, **schema_ref)
+                                 include_system=include_system, personas=personas, objects=(kinds, listed),
+                                 **schema_ref)
     for w in warnings:
         console.err(f"warning: {w}")
     if not output_file:
@@ -731,6 +754,7 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
 
     exported = yaml.safe_load(text)
     also = f" and {len(exported['personas'])} persona(s)" if exported.get("personas") else ""
+    also += "".join(f" and {len(exported[k.key])} {k.noun}(s)" for k in kinds if exported.get(k.key))
     console.err(f"Exported {len(exported['replicas'])} replica(s){also} to {output_file}")
     return Outcome(OK)
 

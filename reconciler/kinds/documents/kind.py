@@ -153,6 +153,11 @@ class Documents:
             raise ValueError(f"documents cannot be updated in place: {', '.join(sorted(unknown))} (a replace is)")
         return {key: (list(new) if isinstance(new, tuple | list) else new) for key, (_, new) in changes.items()}
 
+    def status_row(self, remote: RemoteDocument) -> dict[str, Any]:
+        """What ``status`` shows of a document (JSON ``documents`` rows)."""
+        return {"status": remote.status, "progress": remote.progress_percent, "error_message": remote.failure,
+                "tags": list(remote.tags) if remote.tags is not None else None}
+
     def export_entry(self, remote: RemoteDocument, name: str, warnings: list[str]) -> dict[str, Any]:
         """The file entry adopting ``remote`` (pinned by document_id) under ``name``, so that ``plan`` on the
         export shows no changes. A presigned URL is written without its signature (never exported), with a
