@@ -28,83 +28,36 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
     ``objects``: the generic engine's plan of the other kinds (``reconciler.engine.objects.ObjectPlan``: ``ids``
     and ``creating``), for the references a persona makes to them."""
     resend = frozenset(resend)
-    for name in sorted(resend - {d.name for d in config.personas}):
-        errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
     discard = frozenset(discard_drafts) | frozenset(config.settings.discard_editor_drafts)
-    for name in sorted(discard - {d.name for d in config.personas}):
-        errors.append(f"--discard-editor-drafts {name}: no persona of that name is declared in {config.path}")
+    _unknown_names(config, resend, discard, errors)
     changes: list[Change] = []
     uncompared: list[tuple[str, tuple[str, ...]]] = []
     replica_res = resolve(config, replicas)
     creating = {c.name for c in replica_changes if c.action is Action.CREATE}
     matched = match_personas(config, personas)
-    ids_of = dict(getattr(objects, "ids", {}) or {})  # (kind, declared name) -> the id on the account
-    made = frozenset(getattr(objects, "creating", ()) or ())  # (kind, declared name) created by this plan
     for d in config.personas:
         if not wanted(d.name):
             continue
-        before = len(errors)
-        ids = wiring.resolve_names(d.name, d.cited, ids_of, made, errors)  # issue 27: documents, guardrails...
-        if len(errors) > before:
+        bound = _default_replica(d, replica_res, creating, errors)
+        wired = _references(d, objects, errors)  # issue 27: documents, guardrails, objectives...
+        if bound is None or wired is None:
             continue
-        refs = tuple((wiring.wire(kind).name_key, kind, name, oid) for (kind, name), oid in ids.items())
-        replica_id, ref = d.default_replica_id, None
-        if d.default_replica:
-            res = replica_res.get(d.default_replica)
-            if d.default_replica in creating:
-                ref = d.default_replica
-            elif res is not None and res.serving is not None:  # a replace in its rename phase: the successor
-                replica_id = res.serving.replica_id
-            elif res is not None and res.matches:
-                errors.append(f"persona {d.name}: default_replica {d.default_replica!r} is ambiguous ({res.ids})")
-                continue
-            else:
-                errors.append(f"persona {d.name}: default_replica {d.default_replica!r} does not exist and is not "
-                              "created by this plan (add it to --target, or apply the replica first)")
-                continue
-        found = matched.get(d.name, ())
-        if d.persona_id and not found:
-            errors.append(f"pinned persona {d.persona_id} not found (declared as {d.name!r}): it will not be "
-                          "created; remove persona_id to create a new one")
+        replica_id, ref = bound
+        ids, refs = wired
+        remote = _one_match(d, matched.get(d.name, ()), errors)
+        if remote is None:
+            if not matched.get(d.name) and not d.persona_id:
+                changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", persona=d,
+                                      after=PERSONAS.desired_attributes(d, replica_id, ids), ref_replica=ref,
+                                      refs=refs))
+                missing.update(d.missing_vars)
             continue
-        if len(found) > 1:
-            ids = ", ".join(sorted(p.persona_id for p in found))
-            errors.append(f"{len(found)} remote personas are named {d.name!r} ({ids}): pin the one to keep with "
-                          "persona_id, or delete the others")
-            continue
-        if not found:
-            changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", persona=d,
-                                  after=PERSONAS.desired_attributes(d, replica_id, ids), ref_replica=ref, refs=refs))
-            missing.update(d.missing_vars)
-            continue
-        remote = found[0]
         if remote.persona_type == "system":  # a pinned Tavus stock persona: a read-only reference, as stock replicas
-            ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id, ids)
-            if ops or ref is not None or (d.persona_id and remote.name != d.name):
-                errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
-                              "are read-only, so it is never updated; remove the attributes that differ from it, "
-                              "or remove persona_id to manage a persona of your own")
+            _check_stock(d, remote, replica_id, ref, errors, ids)
             continue
-        ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id, ids)
-        reason, resent = "declared attributes differ", ()
-        if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it
-            more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops, ids)
-            reason = (f"{reason}; " if ops else "") + "--resend: attributes the API does not return are sent"
-            ops, rows, skipped = [*ops, *more], [*rows, *more_rows], []
-        elif d.name in resend and warnings is not None:
-            warnings.append(f"--resend {d.name}: every declared attribute was compared; nothing more to send")
-        if skipped:
-            uncompared.append((d.name, tuple(skipped)))
-        if ref is not None:  # the replica is created first; its id replaces whatever is there now
-            rows.append(("default_replica_id", remote.default_replica_id, f"(known after apply: {ref})"))
-        if d.persona_id and remote.name != d.name:
-            ops.append({"op": "replace", "path": "/persona_name", "value": d.name})
-            rows.insert(0, ("persona_name", remote.name, d.name))
-        if ops or ref is not None:
-            changes.append(Change(Action.UPDATE, d.name, reason, kind="personas",
-                                  persona_id=remote.persona_id, persona=d, patch=tuple(ops), diff=tuple(rows),
-                                  uncomparable=tuple(skipped), ref_replica=ref, resent=tuple(resent), refs=refs,
-                                  discard_drafts=d.name in discard))
+        change = _update(d, remote, (replica_id, ids, refs), ref, resend, discard, warnings, uncompared)
+        if change is not None:
+            changes.append(change)
             missing.update(d.missing_vars)
     unmanaged, released = undeclared_personas(config, personas, matched)
     unmanaged = [p for p in unmanaged if wanted(p.name or "")]
@@ -115,6 +68,91 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
                     for p in unmanaged]
         unmanaged = []
     return changes, unmanaged, forgotten, uncompared
+
+
+def _unknown_names(config: Config, resend: frozenset[str], discard: frozenset[str], errors: list[str]) -> None:
+    declared = {d.name for d in config.personas}
+    for name in sorted(resend - declared):
+        errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
+    for name in sorted(discard - declared):
+        errors.append(f"--discard-editor-drafts {name}: no persona of that name is declared in {config.path}")
+
+
+def _default_replica(d, replica_res, creating, errors: list[str]) -> tuple[str | None, str | None] | None:
+    """(default_replica_id, the replica created by this apply it names) or None after an error."""
+    replica_id, ref = d.default_replica_id, None
+    if not d.default_replica:
+        return replica_id, ref
+    res = replica_res.get(d.default_replica)
+    if d.default_replica in creating:
+        return replica_id, d.default_replica
+    if res is not None and res.serving is not None:  # a replace in its rename phase: the successor
+        return res.serving.replica_id, ref
+    if res is not None and res.matches:
+        errors.append(f"persona {d.name}: default_replica {d.default_replica!r} is ambiguous ({res.ids})")
+    else:
+        errors.append(f"persona {d.name}: default_replica {d.default_replica!r} does not exist and is not "
+                      "created by this plan (add it to --target, or apply the replica first)")
+    return None
+
+
+def _references(d, objects, errors: list[str]):
+    """(ids, refs) of what ``d`` cites by name (issue 27, ``wiring.resolve_names``: through the generic plan's
+    ``ids`` and ``creating``), or None after an error."""
+    before = len(errors)
+    ids = wiring.resolve_names(d.name, d.cited, dict(getattr(objects, "ids", {}) or {}),
+                               frozenset(getattr(objects, "creating", ()) or ()), errors)
+    if len(errors) > before:
+        return None
+    return ids, tuple((wiring.wire(kind).name_key, kind, name, oid) for (kind, name), oid in ids.items())
+
+
+def _one_match(d, found, errors: list[str]):
+    """The one remote persona of ``d``, or None (absent: a create unless pinned; or an error)."""
+    if d.persona_id and not found:
+        errors.append(f"pinned persona {d.persona_id} not found (declared as {d.name!r}): it will not be "
+                      "created; remove persona_id to create a new one")
+        return None
+    if len(found) > 1:
+        ids = ", ".join(sorted(p.persona_id for p in found))
+        errors.append(f"{len(found)} remote personas are named {d.name!r} ({ids}): pin the one to keep with "
+                      "persona_id, or delete the others")
+        return None
+    return found[0] if found else None
+
+
+def _check_stock(d, remote, replica_id, ref, errors: list[str], ids=None) -> None:
+    ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id, ids)
+    if ops or ref is not None or (d.persona_id and remote.name != d.name):
+        errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
+                      "are read-only, so it is never updated; remove the attributes that differ from it, "
+                      "or remove persona_id to manage a persona of your own")
+
+
+def _update(d, remote, bound, ref, resend, discard, warnings, uncompared) -> Change | None:
+    """The in-place update of ``remote`` to ``d`` (one JSON Patch: its references too), or None when nothing
+    differs. ``bound``: (default_replica_id, the cited objects' ids, their refs)."""
+    replica_id, ids, refs = bound
+    ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id, ids)
+    reason, resent = "declared attributes differ", ()
+    if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it
+        more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops, ids)
+        reason = (f"{reason}; " if ops else "") + "--resend: attributes the API does not return are sent"
+        ops, rows, skipped = [*ops, *more], [*rows, *more_rows], []
+    elif d.name in resend and warnings is not None:
+        warnings.append(f"--resend {d.name}: every declared attribute was compared; nothing more to send")
+    if skipped:
+        uncompared.append((d.name, tuple(skipped)))
+    if ref is not None:  # the replica is created first; its id replaces whatever is there now
+        rows.append(("default_replica_id", remote.default_replica_id, f"(known after apply: {ref})"))
+    if d.persona_id and remote.name != d.name:
+        ops.append({"op": "replace", "path": "/persona_name", "value": d.name})
+        rows.insert(0, ("persona_name", remote.name, d.name))
+    if not ops and ref is None:
+        return None
+    return Change(Action.UPDATE, d.name, reason, kind="personas", persona_id=remote.persona_id, persona=d,
+                  patch=tuple(ops), diff=tuple(rows), uncomparable=tuple(skipped), ref_replica=ref,
+                  resent=tuple(resent), discard_drafts=d.name in discard, refs=refs)
 
 
 def keep_cited(generic, config: Config, personas: Sequence, persona_changes: Sequence[Change], warnings: list[str],
