@@ -1,0 +1,158 @@
+"""The guardrail kind (reconciler/kinds/guardrails/kind.py): identity, diff, and its calls through a client that
+speaks the kind's API table to the simulator's handlers."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from reconciler.errors import NotFoundError
+from reconciler.kinds.guardrails import sim as gsim
+from reconciler.kinds.guardrails.kind import API, GUARDRAILS
+from reconciler.kinds.guardrails.models import DesiredGuardrail, RemoteGuardrail
+from reconciler.sim.sim_account import ApiError, _positive_int
+
+
+class _Sim:
+    def __init__(self):
+        self._lock = threading.Lock()
+
+
+class TableClient:
+    """The generic calls a kind makes, done the way the kind's table says, against the sim's handlers."""
+
+    def __init__(self, handler, sim=None):
+        self.sim, self.handler, self.requests = sim or _Sim(), handler, []
+
+    def _do(self, method, path, query=None, body=None):
+        self.requests.append((method, path, dict(query or {})))
+        parts = [p for p in path.split("/") if p]
+        raw = b"" if body is None else json.dumps(body).encode()
+        try:
+            return self.handler(self.sim, method, parts, query or {}, raw, ApiError, _positive_int)
+        except ApiError as e:
+            if e.status == 404:
+                raise NotFoundError(e.message, status_code=404) from None
+            raise
+
+    def list_collection(self, kind):
+        out, page = [], kind.api.page_base
+        while True:
+            _, body = self._do("GET", kind.api.path, {**kind.api.list_params, "page": str(page), "limit": "2"})
+            out.extend(kind.parse(i) for i in body["data"])
+            if not body["data"] or len(out) >= body["total_count"]:
+                return out
+            page += 1
+
+    def get_object(self, kind, object_id):
+        _, body = self._do("GET", f"{kind.api.path}/{object_id}")
+        return kind.parse(body)
+
+    def create_object(self, kind, payload, known_ids=()):
+        _, body = self._do("POST", kind.api.path, body=payload)
+        return body[kind.api.id_field]
+
+    def patch_object(self, kind, object_id, ops):
+        status, _ = self._do("PATCH", f"{kind.api.path}/{object_id}", body=ops)
+        return status != 304
+
+    def delete_object(self, kind, object_id):
+        self._do("DELETE", f"{kind.api.path}/{object_id}")
+        return True
+
+
+@pytest.fixture
+def client():
+    return TableClient(gsim.handle)
+
+
+def desired(name="acme_no_salary", **attrs):
+    return DesiredGuardrail(name=name, attributes={"guardrail_prompt": "Never discuss salary.", **attrs})
+
+
+def test_the_table_says_legacy_false_zero_based_pages_and_uuid():
+    assert API.path == "/v2/guardrails" and API.list_params == {"legacy": "false"}
+    assert API.page_base == 0 and API.id_field == "uuid" and API.patch_style == "json-patch"
+
+
+def test_listing_pages_from_zero_with_legacy_false_and_never_returns_sets(client):
+    for i in range(3):
+        GUARDRAILS.create(client, desired(f"g{i}"))
+    gsim.add_legacy_set(client.sim, "Old set", [])
+    found = GUARDRAILS.list(client)
+    assert sorted(g.name for g in found) == ["g0", "g1", "g2"]
+    gets = [q for m, p, q in client.requests if m == "GET"]
+    assert [q["page"] for q in gets] == ["0", "1"] and all(q["legacy"] == "false" for q in gets)
+
+
+def test_list_by_ids(client):
+    a = GUARDRAILS.create(client, desired("a"))
+    GUARDRAILS.create(client, desired("b"))
+    assert [g.name for g in GUARDRAILS.list(client, ids=[a])] == ["a"]
+
+
+def test_identity_is_the_name_or_the_pinned_id():
+    assert GUARDRAILS.identity(desired()) == ("name", "acme_no_salary")
+    assert GUARDRAILS.identity(DesiredGuardrail("n", {}, guardrail_id="g1")) == ("id", "g1")
+
+
+def test_create_then_no_changes_then_an_in_place_patch(client):
+    gid = GUARDRAILS.create(client, desired(tags=["b", "a"]))
+    remote = GUARDRAILS.get(client, gid)
+    assert GUARDRAILS.in_place_changes(desired(tags=["a", "b"]), remote) == ([], [])  # tags are a set
+    changed = desired(tags=["a", "b"], guardrail_prompt="Never discuss pay.", modality="visual")
+    ops, rows = GUARDRAILS.in_place_changes(changed, remote)
+    assert ops == [{"op": "replace", "path": "/guardrail_prompt", "value": "Never discuss pay."},
+                   {"op": "replace", "path": "/modality", "value": "visual"}]
+    assert rows[0] == ("guardrail_prompt", "Never discuss salary.", "Never discuss pay.")
+    assert GUARDRAILS.update(client, gid, ops) is True
+    after = GUARDRAILS.get(client, gid)
+    assert GUARDRAILS.in_place_changes(changed, after) == ([], [])
+    assert GUARDRAILS.update(client, gid, ops) is False  # 304: nothing changed
+
+
+def test_undeclared_attributes_are_never_compared(client):
+    gid = GUARDRAILS.create(client, desired(callback_url="https://hooks.example.com/g"))
+    remote = GUARDRAILS.get(client, gid)
+    assert GUARDRAILS.in_place_changes(desired(), remote) == ([], [])  # callback_url, modality: the server's
+
+
+def test_a_declared_field_the_server_lacks_is_added(client):
+    gid = GUARDRAILS.create(client, desired())
+    ops, _ = GUARDRAILS.in_place_changes(desired(callback_url="https://h.example.com"), GUARDRAILS.get(client, gid))
+    assert ops == [{"op": "add", "path": "/callback_url", "value": "https://h.example.com"}]
+
+
+def test_a_pinned_guardrail_with_another_name_is_renamed_in_place(client):
+    gid = GUARDRAILS.create(client, desired("old_name"))
+    pinned = DesiredGuardrail("new_name", {"guardrail_prompt": "Never discuss salary."}, guardrail_id=gid)
+    ops, _ = GUARDRAILS.in_place_changes(pinned, GUARDRAILS.get(client, gid))
+    assert ops == [{"op": "replace", "path": "/guardrail_name", "value": "new_name"}]
+    GUARDRAILS.rename(client, gid, "newer")
+    assert GUARDRAILS.get(client, gid).name == "newer"
+
+
+def test_nothing_forces_a_replace_but_replace():
+    remote = RemoteGuardrail("g1", name="acme_no_salary", modality="verbal")
+    assert GUARDRAILS.replace_reason(desired(modality="visual"), remote, ()) is None
+    assert GUARDRAILS.replace_reason(desired(), remote, {"acme_no_salary"}) == "replacement requested with --replace"
+
+
+def test_get_of_a_legacy_set_id_is_not_found(client):
+    s = gsim.add_legacy_set(client.sim, "Old set", [])
+    with pytest.raises(NotFoundError):
+        GUARDRAILS.get(client, s["guardrails_id"])
+
+
+def test_delete_and_its_plan_note(client):
+    gid = GUARDRAILS.create(client, desired())
+    assert GUARDRAILS.delete(client, gid) is True
+    assert GUARDRAILS.list(client) == []
+    assert "detaches it from every persona" in GUARDRAILS.delete_note(RemoteGuardrail(gid))
+
+
+def test_create_under_a_successor_name(client):
+    gid = GUARDRAILS.create(client, desired(), name="acme_no_salary_next")
+    assert GUARDRAILS.get(client, gid).name == "acme_no_salary_next"

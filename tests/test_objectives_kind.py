@@ -1,0 +1,102 @@
+"""The objectives kind (reconciler/kinds/objectives/kind.py): identity, diff, check, and its calls through a
+client that speaks the kind's API table to the simulator's handlers."""
+
+from __future__ import annotations
+
+import pytest
+from test_guardrails_kind import TableClient
+
+from reconciler.errors import BadRequestError
+from reconciler.kinds.objectives import sim as osim
+from reconciler.kinds.objectives.kind import API, OBJECTIVES, VALIDATE_PATH, _reasons
+from reconciler.kinds.objectives.models import DesiredObjectives, RemoteObjectives
+
+A = {"objective_name": "ask_experience", "objective_prompt": "Ask about the last role.",
+     "next_required_objective": "ask_salary"}
+B = {"objective_name": "ask_salary", "objective_prompt": "Ask for the expected salary."}
+
+
+class CheckingClient(TableClient):
+    def post_json(self, path, body):
+        return self._do("POST", path, body=body)[1]
+
+
+@pytest.fixture
+def client():
+    return CheckingClient(osim.handle)
+
+
+def desired(name="acme-screening", data=(A, B), **kw):
+    return DesiredObjectives(name=name, data=tuple(data), **kw)
+
+
+def test_the_table():
+    assert API.path == "/v2/objectives" and API.id_field == "objectives_id" and API.page_base == 1
+    assert VALIDATE_PATH == "/v2/objectives/validate"
+
+
+def test_create_list_and_no_changes_across_spellings(client):
+    oid = OBJECTIVES.create(client, desired())
+    (remote,) = OBJECTIVES.list(client)
+    assert remote.objectives_id == oid and remote.name == "acme-screening"
+    other = desired(data=({**{k: v for k, v in A.items() if k != "next_required_objective"},
+                           "next_required_objectives": ["ask_salary"]}, B))
+    assert OBJECTIVES.in_place_changes(other, remote) == ([], [])
+    assert [q["page"] for m, p, q in client.requests if m == "GET"] == ["1"]
+
+
+def test_a_changed_objective_replaces_data_whole_in_one_patch(client):
+    oid = OBJECTIVES.create(client, desired())
+    changed = desired(data=(A, {**B, "objective_prompt": "Ask for the salary range."}), allow_loops=False)
+    ops, rows = OBJECTIVES.in_place_changes(changed, OBJECTIVES.get(client, oid))
+    assert [(op["op"], op["path"]) for op in ops] == [("replace", "/data"), ("add", "/allow_loops")]
+    assert rows[0] == ("data", "2 objectives", "2 objectives")
+    assert OBJECTIVES.update(client, oid, ops) is True
+    assert OBJECTIVES.in_place_changes(changed, OBJECTIVES.get(client, oid)) == ([], [])
+    assert OBJECTIVES.update(client, oid, ops) is False  # 304
+
+
+def test_a_pinned_set_is_renamed(client):
+    oid = OBJECTIVES.create(client, desired("old"))
+    ops, _ = OBJECTIVES.in_place_changes(desired("new", objectives_id=oid), OBJECTIVES.get(client, oid))
+    assert ops == [{"op": "replace", "path": "/name", "value": "new"}]
+    OBJECTIVES.rename(client, oid, "newer")
+    assert OBJECTIVES.get(client, oid).name == "newer"
+
+
+def test_identity_and_replace():
+    assert OBJECTIVES.identity(desired()) == ("name", "acme-screening")
+    assert OBJECTIVES.identity(desired(objectives_id="o1")) == ("id", "o1")
+    assert OBJECTIVES.replace_reason(desired(), RemoteObjectives("o1"), ()) is None
+    assert OBJECTIVES.replace_reason(desired(), RemoteObjectives("o1"), {"acme-screening"})
+
+
+def test_check_asks_the_api_and_saves_nothing(client):
+    assert OBJECTIVES.check(client, desired()) is None
+    bad = desired(data=({**A, "next_required_objective": "nope"},))
+    assert OBJECTIVES.check(client, bad) == "data[0]: nope is not an objective of the set"
+    assert osim.objectives(client.sim) == []
+    assert [p for m, p, q in client.requests] == [VALIDATE_PATH, VALIDATE_PATH]
+
+
+def test_check_takes_a_400_as_the_reason():
+    class Refusing:
+        def post_json(self, path, body):
+            raise BadRequestError("objective_prompt is too long", status_code=400)
+
+    assert OBJECTIVES.check(Refusing(), desired()) == "objective_prompt is too long"
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    ({"valid": True}, None), ({}, None), (None, None), ({"message": "ok"}, None),
+    ({"valid": False, "errors": ["a", {"message": "b"}]}, "a; b"),
+    ({"is_valid": False, "error": "loop"}, "loop"), ({"errors": ["x"]}, "x"),
+    ({"valid": False}, "the API says the objectives are invalid"),
+])
+def test_validate_answers_of_every_shape(body, reason):
+    assert _reasons(body) == reason
+
+
+def test_delete(client):
+    oid = OBJECTIVES.create(client, desired())
+    assert OBJECTIVES.delete(client, oid) is True and OBJECTIVES.list(client) == []
