@@ -68,6 +68,10 @@ def client():
     return TableClient(gsim.handle)
 
 
+def new(client, d):
+    return GUARDRAILS.create(client, GUARDRAILS.document(d))
+
+
 def desired(name="acme_no_salary", **attrs):
     return DesiredGuardrail(name=name, attributes={"guardrail_prompt": "Never discuss salary.", **attrs})
 
@@ -79,7 +83,7 @@ def test_the_table_says_legacy_false_zero_based_pages_and_uuid():
 
 def test_listing_pages_from_zero_with_legacy_false_and_never_returns_sets(client):
     for i in range(3):
-        GUARDRAILS.create(client, desired(f"g{i}"))
+        GUARDRAILS.create(client, GUARDRAILS.document(desired(f"g{i}")))
     gsim.add_legacy_set(client.sim, "Old set", [])
     found = GUARDRAILS.list(client)
     assert sorted(g.name for g in found) == ["g0", "g1", "g2"]
@@ -88,8 +92,8 @@ def test_listing_pages_from_zero_with_legacy_false_and_never_returns_sets(client
 
 
 def test_list_by_ids(client):
-    a = GUARDRAILS.create(client, desired("a"))
-    GUARDRAILS.create(client, desired("b"))
+    a = GUARDRAILS.create(client, GUARDRAILS.document(desired("a")))
+    GUARDRAILS.create(client, GUARDRAILS.document(desired("b")))
     assert [g.name for g in GUARDRAILS.list(client, ids=[a])] == ["a"]
 
 
@@ -99,39 +103,57 @@ def test_identity_is_the_name_or_the_pinned_id():
 
 
 def test_create_then_no_changes_then_an_in_place_patch(client):
-    gid = GUARDRAILS.create(client, desired(tags=["b", "a"]))
+    gid = new(client, desired(tags=["b", "a"]))
     remote = GUARDRAILS.get(client, gid)
-    assert GUARDRAILS.in_place_changes(desired(tags=["a", "b"]), remote) == ([], [])  # tags are a set
+    assert GUARDRAILS.in_place_changes(desired(tags=["a", "b"]), remote) == {}  # tags are a set
     changed = desired(tags=["a", "b"], guardrail_prompt="Never discuss pay.", modality="visual")
-    ops, rows = GUARDRAILS.in_place_changes(changed, remote)
-    assert ops == [{"op": "replace", "path": "/guardrail_prompt", "value": "Never discuss pay."},
-                   {"op": "replace", "path": "/modality", "value": "visual"}]
-    assert rows[0] == ("guardrail_prompt", "Never discuss salary.", "Never discuss pay.")
-    assert GUARDRAILS.update(client, gid, ops) is True
+    changes = GUARDRAILS.in_place_changes(changed, remote, GUARDRAILS.document(changed))
+    assert changes == {"guardrail_prompt": ("Never discuss salary.", "Never discuss pay."),
+                       "modality": ("verbal", "visual")}
+    assert GUARDRAILS.update(client, gid, changes) is True
     after = GUARDRAILS.get(client, gid)
-    assert GUARDRAILS.in_place_changes(changed, after) == ([], [])
-    assert GUARDRAILS.update(client, gid, ops) is False  # 304: nothing changed
+    assert GUARDRAILS.in_place_changes(changed, after) == {}
+    assert GUARDRAILS.update(client, gid, changes) is False  # 304: nothing changed
+    assert GUARDRAILS.update(client, gid, {}) is False
+
+
+def test_one_json_patch_of_adds():
+    from reconciler.kinds.guardrails.kind import patch_ops
+
+    assert patch_ops({"tags": (None, ["a"]), "a/b": (1, 2)}) == [
+        {"op": "add", "path": "/tags", "value": ["a"]}, {"op": "add", "path": "/a~1b", "value": 2}]
 
 
 def test_undeclared_attributes_are_never_compared(client):
-    gid = GUARDRAILS.create(client, desired(callback_url="https://hooks.example.com/g"))
+    gid = new(client, desired(callback_url="https://hooks.example.com/g"))
     remote = GUARDRAILS.get(client, gid)
-    assert GUARDRAILS.in_place_changes(desired(), remote) == ([], [])  # callback_url, modality: the server's
+    assert GUARDRAILS.in_place_changes(desired(), remote) == {}  # callback_url, modality: the server's
 
 
 def test_a_declared_field_the_server_lacks_is_added(client):
-    gid = GUARDRAILS.create(client, desired())
-    ops, _ = GUARDRAILS.in_place_changes(desired(callback_url="https://h.example.com"), GUARDRAILS.get(client, gid))
-    assert ops == [{"op": "add", "path": "/callback_url", "value": "https://h.example.com"}]
+    gid = new(client, desired())
+    changes = GUARDRAILS.in_place_changes(desired(callback_url="https://h.example.com"), GUARDRAILS.get(client, gid))
+    assert changes == {"callback_url": (None, "https://h.example.com")}
+    GUARDRAILS.update(client, gid, changes)
+    assert GUARDRAILS.get(client, gid).callback_url == "https://h.example.com"
 
 
 def test_a_pinned_guardrail_with_another_name_is_renamed_in_place(client):
-    gid = GUARDRAILS.create(client, desired("old_name"))
+    gid = new(client, desired("old_name"))
     pinned = DesiredGuardrail("new_name", {"guardrail_prompt": "Never discuss salary."}, guardrail_id=gid)
-    ops, _ = GUARDRAILS.in_place_changes(pinned, GUARDRAILS.get(client, gid))
-    assert ops == [{"op": "replace", "path": "/guardrail_name", "value": "new_name"}]
+    assert GUARDRAILS.in_place_changes(pinned, GUARDRAILS.get(client, gid)) == {
+        "guardrail_name": ("old_name", "new_name")}
     GUARDRAILS.rename(client, gid, "newer")
     assert GUARDRAILS.get(client, gid).name == "newer"
+
+
+def test_the_protocol_accessors(client):
+    gid = new(client, desired())
+    r = GUARDRAILS.get(client, gid)
+    assert GUARDRAILS.remote_id(r) == gid and GUARDRAILS.remote_name(r) == "acme_no_salary" and GUARDRAILS.managed(r)
+    assert GUARDRAILS.name_of(desired()) == "acme_no_salary" and GUARDRAILS.references == ()
+    assert GUARDRAILS.remote_attributes(r)["guardrail_prompt"] == "Never discuss salary."
+    assert not GUARDRAILS.managed(RemoteGuardrail("g9", legacy_set=True))
 
 
 def test_nothing_forces_a_replace_but_replace():
@@ -147,12 +169,7 @@ def test_get_of_a_legacy_set_id_is_not_found(client):
 
 
 def test_delete_and_its_plan_note(client):
-    gid = GUARDRAILS.create(client, desired())
+    gid = new(client, desired())
     assert GUARDRAILS.delete(client, gid) is True
     assert GUARDRAILS.list(client) == []
     assert "detaches it from every persona" in GUARDRAILS.delete_note(RemoteGuardrail(gid))
-
-
-def test_create_under_a_successor_name(client):
-    gid = GUARDRAILS.create(client, desired(), name="acme_no_salary_next")
-    assert GUARDRAILS.get(client, gid).name == "acme_no_salary_next"

@@ -36,32 +36,47 @@ def test_the_table():
 
 
 def test_create_list_and_no_changes_across_spellings(client):
-    oid = OBJECTIVES.create(client, desired())
+    oid = OBJECTIVES.create(client, OBJECTIVES.document(desired()))
     (remote,) = OBJECTIVES.list(client)
     assert remote.objectives_id == oid and remote.name == "acme-screening"
     other = desired(data=({**{k: v for k, v in A.items() if k != "next_required_objective"},
                            "next_required_objectives": ["ask_salary"]}, B))
-    assert OBJECTIVES.in_place_changes(other, remote) == ([], [])
+    assert OBJECTIVES.in_place_changes(other, remote) == {}
     assert [q["page"] for m, p, q in client.requests if m == "GET"] == ["1"]
 
 
 def test_a_changed_objective_replaces_data_whole_in_one_patch(client):
-    oid = OBJECTIVES.create(client, desired())
+    oid = OBJECTIVES.create(client, OBJECTIVES.document(desired()))
     changed = desired(data=(A, {**B, "objective_prompt": "Ask for the salary range."}), allow_loops=False)
-    ops, rows = OBJECTIVES.in_place_changes(changed, OBJECTIVES.get(client, oid))
-    assert [(op["op"], op["path"]) for op in ops] == [("replace", "/data"), ("add", "/allow_loops")]
-    assert rows[0] == ("data", "2 objectives", "2 objectives")
-    assert OBJECTIVES.update(client, oid, ops) is True
-    assert OBJECTIVES.in_place_changes(changed, OBJECTIVES.get(client, oid)) == ([], [])
-    assert OBJECTIVES.update(client, oid, ops) is False  # 304
+    changes = OBJECTIVES.in_place_changes(changed, OBJECTIVES.get(client, oid), OBJECTIVES.document(changed))
+    assert list(changes) == ["data", "allow_loops"]
+    assert changes["data"][1][1]["objective_prompt"] == "Ask for the salary range." and changes["allow_loops"] == (
+        None, False)
+    assert OBJECTIVES.update(client, oid, changes) is True
+    assert OBJECTIVES.in_place_changes(changed, OBJECTIVES.get(client, oid)) == {}
+    assert OBJECTIVES.update(client, oid, changes) is False  # 304
 
 
 def test_a_pinned_set_is_renamed(client):
-    oid = OBJECTIVES.create(client, desired("old"))
-    ops, _ = OBJECTIVES.in_place_changes(desired("new", objectives_id=oid), OBJECTIVES.get(client, oid))
-    assert ops == [{"op": "replace", "path": "/name", "value": "new"}]
+    oid = OBJECTIVES.create(client, OBJECTIVES.document(desired("old")))
+    assert OBJECTIVES.in_place_changes(desired("new", objectives_id=oid), OBJECTIVES.get(client, oid)) == {
+        "name": ("old", "new")}
     OBJECTIVES.rename(client, oid, "newer")
     assert OBJECTIVES.get(client, oid).name == "newer"
+
+
+def test_newer_set_fields_are_compared_when_declared(client):
+    oid = OBJECTIVES.create(client, OBJECTIVES.document(desired()))
+    d = desired(extra={"description": "screening"})
+    assert OBJECTIVES.in_place_changes(d, OBJECTIVES.get(client, oid)) == {"description": (None, "screening")}
+
+
+def test_the_protocol_accessors(client):
+    oid = OBJECTIVES.create(client, OBJECTIVES.document(desired()))
+    r = OBJECTIVES.get(client, oid)
+    assert OBJECTIVES.remote_id(r) == oid and OBJECTIVES.remote_name(r) == "acme-screening" and OBJECTIVES.managed(r)
+    assert OBJECTIVES.name_of(desired()) == "acme-screening" and OBJECTIVES.references == ()
+    assert OBJECTIVES.remote_attributes(r)["data"][1] == B
 
 
 def test_identity_and_replace():
@@ -98,5 +113,5 @@ def test_validate_answers_of_every_shape(body, reason):
 
 
 def test_delete(client):
-    oid = OBJECTIVES.create(client, desired())
+    oid = OBJECTIVES.create(client, OBJECTIVES.document(desired()))
     assert OBJECTIVES.delete(client, oid) is True and OBJECTIVES.list(client) == []

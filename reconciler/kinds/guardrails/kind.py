@@ -50,33 +50,48 @@ def _same_tags(a: Any, b: Any) -> bool:
     return sorted(map(str, a)) == sorted(map(str, b))
 
 
+def patch_ops(changes: Mapping[str, tuple[object, object]]) -> list[dict[str, Any]]:
+    """One JSON Patch for top-level attribute changes. Always ``add``: on an object member RFC 6902 ``add`` sets
+    the value whether the member exists or not (the server may have left an undeclared default out)."""
+    return [{"op": "add", "path": jsonpatch.pointer((attr,)), "value": jsonpatch.encode_value(new)}
+            for attr, (_old, new) in changes.items()]
+
+
 class Guardrails:
     key = "guardrails"
     noun = "guardrail"
     api = API
+    references: tuple[Any, ...] = ()  # a guardrail references nothing; personas reference it (guardrail_ids)
     id_field = "guardrail_id"           # the file's pinned-id field (the API's is API.id_field, ``uuid``)
     name_field = "guardrail_name"
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
-    # a persona references guardrails by declared name (``guardrails: [names]``) -> ``guardrail_ids``
-    reference_field = "guardrail_ids"
 
     def identity(self, desired: DesiredGuardrail) -> tuple[str, str]:
         return ("id", desired.guardrail_id) if desired.guardrail_id else ("name", desired.name)
 
-    def remote_key(self, remote: RemoteGuardrail) -> str:
+    def name_of(self, desired: DesiredGuardrail) -> str:
+        return desired.name
+
+    def document(self, desired: DesiredGuardrail) -> dict[str, Any]:
+        """The declared guardrail as API fields (the create body): name and attributes."""
+        return desired.create_payload()
+
+    def remote_id(self, remote: RemoteGuardrail) -> str:
         return remote.guardrail_id
 
-    def manageable(self, remote: RemoteGuardrail) -> bool:
-        """Whether the item may be planned against at all: never a legacy set or an item of one."""
+    def remote_name(self, remote: RemoteGuardrail) -> str:
+        return remote.name or ""
+
+    def managed(self, remote: RemoteGuardrail) -> bool:
+        """Never a legacy set or an item of one: not compared, adopted, updated or pruned."""
         return remote.manageable
 
     def desired_attributes(self, desired: DesiredGuardrail) -> dict[str, object]:
         return desired.create_payload()
 
     def remote_attributes(self, remote: RemoteGuardrail) -> dict[str, object]:
-        return {"guardrail_name": remote.name, "modality": remote.modality,
-                "tags": list(remote.tags) if remote.tags is not None else None}
+        return {"guardrail_name": remote.name, **{k: v for k, v in remote.document.items() if k != "guardrail_name"}}
 
     def replace_reason(self, desired: DesiredGuardrail, remote: RemoteGuardrail,
                        force_replace: Collection[str]) -> str | None:
@@ -94,15 +109,15 @@ class Guardrails:
             del want["tags"]
         return want
 
-    def in_place_changes(self, desired: DesiredGuardrail, remote: RemoteGuardrail
-                         ) -> tuple[list[dict[str, Any]], list[tuple[str, object, object]]]:
-        """(JSON Patch operations, shown rows (attribute, old, new)); both empty when nothing changes."""
-        ops = jsonpatch.diff(remote.document, self.wanted(desired, remote))
-        rows = []
-        for op in ops:
+    def in_place_changes(self, desired: DesiredGuardrail, remote: RemoteGuardrail,
+                         body: Mapping[str, Any] | None = None) -> dict[str, tuple[object, object]]:
+        """Attribute -> (remote value, declared value) for every declared attribute that differs (one JSON Patch
+        carries them all: :meth:`update`)."""
+        out: dict[str, tuple[object, object]] = {}
+        for op in jsonpatch.diff(remote.document, self.wanted(desired, remote)):
             attr = jsonpatch.unescape(op["path"].lstrip("/").split("/")[0])
-            rows.append((attr, remote.document.get(attr), op.get("value") if op["op"] != "remove" else None))
-        return ops, rows
+            out[attr] = (remote.document.get(attr), self.wanted(desired, remote)[attr])
+        return out
 
     def delete_note(self, remote: RemoteGuardrail) -> str:
         return DELETE_NOTE
@@ -124,21 +139,16 @@ class Guardrails:
         remote = client.get_object(self, object_id)
         if not remote.manageable:  # a set's id (or an item of one): never patched or deleted as a guardrail
             raise NotFoundError(f"{object_id} is a legacy guardrail set (or an item of one), not a guardrail",
-                                method="GET",
-                                path=f"{API.path}/{object_id}")
+                                method="GET", path=f"{API.path}/{object_id}")
         return remote
 
-    def create(self, client: Any, desired: DesiredGuardrail, *, name: str | None = None,
-               known_ids: Collection[str] = ()) -> str:
+    def create(self, client: Any, body: Mapping[str, Any], *, known_ids: Collection[str] = ()) -> str:
         """POST once; a lost answer is settled by the client against the account (never re-sent blindly)."""
-        payload = desired.create_payload()
-        if name is not None:
-            payload["guardrail_name"] = name
-        return client.create_object(self, payload, known_ids=known_ids)
+        return client.create_object(self, dict(body), known_ids=known_ids)
 
-    def update(self, client: Any, object_id: str, ops: Sequence[Mapping[str, Any]]) -> bool:
-        """One JSON Patch; False when the server says nothing changed (304)."""
-        return bool(ops) and client.patch_object(self, object_id, list(ops))
+    def update(self, client: Any, object_id: str, changes: Mapping[str, tuple[object, object]]) -> bool:
+        """One JSON Patch with every change; False when the server says nothing changed (304)."""
+        return bool(changes) and client.patch_object(self, object_id, patch_ops(changes))
 
     def rename(self, client: Any, object_id: str, name: str) -> None:
         client.patch_object(self, object_id, [{"op": "replace", "path": "/guardrail_name", "value": name}])

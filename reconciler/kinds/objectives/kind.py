@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.engine import jsonpatch
 from reconciler.errors import BadRequestError
-from reconciler.kinds.guardrails.kind import ApiTable
+from reconciler.kinds.guardrails.kind import ApiTable, patch_ops
 from reconciler.kinds.objectives.models import DesiredObjectives, RemoteObjectives, same_data
 
 API = ApiTable(path="/v2/objectives", id_field="objectives_id", name_field="name", page_base=1,
@@ -45,23 +45,35 @@ class Objectives:
     key = "objectives"
     noun = "objectives set"
     api = API
+    references: tuple[Any, ...] = ()  # personas reference it (objectives: name -> objectives_id)
     id_field = "objectives_id"
     name_field = "name"
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
-    reference_field = "objectives_id"  # a persona's ``objectives: name`` -> ``objectives_id`` (one id)
 
     def identity(self, desired: DesiredObjectives) -> tuple[str, str]:
         return ("id", desired.objectives_id) if desired.objectives_id else ("name", desired.name)
 
-    def remote_key(self, remote: RemoteObjectives) -> str:
+    def name_of(self, desired: DesiredObjectives) -> str:
+        return desired.name
+
+    def document(self, desired: DesiredObjectives) -> dict[str, Any]:
+        return desired.create_payload()
+
+    def remote_id(self, remote: RemoteObjectives) -> str:
         return remote.objectives_id
+
+    def remote_name(self, remote: RemoteObjectives) -> str:
+        return remote.name or ""
+
+    def managed(self, remote: RemoteObjectives) -> bool:
+        return True  # no stock sets are documented
 
     def desired_attributes(self, desired: DesiredObjectives) -> dict[str, object]:
         return desired.create_payload()
 
     def remote_attributes(self, remote: RemoteObjectives) -> dict[str, object]:
-        return {"name": remote.name, "objectives": len(remote.data), "allow_loops": remote.allow_loops}
+        return {"name": remote.name, **{k: v for k, v in remote.document.items() if k != "name"}}
 
     def replace_reason(self, desired: DesiredObjectives, remote: RemoteObjectives,
                        force_replace: Collection[str]) -> str | None:
@@ -69,35 +81,23 @@ class Objectives:
             return "replacement requested with --replace"
         return None
 
-    def wanted(self, desired: DesiredObjectives, remote: RemoteObjectives) -> dict[str, Any]:
-        """The declared fields that differ from ``remote`` (``data`` whole; the name only when pinned)."""
+    def in_place_changes(self, desired: DesiredObjectives, remote: RemoteObjectives,
+                         body: Mapping[str, Any] | None = None) -> dict[str, tuple[object, object]]:
+        """Attribute -> (remote value, declared value): ``data`` whole when an objective differs in a declared
+        field (in order; the two next_required spellings compare as one), ``allow_loops`` when declared, the
+        name of a pinned set, newer set-level fields the file declares."""
         doc = remote.document
-        want: dict[str, Any] = {}
+        out: dict[str, tuple[object, object]] = {}
         if desired.objectives_id and remote.name != desired.name:
-            want["name"] = desired.name
+            out["name"] = (remote.name, desired.name)
         if not same_data(desired.data, doc.get("data")):
-            want["data"] = [dict(o) for o in desired.data]
+            out["data"] = (doc.get("data"), [dict(o) for o in desired.data])
         if desired.allow_loops is not None and doc.get("allow_loops") is not desired.allow_loops:
-            want["allow_loops"] = desired.allow_loops
-        want.update({k: v for k, v in desired.extra.items() if not jsonpatch.same(doc.get(k), v)})
-        return want
-
-    def in_place_changes(self, desired: DesiredObjectives, remote: RemoteObjectives
-                         ) -> tuple[list[dict[str, Any]], list[tuple[str, object, object]]]:
-        """(JSON Patch operations, shown rows (attribute, old, new)); both empty when nothing changes."""
-        want = self.wanted(desired, remote)
-        ops = []
-        rows: list[tuple[str, object, object]] = []
-        for key, value in want.items():
-            op = "replace" if key in remote.document else "add"
-            ops.append({"op": op, "path": jsonpatch.pointer((key,)), "value": jsonpatch.encode_value(value)})
-            old = remote.document.get(key)
-            if key == "data":
-                rows.append(("data", f"{len(old) if isinstance(old, list) else 0} objectives",
-                             f"{len(value)} objectives"))
-            else:
-                rows.append((key, old, value))
-        return ops, rows
+            out["allow_loops"] = (doc.get("allow_loops"), desired.allow_loops)
+        for k, v in desired.extra.items():
+            if not jsonpatch.same(doc.get(k), v):
+                out[k] = (doc.get(k), v)
+        return out
 
     # ------------------------------------------------------------------ the API calls, on the one client
 
@@ -114,15 +114,12 @@ class Objectives:
     def get(self, client: Any, object_id: str) -> RemoteObjectives:
         return client.get_object(self, object_id)
 
-    def create(self, client: Any, desired: DesiredObjectives, *, name: str | None = None,
-               known_ids: Collection[str] = ()) -> str:
-        payload = desired.create_payload()
-        if name is not None:
-            payload["name"] = name
-        return client.create_object(self, payload, known_ids=known_ids)
+    def create(self, client: Any, body: Mapping[str, Any], *, known_ids: Collection[str] = ()) -> str:
+        return client.create_object(self, dict(body), known_ids=known_ids)
 
-    def update(self, client: Any, object_id: str, ops: Sequence[Mapping[str, Any]]) -> bool:
-        return bool(ops) and client.patch_object(self, object_id, list(ops))
+    def update(self, client: Any, object_id: str, changes: Mapping[str, tuple[object, object]]) -> bool:
+        """One JSON Patch with every change; False when the server says nothing changed (304)."""
+        return bool(changes) and client.patch_object(self, object_id, patch_ops(changes))
 
     def rename(self, client: Any, object_id: str, name: str) -> None:
         client.patch_object(self, object_id, [{"op": "replace", "path": "/name", "value": name}])
