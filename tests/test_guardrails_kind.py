@@ -173,3 +173,23 @@ def test_delete_and_its_plan_note(client):
     assert GUARDRAILS.delete(client, gid) is True
     assert GUARDRAILS.list(client) == []
     assert "detaches it from every persona" in GUARDRAILS.delete_note(RemoteGuardrail(gid))
+
+
+def test_the_plan_schema_describes_a_guardrail_change():
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[1] / "schemas" / "plan.schema.json").read_text())
+    change = {"action": "delete", "name": "acme_old", "replica_id": None, "reason": "not declared; prune is on",
+              "before": {"guardrail_name": "acme_old"}, "after": None, "kind": "guardrails", "object_id": "g1",
+              "notes": [GUARDRAILS.delete_note(RemoteGuardrail("g1"))],
+              "references": [], "diff": [{"path": "guardrail_prompt", "before": "a", "after": "b"}]}
+    doc = {"format_version": "1", "file": "f.yaml", "changes": [change], "pending": [], "unmanaged": [],
+           "errors": [], "warnings": [], "missing_vars": [], "summary": {"delete": 1},
+           "unmanaged_objects": [{"kind": "guardrails", "name": "acme_x", "id": "g2"}],
+           "checked": [{"kind": "objectives", "name": "acme-screening"}]}
+    jsonschema.validate(doc, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**doc, "changes": [{**change, "kind": "widgets"}]}, schema)
