@@ -187,7 +187,8 @@ def test_the_plan_schema_describes_a_guardrail_change():
               "notes": [GUARDRAILS.delete_note(RemoteGuardrail("g1"))],
               "references": [], "diff": [{"path": "guardrail_prompt", "before": "a", "after": "b"}]}
     doc = {"format_version": "1", "file": "f.yaml", "changes": [change], "pending": [], "unmanaged": [],
-           "errors": [], "warnings": [], "missing_vars": [], "summary": {"create": 0, "rename": 0, "replace": 0, "delete": 1},
+           "errors": [], "warnings": [], "missing_vars": [],
+           "summary": {"create": 0, "rename": 0, "replace": 0, "delete": 1},
            "unmanaged_objects": [{"kind": "guardrails", "name": "acme_x", "id": "g2"}],
            "checked": [{"kind": "objectives", "name": "acme-screening"}]}
     jsonschema.validate(doc, schema)

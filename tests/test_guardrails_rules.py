@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.engine.models import Settings
 from reconciler.engine.yamlpos import Builder, Diagnostics
-from reconciler.kinds.guardrails.rules import EntryRules, GuardrailRules, fragment, scope_prefix
+from reconciler.kinds.guardrails.rules import EntryRules, GuardrailRules, fragment, parse, scope_prefix
 
 
 class _Sem:
-    """What the rules use of the file's semantic pass."""
+    """The loader's rule context, as far as the rules use it."""
 
-    def __init__(self, text: str, environ: dict[str, str] | None = None):
+    def __init__(self, text: str, environ: dict[str, str] | None = None, name_prefix: str | None = None):
         self.diags = Diagnostics("f.yaml")
         self.doc = Builder(text, self.diags, environ or {}).build()
-        self.warned: set[str] = set()
-
-    def warn_once(self, key, pos, message):
-        if key not in self.warned:
-            self.warned.add(key)
-            self.diags.warning(pos, message)
-
-    def _unset_identity(self, path, what):
-        for var in self.doc.missing[path]:
-            self.diags.error(self.doc.at(path), f"${{{var}}} is not set: {what} must be known to plan")
+        self.settings = Settings(name_prefix=name_prefix)
 
 
 def run(text: str, prefix: str | None = None, removed=(), environ=None):
@@ -108,7 +100,7 @@ def test_missing_vars_are_recorded_on_the_desired_object():
 
 
 def test_the_schema_fragment_states_the_documented_limits():
-    item = fragment("reconciler.kinds.guardrails")["items"]
+    item = fragment("reconciler.kinds.guardrails")["section"]["items"]
     assert item["properties"]["name"]["maxLength"] == 100
     assert item["properties"]["guardrail_prompt"]["maxLength"] == 1000
     assert item["properties"]["tags"]["maxItems"] == 32
@@ -118,7 +110,7 @@ def test_the_schema_fragment_states_the_documented_limits():
 def test_the_schema_fragment_rejects_a_bad_name_and_accepts_a_newer_field():
     from jsonschema import Draft202012Validator
 
-    v = Draft202012Validator(fragment("reconciler.kinds.guardrails"))
+    v = Draft202012Validator(fragment("reconciler.kinds.guardrails")["section"])
     assert not v.is_valid([{"name": "acme-no-salary", "guardrail_prompt": "x"}])
     assert not v.is_valid([{"name": "a" * 101, "guardrail_prompt": "x"}])
     assert not v.is_valid([{"name": "ok", "guardrail_prompt": "x" * 1001}])
@@ -128,3 +120,19 @@ def test_the_schema_fragment_rejects_a_bad_name_and_accepts_a_newer_field():
 def test_entry_rules_is_abstract():
     with pytest.raises(NotImplementedError):
         EntryRules(_Sem(GOOD)).build((), {}, "", None, ())
+
+
+def test_parse_is_the_loaders_hook_with_scope_and_removed():
+    text = GOOD + "removed: [acme_no_salary]\n"
+    sem = _Sem(text, name_prefix="beta-")
+    assert parse(sem.doc.root["guardrails"], sem) != ()
+    errors = [m for _line, _col, m in sem.diags.errors]
+    assert any("outside this file's scope: it must start with 'beta_'" in e for e in errors)
+    assert any("also listed under removed:" in e for e in errors)
+
+
+def test_an_unknown_field_is_warned_once_for_the_whole_file():
+    text = GOOD.replace("    tags", "    tgas: [x]\n    tags")
+    text += text.split("\n", 1)[1].replace("acme_no_salary", "acme_other")
+    _, warnings, _ = run(text)
+    assert sum("'tgas'" in w for w in warnings) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from test_guardrails_rules import _Sem
 
 from reconciler.kinds.guardrails.rules import fragment
-from reconciler.kinds.objectives.rules import ObjectivesRules
+from reconciler.kinds.objectives.rules import parse
 
 GOOD = """\
 objectives:
@@ -21,8 +21,8 @@ objectives:
 
 
 def run(text: str, prefix: str | None = None):
-    sem = _Sem(text)
-    out = ObjectivesRules(sem).run(sem.doc.root.get("objectives"), prefix)
+    sem = _Sem(text, name_prefix=prefix)
+    out = parse(sem.doc.root.get("objectives"), sem)
     return out, sem.diags.rendered_warnings(), [f"{line}:{col}: {m}" for line, col, m in sorted(sem.diags.errors)]
 
 
@@ -89,7 +89,7 @@ def test_the_set_level_identity_rules_apply():
 def test_the_schema_fragment_states_the_documented_limits():
     from jsonschema import Draft202012Validator
 
-    schema = fragment("reconciler.kinds.objectives")
+    schema = fragment("reconciler.kinds.objectives")["section"]
     v = Draft202012Validator(schema)
     one = {"objective_name": "a", "objective_prompt": "p"}
     assert v.is_valid([{"name": "s", "data": [one]}])

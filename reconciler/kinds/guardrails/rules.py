@@ -7,8 +7,8 @@ once, in scope, not also under ``removed:``; a pinned id declared once; unknown 
 warning and a did-you-mean; unset ``${VAR}``s in attributes are warnings, needed when the object is created or
 updated); :class:`GuardrailRules` adds the guardrail's own.
 
-``sem`` is the file's semantic pass (``reconciler.engine.validation.Semantics``): its ``doc`` (values and
-positions), ``diags``, ``warn_once`` and ``_unset_identity`` are all the rules use.
+The loader calls :func:`parse` (the hook ``kinds/<kind>/rules.py`` exports: ``reconciler.engine.rules``) with the
+section's entries and its context: ``ctx.doc`` (values and positions), ``ctx.diags``, ``ctx.settings``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,26 @@ _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 def fragment(package: str) -> dict:
     """A kind's schema fragment (``schema.json`` next to its modules; package data in the wheel)."""
     return json.loads(resources.files(package).joinpath("schema.json").read_text(encoding="utf-8"))
+
+
+def item_schema(package: str) -> dict:
+    """The schema of one entry of the kind's section."""
+    return fragment(package)["section"]["items"]
+
+
+def removed_names(raw: Any) -> tuple[str, ...]:
+    """The names under ``removed:`` (``NAME`` or ``{name: NAME}``): released from management, never deleted."""
+    if not isinstance(raw, list):
+        return ()
+    names = [item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None for item in raw]
+    return tuple(n for n in names if isinstance(n, str))
+
+
+def parse(entries: list, ctx: Any) -> tuple[DesiredGuardrail, ...]:
+    """The loader's hook: the ``guardrails:`` entries, checked, as DesiredGuardrail."""
+    root = ctx.doc.root if isinstance(ctx.doc.root, dict) else {}
+    return GuardrailRules(ctx).run(entries, getattr(ctx.settings, "name_prefix", None),
+                                   removed_names(root.get("removed")))
 
 
 def scope_prefix(prefix: str | None) -> str | None:
@@ -65,10 +85,22 @@ class EntryRules:
     package = ""
     own: frozenset[str] = frozenset({"name", "protect"})  # file-only fields, never sent as attributes
 
-    def __init__(self, sem: Any):
-        self.sem = sem
-        self.doc = sem.doc
-        self.diags = sem.diags
+    def __init__(self, ctx: Any):
+        self.ctx = ctx
+        self.doc = ctx.doc
+        self.diags = ctx.diags
+
+    def warn_once(self, key: str, pos: Any, message: str) -> None:
+        """One warning per ``key`` (a field name) for the whole file, at its first place."""
+        warned = self.ctx.__dict__.setdefault("_warned_once", set())
+        if key not in warned:
+            warned.add(key)
+            self.diags.warning(pos, message)
+
+    def unset_identity(self, path: tuple, what: str) -> None:
+        for var in self.doc.missing[path]:
+            self.diags.error(self.doc.at(path), f"${{{var}}} is not set: {what} must be known to plan "
+                                                "(set the variable or give a default with ${VAR:-default})")
 
     def prefix(self, name_prefix: str | None) -> str | None:
         return name_prefix
@@ -109,7 +141,7 @@ class EntryRules:
         doc, diags, i = self.doc, self.diags, base[1]
         path, label = base + ("name",), f"{self.key}[{i}]"
         if path in doc.missing:
-            self.sem._unset_identity(path, f"{label}.name")
+            self.unset_identity(path, f"{label}.name")
             return label, False
         if CONTROL_CHARS.search(name):
             diags.error(doc.at(path), f"{label}: name must not contain control characters")
@@ -133,7 +165,7 @@ class EntryRules:
         """A pinned id is known at plan time (no unset ${VAR}) and declared once."""
         path, value = base + (self.id_key,), entry.get(self.id_key)
         if path in self.doc.missing:
-            self.sem._unset_identity(path, f"{label}: {self.id_key}")
+            self.unset_identity(path, f"{label}: {self.id_key}")
             return None
         if not isinstance(value, str) or not value:
             return None
@@ -146,13 +178,13 @@ class EntryRules:
 
     def rule_unknown_fields(self, base: tuple, entry: dict) -> None:
         """A field this version does not document is sent as written, with ONE warning for the whole file."""
-        known = list(fragment(self.package)["items"]["properties"])
+        known = list(item_schema(self.package)["properties"])
         for key in entry:
             if key in known or not isinstance(key, str):
                 continue
             close = suggest(key, known)
             hint = f" (did you mean {close!r}?)" if close else ""
-            self.sem.warn_once(f"{self.key}:{key}", self.doc.key_at(base + (key,)),
+            self.warn_once(f"{self.key}:{key}", self.doc.key_at(base + (key,)),
                                f"{self.key}: field {short(key)} is not one this version documents{hint}; it is "
                                "sent to the API as written")
 

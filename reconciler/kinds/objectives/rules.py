@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.engine.yamlpos import short
-from reconciler.kinds.guardrails.rules import EntryRules, fragment, plain, suggest
+from reconciler.kinds.guardrails.rules import EntryRules, item_schema, plain, removed_names, suggest
 from reconciler.kinds.objectives.models import (
     CONFIRMATION_MODES,
     MODALITIES,
@@ -23,6 +23,13 @@ from reconciler.kinds.objectives.models import (
     DesiredObjectives,
     find_loop,
 )
+
+
+def parse(entries: list, ctx: Any) -> tuple[DesiredObjectives, ...]:
+    """The loader's hook: the ``objectives:`` entries, checked, as DesiredObjectives."""
+    root = ctx.doc.root if isinstance(ctx.doc.root, dict) else {}
+    return ObjectivesRules(ctx).run(entries, getattr(ctx.settings, "name_prefix", None),
+                                    removed_names(root.get("removed")))
 
 
 class ObjectivesRules(EntryRules):
@@ -69,12 +76,12 @@ class ObjectivesRules(EntryRules):
         self.rule_choice(path, objective, where, "confirmation_mode", CONFIRMATION_MODES)
         self.rule_choice(path, objective, where, "modality", MODALITIES)
         self.rule_url(path + ("callback_url",), objective.get("callback_url"), where, "callback_url")
-        known = list(fragment(self.package)["items"]["properties"]["data"]["items"]["properties"])
+        known = list(item_schema(self.package)["properties"]["data"]["items"]["properties"])
         for key in objective:
             if isinstance(key, str) and key not in known:
                 close = suggest(key, known)
                 hint = f" (did you mean {close!r}?)" if close else ""
-                self.sem.warn_once(f"objectives.data:{key}", self.doc.key_at(path + (key,)),
+                self.warn_once(f"objectives.data:{key}", self.doc.key_at(path + (key,)),
                                    f"objectives: objective field {short(key)} is not one this version documents"
                                    f"{hint}; it is sent to the API as written")
 
