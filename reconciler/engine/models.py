@@ -308,6 +308,11 @@ class Change:
     # personas (issue 25), --discard-editor-drafts / settings.discard_editor_drafts: the update is sent with
     # ?force=true, overwriting an unpublished draft someone left in Tavus's editor
     discard_drafts: bool = False
+    # the generic engine (reconciler.engine.objects, issue 26): the existing object a change acts on, and the
+    # references the create/update binds: (reference field, referenced kind, declared name, id or None when the
+    # referenced object is created by this same apply)
+    object_id: str | None = None
+    refs: tuple[tuple[str, str, str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,12 @@ IDENTITY_FIELDS = ("name", "replica_id")
 
 @functools.cache
 def load_schema(filename: str) -> dict:
-    """A JSON Schema shipped in ``schemas/`` (installed as the package ``reconciler.schemas``)."""
+    """A JSON Schema shipped in ``schemas/`` (installed as the package ``reconciler.schemas``); the file's own
+    schema is assembled from the kinds' fragments (``reconciler.engine.schema``), equal to the published file."""
+    if filename == SCHEMA_FILE:
+        from reconciler.engine.schema import document_schema
+
+        return document_schema()
     resource = importlib.resources.files("reconciler.schemas").joinpath(filename)
     return json.loads(resource.read_text(encoding="utf-8"))
 

@@ -12,8 +12,10 @@ A kind says:
   are never compared (a replica's training URLs);
 - its API calls (``list``, ``get``, ``create``, ``update``, ``rename``, ``delete``) on the one client.
 
-A new kind (personas, issue 17) is a new module here plus its models and schema section; the planner's
-order of work (replicas before the personas that reference them) is ``KINDS``' order.
+A new kind is one folder ``reconciler/kinds/<key>/`` and one line in :data:`REGISTRY`; the order of work
+(replicas before the personas that reference them) is the reference graph (``reconciler.engine.graph``),
+read from each kind's ``references`` (``reconciler.engine.kind.Reference``). The generic protocol the engine
+asks is ``reconciler.engine.kind.Kind``; see ENGINE.md.
 """
 
 from __future__ import annotations
@@ -91,12 +93,26 @@ class Kind(Protocol):
     def delete(self, client: Any, object_id: str) -> None: ...
 
 
-def kinds() -> tuple[Kind, ...]:
-    """Every kind, in the order an apply creates them (a kind's references point at earlier kinds)."""
-    from reconciler.kinds.personas.kind import PERSONAS
-    from reconciler.kinds.replicas.kind import REPLICAS
+# THE registry: one line per kind (module path, attribute). The order of work is not this list's order but
+# the reference graph the kinds declare (reconciler.engine.graph.create_order).
+REGISTRY: tuple[tuple[str, str], ...] = (
+    ("reconciler.kinds.replicas.kind", "REPLICAS"),
+    ("reconciler.kinds.personas.kind", "PERSONAS"),
+)
 
-    return (REPLICAS, PERSONAS)
+
+def registered() -> tuple[Kind, ...]:
+    """Every registered kind, in the registry's order (the schema's sections, the plan's JSON keys)."""
+    import importlib
+
+    return tuple(getattr(importlib.import_module(m), a) for m, a in REGISTRY)
+
+
+def kinds() -> tuple[Kind, ...]:
+    """Every registered kind, in the order an apply creates them (referenced kinds first)."""
+    from reconciler.engine.graph import create_order
+
+    return tuple(create_order(registered()))
 
 
 def kind(key: str) -> Kind:

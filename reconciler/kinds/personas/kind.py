@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler.engine import jsonpatch
+from reconciler.engine.kind import Reference
 from reconciler.kinds import Vocabulary
 from reconciler.kinds.personas.models import MASK, SECRET_PATHS, DesiredPersona, RemotePersona
 
@@ -147,6 +148,9 @@ def split_conferencing(ops: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str,
 class Personas:
     key = "personas"
     noun = "persona"
+    # a persona's default_replica (a declared replica's name) -> the API's default_replica_id (issue 26: data the
+    # engine's reference graph reads; the *_id form, default_replica_id, names a replica the file does not manage)
+    references = (Reference("default_replica", "replicas", "default_replica_id"),)
     legacy = LEGACY  # the names the models speak internally
     api = LEGACY  # the names spoken on the wire
 

@@ -24,6 +24,7 @@ FACES = Vocabulary("/v2/faces", "face_id", "face_name", "face_type", "face_ids")
 class Replicas:
     key = "replicas"
     noun = "replica"
+    references = ()  # a replica references no other kind
     legacy = LEGACY  # the names the models speak internally
     api = LEGACY  # the names spoken on the wire
 
