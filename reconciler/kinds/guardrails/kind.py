@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine import jsonpatch
+from reconciler.engine.kind import Listing
 from reconciler.errors import NotFoundError
 from reconciler.kinds.guardrails.models import DesiredGuardrail, RemoteGuardrail
 
@@ -61,6 +62,7 @@ class Guardrails:
     key = "guardrails"
     noun = "guardrail"
     api = API
+    listing = Listing(first_page=API.page_base, filters=dict(API.list_params))  # legacy=false, pages from 0
     references: tuple[Any, ...] = ()  # a guardrail references nothing; personas reference it (guardrail_ids)
     id_field = "guardrail_id"           # the file's pinned-id field (the API's is API.id_field, ``uuid``)
     name_field = "guardrail_name"
