@@ -194,3 +194,21 @@ def test_the_plan_schema_describes_a_guardrail_change():
     jsonschema.validate(doc, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**doc, "changes": [{**change, "kind": "widgets"}]}, schema)
+
+
+def test_export_adopts_by_id_and_plans_no_changes(client):
+    gid = new(client, desired(tags=["a"], callback_url="https://hooks.example.com/g"))
+    remote = GUARDRAILS.get(client, gid)
+    warnings: list[str] = []
+    entry = GUARDRAILS.export_entry(remote, remote.name, warnings)
+    assert entry["guardrail_id"] == gid and entry["modality"] == "verbal" and warnings == []
+    again = DesiredGuardrail(entry["name"], {k: v for k, v in entry.items() if k not in ("name", "guardrail_id")},
+                             guardrail_id=gid)
+    assert GUARDRAILS.in_place_changes(again, remote) == {}
+
+
+def test_export_never_writes_a_callback_token(client):
+    gid = new(client, desired(callback_url="https://hooks.example.com/g?token=s3cr3t"))
+    warnings: list[str] = []
+    entry = GUARDRAILS.export_entry(GUARDRAILS.get(client, gid), "acme_no_salary", warnings)
+    assert "callback_url" not in entry and "s3cr3t" not in " ".join(warnings) and "${VAR}" in warnings[0]

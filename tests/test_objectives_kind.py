@@ -115,3 +115,15 @@ def test_validate_answers_of_every_shape(body, reason):
 def test_delete(client):
     oid = OBJECTIVES.create(client, OBJECTIVES.document(desired()))
     assert OBJECTIVES.delete(client, oid) is True and OBJECTIVES.list(client) == []
+
+
+def test_export_adopts_by_id_and_plans_no_changes(client):
+    oid = OBJECTIVES.create(client, OBJECTIVES.document(desired(allow_loops=False)))
+    remote = OBJECTIVES.get(client, oid)
+    warnings: list[str] = []
+    entry = OBJECTIVES.export_entry(remote, remote.name, warnings)
+    assert entry == {"name": "acme-screening", "objectives_id": oid, "data": [A, B], "allow_loops": False}
+    again = DesiredObjectives(entry["name"], tuple(entry["data"]), entry["allow_loops"], objectives_id=oid)
+    assert OBJECTIVES.in_place_changes(again, remote) == {} and warnings == []
+    OBJECTIVES.export_entry(RemoteObjectives("o9"), "empty", warnings)
+    assert "has no objectives" in warnings[0]

@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.engine import jsonpatch
 from reconciler.engine.kind import Listing
 from reconciler.errors import NotFoundError
-from reconciler.kinds.guardrails.models import DesiredGuardrail, RemoteGuardrail
+from reconciler.kinds.guardrails.models import FIELDS, DesiredGuardrail, RemoteGuardrail
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ API = ApiTable(path="/v2/guardrails", id_field="uuid", name_field="guardrail_nam
                not_found=(404, 400))
 
 DELETE_NOTE = "Tavus also detaches it from every persona that attaches it"
+
+
+def _carries_secret(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.query or parts.fragment or parts.username or parts.password)
 
 
 def _same_tags(a: Any, b: Any) -> bool:
@@ -123,6 +129,22 @@ class Guardrails:
 
     def delete_note(self, remote: RemoteGuardrail) -> str:
         return DELETE_NOTE
+
+    def export_entry(self, remote: RemoteGuardrail, name: str, warnings: list[str]) -> dict[str, Any]:
+        """The file entry adopting ``remote`` (pinned by guardrail_id) under ``name``, every documented field it
+        has, so that ``plan`` on the export shows no changes. A callback URL carrying credentials or a query
+        (a token) is not written: a warning says to give it through a ${VAR}."""
+        entry: dict[str, Any] = {"name": name, "guardrail_id": remote.guardrail_id}
+        for key in FIELDS:
+            value = remote.document.get(key)
+            if value is None:
+                continue
+            if key == "callback_url" and isinstance(value, str) and _carries_secret(value):
+                warnings.append(f"guardrail {remote.guardrail_id} ({name!r}): its callback_url carries credentials "
+                                "or a query: not exported; declare it through a ${VAR}")
+                continue
+            entry[key] = list(value) if isinstance(value, tuple) else value
+        return entry
 
     # ------------------------------------------------------------------ the API calls, on the one client
 

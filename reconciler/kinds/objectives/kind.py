@@ -18,7 +18,7 @@ from typing import Any
 from reconciler.engine import jsonpatch
 from reconciler.errors import BadRequestError
 from reconciler.kinds.guardrails.kind import ApiTable, patch_ops
-from reconciler.kinds.objectives.models import DesiredObjectives, RemoteObjectives, same_data
+from reconciler.kinds.objectives.models import OBJECTIVE_FIELDS, DesiredObjectives, RemoteObjectives, same_data
 
 API = ApiTable(path="/v2/objectives", id_field="objectives_id", name_field="name", page_base=1,
                patch_style="json-patch", id_fields=("objectives_id", "uuid", "id"), not_found=(404, 400))
@@ -98,6 +98,19 @@ class Objectives:
             if not jsonpatch.same(doc.get(k), v):
                 out[k] = (doc.get(k), v)
         return out
+
+    def export_entry(self, remote: RemoteObjectives, name: str, warnings: list[str]) -> dict[str, Any]:
+        """The file entry adopting ``remote`` (pinned by objectives_id) under ``name``: its objectives with the
+        documented fields they have (``plan`` on the export shows no changes), ``allow_loops`` when set."""
+        entry: dict[str, Any] = {"name": name, "objectives_id": remote.objectives_id,
+                                 "data": [{k: v for k, v in o.items() if k in OBJECTIVE_FIELDS and v is not None}
+                                          for o in remote.data]}
+        if remote.allow_loops is not None:
+            entry["allow_loops"] = remote.allow_loops
+        if not remote.data:
+            warnings.append(f"objectives set {remote.objectives_id} ({name!r}) has no objectives: the file needs at "
+                            "least one; add them before planning")
+        return entry
 
     # ------------------------------------------------------------------ the API calls, on the one client
 
