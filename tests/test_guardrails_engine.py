@@ -27,9 +27,9 @@ class Both(TableClient):
         self.handler = gsim.handle if path.startswith("/v2/guardrails") else osim.handle
         return super()._do(method, path, query, body)
 
-    def list_collection(self, kind):
-        self.requests.append(("LISTING", kind.key, {}))
-        return super().list_collection(kind)
+    def list_objects(self, table):
+        self.requests.append(("LISTING", table.path, {}))
+        return super().list_objects(table)
 
 
 KINDS = (GUARDRAILS, OBJECTIVES)

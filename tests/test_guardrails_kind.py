@@ -37,30 +37,38 @@ class TableClient:
                 raise NotFoundError(e.message, status_code=404) from None
             raise
 
-    def list_collection(self, kind):
-        out, page = [], kind.api.page_base
+    def list_objects(self, table):
+        out, page = [], table.first_page
         while True:
-            _, body = self._do("GET", kind.api.path, {**kind.api.list_params, "page": str(page), "limit": "2"})
-            out.extend(kind.parse(i) for i in body["data"])
+            _, body = self._do("GET", table.path, {**table.params, "page": str(page), "limit": "2"})
+            out.extend(table.parse(i) for i in body["data"])
             if not body["data"] or len(out) >= body["total_count"]:
                 return out
             page += 1
 
-    def get_object(self, kind, object_id):
-        _, body = self._do("GET", f"{kind.api.path}/{object_id}")
-        return kind.parse(body)
+    def get_object(self, table, object_id):
+        _, body = self._do("GET", table.item_path(object_id))
+        if isinstance(body, dict) and isinstance(body.get("data"), dict):
+            body = body["data"]
+        return table.parse(body)
 
-    def create_object(self, kind, payload, known_ids=()):
-        _, body = self._do("POST", kind.api.path, body=payload)
-        return body[kind.api.id_field]
+    def create_object(self, table, payload, known_ids=()):
+        _, body = self._do("POST", table.path, body=payload)
+        return table.answer_id(body)
 
-    def patch_object(self, kind, object_id, ops):
-        status, _ = self._do("PATCH", f"{kind.api.path}/{object_id}", body=ops)
+    def patch_object(self, table, object_id, ops):
+        status, _ = self._do("PATCH", table.item_path(object_id), body=ops)
         return status != 304
 
-    def delete_object(self, kind, object_id):
-        self._do("DELETE", f"{kind.api.path}/{object_id}")
+    def delete_object(self, table, object_id):
+        try:
+            self._do("DELETE", table.item_path(object_id))
+        except NotFoundError:
+            return False
         return True
+
+    def _call(self, method, path, json=None, params=None):
+        return self._do(method, path, params, json)[1]
 
 
 @pytest.fixture
@@ -77,8 +85,11 @@ def desired(name="acme_no_salary", **attrs):
 
 
 def test_the_table_says_legacy_false_zero_based_pages_and_uuid():
-    assert API.path == "/v2/guardrails" and API.list_params == {"legacy": "false"}
-    assert API.page_base == 0 and API.id_field == "uuid" and API.patch_style == "json-patch"
+    assert API.path == "/v2/guardrails" and API.params == {"legacy": "false"}
+    assert API.first_page == 0 and API.id_field == "uuid" and API.id_aliases == ("guardrail_id",)
+    assert API.parse({"guardrail_id": "g1", "guardrail_name": "n"}).guardrail_id == "g1"
+    assert API.name_of(API.parse({"guardrails_id": "s1", "name": "set", "data": []})) is None  # never adopted
+    assert API.gone("Guardrail not found") and API.key(API.parse({"uuid": "g2"})) == "g2"
 
 
 def test_listing_pages_from_zero_with_legacy_false_and_never_returns_sets(client):

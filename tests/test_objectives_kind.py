@@ -17,8 +17,7 @@ B = {"objective_name": "ask_salary", "objective_prompt": "Ask for the expected s
 
 
 class CheckingClient(TableClient):
-    def post_json(self, path, body):
-        return self._do("POST", path, body=body)[1]
+    pass
 
 
 @pytest.fixture
@@ -31,7 +30,8 @@ def desired(name="acme-screening", data=(A, B), **kw):
 
 
 def test_the_table():
-    assert API.path == "/v2/objectives" and API.id_field == "objectives_id" and API.page_base == 1
+    assert API.path == "/v2/objectives" and API.id_field == "objectives_id" and API.first_page == 1
+    assert API.gone("Objectives not found") and API.params == {}
     assert VALIDATE_PATH == "/v2/objectives/validate"
 
 
@@ -96,7 +96,7 @@ def test_check_asks_the_api_and_saves_nothing(client):
 
 def test_check_takes_a_400_as_the_reason():
     class Refusing:
-        def post_json(self, path, body):
+        def _call(self, method, path, json=None):
             raise BadRequestError("objective_prompt is too long", status_code=400)
 
     assert OBJECTIVES.check(Refusing(), desired()) == "objective_prompt is too long"

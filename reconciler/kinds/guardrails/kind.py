@@ -14,34 +14,25 @@ go through the one client.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from reconciler.api.listing import Listing as ApiListing
 from reconciler.engine import jsonpatch
 from reconciler.engine.kind import Listing
 from reconciler.errors import NotFoundError
 from reconciler.kinds.guardrails.models import FIELDS, DesiredGuardrail, RemoteGuardrail
 
 
-@dataclass(frozen=True)
-class ApiTable:
-    """Everything the wire says about one kind: where it lives, how its items are named and listed, how it is
-    patched. The one place to change when Tavus renames or re-pages it."""
-
-    path: str
-    id_field: str                       # where the id comes back in an item and a create answer
-    name_field: str
-    page_base: int = 1                  # the first page's number (0 or 1)
-    list_params: Mapping[str, str] = field(default_factory=dict)  # fixed query parameters of every listing
-    patch_style: str = "json-patch"     # "json-patch" (RFC 6902 array; 304 = no change) or "json" (plain body)
-    id_fields: tuple[str, ...] = ()     # every field an id may come back in (the documented one first)
-    not_found: tuple[int, ...] = (404,)
-
-
-API = ApiTable(path="/v2/guardrails", id_field="uuid", name_field="guardrail_name", page_base=0,
-               list_params={"legacy": "false"}, patch_style="json-patch", id_fields=("uuid", "guardrail_id"),
-               not_found=(404, 400))
+# the one table of the kind's API names and listing quirks (the client's generic calls read it): the
+# documented id field is ``uuid`` (``guardrail_id`` tolerated), pages start at 0 and every listing says
+# ``legacy=false`` (else the server answers the legacy SETS). A set (or an item of one) has no name for the
+# client's lost-create settle: it is never adopted as a guardrail.
+API = ApiListing(path="/v2/guardrails", noun="guardrail", id_field="uuid", name_field="guardrail_name",
+                 first_page=0, params={"legacy": "false"}, id_aliases=("guardrail_id",),
+                 parse_item=RemoteGuardrail.from_api, key_of=lambda g: g.guardrail_id,
+                 name_getter=lambda g: g.name if g.manageable else None,
+                 gone_words=("guardrail not found", "invalid guardrail", "invalid uuid"))
 
 DELETE_NOTE = "Tavus also detaches it from every persona that attaches it"
 
@@ -68,7 +59,7 @@ class Guardrails:
     key = "guardrails"
     noun = "guardrail"
     api = API
-    listing = Listing(first_page=API.page_base, filters=dict(API.list_params))  # legacy=false, pages from 0
+    listing = Listing(first_page=API.first_page, filters=dict(API.params))  # legacy=false, pages from 0
     references: tuple[Any, ...] = ()  # a guardrail references nothing; personas reference it (guardrail_ids)
     id_field = "guardrail_id"           # the file's pinned-id field (the API's is API.id_field, ``uuid``)
     name_field = "guardrail_name"
@@ -153,14 +144,14 @@ class Guardrails:
 
     def list(self, client: Any, *, ids: Sequence[str] | None = None) -> list[RemoteGuardrail]:
         """Every individual guardrail (``legacy=false``, pages from 0); legacy sets and their items are dropped."""
-        found = [g for g in client.list_collection(self) if g.manageable]
+        found = [g for g in client.list_objects(API) if g.manageable]
         if ids is None:
             return found
         wanted = set(ids)
         return [g for g in found if g.guardrail_id in wanted]
 
     def get(self, client: Any, object_id: str) -> RemoteGuardrail:
-        remote = client.get_object(self, object_id)
+        remote = client.get_object(API, object_id)
         if not remote.manageable:  # a set's id (or an item of one): never patched or deleted as a guardrail
             raise NotFoundError(f"{object_id} is a legacy guardrail set (or an item of one), not a guardrail",
                                 method="GET", path=f"{API.path}/{object_id}")
@@ -168,17 +159,18 @@ class Guardrails:
 
     def create(self, client: Any, body: Mapping[str, Any], *, known_ids: Collection[str] = ()) -> str:
         """POST once; a lost answer is settled by the client against the account (never re-sent blindly)."""
-        return client.create_object(self, dict(body), known_ids=known_ids)
+        return client.create_object(API, dict(body), known_ids=known_ids)
 
     def update(self, client: Any, object_id: str, changes: Mapping[str, tuple[object, object]]) -> bool:
         """One JSON Patch with every change; False when the server says nothing changed (304)."""
-        return bool(changes) and client.patch_object(self, object_id, patch_ops(changes))
+        return bool(changes) and client.patch_object(API, object_id, patch_ops(changes))
 
     def rename(self, client: Any, object_id: str, name: str) -> None:
-        client.patch_object(self, object_id, [{"op": "replace", "path": "/guardrail_name", "value": name}])
+        client.patch_object(API, object_id, [{"op": "replace", "path": "/guardrail_name", "value": name}])
 
     def delete(self, client: Any, object_id: str) -> bool:
-        return client.delete_object(self, object_id)
+        """True when deleted now, False when it was already gone."""
+        return client.delete_object(API, object_id)
 
 
 GUARDRAILS = Guardrails()

@@ -15,13 +15,17 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from reconciler.api.listing import Listing as ApiListing
 from reconciler.engine import jsonpatch
 from reconciler.errors import BadRequestError
-from reconciler.kinds.guardrails.kind import ApiTable, patch_ops
+from reconciler.kinds.guardrails.kind import patch_ops
 from reconciler.kinds.objectives.models import OBJECTIVE_FIELDS, DesiredObjectives, RemoteObjectives, same_data
 
-API = ApiTable(path="/v2/objectives", id_field="objectives_id", name_field="name", page_base=1,
-               patch_style="json-patch", id_fields=("objectives_id", "uuid", "id"), not_found=(404, 400))
+# the one table of the kind's API names: pages from 1 (documented: "Default is 1"), JSON Patch updates
+API = ApiListing(path="/v2/objectives", noun="objectives set", id_field="objectives_id", name_field="name",
+                 first_page=1, id_aliases=("uuid", "id"), parse_item=RemoteObjectives.from_api,
+                 key_of=lambda o: o.objectives_id, name_getter=lambda o: o.name,
+                 gone_words=("objectives not found", "objective not found", "invalid objectives_id"))
 VALIDATE_PATH = API.path + "/validate"
 
 
@@ -118,33 +122,34 @@ class Objectives:
         return RemoteObjectives.from_api(item)
 
     def list(self, client: Any, *, ids: Sequence[str] | None = None) -> list[RemoteObjectives]:
-        found = client.list_collection(self)
+        found = client.list_objects(API)
         if ids is None:
             return found
         wanted = set(ids)
         return [o for o in found if o.objectives_id in wanted]
 
     def get(self, client: Any, object_id: str) -> RemoteObjectives:
-        return client.get_object(self, object_id)
+        return client.get_object(API, object_id)
 
     def create(self, client: Any, body: Mapping[str, Any], *, known_ids: Collection[str] = ()) -> str:
-        return client.create_object(self, dict(body), known_ids=known_ids)
+        return client.create_object(API, dict(body), known_ids=known_ids)
 
     def update(self, client: Any, object_id: str, changes: Mapping[str, tuple[object, object]]) -> bool:
         """One JSON Patch with every change; False when the server says nothing changed (304)."""
-        return bool(changes) and client.patch_object(self, object_id, patch_ops(changes))
+        return bool(changes) and client.patch_object(API, object_id, patch_ops(changes))
 
     def rename(self, client: Any, object_id: str, name: str) -> None:
-        client.patch_object(self, object_id, [{"op": "replace", "path": "/name", "value": name}])
+        client.patch_object(API, object_id, [{"op": "replace", "path": "/name", "value": name}])
 
     def delete(self, client: Any, object_id: str) -> bool:
-        return client.delete_object(self, object_id)
+        return client.delete_object(API, object_id)
 
     def check(self, client: Any, desired: DesiredObjectives) -> str | None:
         """``POST /v2/objectives/validate``: None when the API accepts the set, else its reason (nothing is
         saved). A 400/422 is an answer ("invalid, because..."); any other failure propagates."""
         try:
-            body = client.post_json(VALIDATE_PATH, desired.create_payload())
+            # nothing is saved: a retry after a lost answer is harmless
+            body = client._call("POST", VALIDATE_PATH, json=desired.create_payload())
         except BadRequestError as e:
             return str(getattr(e, "server_message", None) or e)
         return _reasons(body)
