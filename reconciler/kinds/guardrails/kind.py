@@ -23,7 +23,6 @@ from reconciler.engine.kind import Listing
 from reconciler.errors import NotFoundError
 from reconciler.kinds.guardrails.models import FIELDS, DesiredGuardrail, RemoteGuardrail
 
-
 # the one table of the kind's API names and listing quirks (the client's generic calls read it): the
 # documented id field is ``uuid`` (``guardrail_id`` tolerated), pages start at 0 and every listing says
 # ``legacy=false`` (else the server answers the legacy SETS). A set (or an item of one) has no name for the
