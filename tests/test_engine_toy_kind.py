@@ -298,3 +298,38 @@ def test_a_reference_cycle_is_a_plan_error_naming_it():
 @pytest.mark.parametrize("path", ["x", "a.b.c"])
 def test_nested_paths_round_trip(path):
     assert get_path(set_path({}, path, 1), path) == 1
+
+
+def test_a_registered_toy_kind_goes_through_the_real_planner_executor_and_renderers(monkeypatch):
+    import json
+
+    import reconciler.kinds as registry
+    from reconciler.engine.executor import execute
+    from reconciler.engine.models import Config
+    from reconciler.engine.planner import compute_plan
+    from reconciler.views import render
+
+    real = registry.registered()
+    monkeypatch.setattr(registry, "registered", lambda: (*real, *KINDS))
+    route = ToyRoute()
+    route.create_object("dicts", {"name": "old-d"})
+    config = Config(path="f.yaml", replicas=(), objects={"dicts": (Entry("d1"),), "gadgets": (
+        Entry("g1", {"layers": {"tts": {"dictionary": "d1"}}}),)})
+    plan = compute_plan(config, [], objects=_remote(route), prune=True)
+    assert not plan.errors
+    assert [(c.action, c.kind, c.name) for c in plan.changes] == [
+        (Action.CREATE, "dicts", "d1"), (Action.CREATE, "gadgets", "g1"), (Action.DELETE, "dicts", "old-d")]
+    text = render.plan_text(plan, file="f.yaml")
+    assert "+ create dict d1" in text and "- delete dict old-d (d001)" in text
+    assert "layers.tts.dictionary_id" in text or "dictionary_id" in text
+    doc = json.loads(render.plan_json(plan, file="f.yaml"))
+    assert [(c["kind"], c["object_id"]) for c in doc["changes"]] == [("dicts", None), ("gadgets", None),
+                                                                     ("dicts", "d001")]
+    report = execute(plan, route, known_ids=(), emit=lambda line: None, known_objects=_known(route))
+    assert report.ok, report.outcomes
+    made = report.created_objects[("gadgets", "g1")]
+    assert route.store["gadgets"][made].doc["layers"] == {"tts": {"dictionary_id": report.created_objects[
+        ("dicts", "d1")]}}
+    assert "d001" not in route.store["dicts"]
+    again = compute_plan(config, [], objects=_remote(route), prune=True)
+    assert again.changes == () and not again.errors

@@ -49,6 +49,8 @@ class ExecutionReport:
     skipped: list[tuple[Change, str]] = field(default_factory=list)
     interrupted: bool = False
     created: dict[str, str] = field(default_factory=dict)  # declared name -> the replica this run made/adopted
+    # the generic engine's kinds (reconciler.engine.objects): (kind key, declared name) -> the id made/adopted
+    created_objects: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[Outcome]:
@@ -100,7 +102,8 @@ def fan_out(items: Iterable[Any], fn: Callable[[Any], Any], on_result: Callable[
 def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int = 4,
             emit: Callable[[str], None] = print, stop: threading.Event | None = None,
             known_persona_ids: Collection[str] = (), successors: bool = False,
-            listed: Sequence[Any] | None = None) -> ExecutionReport:
+            listed: Sequence[Any] | None = None,
+            known_objects: Mapping[str, Collection[str]] | None = None) -> ExecutionReport:
     """Apply ``plan.changes`` through ``client`` (a TavusClient). Never raises for a failed step: the
     report says what happened. Replaces are the rollout's (``reconciler.engine.rolling``): their successors are
     created here only with ``successors`` (by :func:`start_successors`, which passes the account it has just
@@ -159,7 +162,9 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         report.interrupted = report.interrupted or stop.is_set()
         return not report.blocking and not report.interrupted
 
-    replica_changes = [c for c in plan.changes if c.kind != "personas"]
+    generic = _generic_keys()
+    objects_first, objects_last = _split_generic(plan, generic)
+    replica_changes = [c for c in plan.changes if c.kind != "personas" and c.kind not in generic]
     persona_changes = [c for c in plan.changes if c.kind == "personas" and c.action is not Action.DELETE]
     persona_deletes = [c for c in plan.changes if c.kind == "personas" and c.action is Action.DELETE]
     first = [c for c in replica_changes if c.action is Action.RENAME
@@ -168,8 +173,12 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
                or (successors and c.action is Action.REPLACE and c.phase in (None, "create"))]
     deletes = [c for c in replica_changes if c.action is Action.DELETE and c not in first]
 
+    def objects_stage(changes: list[Change]) -> bool:
+        return _objects_stage(changes, client, known_objects or {}, record, report, stop)
+
     with limiter:
-        if stage(first) and creates and not stop.is_set():
+        # the generic engine's kinds first (what personas reference), their deletes last (reference order)
+        if objects_stage(objects_first) and stage(first) and creates and not stop.is_set():
             todo = _recheck(creates, client, known, record, listed)
             made = len(report.outcomes)
             stage(todo)
@@ -184,12 +193,47 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
             stage(persona_deletes)
         if not report.blocking and not report.interrupted:
             stage(deletes)
+        objects_stage(objects_last)
     if report.blocking or report.interrupted:
         why = "interrupted" if report.interrupted else "not run: an earlier step failed"
         seen = {id(o.change) for o in report.outcomes} | {id(c) for c, _ in report.skipped}
         report.skipped += [(c, why) for c in plan.changes
                            if id(c) not in seen and (c.action is not Action.REPLACE or c in creates)]
     return report
+
+
+def _generic_keys() -> frozenset[str]:
+    """The kinds the generic engine carries out (reconciler.engine.objects)."""
+    from reconciler.engine.planner import generic_kinds
+
+    return frozenset(k.key for k in generic_kinds())
+
+
+def _split_generic(plan: Plan, generic: frozenset[str]) -> tuple[list[Change], list[Change]]:
+    """The generic kinds' changes: (creates and updates, run first; deletes, run last)."""
+    mine = [c for c in plan.changes if c.kind in generic]
+    return [c for c in mine if c.action is not Action.DELETE], [c for c in mine if c.action is Action.DELETE]
+
+
+def _objects_stage(changes: list[Change], client, known: Mapping[str, Collection[str]], record,
+                   report: ExecutionReport, stop: threading.Event) -> bool:
+    if changes and not report.blocking and not stop.is_set():
+        _apply_generic(changes, client, known, record, report)
+    return not report.blocking and not report.interrupted
+
+
+def _apply_generic(changes: list[Change], client, known: Mapping[str, Collection[str]], record,
+                   report: ExecutionReport) -> None:
+    """Carry out the generic kinds' ``changes`` (in reference order, re-checked, exactly-once creates)."""
+    from reconciler.engine.objects import ObjectPlan, apply_objects
+    from reconciler.engine.planner import generic_kinds
+
+    done = apply_objects(ObjectPlan(tuple(changes)), generic_kinds(), client, known_ids=known)
+    for c, ok, detail in done.outcomes:
+        record(Outcome(c, ok, detail, done.created.get((c.kind, c.name)) if c.action is Action.CREATE else None))
+    report.created_objects.update(done.created)
+    seen = {id(c) for c, _ok, _d in done.outcomes}
+    report.skipped += [(c, "not run: an earlier step failed") for c in changes if id(c) not in seen]
 
 
 def start_successors(changes: list[Change], client, *, known: Collection[str], parallelism: int = 4,

@@ -122,6 +122,8 @@ class Config:
     personas: tuple[DesiredPersona, ...] = ()  # `personas:` (issue 17); empty for a replicas-only file
     policy: tuple[Any, ...] = ()  # policy.Rule: settings.policy, then --policy FILE's (issue 28)
     policy_findings: tuple[Any, ...] = ()  # policy.Finding of the rules checked on the file alone
+    # the kinds the generic engine plans (reconciler.engine.objects): kind key -> declared entries (issue 26)
+    objects: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def by_name(self) -> dict[str, DesiredReplica]:
         return {r.name: r for r in self.replicas}
@@ -331,6 +333,7 @@ class Plan:
     uncompared: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (persona, attributes the API does not return)
     rollout: Rollout | None = None  # the order, canary and batches of the replaces (None: no replace)
     forgotten_personas: tuple[Any, ...] = ()  # RemotePersona listed under `removed:`: released, no API call
+    unmanaged_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds (issue 26): (kind key, remote object)
     safety: Any = None  # policy.Safety: scope, policy rules and mass-change guard as plan/apply checked them
 
     @property

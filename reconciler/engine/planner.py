@@ -10,7 +10,7 @@ under one declared name are always an error.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from reconciler.engine.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica
 from reconciler.engine.resolver import is_user, match_declared, resolve, undeclared  # noqa: F401 - re-exported
@@ -40,12 +40,15 @@ def compute_plan(
     rollout: RolloutSettings | None = None,
     resend: Collection[str] = (),
     discard_drafts: Collection[str] = (),
+    objects: Mapping[str, Sequence] | None = None,
 ) -> Plan:
     """Diff ``config`` against ``remote``.
 
     ``targets`` limits the plan to those names (declared or remote); ``force_replace`` names declared
     replicas to recreate; ``prune`` (or ``settings.prune``) turns undeclared in-scope replicas into deletes;
     ``resend`` names declared personas whose attributes that cannot be compared are sent anyway.
+    ``objects``: kind key -> the listed remote objects of the kinds the generic engine plans
+    (``reconciler.engine.objects``; ``config.objects`` holds their declared entries).
     Refusals (ambiguous names, protected replicas, missing pins) are returned in ``Plan.errors``.
     """
     settings = config.settings
@@ -68,7 +71,8 @@ def compute_plan(
     declared_names = {d.name for d in config.replicas}
     for name in sorted(force_replace - declared_names):
         errors.append(f"--replace {name}: no replica of that name is declared in {config.path}")
-    known = declared_names | {r.name for r in user} | {d.name for d in config.personas} | {
+    known = declared_names | {r.name for r in user} | {d.name for d in config.personas} | _object_names(
+        config, objects) | {
         p.name for p in personas or () if getattr(p, "name", None)}
     for name in sorted(targets - known):  # a typo would plan nothing and say "No changes": an error
         errors.append(_no_such_target(name, sorted(declared_names | {d.name for d in config.personas}), config.path))
@@ -108,7 +112,12 @@ def compute_plan(
         deletes = [c for c in deletes if c not in kept]
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 
-    replaces = [c for c in changes if c.action is Action.REPLACE]
+    generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace)
+    if generic is not None:
+        changes += generic.changes
+        errors += generic.errors
+        warnings += generic.warnings
+    replaces = [c for c in changes if c.action is Action.REPLACE and c.object_id is None]
     return Plan(
         changes=tuple(changes),
         rollout=schedule(replaces, rollout or settings.rollout) if replaces else None,
@@ -122,7 +131,35 @@ def compute_plan(
         unmanaged_personas=tuple(unmanaged_personas),
         uncompared=tuple(uncompared),
         forgotten_personas=tuple(forgotten_personas),
+        unmanaged_objects=generic.unmanaged if generic is not None else (),
     )
+
+
+def _object_names(config: Config, objects: Mapping[str, Sequence] | None) -> set[str]:
+    declared = {getattr(d, "name", "") for entries in config.objects.values() for d in entries}
+    return declared | {getattr(r, "name", "") or "" for items in (objects or {}).values() for r in items}
+
+
+def generic_kinds() -> list:
+    """The registered kinds the generic engine plans (every kind without a kind-specific path)."""
+    from reconciler.kinds import kinds
+
+    return [k for k in kinds() if not getattr(k, "legacy_path", False)]
+
+
+def _plan_generic(config: Config, objects: Mapping[str, Sequence] | None, *, prune: bool, wanted,
+                  force_replace: Collection[str]):
+    """The generic engine's part of the plan, or None when no such kind is declared or listed."""
+    if not config.objects and not objects:
+        return None
+    from reconciler.engine.objects import ObjectPlan, plan_objects
+
+    desired = {key: list(entries) for key, entries in config.objects.items()}  # all: references resolve
+    remote = {key: list(items) for key, items in (objects or {}).items()}
+    plan = plan_objects(generic_kinds(), desired, remote, prune=prune, in_scope=config.settings.in_scope,
+                        force_replace=force_replace)
+    return ObjectPlan(tuple(c for c in plan.changes if wanted(c.name)), tuple(
+        (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings)
 
 
 def _no_such_target(name: str, declared: list[str], path: str) -> str:

@@ -438,6 +438,7 @@ class Semantics:
                 out.append(d)
         removed_names, removed_ids = self._removed(root.get("removed"), names, ids)
         personas = PersonaRules(self).run(root.get("personas"), settings, names, removed_names)
+        objects = _objects(self.doc, self.diags, settings)
         rules, findings = self._policy(root)
         if self.diags.errors:
             return None
@@ -446,7 +447,7 @@ class Semantics:
                       version=version if isinstance(version, int) else 1,
                       warnings=self.diags.rendered_warnings(), source=self.text,
                       removed_names=removed_names, removed_ids=removed_ids, personas=personas,
-                      policy=rules, policy_findings=findings)
+                      policy=rules, policy_findings=findings, objects=objects)
 
     def _policy(self, root: dict) -> tuple[tuple, tuple]:
         """``settings.policy`` and the ``--policy FILE`` rules (issue 28); the findings of those that need only
@@ -833,6 +834,14 @@ def _suggest(key: str, known: Collection[str]) -> str | None:
     return close[0] if close else None
 MAX_PROMPT_FILE_BYTES = 512 * 1024
 _ONLY_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}\Z")
+
+
+def _objects(doc: Document, diags: Diagnostics, settings: Settings) -> dict[str, tuple]:
+    """The entries of the kinds the generic engine plans (their kinds/<kind>/rules.py; reconciler.engine.rules)."""
+    from reconciler.engine.rules import load_objects
+    from reconciler.kinds import kinds
+
+    return load_objects(doc, diags, settings, kinds())
 
 
 class PersonaRules:

@@ -138,7 +138,8 @@ def plan_document(plan: Plan, *, file: str) -> dict:
                 "after": _redact_attrs(c.after),
                 **({"phase": c.phase or "create", "successor_id": c.successor_id}
                    if c.action is Action.REPLACE else {}),
-                **(_persona_fields(c) if c.kind == "personas" else {}),
+                **(_persona_fields(c) if c.kind == "personas" else _object_fields(c) if c.kind != "replicas"
+                   else {}),
             }
             for c in plan.changes
         ],
@@ -194,6 +195,12 @@ def _persona_fields(c: Change) -> dict:
         **({"resent": list(c.resent)} if c.resent else {}),
         **({"discard_editor_drafts": True} if c.discard_drafts else {}),
     }
+
+
+def _object_fields(c: Change) -> dict:
+    """A generic kind's change (reconciler.engine.objects): its kind, the object's id, the nested diff."""
+    return {"kind": c.kind, "object_id": c.object_id,
+            "diff": [{"path": p, "before": _redact_deep(old), "after": _redact_deep(new)} for p, old, new in c.diff]}
 
 
 def _replica_row(r: RemoteReplica) -> dict:
@@ -405,19 +412,24 @@ def _persona_attr_lines(key: str, value: object, indent: int) -> list[str]:
                       break_on_hyphens=False) or [inner.rstrip()])]
 
 
-def _persona_change_lines(c: Change, color: bool) -> list[str]:
+def _object_change_lines(c: Change, color: bool) -> list[str]:
+    """A change of any kind but replicas (personas, and the generic engine's kinds): kind noun, name, id,
+    reason, then the nested diff of an update or the attributes of a create/delete."""
+    from reconciler.kinds import kind
+
+    noun = kind(c.kind).noun
     color_of = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}.get(c.action, "yellow")
     label = "update in place" if c.action is Action.UPDATE else c.action.value
     head = (_style(f"{c.action.symbol:>3}", color, fg=color_of, bold=True) + " "
-            + _style(label, color, fg=color_of) + f" persona {_safe(c.name)}")
-    if c.persona_id:
-        head += f" ({_safe(c.persona_id)})"
+            + _style(label, color, fg=color_of) + f" {noun} {_safe(c.name)}")
+    if c.persona_id or c.object_id:
+        head += f" ({_safe(c.persona_id or c.object_id)})"
     lines = [head, f"      reason: {_safe(c.reason)}"]
     if c.action is Action.UPDATE:
         lines += _nested_diff_lines(c.diff)
     else:
         for k, v in ((c.after if c.action is Action.CREATE else c.before) or {}).items():
-            if v is None or (k == "persona_name" and v == c.name):
+            if v is None or (k in (f"{noun}_name", "name") and v == c.name):
                 continue
             lines += _persona_attr_lines(k, v, 6)
     if c.resent:
@@ -432,8 +444,8 @@ def _persona_change_lines(c: Change, color: bool) -> list[str]:
 
 
 def _change_lines(c: Change, color: bool) -> list[str]:
-    if c.kind == "personas":
-        return _persona_change_lines(c, color)
+    if c.kind != "replicas":
+        return _object_change_lines(c, color)
     symbol = _style(f"{c.action.symbol:>3}", color, fg=_ACTION_COLOR[c.action], bold=True)
     verb = _style(c.action.value, color, fg=_ACTION_COLOR[c.action]) + " " * (7 - len(c.action.value))
     head = f"{symbol} {verb} {_safe(c.name)}"
@@ -505,6 +517,9 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     if plan.unmanaged_personas:
         blocks.append([_style("Unmanaged personas (in scope, not declared; use --prune to delete):", color, bold=True)]
                       + [f"  {_safe(p.name)} ({_safe(p.persona_id)})" for p in plan.unmanaged_personas])
+    if plan.unmanaged_objects:
+        blocks.append([_style("Unmanaged objects (in scope, not declared; use --prune to delete):", color, bold=True)]
+                      + [f"  {_safe(key)} {_safe(getattr(o, 'name', ''))}" for key, o in plan.unmanaged_objects])
     uncompared = [(n, a) for n, a in plan.uncompared if not any(c.name == n and c.uncomparable for c in plan.changes)]
     if uncompared:
         blocks.append([_style(_UNCOMPARED_HEAD + ":", color, bold=True)]

@@ -20,6 +20,7 @@ from typing import TextIO
 from reconciler.engine.models import Action, Config, Plan, RemoteReplica
 from reconciler.errors import PlanError
 from reconciler.exitcodes import CHANGES, ERROR, FAILED, OK, TIMEOUT
+from reconciler.workflows.inventory import known_ids, object_inventory
 
 
 @dataclass
@@ -121,20 +122,23 @@ def inventories(client, config: Config) -> tuple[list[RemoteReplica], list | Non
     return remote, got["personas"]
 
 
-def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None) -> Plan:
+def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None,
+              objects=None) -> Plan:
     from reconciler.engine.planner import compute_plan
 
     rollout = config.settings.rollout.with_overrides(max_replacing=opts.max_replacing, canary=opts.canary)
     return compute_plan(config, remote, targets=opts.targets, force_replace=opts.replace, prune=opts.prune,
-                        personas=personas, resend=opts.resend, rollout=rollout, discard_drafts=opts.discard_drafts)
+                        personas=personas, resend=opts.resend, rollout=rollout, discard_drafts=opts.discard_drafts,
+                        objects=objects)
 
 
-def checked_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None) -> Plan:
+def checked_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None,
+                 objects=None) -> Plan:
     """The plan with the safety rails (issue 28: prune scope, mass-change guard, policy) applied: what ``plan``
     shows and ``apply`` refuses on, before any write."""
     from reconciler.engine import policy
 
-    return policy.check(config, make_plan(config, remote, opts, personas), remote, personas,
+    return policy.check(config, make_plan(config, remote, opts, personas, objects), remote, personas,
                         prune_flag=opts.prune, allow_mass_change=opts.allow_mass_change)
 
 
@@ -148,7 +152,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
     from reconciler.views import render
 
     remote, personas = inventories(client, config)
-    result = checked_plan(config, remote, opts, personas)
+    result = checked_plan(config, remote, opts, personas, object_inventory(client, config))
     if fmt == "json":
         console.out(render.plan_json(result, file=file), nl=False)
     elif fmt == "markdown":
@@ -221,8 +225,9 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
     from reconciler.views import render
 
     remote, personas = inventories(client, config)
+    objects = object_inventory(client, config)
     listed_at = time.monotonic()
-    result = checked_plan(config, remote, opts, personas)
+    result = checked_plan(config, remote, opts, personas, objects)
     if saved is not None:
         _check_saved(saved, config, remote, result, client, console, shown=shown, file=file, personas=personas)
     console.out(render.plan_text(result, file=shown, color=console.color), nl=False)
@@ -241,12 +246,14 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
                 return Outcome(ERROR, plan=result)
             if time.monotonic() - listed_at > 2:
                 remote, personas = inventories(client, config)
-                if not same_changes(make_plan(config, remote, opts, personas), result):
+                objects = object_inventory(client, config)
+                if not same_changes(make_plan(config, remote, opts, personas, objects), result):
                     raise PlanError(["the replicas on the account changed while you were confirming; "
                                      "nothing was changed; run apply again to see the new plan"])
         if any(c.action is not Action.REPLACE or c.kind != "replicas" for c in result.changes):
             report, code = _execute(result, client, remote, wait_opts.parallelism, console, shown=shown,
-                                    known_persona_ids={p.persona_id for p in personas or ()})
+                                    known_persona_ids={p.persona_id for p in personas or ()},
+                                    known_objects=known_ids(objects))
             held = code == ERROR and not report.blocking  # only editor drafts (issue 25): the rest goes on
             if code != OK and not held:
                 return Outcome(code, plan=result, report=report)
@@ -309,7 +316,7 @@ def _check_saved(saved, config: Config, remote, result: Plan, client, console: C
 
 
 def _execute(result: Plan, client, remote, parallelism: int, console: Console, *, shown: str,
-             known_persona_ids=()):
+             known_persona_ids=(), known_objects=None):
     """Make the changes, stoppable by Ctrl-C/SIGTERM, and say what was done: (report, exit code)."""
     from reconciler.engine.executor import execute
     from reconciler.engine.interrupts import Stop, stopping_on_signals
@@ -318,7 +325,7 @@ def _execute(result: Plan, client, remote, parallelism: int, console: Console, *
     stop = Stop()
     with stopping_on_signals(stop):
         report = execute(result, client, known_ids={r.replica_id for r in remote}, parallelism=parallelism,
-                         stop=stop.event, known_persona_ids=known_persona_ids)
+                         stop=stop.event, known_persona_ids=known_persona_ids, known_objects=known_objects)
     print_report(report, shown, console, stop)
     if report.interrupted:
         return report, stop.exit_code

@@ -150,6 +150,7 @@ class Personas:
     noun = "persona"
     # a persona's default_replica (a declared replica's name) -> the API's default_replica_id (issue 26: data the
     # engine's reference graph reads; the *_id form, default_replica_id, names a replica the file does not manage)
+    legacy_path = True  # still planned/applied by its kind-specific path (planner.py/executor.py), not objects.py
     references = (Reference("default_replica", "replicas", "default_replica_id"),)
     legacy = LEGACY  # the names the models speak internally
     api = LEGACY  # the names spoken on the wire

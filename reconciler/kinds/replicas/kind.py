@@ -24,6 +24,7 @@ FACES = Vocabulary("/v2/faces", "face_id", "face_name", "face_type", "face_ids")
 class Replicas:
     key = "replicas"
     noun = "replica"
+    legacy_path = True  # still planned/applied by its kind-specific path (planner.py/executor.py), not objects.py
     references = ()  # a replica references no other kind
     legacy = LEGACY  # the names the models speak internally
     api = LEGACY  # the names spoken on the wire
