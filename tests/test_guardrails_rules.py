@@ -111,10 +111,15 @@ def test_the_schema_fragment_rejects_a_bad_name_and_accepts_a_newer_field():
     from jsonschema import Draft202012Validator
 
     v = Draft202012Validator(fragment("reconciler.kinds.guardrails")["section"])
-    assert not v.is_valid([{"name": "acme-no-salary", "guardrail_prompt": "x"}])
     assert not v.is_valid([{"name": "a" * 101, "guardrail_prompt": "x"}])
     assert not v.is_valid([{"name": "ok", "guardrail_prompt": "x" * 1001}])
     assert v.is_valid([{"name": "ok", "guardrail_prompt": "x", "severity": "high"}])
+
+
+def test_a_name_with_other_characters_is_a_located_error_with_a_fix():
+    out, _, errors = run(GOOD.replace("acme_no_salary", "acme-no salary"))
+    assert out == () and errors == ["2:11: guardrails[0]: name 'acme-no salary' may hold only letters, digits and _ "
+                                    "(Tavus's guardrail_name), e.g. 'acme_no_salary'"]
 
 
 def test_entry_rules_is_abstract():

@@ -98,6 +98,8 @@ class Kind(Protocol):
 REGISTRY: tuple[tuple[str, str], ...] = (
     ("reconciler.kinds.replicas.kind", "REPLICAS"),
     ("reconciler.kinds.personas.kind", "PERSONAS"),
+    ("reconciler.kinds.guardrails.kind", "GUARDRAILS"),
+    ("reconciler.kinds.objectives.kind", "OBJECTIVES"),
 )
 
 

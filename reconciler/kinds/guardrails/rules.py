@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from reconciler.api.redact import CONTROL_CHARS
 from reconciler.engine.yamlpos import short
-from reconciler.kinds.guardrails.models import MODALITIES, DesiredGuardrail
+from reconciler.kinds.guardrails.models import MODALITIES, NAME_RE, DesiredGuardrail
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 
@@ -224,6 +224,16 @@ class GuardrailRules(EntryRules):
 
     def prefix(self, name_prefix: str | None) -> str | None:
         return scope_prefix(name_prefix)
+
+    def rule_name(self, base: tuple, name: str, prefix: str | None) -> tuple[str, bool]:
+        """Tavus's guardrail_name: letters, digits and ``_`` only (documented), then the shared rules."""
+        if base + ("name",) not in self.doc.missing and not NAME_RE.match(name):
+            fixed = _NOT_NAME.sub("_", name.strip()) or "my_guardrail"
+            self.diags.error(self.doc.at(base + ("name",)),
+                             f"{self.key}[{base[1]}]: name {short(name)} may hold only letters, digits and _ "
+                             f"(Tavus's guardrail_name), e.g. {fixed!r}")
+            return f"{self.key}[{base[1]}]", False
+        return super().rule_name(base, name, prefix)
 
     def build(self, base: tuple, entry: dict, label: str, pinned: str | None,
               missing: tuple[str, ...]) -> DesiredGuardrail:

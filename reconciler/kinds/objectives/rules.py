@@ -62,6 +62,10 @@ class ObjectivesRules(EntryRules):
             name = objective.get("objective_name") if isinstance(objective, dict) else None
             if not isinstance(name, str) or not name:
                 continue
+            if any(c.isspace() for c in name):
+                self.diags.error(self.doc.at(base + ("data", j, "objective_name")),
+                                 f"{label}: objective_name {short(name)} must not contain spaces (documented), e.g. "
+                                 f"{'_'.join(name.split())!r}")
             if name in names:
                 self.diags.error(self.doc.at(base + ("data", j, "objective_name")),
                                  f"{label}: objective {short(name)} is declared twice in the set (first at "
