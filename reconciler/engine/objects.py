@@ -35,6 +35,10 @@ class ObjectPlan:
     unmanaged: tuple[tuple[str, Any], ...] = ()  # (kind key, remote object) in scope, not declared, not pruned
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    # for the kinds on a kind-specific path that reference these kinds (a persona's documents): (kind key,
+    # declared name) -> the existing object's id, and the (kind key, declared name)s this plan creates
+    ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    creating: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass
@@ -63,7 +67,8 @@ def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], rem
         for d in desired.get(k.key, ()):
             _plan_entry(p, k, d)
     unmanaged = _plan_undeclared(p, desired, prune)
-    return ObjectPlan(tuple(p.changes), tuple(unmanaged), tuple(p.errors), tuple(p.warnings))
+    return ObjectPlan(tuple(p.changes), tuple(unmanaged), tuple(p.errors), tuple(p.warnings), dict(p.ids),
+                      frozenset(p.creating))
 
 
 def _match(p: _Planning, k, d) -> list[Any]:

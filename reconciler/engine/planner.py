@@ -95,6 +95,8 @@ def compute_plan(
                            replica_id=r.replica_id, before=remote_attributes(r)) for r in unmanaged]
         unmanaged = []
 
+    # the generic engine's kinds first: a persona may reference them (their ids, or "created by this plan")
+    generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace)
     unmanaged_personas: list = []
     forgotten_personas: list = []
     uncompared: list = []
@@ -105,14 +107,13 @@ def compute_plan(
 
         persona_changes, unmanaged_personas, forgotten_personas, uncompared = plan_personas(
             config, remote, personas or (), changes, wanted=wanted, prune=prune, errors=errors, missing=missing,
-            resend=resend, warnings=warnings, discard_drafts=discard_drafts)
+            resend=resend, warnings=warnings, discard_drafts=discard_drafts, objects=generic)
         deletes = [c for c in changes if c.action is Action.DELETE]
         kept = _referenced(config, personas or (), persona_changes, deletes, by_id, warnings)
         unmanaged += [by_id[c.replica_id] for c in kept if c.replica_id in by_id]
         deletes = [c for c in deletes if c not in kept]
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 
-    generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace)
     if generic is not None:
         changes += generic.changes
         errors += generic.errors
@@ -159,7 +160,8 @@ def _plan_generic(config: Config, objects: Mapping[str, Sequence] | None, *, pru
     plan = plan_objects(generic_kinds(), desired, remote, prune=prune, in_scope=config.settings.in_scope,
                         force_replace=force_replace)
     return ObjectPlan(tuple(c for c in plan.changes if wanted(c.name)), tuple(
-        (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings)
+        (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings,
+        plan.ids, plan.creating)
 
 
 def _no_such_target(name: str, declared: list[str], path: str) -> str:

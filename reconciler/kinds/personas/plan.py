@@ -20,16 +20,15 @@ from reconciler.kinds.personas.kind import PERSONAS
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
                   wanted: Callable[[str], bool], prune: bool, errors: list[str], missing: set[str],
                   resend: Collection[str] = (), warnings: list[str] | None = None,
-                  discard_drafts: Collection[str] = ()):
+                  discard_drafts: Collection[str] = (), objects=None):
     """-> (changes, unmanaged personas, forgotten personas, uncompared rows). ``resend``: declared persona names
     whose attributes that cannot be compared are sent anyway (``--resend``), as part of their one PATCH.
-    ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25)."""
+    ``discard_drafts``: declared persona names whose update overwrites an unpublished editor draft (issue 25).
+    ``objects``: the generic engine's plan of the other kinds (``reconciler.engine.objects.ObjectPlan``: ``ids``
+    and ``creating``), for the references a persona makes to them."""
     resend = frozenset(resend)
-    for name in sorted(resend - {d.name for d in config.personas}):
-        errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
     discard = frozenset(discard_drafts) | frozenset(config.settings.discard_editor_drafts)
-    for name in sorted(discard - {d.name for d in config.personas}):
-        errors.append(f"--discard-editor-drafts {name}: no persona of that name is declared in {config.path}")
+    _unknown_names(config, resend, discard, errors)
     changes: list[Change] = []
     uncompared: list[tuple[str, tuple[str, ...]]] = []
     replica_res = resolve(config, replicas)
@@ -38,63 +37,23 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
     for d in config.personas:
         if not wanted(d.name):
             continue
-        replica_id, ref = d.default_replica_id, None
-        if d.default_replica:
-            res = replica_res.get(d.default_replica)
-            if d.default_replica in creating:
-                ref = d.default_replica
-            elif res is not None and res.serving is not None:  # a replace in its rename phase: the successor
-                replica_id = res.serving.replica_id
-            elif res is not None and res.matches:
-                errors.append(f"persona {d.name}: default_replica {d.default_replica!r} is ambiguous ({res.ids})")
-                continue
-            else:
-                errors.append(f"persona {d.name}: default_replica {d.default_replica!r} does not exist and is not "
-                              "created by this plan (add it to --target, or apply the replica first)")
-                continue
-        found = matched.get(d.name, ())
-        if d.persona_id and not found:
-            errors.append(f"pinned persona {d.persona_id} not found (declared as {d.name!r}): it will not be "
-                          "created; remove persona_id to create a new one")
+        bound = _default_replica(d, replica_res, creating, errors)
+        if bound is None:
             continue
-        if len(found) > 1:
-            ids = ", ".join(sorted(p.persona_id for p in found))
-            errors.append(f"{len(found)} remote personas are named {d.name!r} ({ids}): pin the one to keep with "
-                          "persona_id, or delete the others")
+        replica_id, ref = bound
+        remote = _one_match(d, matched.get(d.name, ()), errors)
+        if remote is None:
+            if not matched.get(d.name) and not d.persona_id:
+                changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", persona=d,
+                                      after=PERSONAS.desired_attributes(d, replica_id), ref_replica=ref))
+                missing.update(d.missing_vars)
             continue
-        if not found:
-            changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", persona=d,
-                                  after=PERSONAS.desired_attributes(d, replica_id), ref_replica=ref))
-            missing.update(d.missing_vars)
-            continue
-        remote = found[0]
         if remote.persona_type == "system":  # a pinned Tavus stock persona: a read-only reference, as stock replicas
-            ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id)
-            if ops or ref is not None or (d.persona_id and remote.name != d.name):
-                errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
-                              "are read-only, so it is never updated; remove the attributes that differ from it, "
-                              "or remove persona_id to manage a persona of your own")
+            _check_stock(d, remote, replica_id, ref, errors)
             continue
-        ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id)
-        reason, resent = "declared attributes differ", ()
-        if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it
-            more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops)
-            reason = (f"{reason}; " if ops else "") + "--resend: attributes the API does not return are sent"
-            ops, rows, skipped = [*ops, *more], [*rows, *more_rows], []
-        elif d.name in resend and warnings is not None:
-            warnings.append(f"--resend {d.name}: every declared attribute was compared; nothing more to send")
-        if skipped:
-            uncompared.append((d.name, tuple(skipped)))
-        if ref is not None:  # the replica is created first; its id replaces whatever is there now
-            rows.append(("default_replica_id", remote.default_replica_id, f"(known after apply: {ref})"))
-        if d.persona_id and remote.name != d.name:
-            ops.append({"op": "replace", "path": "/persona_name", "value": d.name})
-            rows.insert(0, ("persona_name", remote.name, d.name))
-        if ops or ref is not None:
-            changes.append(Change(Action.UPDATE, d.name, reason, kind="personas",
-                                  persona_id=remote.persona_id, persona=d, patch=tuple(ops), diff=tuple(rows),
-                                  uncomparable=tuple(skipped), ref_replica=ref, resent=tuple(resent),
-                                  discard_drafts=d.name in discard))
+        change = _update(d, remote, replica_id, ref, resend, discard, warnings, uncompared)
+        if change is not None:
+            changes.append(change)
             missing.update(d.missing_vars)
     unmanaged, released = undeclared_personas(config, personas, matched)
     unmanaged = [p for p in unmanaged if wanted(p.name or "")]
@@ -105,3 +64,75 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
                     for p in unmanaged]
         unmanaged = []
     return changes, unmanaged, forgotten, uncompared
+
+
+def _unknown_names(config: Config, resend: frozenset[str], discard: frozenset[str], errors: list[str]) -> None:
+    declared = {d.name for d in config.personas}
+    for name in sorted(resend - declared):
+        errors.append(f"--resend {name}: no persona of that name is declared in {config.path}")
+    for name in sorted(discard - declared):
+        errors.append(f"--discard-editor-drafts {name}: no persona of that name is declared in {config.path}")
+
+
+def _default_replica(d, replica_res, creating, errors: list[str]) -> tuple[str | None, str | None] | None:
+    """(default_replica_id, the replica created by this apply it names) or None after an error."""
+    replica_id, ref = d.default_replica_id, None
+    if not d.default_replica:
+        return replica_id, ref
+    res = replica_res.get(d.default_replica)
+    if d.default_replica in creating:
+        return replica_id, d.default_replica
+    if res is not None and res.serving is not None:  # a replace in its rename phase: the successor
+        return res.serving.replica_id, ref
+    if res is not None and res.matches:
+        errors.append(f"persona {d.name}: default_replica {d.default_replica!r} is ambiguous ({res.ids})")
+    else:
+        errors.append(f"persona {d.name}: default_replica {d.default_replica!r} does not exist and is not "
+                      "created by this plan (add it to --target, or apply the replica first)")
+    return None
+
+
+def _one_match(d, found, errors: list[str]):
+    """The one remote persona of ``d``, or None (absent: a create unless pinned; or an error)."""
+    if d.persona_id and not found:
+        errors.append(f"pinned persona {d.persona_id} not found (declared as {d.name!r}): it will not be "
+                      "created; remove persona_id to create a new one")
+        return None
+    if len(found) > 1:
+        ids = ", ".join(sorted(p.persona_id for p in found))
+        errors.append(f"{len(found)} remote personas are named {d.name!r} ({ids}): pin the one to keep with "
+                      "persona_id, or delete the others")
+        return None
+    return found[0] if found else None
+
+
+def _check_stock(d, remote, replica_id, ref, errors: list[str]) -> None:
+    ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+    if ops or ref is not None or (d.persona_id and remote.name != d.name):
+        errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
+                      "are read-only, so it is never updated; remove the attributes that differ from it, "
+                      "or remove persona_id to manage a persona of your own")
+
+
+def _update(d, remote, replica_id, ref, resend, discard, warnings, uncompared) -> Change | None:
+    """The in-place update of ``remote`` to ``d`` (one JSON Patch), or None when nothing differs."""
+    ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+    reason, resent = "declared attributes differ", ()
+    if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it
+        more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops)
+        reason = (f"{reason}; " if ops else "") + "--resend: attributes the API does not return are sent"
+        ops, rows, skipped = [*ops, *more], [*rows, *more_rows], []
+    elif d.name in resend and warnings is not None:
+        warnings.append(f"--resend {d.name}: every declared attribute was compared; nothing more to send")
+    if skipped:
+        uncompared.append((d.name, tuple(skipped)))
+    if ref is not None:  # the replica is created first; its id replaces whatever is there now
+        rows.append(("default_replica_id", remote.default_replica_id, f"(known after apply: {ref})"))
+    if d.persona_id and remote.name != d.name:
+        ops.append({"op": "replace", "path": "/persona_name", "value": d.name})
+        rows.insert(0, ("persona_name", remote.name, d.name))
+    if not ops and ref is None:
+        return None
+    return Change(Action.UPDATE, d.name, reason, kind="personas", persona_id=remote.persona_id, persona=d,
+                  patch=tuple(ops), diff=tuple(rows), uncomparable=tuple(skipped), ref_replica=ref,
+                  resent=tuple(resent), discard_drafts=d.name in discard)
