@@ -123,17 +123,18 @@ def test_create_a_legacy_set_by_shape(sim):
     assert set(body) == {"guardrails_id", "guardrails_name", "status", "created_at"}
 
 
-def test_route_faults_a_dropped_create_still_lands(sim):
-    class Dropped(Exception):
-        pass
+def test_route_a_dropped_create_still_lands(sim):
+    from reconciler.sim.routes import Drop, Faults
 
-    with pytest.raises(Dropped):
+    with pytest.raises(Drop):
         gsim.route(sim, "POST", ["v2", "guardrails"], {}, json.dumps({"guardrail_name": "a", "guardrail_prompt": "p"})
-                   .encode(), late=0.0, drop=True, error=ApiError, drop_error=Dropped, positive_int=_positive_int)
+                   .encode(), Faults(drop=True))
     assert [g["guardrail_name"] for g in gsim.guardrails(sim)] == ["a"]
+    status, payload, ctype, _ = gsim.route(sim, "GET", ["v2", "guardrails"], {"legacy": "false"}, b"", Faults())
+    assert status == 200 and ctype == "application/json" and payload["total_count"] == 1
 
 
 def test_route_checks():
-    assert gsim.check_route(["v2", "guardrails"], ApiError) == ("GET", "POST")
+    assert gsim.COLLECTIONS == ("guardrails",) and gsim.allowed(["v2", "guardrails"]) == ("GET", "POST")
     with pytest.raises(ApiError):
         gsim.check_route(["v2", "guardrails", "a", "b"], ApiError)

@@ -59,6 +59,15 @@ def test_a_loop_needs_allow_loops(sim):
     assert call(sim, "POST", "/v2/objectives", body={"data": loop, "allow_loops": True})[0] == 200
 
 
+def test_validate_is_a_route_of_its_own_and_never_faulted(sim):
+    from reconciler.sim.routes import Faults
+
+    assert osim.COLLECTIONS == ("objectives",) and osim.allowed(["v2", "objectives", "validate"]) == ("POST",)
+    status, body, _, _ = osim.route(sim, "POST", ["v2", "objectives", "validate"], {}, json.dumps({"data": [A]})
+                                    .encode(), Faults(drop=True))
+    assert status == 200 and body["valid"] is True
+
+
 def test_validate_saves_nothing_and_says_why(sim):
     assert call(sim, "POST", "/v2/objectives/validate", body={"data": [A]})[1] == {
         "valid": True, "message": "Objectives are valid"}
@@ -97,9 +106,10 @@ def test_get_patch_delete(sim):
 
 
 def test_route_a_late_create_is_a_504_that_lands_later(sim):
+    from reconciler.sim.routes import Faults
+
     with pytest.raises(ApiError) as e:
-        osim.route(sim, "POST", ["v2", "objectives"], {}, json.dumps({"data": [A]}).encode(), late=0.01,
-                   drop=False, error=ApiError, drop_error=Exception, positive_int=_positive_int)
+        osim.route(sim, "POST", ["v2", "objectives"], {}, json.dumps({"data": [A]}).encode(), Faults(late=0.01))
     assert e.value.status == 504
     import time
 

@@ -19,7 +19,6 @@ Reached after auth and the shared fault injection (latency, 5xx, 429, dropped an
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import re
@@ -29,7 +28,8 @@ import uuid
 from typing import Any
 
 from reconciler.kinds.personas import sim as persona_sim
-from reconciler.kinds.personas.sim import PatchError, apply_patch
+from reconciler.sim.patch import PatchError, apply_patch
+from reconciler.sim.routes import Faults, SimError, land, positive_int
 from reconciler.sim.sim_account import json_object
 
 NAME = re.compile(r"^[A-Za-z0-9_]{1,100}$")
@@ -96,6 +96,13 @@ def legacy_sets(sim: Any) -> list[dict[str, Any]]:
         return [copy.deepcopy(d) for d in st.sets.values()]
 
 
+COLLECTIONS = ("guardrails",)
+
+
+def _max_page(sim: Any) -> int:
+    return getattr(getattr(sim, "account", None), "max_page_size", 100)
+
+
 def check_route(parts: list[str], error: type) -> tuple[str, ...]:
     allowed = {2: ("GET", "POST"), 3: ("GET", "PATCH", "DELETE")}.get(len(parts))
     if allowed is None:
@@ -103,22 +110,20 @@ def check_route(parts: list[str], error: type) -> tuple[str, ...]:
     return allowed
 
 
-def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes, *, late: float,
-          drop: bool, error: type, drop_error: type, positive_int: Any) -> tuple[int, Any, str, dict[str, str]]:
-    """The hook from the simulator (faults drawn there): a 504'd create still lands ``late`` seconds later, a
-    dropped create is carried out and its answer lost."""
-    if late:
-        def later() -> None:
-            with contextlib.suppress(Exception):
-                handle(sim, method, parts, query, body, error, positive_int)
+def allowed(parts: list[str]) -> tuple[str, ...]:
+    """The hook of the route registry (reconciler.sim.routes): the methods a path allows; 404 otherwise."""
+    return check_route(parts, SimError)
 
-        timer = threading.Timer(late, later)
-        timer.daemon = True
-        timer.start()
-        raise error(504, "gateway timeout")
-    status, payload = handle(sim, method, parts, query, body, error, positive_int)
-    if drop:
-        raise drop_error()
+
+def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes,
+          faults: Faults) -> tuple[int, Any, str, dict[str, str]]:
+    """One request, after auth and the shared fault injection: a create runs under the drawn faults
+    (:func:`reconciler.sim.routes.land`: 504'd and landing later, answer dropped, slow)."""
+    if len(parts) == 2 and method == "POST":
+        status, payload = 200, land(faults, lambda: handle(sim, method, parts, query, body, SimError,
+                                                           positive_int)[1])
+    else:
+        status, payload = handle(sim, method, parts, query, body, SimError, positive_int)
     return status, b"" if payload is None else payload, "application/json", {}
 
 
@@ -128,8 +133,8 @@ def handle(sim: Any, method: str, parts: list[str], query: dict[str, str], body:
     if len(parts) == 2:
         if method == "GET":
             if query.get("legacy", "true").lower() == "false":
-                return 200, _list(st, query, error, positive_int)
-            return 200, _list_sets(st, query, positive_int)
+                return 200, _list(st, query, error, positive_int, _max_page(sim))
+            return 200, _list_sets(st, query, positive_int, _max_page(sim))
         return 200, _create(st, body, error)
     gid = parts[2]
     if method == "DELETE":
@@ -156,13 +161,14 @@ def handle(sim: Any, method: str, parts: list[str], query: dict[str, str], body:
         return 200, copy.deepcopy(patched)
 
 
-def _window(matches: list[dict[str, Any]], page: int, limit: int, base: int) -> list[dict[str, Any]]:
-    size = min(limit, 100)
+def _window(matches: list[dict[str, Any]], page: int, limit: int, base: int, cap: int = 100
+            ) -> list[dict[str, Any]]:
+    size = min(limit, cap)
     start = (page - base) * size
     return [copy.deepcopy(d) for d in matches[start:start + size]]
 
 
-def _list(st: Store, query: dict[str, str], error: type, positive_int: Any) -> dict[str, Any]:
+def _list(st: Store, query: dict[str, str], error: type, positive_int: Any, cap: int = 100) -> dict[str, Any]:
     limit = positive_int(query, "limit", 10)
     raw_page = query.get("page", "") or "0"
     if not raw_page.isdigit():
@@ -179,16 +185,16 @@ def _list(st: Store, query: dict[str, str], error: type, positive_int: Any) -> d
                    and (not tags or tags & set(d.get("tags") or ()))]
         if sort == "descending":
             matches.reverse()
-        return {"data": _window(matches, page, limit, 0), "total_count": len(matches), "page": page,
+        return {"data": _window(matches, page, limit, 0, cap), "total_count": len(matches), "page": page,
                 "limit": limit}
 
 
-def _list_sets(st: Store, query: dict[str, str], positive_int: Any) -> dict[str, Any]:
+def _list_sets(st: Store, query: dict[str, str], positive_int: Any, cap: int = 100) -> dict[str, Any]:
     limit = positive_int(query, "limit", 10)
     page = positive_int(query, "page", 1)
     with st.lock:
         matches = list(st.sets.values())
-        return {"data": _window(matches, page, limit, 1), "total_count": len(matches)}
+        return {"data": _window(matches, page, limit, 1, cap), "total_count": len(matches)}
 
 
 def _check(doc: dict[str, Any], error: type) -> None:

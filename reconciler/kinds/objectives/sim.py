@@ -18,7 +18,6 @@ Reached after auth and the shared fault injection (latency, 5xx, 429, dropped an
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import threading
@@ -26,7 +25,8 @@ import time
 import uuid
 from typing import Any
 
-from reconciler.kinds.personas.sim import PatchError, apply_patch
+from reconciler.sim.patch import PatchError, apply_patch
+from reconciler.sim.routes import Faults, SimError, land, positive_int
 from reconciler.sim.sim_account import json_object
 
 NOT_FOUND = "Objectives not found"
@@ -69,6 +69,13 @@ def objectives(sim: Any) -> list[dict[str, Any]]:
         return [copy.deepcopy(d) for d in st.sets.values()]
 
 
+COLLECTIONS = ("objectives",)
+
+
+def _max_page(sim: Any) -> int:
+    return getattr(getattr(sim, "account", None), "max_page_size", 100)
+
+
 def check_route(parts: list[str], error: type) -> tuple[str, ...]:
     if len(parts) == 3 and parts[2] == "validate":
         return ("POST",)
@@ -78,20 +85,20 @@ def check_route(parts: list[str], error: type) -> tuple[str, ...]:
     return allowed
 
 
-def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes, *, late: float,
-          drop: bool, error: type, drop_error: type, positive_int: Any) -> tuple[int, Any, str, dict[str, str]]:
-    if late:
-        def later() -> None:
-            with contextlib.suppress(Exception):
-                handle(sim, method, parts, query, body, error, positive_int)
+def allowed(parts: list[str]) -> tuple[str, ...]:
+    """The hook of the route registry (reconciler.sim.routes): the methods a path allows; 404 otherwise."""
+    return check_route(parts, SimError)
 
-        timer = threading.Timer(late, later)
-        timer.daemon = True
-        timer.start()
-        raise error(504, "gateway timeout")
-    status, payload = handle(sim, method, parts, query, body, error, positive_int)
-    if drop:
-        raise drop_error()
+
+def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes,
+          faults: Faults) -> tuple[int, Any, str, dict[str, str]]:
+    """One request, after auth and the shared fault injection: a create runs under the drawn faults
+    (:func:`reconciler.sim.routes.land`: 504'd and landing later, answer dropped, slow)."""
+    if len(parts) == 2 and method == "POST":
+        status, payload = 200, land(faults, lambda: handle(sim, method, parts, query, body, SimError,
+                                                           positive_int)[1])
+    else:
+        status, payload = handle(sim, method, parts, query, body, SimError, positive_int)
     return status, b"" if payload is None else payload, "application/json", {}
 
 
@@ -173,7 +180,7 @@ def handle(sim: Any, method: str, parts: list[str], query: dict[str, str], body:
         return 200, ({"valid": True, "message": "Objectives are valid"} if not found
                      else {"valid": False, "errors": found})
     if len(parts) == 2 and method == "GET":
-        limit, page = min(positive_int(query, "limit", 10), 100), positive_int(query, "page", 1)
+        limit, page = min(positive_int(query, "limit", 10), _max_page(sim)), positive_int(query, "page", 1)
         with st.lock:
             sets = list(st.sets.values())
             return 200, {"data": [copy.deepcopy(d) for d in sets[(page - 1) * limit:page * limit]],
