@@ -21,7 +21,7 @@ from reconciler.api.listing import Listing as ApiListing
 from reconciler.engine import jsonpatch
 from reconciler.engine.kind import Listing
 from reconciler.errors import NotFoundError
-from reconciler.kinds.guardrails.models import FIELDS, DesiredGuardrail, RemoteGuardrail
+from reconciler.kinds.guardrails.models import FIELDS, DesiredGuardrail, RemoteGuardrail, scope_prefix
 
 # the one table of the kind's API names and listing quirks (the client's generic calls read it): the
 # documented id field is ``uuid`` (``guardrail_id`` tolerated), pages start at 0 and every listing says
@@ -64,6 +64,10 @@ class Guardrails:
     name_field = "guardrail_name"
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
+
+    def scope_prefix(self, prefix: str) -> str:
+        """A guardrail name is letters, digits and ``_``: ``settings.scope.name_prefix: acme-`` scopes ``acme_*``."""
+        return scope_prefix(prefix) or ""
 
     def identity(self, desired: DesiredGuardrail) -> tuple[str, str]:
         return ("id", desired.guardrail_id) if desired.guardrail_id else ("name", desired.name)

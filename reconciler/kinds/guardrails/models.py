@@ -31,6 +31,15 @@ ID_FIELDS = ("uuid", "guardrail_id")  # where an individual guardrail's id may c
 _SERVER_FIELDS = frozenset({"uuid", "guardrail_id", "guardrails_id", "created_at", "updated_at", "status"})
 
 
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+def scope_prefix(prefix: str | None) -> str | None:
+    """``settings.scope.name_prefix`` as a guardrail name can hold it: a guardrail name is letters, digits and
+    ``_`` only, so every other character of the prefix stands for ``_`` (``acme-`` scopes ``acme_no_salary``)."""
+    return None if prefix is None else _NOT_NAME.sub("_", prefix)
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 

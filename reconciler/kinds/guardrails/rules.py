@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import re
 from collections.abc import Collection
 from importlib import resources
 from typing import Any
@@ -24,9 +23,7 @@ from urllib.parse import urlsplit
 
 from reconciler.api.redact import CONTROL_CHARS
 from reconciler.engine.yamlpos import short
-from reconciler.kinds.guardrails.models import MODALITIES, NAME_RE, DesiredGuardrail
-
-_NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
+from reconciler.kinds.guardrails.models import _NOT_NAME, MODALITIES, NAME_RE, DesiredGuardrail, scope_prefix
 
 
 @functools.cache
@@ -53,12 +50,6 @@ def parse(entries: list, ctx: Any) -> tuple[DesiredGuardrail, ...]:
     root = ctx.doc.root if isinstance(ctx.doc.root, dict) else {}
     return GuardrailRules(ctx).run(entries, getattr(ctx.settings, "name_prefix", None),
                                    removed_names(root.get("removed")))
-
-
-def scope_prefix(prefix: str | None) -> str | None:
-    """``settings.scope.name_prefix`` as a guardrail name can hold it: a guardrail name is letters, digits and
-    ``_`` only, so every other character of the prefix stands for ``_`` (``acme-`` scopes ``acme_no_salary``)."""
-    return None if prefix is None else _NOT_NAME.sub("_", prefix)
 
 
 def suggest(word: str, known: Collection[str]) -> str | None:
