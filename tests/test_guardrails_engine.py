@@ -124,3 +124,15 @@ def test_listing_asks_the_documented_pages(kind):
     (query,) = [q for m, p, q in client.requests if m == "GET"]
     assert query["page"] == ("0" if kind is GUARDRAILS else "1")
     assert query.get("legacy") == ("false" if kind is GUARDRAILS else None)
+
+
+def test_the_scope_prefix_is_spelled_the_guardrail_way():
+    client = Both()
+    gsim.add_guardrail(client.sim, guardrail_name="acme_old", guardrail_prompt="p")
+    gsim.add_guardrail(client.sim, guardrail_name="acme-impossible", guardrail_prompt="p")  # seeded, not valid
+    p = plan(client, {"guardrails": (G,)}, prune=True, in_scope=lambda n: n.startswith("acme-"), name_prefix="acme-")
+    assert sorted((c.action.value, c.name) for c in p.changes) == [("create", "acme_no_salary"),
+                                                                   ("delete", "acme_old")]
+    objects.apply_objects(p, KINDS, client, known_ids={})
+    again = plan(client, {"guardrails": (G,)}, in_scope=lambda n: n.startswith("acme-"), name_prefix="acme-")
+    assert again.changes == ()  # found by its name in scope: never created twice
