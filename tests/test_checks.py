@@ -58,3 +58,14 @@ def test_objectives_sets_are_checkable_and_guardrails_are_not():
     from reconciler.kinds.guardrails.kind import GUARDRAILS
 
     assert has(OBJECTIVES, WithCheck) and not has(GUARDRAILS, WithCheck)
+
+
+def test_checked_adds_the_refusals_to_the_plans_errors():
+    from reconciler.engine.checks import checked
+    from reconciler.engine.models import Plan
+
+    k = Checkable({"b": "no"})
+    plan = Plan(changes=(C("create", "b", "sets", "b"),), errors=("earlier",))
+    out = checked(plan, None, [k])
+    assert out.errors == ("earlier", "set b: the API refuses it (--check): no") and out.checked == (("sets", "b"),)
+    assert Plan().checked is None  # without --check: absent from the plan's JSON

@@ -144,3 +144,24 @@ def test_requests_for_a_plan_over_many_guardrails_and_objectives(sim, tmp_path):
     assert run_cli(sim, "plan", _file(tmp_path)).code == 0
     g, o = api_requests(sim, "GET", "/v2/guardrails"), api_requests(sim, "GET", "/v2/objectives")
     assert len(g) == 10 and len(o) == 10  # 1,000 objects of each kind: 10 pages of 100, nothing else
+
+
+def test_plan_check_asks_the_api_to_validate_each_set_it_would_create_or_change(sim, tmp_path):
+    with open(_file(tmp_path)) as f:
+        looped = f.read().replace("objective_prompt: Ask for the expected salary.",
+                                  "objective_prompt: Ask for the expected salary.\n"
+                                  "        next_required_objective: ask_experience")
+    path = write(tmp_path, looped, name="looped.yaml")
+    plain = run_cli(sim, "plan", path)
+    assert plain.code == 0 and "the objectives loop" in plain.all  # a warning: only the API can say
+    assert not api_requests(sim, "POST", "/v2/objectives/validate")  # no check without --check
+    checked = run_cli(sim, "plan", path, "--check", "--format", "json")
+    assert checked.code == 1, checked.all
+    doc = json.loads(checked.out)
+    jsonschema.validate(doc, load_schema("plan.schema.json"))
+    assert doc["checked"] == [{"kind": "objectives", "name": "acme-screening"}]
+    assert any(e.startswith("objectives set acme-screening: the API refuses it (--check): ") and "loop" in e
+               for e in doc["errors"])
+    assert len(api_requests(sim, "POST", "/v2/objectives/validate")) == 1 and osim.objectives(sim) == []
+    ok = run_cli(sim, "plan", _file(tmp_path), "--check")
+    assert ok.code == 0, ok.all

@@ -9,6 +9,7 @@ not keep it must not look checked.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -52,3 +53,13 @@ def check_changes(kinds: Iterable[Any], changes: Sequence[Any], client: Any
         if reason is not None:
             errors.append(f"{k.noun} {c.name}: the API refuses it (--check): {reason}")
     return errors, checked
+
+
+def checked(plan: Any, client: Any, kinds: Iterable[Any] | None = None) -> Any:
+    """``plan`` with the API's verdicts: its refusals added to the errors, ``checked`` set (``plan --check``)."""
+    if kinds is None:
+        from reconciler.kinds import kinds as registered
+
+        kinds = registered()
+    errors, done = check_changes(kinds, plan.changes, client)
+    return dataclasses.replace(plan, errors=tuple(plan.errors) + tuple(errors), checked=tuple(done))
