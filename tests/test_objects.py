@@ -174,7 +174,7 @@ def test_get_reads_the_item_bare_or_wrapped_in_data(answer):
         assert c.get_object(GUARDRAILS, "g1") == {"uuid": "g1", "guardrail_id": "g1", "guardrail_name": "a"}
 
 
-# ---------------------------------------------------------------- reconciler.engine.objects
+# ------------------------------------------- reconciler.engine.objects (the whole flow: tests/test_engine_toy_kind.py)
 
 
 def test_bind_names_known_after_apply_then_the_created_id():

@@ -336,6 +336,7 @@ class Plan:
     forgotten_personas: tuple[Any, ...] = ()  # RemotePersona listed under `removed:`: released, no API call
     unmanaged_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds (issue 26): (kind key, remote object)
     forgotten_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds under `removed:` (issue 27): never deleted
+    checked: tuple[tuple[str, str], ...] | None = None  # plan --check: (kind, name) the API validated
     safety: Any = None  # policy.Safety: scope, policy rules and mass-change guard as plan/apply checked them
 
     @property

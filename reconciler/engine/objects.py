@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine import bluegreen, graph
-from reconciler.engine.kind import WithInPlaceUpdate, WithReadiness, WithReplace, has
+from reconciler.engine.kind import WithInPlaceUpdate, WithReadiness, WithReplace, WithScopeSpelling, has
 from reconciler.engine.models import Action, Change
 from reconciler.engine.status import Phase
 from reconciler.errors import NotFoundError, ReconcilerError
@@ -47,6 +47,7 @@ class _Planning:
     remote: Mapping[str, Sequence[Any]]
     in_scope: Callable[[str], bool]
     force_replace: frozenset[str]
+    name_prefix: str | None = None  # settings.scope.name_prefix, for kinds that spell it their way
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -58,13 +59,15 @@ class _Planning:
 
 def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]],
                  *, prune: bool = False, in_scope: Callable[[str], bool] = lambda name: True,
-                 force_replace: Collection[str] = ()) -> ObjectPlan:
-    """Diff ``desired`` (kind key -> declared entries) against ``remote`` (kind key -> listed objects)."""
+                 force_replace: Collection[str] = (), name_prefix: str | None = None) -> ObjectPlan:
+    """Diff ``desired`` (kind key -> declared entries) against ``remote`` (kind key -> listed objects).
+    ``name_prefix``: the file's scope prefix, for the kinds that spell it in their own way
+    (:class:`~reconciler.engine.kind.WithScopeSpelling`); ``in_scope`` judges every other kind's names."""
     try:
         order = graph.create_order(kinds)
     except ReconcilerError as e:
         return ObjectPlan(errors=(str(e),))
-    p = _Planning(order, remote, in_scope, frozenset(force_replace))
+    p = _Planning(order, remote, in_scope, frozenset(force_replace), name_prefix)
     p.successors = {k.key: bluegreen.successors(k, remote.get(k.key, ())) for k in order if bluegreen.blue_green(k)}
     for k in order:
         for d in desired.get(k.key, ()):
@@ -79,7 +82,13 @@ def _match(p: _Planning, k, d) -> list[Any]:
     listed = p.remote.get(k.key, ())
     if how == "id":
         return [r for r in listed if k.remote_id(r) == value]
-    return [r for r in listed if k.managed(r) and k.remote_name(r) == value and p.in_scope(value)]
+    return [r for r in listed if k.managed(r) and k.remote_name(r) == value and _in_scope(p, k, value)]
+
+
+def _in_scope(p: _Planning, k, name: str) -> bool:
+    if p.name_prefix is not None and has(k, WithScopeSpelling):
+        return name.startswith(k.scope_prefix(p.name_prefix))
+    return p.in_scope(name)
 
 
 def _resolve_refs(p: _Planning, k, d) -> tuple[tuple[str, str, str, str | None], ...] | None:
@@ -192,7 +201,7 @@ def _plan_undeclared(p: _Planning, desired: Mapping[str, Sequence[Any]], prune: 
         claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key} | {
             k.remote_id(succ) for _old, succ in p.successors.get(k.key, {}).values()}
         for r in p.remote.get(k.key, ()):
-            if k.managed(r) and p.in_scope(k.remote_name(r)) and k.remote_id(r) not in claimed:
+            if k.managed(r) and _in_scope(p, k, k.remote_name(r)) and k.remote_id(r) not in claimed:
                 (deletes if prune else unmanaged).append((k, r))
     users = _referenced_ids(p, {k.remote_id(r) for k, r in deletes})
     for k, r in deletes:

@@ -193,7 +193,7 @@ def _plan_generic(config: Config, objects: Mapping[str, Sequence] | None, *, pru
     desired = {key: list(entries) for key, entries in config.objects.items()}  # all: references resolve
     remote = {key: list(items) for key, items in (objects or {}).items()}
     plan = plan_objects(generic_kinds(), desired, remote, prune=prune, in_scope=config.settings.in_scope,
-                        force_replace=force_replace)
+                        force_replace=force_replace, name_prefix=config.settings.name_prefix)
     plan = _released(plan, config.removed_names, remote)
     return ObjectPlan(tuple(c for c in plan.changes if wanted(c.name)), tuple(
         (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings,

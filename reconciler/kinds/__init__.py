@@ -99,6 +99,8 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("reconciler.kinds.replicas.kind", "REPLICAS"),
     ("reconciler.kinds.personas.kind", "PERSONAS"),
     ("reconciler.kinds.documents.kind", "DOCUMENTS"),
+    ("reconciler.kinds.guardrails.kind", "GUARDRAILS"),
+    ("reconciler.kinds.objectives.kind", "OBJECTIVES"),
 )
 
 

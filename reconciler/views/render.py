@@ -160,6 +160,9 @@ def plan_document(plan: Plan, *, file: str) -> dict:
                                    for p in plan.unmanaged_personas],
             "uncompared": [{"name": redact_text(n), "attributes": list(a)} for n, a in plan.uncompared]}
            if plan.unmanaged_personas or plan.uncompared else {}),
+        **({"unmanaged_objects": _object_rows(plan.unmanaged_objects)} if plan.unmanaged_objects else {}),
+        **({"checked": [{"kind": k, "name": redact_text(n)} for k, n in plan.checked]}
+           if plan.checked is not None else {}),
         "errors": [redact_text(e) for e in plan.errors],
         "warnings": [redact_text(w) for w in plan.warnings],
         "missing_vars": list(plan.missing_vars),
@@ -203,6 +206,14 @@ def _object_fields(c: Change) -> dict:
     """A generic kind's change (reconciler.engine.objects): its kind, the object's id, the nested diff."""
     return {"kind": c.kind, "object_id": c.object_id,
             "diff": [{"path": p, "before": _redact_deep(old), "after": _redact_deep(new)} for p, old, new in c.diff]}
+
+
+def _object_rows(items) -> list[dict]:
+    """Objects of the generic kinds, as (kind, name, id) rows; remote names are untrusted: redacted."""
+    from reconciler.kinds import kind
+
+    return [{"kind": key, "name": redact_text(kind(key).remote_name(o)), "id": kind(key).remote_id(o)}
+            for key, o in items]
 
 
 def _replica_row(r: RemoteReplica) -> dict:

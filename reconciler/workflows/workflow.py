@@ -150,12 +150,16 @@ def checked_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOpti
 
 def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: str, fmt: str = "text",
          out: str | None = None, detailed_exitcode: bool = False, ignore_unmanaged: bool = False,
-         check_urls: bool = False) -> Outcome:
+         check_urls: bool = False, check: bool = False) -> Outcome:
     from reconciler.engine import planfile
     from reconciler.views import render
 
     remote, personas = inventories(client, config)
     result = checked_plan(config, remote, opts, personas, object_inventory(client, config))
+    if check:  # plan --check: the API validates what the plan would create or change (nothing saved)
+        from reconciler.engine.checks import checked
+
+        result = checked(result, client)
     if fmt == "json":
         console.out(render.plan_json(result, file=file), nl=False)
     elif fmt == "markdown":
