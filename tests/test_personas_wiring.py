@@ -118,7 +118,7 @@ def test_resolution_and_known_after_apply():
              "tools": ("t",)}
     doc, later = resolved_document(attrs, cited, lambda k, n: ids[(k, n)])
     assert doc == {"document_ids": ["d1", "d9"], "objectives_id": "o1",
-                   "layers": {"tts": {"pronunciation_dictionary_id": "pd1"}}}
+                   "layers": {"tts": {"pronunciation_dictionary_id": "pd1"}}, "tool_ids": ["t1"]}
     assert later == {"documents": ("faq",)}
 
 
@@ -164,3 +164,39 @@ def test_placeholders_are_bound_at_apply_time():
 def test_cited_by():
     assert cited_by([{"document_ids": ["d1"]}, {"document_ids": ["d2"], "guardrail_ids": ["g1"]}, {}]) == {
         "documents": {"d1", "d2"}, "guardrails": {"g1"}}
+
+
+def test_a_change_of_tools_is_attach_and_detach_calls_not_a_patch():
+    from reconciler.kinds.personas.wiring import split_attached
+
+    ops = [{"op": "replace", "path": "/system_prompt", "value": "x"},
+           {"op": "replace", "path": "/tool_ids", "value": ["t1", "t2"]}]
+    assert split_attached(ops) == ([{"op": "replace", "path": "/system_prompt", "value": "x"}], ["t1", "t2"])
+    assert split_attached(ops[:1]) == (ops[:1], None)
+    assert split_attached([{"op": "remove", "path": "/tool_ids"}]) == ([], [])
+
+
+class ToolsClient:
+    def __init__(self, attached):
+        self.now, self.calls = list(attached), []
+
+    def _call(self, method, path, *, json=None, params=None):
+        self.calls.append((method, path, json))
+        if method == "GET":
+            return {"data": [{"tool_id": t, "name": t} for t in self.now]}
+        return {}
+
+
+def test_reattach_sends_one_post_for_what_to_add_and_one_delete_per_tool_to_remove():
+    from reconciler.kinds.personas.wiring import reattach
+
+    c = ToolsClient(["t1", "t3"])
+    lines = reattach(c, "p1", ["t1", "t2"])
+    assert [(m, p) for m, p, _ in c.calls] == [("GET", "/v2/pals/p1/tools"), ("POST", "/v2/pals/p1/tools"),
+                                                ("DELETE", "/v2/pals/p1/tools/t3")]
+    assert c.calls[1][2] == {"tool_ids": ["t2"]} and lines == ["attached tool t2", "detached tool t3"]
+
+
+def test_tools_are_bound_like_the_other_references():
+    doc, later = resolved_document({"tools": ["a"]}, {"tools": ("a",)}, lambda k, n: "t1")
+    assert doc == {"tool_ids": ["t1"]} and later == {}

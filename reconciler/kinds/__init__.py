@@ -101,6 +101,8 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("reconciler.kinds.documents.kind", "DOCUMENTS"),
     ("reconciler.kinds.guardrails.kind", "GUARDRAILS"),
     ("reconciler.kinds.objectives.kind", "OBJECTIVES"),
+    ("reconciler.kinds.pronunciation_dictionaries.kind", "DICTIONARIES"),
+    ("reconciler.kinds.tools.kind", "TOOLS"),
 )
 
 

@@ -265,13 +265,17 @@ class Personas:
                discarded: list[str] | None = None) -> bool:
         """One PATCH with every op (304 "no changes" is success: False); what touches ``layers.conferencing``
         goes in a PATCH of its own, after the rest, as documented. ``force``: ``?force=true`` (discards an
-        unpublished editor draft; the client appends the id to ``discarded`` when the answer says it did)."""
+        unpublished editor draft; the client appends the id to ``discarded`` when the answer says it did).
+        A change of ``tool_ids`` (issue 27) is not patched: the tools are attached and detached after the PATCH."""
+        ops, tools = wiring.split_attached(ops)
         main, conferencing = split_conferencing(ops)
         changed = False
         for part in (main, conferencing):
             if part:
                 kwargs = {"force": True, "discarded": discarded} if force else {}
                 changed = client.update_persona(object_id, part, **kwargs) or changed
+        if tools is not None:
+            changed = bool(wiring.reattach(client, object_id, tools)) or changed
         return changed
 
     def delete(self, client, object_id: str) -> bool:

@@ -9,7 +9,8 @@ cited by id with the API's own field. One :class:`Wire` per reference, as data:
 - ``objectives: name`` -> ``objectives_id`` (kind objectives);
 - ``layers.tts.pronunciation_dictionary: name`` -> ``layers.tts.pronunciation_dictionary_id``
   (kind pronunciation_dictionaries);
-- ``tools: [names]`` -> ``tool_ids`` (kind tools; attached with their own calls, not the persona's PATCH).
+- ``tools: [names]`` -> ``tool_ids`` (kind tools; sent on create; an update attaches and detaches them with
+  their own calls, ``POST/DELETE /v2/pals/{id}/tools``, not in the persona's PATCH).
 
 A list may mix both forms (the ids are sent after the resolved names' ids); a single reference is one form or
 the other, never both. Pure: the rules report located errors through the validation context; the planner
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,7 @@ WIRES: tuple[Wire, ...] = (
     Wire("objectives", ("objectives",), ("objectives_id",), False),
     Wire("pronunciation_dictionaries", ("layers", "tts", "pronunciation_dictionary"),
          ("layers", "tts", "pronunciation_dictionary_id"), False),
-    Wire("tools", ("tools",), ("tool_ids",), True, attached=True),
+    Wire("tools", ("tools",), ("tool_ids",), True, attached=True),  # tool_ids on create; attach/detach after
 )
 NAME_KEYS = frozenset(w.by_name for w in WIRES)
 
@@ -185,13 +186,13 @@ def resolved_document(attributes: Mapping[str, Any], cited: Mapping[str, tuple[s
     """The persona's API document: ``attributes`` without the by-name keys, each cited name replaced by its
     id (``ids(kind, name)``; None: created by this same apply, known after it) at the API field. A list keeps
     the remote's order when it holds the same ids (the order means nothing: no flapping). Returns (document,
-    {kind: names whose ids are known only after apply}). Attached wires (tools) are left out: their own
-    calls attach them."""
+    {kind: names whose ids are known only after apply}). Tools are ``tool_ids`` too: sent on create, and on
+    an update turned into attach/detach calls (:func:`split_attached`)."""
     doc = without_names(attributes)
     later: dict[str, tuple[str, ...]] = {}
     for w in WIRES:
         names = cited.get(w.kind)
-        if not names or w.attached:
+        if not names:
             continue
         known, pending = [], []
         for name in names:
@@ -329,3 +330,31 @@ def repoint(client: Any, personas: Any, reference: Any, old_id: str, new_id: str
         personas.update(client, p.persona_id, [op])
         lines.append(f"persona {p.name} ({p.persona_id}): {reference.id_field} re-pointed from {old_id} to {new_id}")
     return lines
+
+
+def split_attached(ops: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[str] | None]:
+    """(the operations of the persona's PATCH, the tool ids it must end with, or None when its tools do not
+    change): a change of ``tool_ids`` is attach/detach calls, not a PATCH (TOOLS.md)."""
+    from reconciler.engine import jsonpatch
+
+    path = jsonpatch.pointer(wire("tools").by_id)
+    rest = [dict(op) for op in ops if op.get("path") != path]
+    tools = [op for op in ops if op.get("path") == path]
+    if not tools:
+        return rest, None
+    last = tools[-1]
+    value = last.get("value") if last.get("op") != "remove" else []
+    return rest, [v for v in value or () if isinstance(v, str)]
+
+
+def reattach(client: Any, persona_id: str, wanted: Sequence[str]) -> list[str]:
+    """Attach and detach the persona's tools so that exactly ``wanted`` are attached (one POST for all to add,
+    one DELETE per tool to remove; the attachment endpoint is the authority on what is attached now)."""
+    from reconciler.kinds.tools.kind import attach, attached, attachment_changes, detach
+
+    current = [t.tool_id for t in attached(client, persona_id)]
+    to_attach, to_detach = attachment_changes(current, wanted)
+    attach(client, persona_id, to_attach)
+    for tool_id in to_detach:
+        detach(client, persona_id, tool_id)
+    return [*(f"attached tool {t}" for t in to_attach), *(f"detached tool {t}" for t in to_detach)]
