@@ -154,3 +154,26 @@ def test_export_status_and_output_include_documents(sim, tmp_path):
     assert doc["documents"][0]["id"] == made["document_id"] and doc["documents"][0]["phase"] == "ready"
     env = run_cli(sim, "output", str(out), "--format", "env")
     assert f"TAVUS_DOCUMENT_ACME_HANDBOOK={made['document_id']}" in env.out, env.all
+
+
+def test_smoke_checks_everything_a_persona_is_wired_to(sim, tmp_path):
+    replica = sim.add_replica(replica_name="stock-ish", status="completed")
+    ready = sim_documents.add_document(sim, document_name="acme-handbook", document_url=sim.video_url("hb.pdf"))
+    broken = sim_documents.add_document(sim, document_name="acme-broken", document_url=sim.video_url("b.pdf"),
+                                        status="error", error_message="file_download_failed")
+    personas = ("personas:\n"
+                f"  - name: acme-good\n    system_prompt: x\n    default_replica_id: {replica['replica_id']}\n"
+                "    documents: [acme-handbook]\n"
+                f"  - name: acme-bad\n    system_prompt: x\n    default_replica_id: {replica['replica_id']}\n"
+                "    documents: [acme-broken]\n")
+    f = _file(tmp_path, sim, _doc(sim, "acme-handbook", "hb.pdf", "[]") + _doc(sim, "acme-broken", "b.pdf", "[]"),
+              personas)
+    sim_personas.add_persona(sim, persona_name="acme-good", system_prompt="x",
+                             default_replica_id=replica["replica_id"], document_ids=[ready["document_id"]])
+    sim_personas.add_persona(sim, persona_name="acme-bad", system_prompt="x",
+                             default_replica_id=replica["replica_id"], document_ids=[broken["document_id"]])
+    res = run_cli(sim, "smoke", f)
+    assert res.code == 1, res.all
+    assert "ok     acme-good" in res.out and "with 1 document(s)" in res.out
+    assert ("FAILED acme-bad" in res.out and f"document {broken['document_id']} failed processing: "
+            "file_download_failed" in res.out)

@@ -784,6 +784,9 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
     failed = 0
     unready = _unready_replicas(client, [p.default_replica_id for d in chosen
                                          for p in matched.get(d.name, ())[:1] if p.default_replica_id])
+    from reconciler.kinds.personas.wiring import attachments  # issue 27: everything each persona is wired to
+
+    wired = attachments(client, [p.document for d in chosen for p in matched.get(d.name, ())[:1]])
     for d in chosen:
         found = matched.get(d.name, ())
         if len(found) != 1:
@@ -793,6 +796,12 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
             console.out(escape_control(f"  FAILED {d.name}: {why}"))
             continue
         p = found[0]
+        problems, attached = wired(p.document)
+        if problems:
+            failed += 1
+            console.out(escape_control(redact_text(f"  FAILED {d.name} ({p.persona_id}): {'; '.join(problems)}")
+                                       or ""))
+            continue
         if p.default_replica_id in unready:  # a preview would be accepted, but it is watermarked (issue 25)
             failed += 1
             console.out(escape_control(f"  FAILED {d.name} ({p.persona_id}): {unready[p.default_replica_id]}"))
@@ -801,8 +810,9 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
             conv = client.create_conversation(persona_id=p.persona_id, test_mode=True,
                                               name=f"tavus-reconciler smoke {d.name}")
             notes = conv.notes() if hasattr(conv, "notes") else ""
-            console.out(escape_control(f"  ok     {d.name} ({p.persona_id}, replica {p.default_replica_id or '-'}):"
-                                       f" accepted (test conversation {conv.conversation_id})"))
+            with_ = f", with {attached}" if attached else ""
+            console.out(escape_control(f"  ok     {d.name} ({p.persona_id}, replica {p.default_replica_id or '-'}"
+                                       f"{with_}): accepted (test conversation {conv.conversation_id})"))
             if notes:  # issue 24: a conversation this check left behind, or may have, is never silent
                 console.err(escape_control(redact_text(f"warning: {d.name}: {notes}") or ""))
         except ReconcilerError as e:

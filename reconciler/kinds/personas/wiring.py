@@ -358,3 +358,33 @@ def reattach(client: Any, persona_id: str, wanted: Sequence[str]) -> list[str]:
     for tool_id in to_detach:
         detach(client, persona_id, tool_id)
     return [*(f"attached tool {t}" for t in to_attach), *(f"detached tool {t}" for t in to_detach)]
+
+
+def attachments(client: Any, documents: Sequence[Mapping[str, Any]]) -> Callable[[Mapping[str, Any]], tuple[
+        list[str], str]]:
+    """For ``smoke`` (issue 27): a check of one persona document -> (problems, summary) over everything it is
+    wired to: each cited object exists on the account and, for a kind with readiness (documents), is ready.
+    Each cited kind is listed once for all the personas (``documents``: their API documents)."""
+    from reconciler.engine.kind import WithReadiness, has
+    from reconciler.kinds import kind, registered
+
+    keys = {k.key for k in registered()}
+    wanted = {key for doc in documents for key in cited_ids(doc) if key in keys}
+    listed = {key: {kind(key).remote_id(r): r for r in kind(key).list(client)} for key in sorted(wanted)}
+
+    def check(doc: Mapping[str, Any]) -> tuple[list[str], str]:
+        problems, counts = [], []
+        for key, ids in cited_ids(doc).items():
+            if key not in listed or not ids:
+                continue
+            k = kind(key)
+            counts.append(f"{len(ids)} {k.noun}(s)")
+            for oid in ids:
+                r = listed[key].get(oid)
+                if r is None:
+                    problems.append(f"its {k.noun} {oid} does not exist")
+                elif has(k, WithReadiness) and k.not_ready(r):
+                    problems.append(k.not_ready(r))
+        return problems, ", ".join(counts)
+
+    return check
