@@ -177,3 +177,29 @@ def test_smoke_checks_everything_a_persona_is_wired_to(sim, tmp_path):
     assert "ok     acme-good" in res.out and "with 1 document(s)" in res.out
     assert ("FAILED acme-bad" in res.out and f"document {broken['document_id']} failed processing: "
             "file_download_failed" in res.out)
+
+
+def test_a_lost_create_answer_never_makes_a_second_document(sim, tmp_path):
+    f = _file(tmp_path, sim, _doc(sim, "acme-handbook"))
+    sim.set_faults(drop_create_response=1.0)
+    applied = run_cli(sim, "apply", f, "--auto-approve", "--poll-interval", "0.1")
+    sim.set_faults()
+    assert applied.code == 0, applied.all
+    assert [d["document_name"] for d in sim_documents.documents(sim)] == ["acme-handbook"]
+    assert len(_requests(sim, "POST")) == 1
+    assert "No changes." in run_cli(sim, "plan", f).out
+
+
+def test_a_presigned_signature_is_never_printed(sim, tmp_path):
+    secret = "X-Amz-Signature=0123456789abcdef-very-secret"
+    f = _file(tmp_path, sim, "  - name: acme-handbook\n    document_url: ${HB_URL}\n")
+    from e2e import cli_env
+
+    env = cli_env(sim, HB_URL=sim.video_url("hb.pdf") + "?" + secret)
+    outputs = [run_cli(sim, *args, env=env) for args in (["plan", f], ["plan", f, "--format", "json"],
+                                                         ["plan", f, "--format", "markdown"],
+                                                         ["apply", f, "--auto-approve", "--poll-interval", "0.1"],
+                                                         ["status", f], ["export", "--name-prefix", "acme-"])]
+    assert all(r.code == 0 for r in outputs), [r.all for r in outputs]
+    assert not any("very-secret" in r.all for r in outputs)
+    assert sim_documents.documents(sim)[0]["document_url"].endswith(secret)  # sent as declared
