@@ -484,7 +484,9 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     stop = Stop()
     reporter = TtyReporter(console.stream, sleep=stop.event.wait) if console.live else LineReporter(console.stream)
     what = [f"{len(ids)} replica(s) to finish training"] if ids else []
-    what += [f"{object_rows.what()} to finish processing"] if object_rows.rows else []
+    if object_rows.rows:  # documents... (issue 27); with replicas too, short enough for 80 columns
+        what = [f"{len(ids)} replica(s) and {object_rows.what()}"] if ids else [
+            f"{object_rows.what()} to finish processing"]
     if rolling is not None and rolling.runs:
         s = rolling.settings
         what.append(f"{len(rolling.runs)} replace(s) to roll out (at most {s.max_replacing} training at once, "
