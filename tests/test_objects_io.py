@@ -1,56 +1,48 @@
-"""reconciler.workflows.objects_io: status rows, output ids and export sections of the generic kinds, through
-kind hooks only (here: tools and pronunciation dictionaries, on fakes)."""
+"""workflows/objects_io.py: status rows, outputs and export entries of the generic kinds (documents)."""
 
 from __future__ import annotations
 
-import json
-from types import SimpleNamespace
-
-import yaml
-
-from reconciler.kinds.pronunciation_dictionaries.models import DesiredDictionary, RemoteDictionary
-from reconciler.kinds.tools.models import DesiredTool, RemoteTool
+from reconciler.engine.models import Config, Settings
+from reconciler.kinds.documents.kind import DOCUMENTS
+from reconciler.kinds.documents.models import DesiredDocument, RemoteDocument
 from reconciler.workflows import objects_io
 
-TOOL = RemoteTool.from_api({"tool_id": "t1", "name": "acme_a", "delivery": {"api": {"url": "https://x.example",
-                                                                                    "auth": {"token": "********"}}}})
-PD = RemoteDictionary.from_api({"pronunciation_dictionary_id": "pd_1", "name": "acme-d", "rules": [
-    {"text": "a", "pronunciation": "b", "type": "alias", "alphabet": None}]})
-CONFIG = SimpleNamespace(objects={"tools": (DesiredTool(name="acme_a", attributes={}),
-                                            DesiredTool(name="acme_gone", attributes={})),
-                                  "pronunciation_dictionaries": (DesiredDictionary(name="acme-d"),)})
-OBJECTS = {"tools": [TOOL], "pronunciation_dictionaries": [PD]}
+
+def config(*docs):
+    return Config(path="f.yaml", replicas=(), settings=Settings(name_prefix="acme-"), objects={"documents": docs})
 
 
-def test_status_rows_and_lines():
-    rows = objects_io.status_rows(CONFIG, OBJECTS)
-    assert [(r["kind"], r["name"], r["id"]) for r in rows] == [
-        ("pronunciation_dictionaries", "acme-d", "pd_1"), ("tools", "acme_a", "t1"), ("tools", "acme_gone", None)]
-    assert rows[1]["delivery"] == "api"  # the kind's view hook
-    assert objects_io.status_lines(rows) == ["\nPRONUNCIATION DICTIONARIES", "  acme-d  pd_1", "\nTOOLS",
-                                             "  acme_a  t1", "  acme_gone  absent"]
-    assert json.loads(objects_io.with_objects('{"replicas": []}', rows))["objects"][0]["id"] == "pd_1"
-    assert objects_io.with_objects('{"replicas": []}', []) == '{"replicas": []}'
+def doc(did, name, status="ready", **kw):
+    return RemoteDocument(document_id=did, name=name, status=status, **kw)
 
 
-def test_output_ids():
-    ids, notes = objects_io.output_ids(CONFIG, OBJECTS)
-    assert ids == {"TAVUS_PRONUNCIATION_DICTIONARY_ACME_D": "pd_1", "TAVUS_TOOL_ACME_A": "t1"}
-    assert notes == ["tool acme_gone: not found on the account (run apply first)"]
+LISTED = {"documents": [doc("d1", "acme-a"), doc("d2", "acme-b", "processing", progress="50"),
+                        doc("d3", "acme-stray"), doc("d4", "other")]}
 
 
-class Client:
-    def list_objects(self, listing):
-        return {"/v2/tools": [TOOL, RemoteTool.from_api({"tool_id": "t2", "name": "other"})],
-                "/v2/pronunciation-dictionaries": [PD]}.get(listing.path, [])
+def test_status_rows_declared_absent_and_unmanaged_in_scope():
+    rows = objects_io.status_rows(config(DesiredDocument("acme-a", "u"), DesiredDocument("acme-b", "u"),
+                                         DesiredDocument("acme-c", "u")), [DOCUMENTS], LISTED)["documents"]
+    assert [(r["name"], r["id"], r["phase"], r["managed"]) for r in rows] == [
+        ("acme-a", "d1", "ready", True), ("acme-b", "d2", "pending", True), ("acme-c", None, "absent", True),
+        ("acme-stray", "d3", "ready", False)]
+    text = objects_io.status_text({"documents": rows}, [DOCUMENTS])
+    assert "\nDOCUMENTS\n  acme-a  d1  ready\n  acme-b  d2  processing  50%\n  acme-c  absent" in text
+    assert "acme-stray  d3 (unmanaged)" in text and objects_io.status_text({}, [DOCUMENTS]) == ""
 
 
-def test_export_sections_in_scope_with_secrets_as_vars():
-    sections, warnings = objects_io.export_sections(Client(), "acme-")
-    assert [e["name"] for e in sections["tools"]] == ["acme_a"]  # "other" is outside acme- (acme_ for tools)
-    assert sections["tools"][0]["delivery"]["api"]["auth"]["token"] == "${ACME_A_TOKEN}"
-    assert sections["pronunciation_dictionaries"] == [{"name": "acme-d", "pronunciation_dictionary_id": "pd_1",
-                                                      "rules": [{"text": "a", "pronunciation": "b", "type": "alias"}]}]
-    assert warnings and "exported as ${ACME_A_TOKEN}" in warnings[0]
-    assert yaml.safe_load(objects_io.sections_yaml(sections))["tools"][0]["tool_id"] == "t1"
-    assert objects_io.sections_yaml({}) == ""
+def test_ready_ids_and_notes():
+    ready, notes = objects_io.ready_ids(config(DesiredDocument("acme-a", "u"), DesiredDocument("acme-b", "u"),
+                                               DesiredDocument("acme-c", "u")), [DOCUMENTS], LISTED)
+    assert ready == {"acme-a": ("document", "d1")}
+    assert notes == ["document acme-b: document d2 is still processing (processing, 50%)",
+                     "document acme-c: not created yet"]
+
+
+def test_exported_entries_in_scope_once_per_name():
+    warnings: list[str] = []
+    listed = {"documents": [doc("d1", "acme-a", document_url="https://x/a.pdf"), doc("d5", "acme-a"),
+                            doc("d4", "other")]}
+    sections, names = objects_io.exported([DOCUMENTS], listed, "acme-", warnings)
+    assert sections == {"documents": [{"name": "acme-a", "document_id": "d1", "document_url": "https://x/a.pdf"}]}
+    assert names == {"documents": {"d1": "acme-a"}} and "several documents are named 'acme-a'" in warnings[0]

@@ -197,6 +197,15 @@ class WithListing(Protocol):
     listing: Listing
 
 
+@runtime_checkable
+class WithScopeSpelling(Protocol):
+    """The kind's names cannot hold every character of ``settings.scope.name_prefix`` (a guardrail's name is
+    letters, digits and ``_``): how the file's prefix is spelled in this kind's names (``acme-`` -> ``acme_``).
+    The scope of this kind's objects is then "the name starts with that spelling"."""
+
+    def scope_prefix(self, prefix: str) -> str: ...
+
+
 def has(kind: Any, ability: type) -> bool:
     """Whether ``kind`` has the optional ``ability`` (one of the ``With...`` protocols above)."""
     return isinstance(kind, ability)

@@ -22,8 +22,15 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.engine import graph
-from reconciler.engine.kind import WithBlueGreen, WithInPlaceUpdate, WithMaskedSecrets, WithReadiness, WithReplace, has
+from reconciler.engine import bluegreen, graph
+from reconciler.engine.kind import (
+    WithInPlaceUpdate,
+    WithMaskedSecrets,
+    WithReadiness,
+    WithReplace,
+    WithScopeSpelling,
+    has,
+)
 from reconciler.engine.models import Action, Change
 from reconciler.engine.status import Phase
 from reconciler.errors import NotFoundError, ReconcilerError
@@ -52,25 +59,34 @@ class _Planning:
     resend: frozenset[str] = frozenset()  # --resend NAME: what could not be compared is sent as declared
     removed: frozenset[str] = frozenset()  # removed: names released from management (never deleted, not listed)
     held: Mapping[str, str] = field(default_factory=dict)  # id -> who outside these kinds references it
+    name_prefix: str | None = None  # settings.scope.name_prefix, for kinds that spell it their way
     changes: list[Change] = field(default_factory=list)
     uncompared: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, declared name) -> existing id
     creating: set[tuple[str, str]] = field(default_factory=set)  # (kind, declared name) created by this plan
+    # blue/green kinds (reconciler.engine.bluegreen): kind -> declared name -> (old id, marked successor)
+    successors: dict[str, dict[str, tuple[str, Any]]] = field(default_factory=dict)
 
 
 def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]],
                  *, prune: bool = False, in_scope: Callable[[str], bool] = lambda name: True, prefix: str | None = None,
                  force_replace: Collection[str] = (), resend: Collection[str] = (),
-                 removed: Collection[str] = (), held: Mapping[str, str] | None = None) -> ObjectPlan:
-    """Diff ``desired`` (kind key -> declared entries) against ``remote`` (kind key -> listed objects)."""
+                 removed: Collection[str] = (), held: Mapping[str, str] | None = None,
+                 name_prefix: str | None = None) -> ObjectPlan:
+    """Diff ``desired`` (kind key -> declared entries) against ``remote`` (kind key -> listed objects).
+    ``prefix`` (or ``name_prefix``): the file's scope prefix, for the kinds that read it their own way (a kind's
+    ``in_scope(name, prefix)``, or :class:`~reconciler.engine.kind.WithScopeSpelling`); ``in_scope`` judges every
+    other kind's names."""
     try:
         order = graph.create_order(kinds)
     except ReconcilerError as e:
         return ObjectPlan(errors=(str(e),))
+    prefix = prefix if prefix is not None else name_prefix
     p = _Planning(order, remote, in_scope, prefix, frozenset(force_replace), frozenset(resend), frozenset(removed),
-                  dict(held or {}))
+                  dict(held or {}), prefix)
+    p.successors = {k.key: bluegreen.successors(k, remote.get(k.key, ())) for k in order if bluegreen.blue_green(k)}
     for k in order:
         for d in desired.get(k.key, ()):
             _plan_entry(p, k, d)
@@ -83,7 +99,11 @@ def _in_scope(p: _Planning, k, name: str) -> bool:
     """Whether ``name`` is in the file's scope; a kind whose names cannot hold the prefix as written (tool names
     have no ``-``) reads it its own way (``in_scope(name, prefix)``)."""
     own = getattr(k, "in_scope", None)
-    return own(name, p.prefix) if callable(own) else p.in_scope(name)
+    if callable(own):
+        return own(name, p.prefix)
+    if p.prefix is not None and has(k, WithScopeSpelling):
+        return name.startswith(k.scope_prefix(p.prefix))
+    return p.in_scope(name)
 
 
 def _match(p: _Planning, k, d) -> list[Any]:
@@ -134,6 +154,8 @@ def _plan_entry(p: _Planning, k, d) -> None:
     if refs is None:
         return
     how, value = k.identity(d)
+    if len(matches) <= 1 and _in_flight(p, k, d, matches, refs):
+        return
     if len(matches) > 1:
         ids = ", ".join(sorted(k.remote_id(r) for r in matches))
         p.errors.append(f"{len(matches)} remote {k.key} are named {name!r} ({ids}): pin the one to keep, or "
@@ -150,6 +172,16 @@ def _plan_entry(p: _Planning, k, d) -> None:
     r = matches[0]
     p.ids[(k.key, name)] = k.remote_id(r)
     _plan_existing(p, k, d, r, refs)
+
+
+def _in_flight(p: _Planning, k, d, matches: list[Any], refs) -> bool:
+    """A blue/green replace already in flight (its marked successor is on the account): planned from there."""
+    change = bluegreen.in_flight(k, d, matches[0] if matches else None, p.successors.get(k.key, {}), refs)
+    if change is None:
+        return False
+    p.ids[(k.key, change.name)] = change.successor_id if change.phase == "rename" else change.object_id
+    p.changes.append(change)
+    return True
 
 
 def _plan_existing(p: _Planning, k, d, r, refs) -> None:
@@ -203,12 +235,12 @@ def _plan_undeclared(p: _Planning, desired: Mapping[str, Sequence[Any]], prune: 
     unmanaged: list[tuple[str, Any]] = []
     deletes: list[tuple[Any, Any]] = []
     for k in p.kinds:
-        claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key}
+        claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key} | {
+            k.remote_id(succ) for _old, succ in p.successors.get(k.key, {}).values()}
         for r in p.remote.get(k.key, ()):
-            if k.remote_name(r) in p.removed:  # released from management: never deleted, not "unmanaged"
-                continue
             if k.managed(r) and _in_scope(p, k, k.remote_name(r)) and k.remote_id(r) not in claimed:
-                (deletes if prune else unmanaged).append((k, r))
+                released = k.remote_name(r) in p.removed  # `removed:`: never deleted (the plan shows it forgotten)
+                (deletes if prune and not released else unmanaged).append((k, r))
     users = _referenced_ids(p, {k.remote_id(r) for k, r in deletes})
     for k, r in deletes:
         rid = k.remote_id(r)
@@ -286,7 +318,9 @@ def _run(k, c: Change, client, known: frozenset[str], report: ObjectReport) -> N
             report.outcomes.append((c, True, f"updated {c.object_id}"))
         elif c.action is Action.DELETE:
             _delete(k, c, client, report)
-        elif c.action is Action.REPLACE and not has(k, WithBlueGreen):
+        elif c.action is Action.REPLACE and bluegreen.blue_green(k):
+            _replace_blue_green(k, c, client, known, report)
+        elif c.action is Action.REPLACE:
             _replace(k, c, client, known, report)
         else:
             report.outcomes.append((c, False, f"{c.action.value} of {k.key} is not supported by the generic engine"))
@@ -323,6 +357,25 @@ def _replace(k, c: Change, client, known: frozenset[str], report: ObjectReport) 
         refused = None if first else delete_old()
         done = f"replaced {c.object_id} with {new_id}"
     report.outcomes.append((c, refused is None, refused or done))
+
+
+def _replace_blue_green(k, c: Change, client, known: frozenset[str], report: ObjectReport) -> None:
+    """One step of a blue/green replace (reconciler.engine.bluegreen): start the successor (it is then waited
+    for, and swapped in, by the waiter's rows), or carry an in-flight one on by its phase."""
+    if c.phase is None:
+        new_id = bluegreen.start(k, c, bind(k, k.document(c.desired), c.refs, report.created), client, known)
+        report.outcomes.append((c, True, f"created {new_id} as {c.name}~next~{c.object_id} (the old one serves "
+                                         "until it is ready)"))
+    elif c.phase == "failed":
+        bluegreen.drop_failed(k, client, c.successor_id or "")
+        report.outcomes.append((c, False, f"the successor {c.successor_id} failed; removed it, the old "
+                                          f"{c.object_id} keeps serving"))
+    elif c.phase in ("swap", "rename"):
+        bluegreen.swap(k, None, client, c.name, c.object_id if c.phase == "swap" else None, c.successor_id or "",
+                       note=lambda line: None)
+        report.outcomes.append((c, True, f"swapped in {c.successor_id}"))
+    else:
+        report.outcomes.append((c, True, f"in flight: {c.successor_id} is still processing"))
 
 
 def _bound_changes(k, c: Change, created: Mapping[tuple[str, str], str]) -> dict[str, tuple[object, object]]:

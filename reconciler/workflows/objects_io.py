@@ -1,132 +1,119 @@
-"""``status``, ``output`` and ``export`` for the kinds the generic engine plans (issue 27), through kind hooks only.
-
-- status: one row per declared object (``kind``, ``name``, ``id`` or None when absent), with the kind's view
-  hook ``status_row(remote)`` (``kinds/<kind>/view.py``) merged in when it has one;
-- output: ``TAVUS_<NOUN>_<NAME>=<id>`` for every declared object found (``TAVUS_TOOL_ACME_LOOKUP``);
-- export: each kind's ``export_entry(remote)`` (the file entry that adopts the object, pinned by id), for the
-  managed objects in ``--name-prefix``, appended as the kind's section of the exported file.
-Names nothing of any kind.
+"""``status``, ``output`` and ``export`` of the generic engine's kinds (issue 27: documents...): one row, one
+output and one exported entry per object, through kind hooks (``status_row``, ``export_entry``); names no kind.
 """
 
 from __future__ import annotations
 
-import importlib
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-
-def _view(kind: Any) -> Any | None:
-    package = type(kind).__module__.rpartition(".")[0]
-    try:
-        return importlib.import_module(f"{package}.view")
-    except ModuleNotFoundError as e:
-        if e.name != f"{package}.view":
-            raise
-        return None
+from reconciler.engine.kind import WithReadiness, has
+from reconciler.engine.status import Phase
 
 
-def _kinds() -> list[Any]:
-    from reconciler.engine.planner import generic_kinds
-
-    return generic_kinds()
+def _declared(config: Any, k: Any) -> list[Any]:
+    return list(config.objects.get(k.key, ()))
 
 
-def _found(kind: Any, desired: Any, listed: Sequence[Any]) -> Any | None:
-    how, value = kind.identity(desired)
-    for r in listed:
-        if (kind.remote_id(r) if how == "id" else kind.remote_name(r)) == value and kind.managed(r):
-            return r
-    return None
+def _match(k: Any, d: Any, listed: Sequence[Any]) -> list[Any]:
+    how, value = k.identity(d)
+    if how == "id":
+        return [r for r in listed if k.remote_id(r) == value]
+    return [r for r in listed if k.managed(r) and k.remote_name(r) == value]
 
 
-def status_rows(config: Any, objects: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for k in _kinds():
-        view = _view(k)
-        for d in config.objects.get(k.key, ()):
-            r = _found(k, d, objects.get(k.key, ()))
-            row: dict[str, Any] = {"kind": k.key, "name": k.name_of(d), "id": k.remote_id(r) if r else None}
-            if r is not None and view is not None and hasattr(view, "status_row"):
-                row.update({key: v for key, v in view.status_row(r).items() if key not in row})
-            rows.append(row)
-    return rows
+def _row(k: Any, name: str, r: Any | None) -> dict[str, Any]:
+    if r is None:
+        return {"name": name, "id": None, "phase": "absent", "managed": True}
+    row: dict[str, Any] = {"name": name, "id": k.remote_id(r), "managed": True}
+    if has(k, WithReadiness):
+        row["phase"] = k.phase(r).value
+    hook = getattr(k, "status_row", None)
+    if hook is not None:
+        row.update(hook(r))
+    return row
 
 
-def status_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Text: one block per kind (``TOOLS``), one line per declared object."""
-    from reconciler.api.redact import escape_control, redact_text
-
-    out: list[str] = []
-    for key in dict.fromkeys(r["kind"] for r in rows):
-        out.append(f"\n{key.upper().replace('_', ' ')}")
-        for r in (r for r in rows if r["kind"] == key):
-            out.append(escape_control(redact_text(f"  {r['name']}  {r['id'] or 'absent'}") or ""))
+def status_rows(config: Any, kinds: Sequence[Any], listed: Mapping[str, Sequence[Any]]) -> dict[str, list[dict]]:
+    """kind key -> a row per declared object (absent ones too), then the unmanaged ones in scope."""
+    out: dict[str, list[dict]] = {}
+    for k in kinds:
+        if k.key not in config.objects:
+            continue
+        items = list(listed.get(k.key, ()))
+        rows, claimed = [], set()
+        for d in _declared(config, k):
+            found = _match(k, d, items)
+            claimed.update(k.remote_id(r) for r in found)
+            rows.append(_row(k, k.name_of(d), found[0] if len(found) == 1 else None))
+        for r in items:
+            name = k.remote_name(r)
+            if k.remote_id(r) not in claimed and k.managed(r) and config.settings.in_scope(name):
+                rows.append({**_row(k, name, r), "managed": False})
+        out[k.key] = rows
     return out
 
 
-def env_name(noun: str, name: str) -> str:
-    return "TAVUS_" + re.sub(r"[^A-Z0-9]+", "_", f"{noun} {name}".upper()).strip("_")
+def status_text(rows: Mapping[str, list[dict]], kinds: Sequence[Any]) -> str:
+    """One section per kind (``DOCUMENTS``), a line per object: name, id, status, progress or error."""
+    from reconciler.api.redact import escape_control
+
+    lines = []
+    for k in kinds:
+        if k.key not in rows:
+            continue
+        lines.append(f"\n{k.key.upper().replace('_', ' ')}")
+        for r in rows[k.key]:
+            where = r["id"] or "absent" if r["managed"] else f"{r['id']} (unmanaged)"
+            state = r.get("status") or r.get("phase") or ""
+            extra = f"  {r['error_message']}" if r.get("error_message") else (
+                f"  {r['progress']:.0f}%" if isinstance(r.get("progress"), float) and state != "ready" else "")
+            lines.append(escape_control(f"  {r['name']}  {where}  {state}{extra}".rstrip()))
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
-def output_ids(config: Any, objects: Mapping[str, Sequence[Any]]) -> tuple[dict[str, str], list[str]]:
-    """(env name -> id of every declared object found, notes for the declared ones not found)."""
-    ids: dict[str, str] = {}
+def ready_ids(config: Any, kinds: Sequence[Any], listed: Mapping[str, Sequence[Any]]
+              ) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """(name -> (kind noun, id) of every declared object ready to use, notes on the others)."""
+    ready: dict[str, tuple[str, str]] = {}
     notes: list[str] = []
-    for row in status_rows(config, objects):
-        from reconciler.kinds import kind
+    for k in kinds:
+        for d in _declared(config, k) if k.key in config.objects else ():
+            found = _match(k, d, list(listed.get(k.key, ())))
+            name = k.name_of(d)
+            if len(found) != 1:
+                notes.append(f"{k.noun} {name}: " + ("not created yet" if not found else "ambiguous"))
+            elif has(k, WithReadiness) and k.phase(found[0]) is not Phase.READY:
+                notes.append(f"{k.noun} {name}: {k.not_ready(found[0])}")
+            else:
+                ready[name] = (k.noun, k.remote_id(found[0]))
+    return ready, notes
 
-        noun = kind(row["kind"]).noun
-        if row["id"]:
-            ids[env_name(noun, row["name"])] = row["id"]
-        else:
-            notes.append(f"{noun} {row['name']}: not found on the account (run apply first)")
-    return ids, notes
 
+def exported(kinds: Sequence[Any], listed: Mapping[str, Sequence[Any]], name_prefix: str | None,
+             warnings: list[str]) -> tuple[dict[str, list[dict]], dict[str, dict[str, str]]]:
+    """(kind key -> the file entries adopting its objects, kind key -> {id: exported name}) for the kinds with an
+    ``export_entry`` hook. A name held by several objects is exported once (the first listed), like replicas."""
+    from reconciler.workflows.export import _visible
 
-def export_sections(client: Any, name_prefix: str | None) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """kind key -> the entries adopting its managed objects in scope (each kind's ``export_entry``), and the
-    warnings the kinds gave (a secret written as a ``${VAR}`` to set, say)."""
-    sections: dict[str, list[dict[str, Any]]] = {}
-    warnings: list[str] = []
-    for k in _kinds():
+    sections: dict[str, list[dict]] = {}
+    names: dict[str, dict[str, str]] = {}
+    for k in kinds:
         hook = getattr(k, "export_entry", None)
         if hook is None:
             continue
-        scope = getattr(k, "in_scope", None)
-        entries = []
-        for r in k.list(client):
-            name = k.remote_name(r)
-            inside = scope(name, name_prefix) if callable(scope) else not name_prefix or str(name).startswith(
-                name_prefix)
-            if k.managed(r) and name and inside:
-                entry, notes = hook(r)
-                entries.append(entry)
-                warnings += notes
+        entries, seen = [], set()
+        for r in sorted(listed.get(k.key, ()), key=lambda r: k.remote_name(r) or ""):
+            name = _visible(k.remote_name(r) or "") or k.remote_id(r)
+            if not k.managed(r) or (name_prefix and not name.startswith(name_prefix)):
+                continue
+            if name in seen:
+                warnings.append(f"several {k.key} are named {name!r}: exported the first; {k.remote_id(r)} is not "
+                                "exported")
+                continue
+            seen.add(name)
+            entries.append(hook(r, name, warnings))
+            names.setdefault(k.key, {})[k.remote_id(r)] = name
         if entries:
-            sections[k.key] = sorted(entries, key=lambda e: str(e.get("name")))
-    return sections, warnings
-
-
-def with_objects(status_json: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """``status --format json`` with the generic kinds' rows under ``objects`` (only when there are some: the
-    document is unchanged for a file of replicas and personas)."""
-    if not rows:
-        return status_json
-    import json
-
-    doc = json.loads(status_json)
-    doc["objects"] = [dict(r) for r in rows]
-    from reconciler.views.render import _redact_deep
-
-    return json.dumps(_redact_deep(doc), indent=2) + "\n"
-
-
-def sections_yaml(sections: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
-    """The exported sections as YAML to append to the export (empty when there are none)."""
-    if not sections:
-        return ""
-    import yaml
-
-    return "".join(yaml.safe_dump({key: [dict(e) for e in entries]}, sort_keys=False, allow_unicode=True,
-                                  width=120) for key, entries in sections.items())
+            sections[k.key] = entries
+    return sections, names

@@ -48,7 +48,8 @@ def check_url(http: httpx.Client, url: str, field: str) -> str | None:
 def unreachable_urls(replicas: Iterable[DesiredReplica], *, parallelism: int = 8,
                      timeout: float = 15.0) -> list[str]:
     """Every training URL that does not answer 2xx, as ``name: field URL answered 404`` lines."""
-    jobs = [(d.name, field, url) for d in replicas if not d.missing_vars for field, url in d.urls.items()]
+    jobs = [(d.name, field, url) for d in replicas if not d.missing_vars
+            for field, url in (getattr(d, "urls", None) or {}).items()]  # a kind without media URLs has none
     if not jobs:
         return []
     limits = httpx.Limits(max_connections=parallelism)

@@ -1,4 +1,5 @@
-"""The planner's persona part (issue 17), pure: DesiredPersona + RemotePersona -> changes and errors."""
+"""kinds/personas/plan.py, the planner's persona part (issue 17), pure: DesiredPersona + RemotePersona ->
+changes and errors."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""kinds/guardrails: individual guardrails (/v2/guardrails; never the legacy sets)."""

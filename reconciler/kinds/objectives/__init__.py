@@ -1,0 +1,1 @@
+"""kinds/objectives: objectives sets (/v2/objectives)."""

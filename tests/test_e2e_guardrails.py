@@ -1,0 +1,167 @@
+"""Guardrails and objectives through the real CLI against the simulator (issue 27): validate errors, plan
+(create, update in place, prune in scope, unmanaged), apply, a second plan with no changes, the documented
+listing quirks (legacy=false, pages from 0, ids in uuid), never a legacy set touched."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from e2e import api_requests, run_cli, write
+
+from reconciler.engine.validation import load_schema
+from reconciler.kinds.guardrails import sim as gsim
+from reconciler.kinds.objectives import sim as osim
+
+pytestmark = pytest.mark.e2e
+
+
+def _file(tmp_path, *, prompt="Never discuss salary or compensation.", objective="Ask about the last role.",
+          extra="", prune=False):
+    return write(tmp_path, f"""\
+version: 1
+settings:
+  prune: {str(prune).lower()}
+  scope:
+    name_prefix: "acme-"
+replicas: []
+guardrails:
+  - name: acme_no_salary
+    guardrail_prompt: "{prompt}"
+    modality: verbal
+    tags: [hiring]
+objectives:
+  - name: acme-screening
+    data:
+      - objective_name: ask_experience
+        objective_prompt: "{objective}"
+        confirmation_mode: auto
+        next_required_objective: ask_salary
+      - objective_name: ask_salary
+        objective_prompt: Ask for the expected salary.
+{extra}""")
+
+
+def _apply(sim, path, *extra):
+    return run_cli(sim, "apply", path, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", *extra)
+
+
+def test_validate_reports_located_errors_with_fixes(sim, tmp_path):
+    path = write(tmp_path, """\
+version: 1
+replicas: []
+guardrails:
+  - name: acme-no-salary
+    guardrail_prompt: x
+objectives:
+  - name: acme-screening
+    data:
+      - objective_name: ask_experience
+        objective_prompt: Ask.
+        next_required_objective: ask_salry
+      - objective_name: ask_salary
+        objective_prompt: Ask.
+""")
+    r = run_cli(sim, "validate", path)
+    assert r.code == 1, r.all
+    assert f"{path}:4:11: guardrails[0]: name 'acme-no-salary' may hold only letters, digits and _ " in r.err
+    assert "e.g. 'acme_no_salary'" in r.err
+    assert f"{path}:11:34: acme-screening: data[0]: 'ask_salry' is not an objective of this set (did you mean " \
+           "'ask_salary'?)" in r.err
+    assert "Traceback" not in r.all
+
+
+def test_create_then_no_changes_then_one_patch_per_edit(sim, tmp_path):
+    path = _file(tmp_path)
+    plan = run_cli(sim, "plan", path)
+    assert plan.code == 0, plan.all
+    assert "+ create guardrail acme_no_salary" in plan.out and "+ create objectives set acme-screening" in plan.out
+    first = _apply(sim, path)
+    assert first.code == 0, first.all
+    (g,) = gsim.guardrails(sim)
+    assert g["guardrail_name"] == "acme_no_salary" and g["tags"] == ["hiring"] and g["uuid"].startswith("g")
+    (o,) = osim.objectives(sim)
+    assert o["name"] == "acme-screening" and len(o["data"]) == 2
+
+    again = run_cli(sim, "plan", path, "--detailed-exitcode")
+    assert again.code == 0 and "No changes" in again.out, again.all  # never flaps
+
+    sim.reset_requests()
+    edited = _file(tmp_path, prompt="Never discuss pay.", objective="Ask about the last two roles.")
+    shown = run_cli(sim, "plan", edited, "--format", "json")
+    doc = json.loads(shown.out)
+    jsonschema.validate(doc, load_schema("plan.schema.json"))
+    assert [(c["kind"], c["action"]) for c in doc["changes"]] == [("guardrails", "update"), ("objectives", "update")]
+    assert _apply(sim, edited).code == 0
+    patches = [r for r in sim.requests if r["method"] == "PATCH"]
+    assert [p["path"].split("/")[2] for p in patches] == ["guardrails", "objectives"]  # one PATCH each
+    assert gsim.guardrails(sim)[0]["guardrail_prompt"] == "Never discuss pay."
+    assert osim.objectives(sim)[0]["data"][0]["objective_prompt"] == "Ask about the last two roles."
+    assert run_cli(sim, "plan", edited, "--detailed-exitcode").code == 0
+
+
+def test_listing_says_legacy_false_and_pages_from_zero_and_never_touches_a_legacy_set(sim, tmp_path):
+    gsim.add_legacy_set(sim, "acme_set", [{"guardrail_name": "acme_in_set", "guardrail_prompt": "p"}])
+    path = _file(tmp_path, prune=True)
+    assert _apply(sim, path).code == 0
+    listings = api_requests(sim, "GET", "/v2/guardrails")
+    assert listings and all(r["query"].get("legacy") == "false" for r in listings)
+    assert {r["query"].get("page") for r in listings} == {"0"}
+    assert [r["query"].get("page") for r in api_requests(sim, "GET", "/v2/objectives")][:1] == ["1"]
+    assert [s["name"] for s in gsim.legacy_sets(sim)] == ["acme_set"]
+    assert not api_requests(sim, "DELETE", "/v2/guardrails")
+
+
+def test_prune_deletes_only_in_scope_and_without_prune_they_are_unmanaged(sim, tmp_path):
+    gsim.add_guardrail(sim, guardrail_name="acme_old", guardrail_prompt="old")
+    gsim.add_guardrail(sim, guardrail_name="beta_other", guardrail_prompt="theirs")
+    osim.add_objectives(sim, "acme-old-set", [{"objective_name": "a", "objective_prompt": "p"}])
+    path = _file(tmp_path)
+    plan = run_cli(sim, "plan", path)
+    assert "Unmanaged objects" in plan.out and "acme_old" in plan.out and "acme-old-set" in plan.out
+    assert "beta_other" not in plan.out  # out of scope: not even shown
+    pruned = _apply(sim, path, "--prune")
+    assert pruned.code == 0, pruned.all
+    assert sorted(g["guardrail_name"] for g in gsim.guardrails(sim)) == ["acme_no_salary", "beta_other"]
+    assert [o["name"] for o in osim.objectives(sim)] == ["acme-screening"]
+
+
+def test_a_guardrail_delete_also_detaches_it_from_personas(sim, tmp_path):
+    from reconciler.kinds.personas import sim as psim
+
+    old = gsim.add_guardrail(sim, guardrail_name="acme_old", guardrail_prompt="old")
+    psim.add_persona(sim, persona_name="someone-elses", system_prompt="x", guardrail_ids=[old["uuid"]])
+    assert _apply(sim, _file(tmp_path), "--prune").code == 0
+    assert psim.personas(sim)[0]["guardrail_ids"] == []  # as Tavus does
+
+
+def test_requests_for_a_plan_over_many_guardrails_and_objectives(sim, tmp_path):
+    for i in range(1000):
+        gsim.add_guardrail(sim, guardrail_name=f"other_{i}", guardrail_prompt="p")
+        osim.add_objectives(sim, f"other-{i}", [{"objective_name": "a", "objective_prompt": "p"}])
+    sim.reset_requests()
+    assert run_cli(sim, "plan", _file(tmp_path)).code == 0
+    g, o = api_requests(sim, "GET", "/v2/guardrails"), api_requests(sim, "GET", "/v2/objectives")
+    assert len(g) == 10 and len(o) == 10  # 1,000 objects of each kind: 10 pages of 100, nothing else
+
+
+def test_plan_check_asks_the_api_to_validate_each_set_it_would_create_or_change(sim, tmp_path):
+    with open(_file(tmp_path)) as f:
+        looped = f.read().replace("objective_prompt: Ask for the expected salary.",
+                                  "objective_prompt: Ask for the expected salary.\n"
+                                  "        next_required_objective: ask_experience")
+    path = write(tmp_path, looped, name="looped.yaml")
+    plain = run_cli(sim, "plan", path)
+    assert plain.code == 0 and "the objectives loop" in plain.all  # a warning: only the API can say
+    assert not api_requests(sim, "POST", "/v2/objectives/validate")  # no check without --check
+    checked = run_cli(sim, "plan", path, "--check", "--format", "json")
+    assert checked.code == 1, checked.all
+    doc = json.loads(checked.out)
+    jsonschema.validate(doc, load_schema("plan.schema.json"))
+    assert doc["checked"] == [{"kind": "objectives", "name": "acme-screening"}]
+    assert any(e.startswith("objectives set acme-screening: the API refuses it (--check): ") and "loop" in e
+               for e in doc["errors"])
+    assert len(api_requests(sim, "POST", "/v2/objectives/validate")) == 1 and osim.objectives(sim) == []
+    ok = run_cli(sim, "plan", _file(tmp_path), "--check")
+    assert ok.code == 0, ok.all
