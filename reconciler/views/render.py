@@ -607,6 +607,14 @@ def _md_details(summary: str, intro: str | None, header: Sequence[str], rows: It
             *_md_table(header, rows), "", "</details>", ""]
 
 
+def _md_diagram(plan: Plan) -> list[str]:
+    """The Mermaid diagram of what the plan touches (reconciler.views.mermaid; none when nothing references)."""
+    from reconciler.kinds import kinds
+    from reconciler.views.mermaid import diagram
+
+    return diagram(plan.changes, {k.key: k.noun for k in kinds()}, redact=_safe)
+
+
 def plan_markdown(plan: Plan, *, file: str) -> str:
     """The plan for a pull-request comment: stable between runs, safe to render."""
     out: list[str] = [f"### tavus-reconciler plan: {_md_code(file, cell=False)}", ""]
@@ -630,6 +638,7 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
         out.append("")
         details = "\n".join(line for c in plan.changes for line in _change_lines(c, False))
         out += ["<details><summary>Attribute changes</summary>", "", _md_fence(details), "", "</details>", ""]
+        out += _md_diagram(plan)
     if plan.rollout is not None and plan.rollout.steps:
         out += rollout_markdown(plan.rollout)
     if plan.missing_vars:
