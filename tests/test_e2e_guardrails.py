@@ -165,3 +165,20 @@ def test_plan_check_asks_the_api_to_validate_each_set_it_would_create_or_change(
     assert len(api_requests(sim, "POST", "/v2/objectives/validate")) == 1 and osim.objectives(sim) == []
     ok = run_cli(sim, "plan", _file(tmp_path), "--check")
     assert ok.code == 0, ok.all
+
+
+def test_removed_releases_an_object_never_deleted_even_with_prune(sim, tmp_path):
+    gsim.add_guardrail(sim, guardrail_name="acme_old", guardrail_prompt="old")
+    osim.add_objectives(sim, "acme-old-set", [{"objective_name": "a", "objective_prompt": "p"}])
+    path = _file(tmp_path, prune=True, extra="removed: [acme_old, acme-old-set]\n")
+    plan = run_cli(sim, "plan", path)
+    assert plan.code == 0, plan.all
+    assert "Forget (listed under removed:" in plan.out and "guardrails acme_old" in plan.out
+    assert "delete" not in plan.out.split("Forget")[0].replace("0 to delete", "")
+    doc = json.loads(run_cli(sim, "plan", path, "--format", "json").out)
+    assert sorted(o["name"] for o in doc["forgotten_objects"]) == ["acme-old-set", "acme_old"]
+    md = run_cli(sim, "plan", path, "--format", "markdown").out
+    assert "Forget objects (2)" in md
+    assert _apply(sim, path).code == 0
+    assert "acme_old" in [g["guardrail_name"] for g in gsim.guardrails(sim)]
+    assert "acme-old-set" in [o["name"] for o in osim.objectives(sim)]

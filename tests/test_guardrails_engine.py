@@ -136,3 +136,11 @@ def test_the_scope_prefix_is_spelled_the_guardrail_way():
     objects.apply_objects(p, KINDS, client, known_ids={})
     again = plan(client, {"guardrails": (G,)}, in_scope=lambda n: n.startswith("acme-"), name_prefix="acme-")
     assert again.changes == ()  # found by its name in scope: never created twice
+
+
+def test_a_removed_name_is_forgotten_never_pruned():
+    client = Both()
+    gsim.add_guardrail(client.sim, guardrail_name="acme_old", guardrail_prompt="p")
+    p = plan(client, {}, prune=True, removed=("acme_old",))
+    assert p.changes == () and p.unmanaged == () and [(k, r.name) for k, r in p.forgotten] == [
+        ("guardrails", "acme_old")]

@@ -334,6 +334,7 @@ class Plan:
     rollout: Rollout | None = None  # the order, canary and batches of the replaces (None: no replace)
     forgotten_personas: tuple[Any, ...] = ()  # RemotePersona listed under `removed:`: released, no API call
     unmanaged_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds (issue 26): (kind key, remote object)
+    forgotten_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds listed under `removed:`: no API call
     checked: tuple[tuple[str, str], ...] | None = None  # plan --check: (kind, name) the API validated
     safety: Any = None  # policy.Safety: scope, policy rules and mass-change guard as plan/apply checked them
 

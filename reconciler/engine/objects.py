@@ -39,6 +39,9 @@ class ObjectPlan:
     # declared name) -> the existing object's id, and the (kind key, declared name)s this plan creates
     ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
     creating: frozenset[tuple[str, str]] = frozenset()
+    # (kind key, remote object) in scope, not declared, listed by name under ``removed:``: released from
+    # management, kept on the account, never deleted, no API call (shown as forget)
+    forgotten: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -48,6 +51,8 @@ class _Planning:
     in_scope: Callable[[str], bool]
     force_replace: frozenset[str]
     name_prefix: str | None = None  # settings.scope.name_prefix, for kinds that spell it their way
+    removed: frozenset[str] = frozenset()  # the names under ``removed:``: forgotten, never deleted
+    forgotten: list[tuple[str, Any]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -57,21 +62,23 @@ class _Planning:
 
 def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]],
                  *, prune: bool = False, in_scope: Callable[[str], bool] = lambda name: True,
-                 force_replace: Collection[str] = (), name_prefix: str | None = None) -> ObjectPlan:
+                 force_replace: Collection[str] = (), name_prefix: str | None = None,
+                 removed: Collection[str] = ()) -> ObjectPlan:
     """Diff ``desired`` (kind key -> declared entries) against ``remote`` (kind key -> listed objects).
     ``name_prefix``: the file's scope prefix, for the kinds that spell it in their own way
-    (:class:`~reconciler.engine.kind.WithScopeSpelling`); ``in_scope`` judges every other kind's names."""
+    (:class:`~reconciler.engine.kind.WithScopeSpelling`); ``in_scope`` judges every other kind's names.
+    ``removed``: the names under ``removed:``: an undeclared object of one of them is forgotten, never pruned."""
     try:
         order = graph.create_order(kinds)
     except ReconcilerError as e:
         return ObjectPlan(errors=(str(e),))
-    p = _Planning(order, remote, in_scope, frozenset(force_replace), name_prefix)
+    p = _Planning(order, remote, in_scope, frozenset(force_replace), name_prefix, frozenset(removed))
     for k in order:
         for d in desired.get(k.key, ()):
             _plan_entry(p, k, d)
     unmanaged = _plan_undeclared(p, desired, prune)
     return ObjectPlan(tuple(p.changes), tuple(unmanaged), tuple(p.errors), tuple(p.warnings), dict(p.ids),
-                      frozenset(p.creating))
+                      frozenset(p.creating), tuple(p.forgotten))
 
 
 def _match(p: _Planning, k, d) -> list[Any]:
@@ -185,8 +192,12 @@ def _plan_undeclared(p: _Planning, desired: Mapping[str, Sequence[Any]], prune: 
     for k in p.kinds:
         claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key}
         for r in p.remote.get(k.key, ()):
-            if k.managed(r) and _in_scope(p, k, k.remote_name(r)) and k.remote_id(r) not in claimed:
-                (deletes if prune else unmanaged).append((k, r))
+            if not (k.managed(r) and _in_scope(p, k, k.remote_name(r)) and k.remote_id(r) not in claimed):
+                continue
+            if k.remote_name(r) in p.removed:
+                p.forgotten.append((k.key, r))
+                continue
+            (deletes if prune else unmanaged).append((k, r))
     users = _referenced_ids(p, {k.remote_id(r) for k, r in deletes})
     for k, r in deletes:
         rid = k.remote_id(r)

@@ -133,6 +133,7 @@ def compute_plan(
         uncompared=tuple(uncompared),
         forgotten_personas=tuple(forgotten_personas),
         unmanaged_objects=generic.unmanaged if generic is not None else (),
+        forgotten_objects=generic.forgotten if generic is not None else (),
     )
 
 
@@ -158,10 +159,11 @@ def _plan_generic(config: Config, objects: Mapping[str, Sequence] | None, *, pru
     desired = {key: list(entries) for key, entries in config.objects.items()}  # all: references resolve
     remote = {key: list(items) for key, items in (objects or {}).items()}
     plan = plan_objects(generic_kinds(), desired, remote, prune=prune, in_scope=config.settings.in_scope,
-                        force_replace=force_replace, name_prefix=config.settings.name_prefix)
+                        force_replace=force_replace, name_prefix=config.settings.name_prefix,
+                        removed=config.removed_names)
     return ObjectPlan(tuple(c for c in plan.changes if wanted(c.name)), tuple(
         (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings,
-        plan.ids, plan.creating)
+        plan.ids, plan.creating, tuple((k, r) for k, r in plan.forgotten if wanted(getattr(r, "name", "") or "")))
 
 
 def _no_such_target(name: str, declared: list[str], path: str) -> str:

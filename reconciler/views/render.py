@@ -159,6 +159,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
             "uncompared": [{"name": redact_text(n), "attributes": list(a)} for n, a in plan.uncompared]}
            if plan.unmanaged_personas or plan.uncompared else {}),
         **({"unmanaged_objects": _object_rows(plan.unmanaged_objects)} if plan.unmanaged_objects else {}),
+        **({"forgotten_objects": _object_rows(plan.forgotten_objects)} if plan.forgotten_objects else {}),
         **({"checked": [{"kind": k, "name": redact_text(n)} for k, n in plan.checked]}
            if plan.checked is not None else {}),
         "errors": [redact_text(e) for e in plan.errors],
@@ -531,6 +532,10 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     if plan.unmanaged_objects:
         blocks.append([_style("Unmanaged objects (in scope, not declared; use --prune to delete):", color, bold=True)]
                       + [f"  {_safe(key)} {_safe(getattr(o, 'name', ''))}" for key, o in plan.unmanaged_objects])
+    if plan.forgotten_objects:
+        blocks.append([_style("Forget (listed under removed: no longer managed, kept on the account, never "
+                              "deleted):", color, bold=True)]
+                      + [f"  {_safe(key)} {_safe(getattr(o, 'name', ''))}" for key, o in plan.forgotten_objects])
     uncompared = [(n, a) for n, a in plan.uncompared if not any(c.name == n and c.uncomparable for c in plan.changes)]
     if uncompared:
         blocks.append([_style(_UNCOMPARED_HEAD + ":", color, bold=True)]
@@ -607,6 +612,19 @@ def _md_details(summary: str, intro: str | None, header: Sequence[str], rows: It
             *_md_table(header, rows), "", "</details>", ""]
 
 
+def _md_objects(plan: Plan) -> list[str]:
+    """The generic kinds' forgotten and unmanaged objects, each a collapsed table (kind, name, id)."""
+    out: list[str] = []
+    for title, intro, items in (
+            ("Forget objects", _FORGET, plan.forgotten_objects),
+            ("Unmanaged objects", "In scope but not declared; `--prune` or `settings.prune` would delete them.",
+             plan.unmanaged_objects)):
+        if items:
+            out += _md_details(f"{title} ({len(items)})", intro, ["Kind", "Name", "Id"], (
+                [_md_text(row["kind"]), _md_code(row["name"]), _md_code(row["id"])] for row in _object_rows(items)))
+    return out
+
+
 def _md_diagram(plan: Plan) -> list[str]:
     """The Mermaid diagram of what the plan touches (reconciler.views.mermaid; none when nothing references)."""
     from reconciler.kinds import kinds
@@ -667,6 +685,7 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
                            ["Name", "Replica", "Status"],
                            ([_md_code(r.name), _md_code(r.replica_id), _md_text(_pending_word(r))]
                             for r in plan.unmanaged))
+    out += _md_objects(plan)
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"
