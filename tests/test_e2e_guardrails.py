@@ -182,3 +182,27 @@ def test_removed_releases_an_object_never_deleted_even_with_prune(sim, tmp_path)
     assert _apply(sim, path).code == 0
     assert "acme_old" in [g["guardrail_name"] for g in gsim.guardrails(sim)]
     assert "acme-old-set" in [o["name"] for o in osim.objectives(sim)]
+
+
+def test_status_output_and_export_include_them(sim, tmp_path):
+    path = _file(tmp_path)
+    assert _apply(sim, path).code == 0
+    (g,), (o,) = gsim.guardrails(sim), osim.objectives(sim)
+    status = run_cli(sim, "status", path)
+    assert status.code == 0 and f"guardrail acme_no_salary  {g['uuid']}" in status.out, status.all
+    doc = json.loads(run_cli(sim, "status", path, "--format", "json").out)
+    jsonschema.validate(doc, load_schema("status.schema.json"))
+    assert {(r["kind"], r["id"]) for r in doc["objects"]} == {("guardrail", g["uuid"]),
+                                                              ("objectives set", o["objectives_id"])}
+    out = run_cli(sim, "output", path, "--format", "json")
+    assert json.loads(out.out) == {"guardrail:acme_no_salary": g["uuid"],
+                                   "objectives set:acme-screening": o["objectives_id"]}, out.all
+    env = run_cli(sim, "output", path, "--format", "env").out
+    assert f"TAVUS_GUARDRAIL_ACME_NO_SALARY={g['uuid']}" in env
+    exported = tmp_path / "exported.yaml"
+    r = run_cli(sim, "export", "--name-prefix", "acme-", "-o", str(exported))
+    assert r.code == 0, r.all
+    text = exported.read_text()
+    assert f"guardrail_id: {g['uuid']}" in text and f"objectives_id: {o['objectives_id']}" in text
+    again = run_cli(sim, "plan", str(exported), "--detailed-exitcode")
+    assert again.code == 0 and "No changes" in again.out, again.all  # the export adopts them as they are

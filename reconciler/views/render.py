@@ -694,12 +694,14 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
 # ----------------------------------------------------------------------------------------- status
 
 
-def status_json(rows: Sequence[Mapping[str, object]], personas: Sequence[Mapping[str, object]] = ()) -> str:
+def status_json(rows: Sequence[Mapping[str, object]], personas: Sequence[Mapping[str, object]] = (),
+                objects: Sequence[Mapping[str, object]] = ()) -> str:
     """The status document (schemas/status.schema.json): versioned like the plan's, replicas then personas."""
     def named(items):
         return [{**row, "name": redact_text(row["name"])} if "name" in row else row for row in items]
 
-    doc = {"format_version": FORMAT_VERSION, "replicas": named(rows), "personas": named(personas)}
+    doc = {"format_version": FORMAT_VERSION, "replicas": named(rows), "personas": named(personas),
+           **({"objects": named(objects)} if objects else {})}
     return _json_safe(dumps_indented(doc, end="\n"))
 
 

@@ -557,13 +557,18 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
 def status(config: Config, client, console: Console, *, fmt: str = "text") -> Outcome:
     from reconciler.engine.resolver import status_rows
     from reconciler.views import render
+    from reconciler.workflows import objects_status
 
     remote, personas = inventories(client, config)
     rows = status_rows(config, remote)
     prows = persona_status_rows(config, personas) if personas is not None else []
     rollout = rollout_status(config, remote, personas, rows)
+    orows: list[dict] = []
+    if config.objects:  # the generic kinds' objects (issue 27)
+        kinds, listed = objects_status.listed_objects(client, config)
+        orows = objects_status.status_rows(kinds, config, listed)
     if fmt == "json":
-        console.out(render.status_json(rows, prows), nl=False)
+        console.out(render.status_json(rows, prows, orows), nl=False)
     else:
         console.out(render.status_text(rows, color=console.color, rollout=rollout), nl=False)
         if prows:
@@ -574,6 +579,8 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
                 where = r["persona_id"] or "absent" if r["managed"] else f"{r['persona_id']} (unmanaged)"
                 replica = f"  default_replica_id {r['default_replica_id']}" if r["default_replica_id"] else ""
                 console.out(escape_control(redact_text(f"  {r['name']}  {where}{replica}") or ""))
+        for line in objects_status.status_lines(orows) if orows else ():
+            console.out(line)
     return Outcome(OK)
 
 
@@ -616,6 +623,13 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
     from reconciler.workflows.export import format_outputs
 
     ready, notes = ready_outputs(config, inventory(client, config))
+    objects: dict[str, str] = {}
+    if config.objects:  # the generic kinds' declared objects that exist, as "<noun>:<name>" (issue 27)
+        from reconciler.workflows import objects_status
+
+        kinds, listed = objects_status.listed_objects(client, config)
+        objects = objects_status.output_ids(kinds, config, listed)
+        notes += [f"{key} does not exist yet (run apply)" for key in objects_status.absent(config, objects)]
     personas = persona_inventory(client, config)
     persona_ids: dict[str, str] = {}
     if personas is not None:
@@ -636,10 +650,11 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
 
             text = format_outputs(ready, fmt) + "".join(
                 f"{env_name(n).replace('TAVUS_REPLICA_', 'TAVUS_PERSONA_', 1)}={persona_ids[n]}\n"
-                for n in sorted(persona_ids))
+                for n in sorted(persona_ids)) + "".join(
+                f"{env_name(n).replace('TAVUS_REPLICA_', 'TAVUS_', 1)}={objects[n]}\n" for n in sorted(objects))
         else:  # a persona shares the map; one named like a replica is listed as persona:NAME
             text = format_outputs({**ready, **{(f"persona:{n}" if n in ready else n): pid
-                                               for n, pid in persona_ids.items()}}, fmt)
+                                               for n, pid in persona_ids.items()}, **objects}, fmt)
         console.out(text, nl=False)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -664,6 +679,9 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text, warnings = export_yaml(remote, source=source, when=when, version=version, name_prefix=name_prefix,
                                  include_system=include_system, personas=personas, **schema_ref)
+    from reconciler.workflows.objects_status import export_text
+
+    text += export_text(client, name_prefix, warnings)  # the generic kinds' sections (issue 27)
     for w in warnings:
         console.err(f"warning: {w}")
     if not output_file:
