@@ -424,6 +424,22 @@ def _persona_attr_lines(key: str, value: object, indent: int) -> list[str]:
                       break_on_hyphens=False) or [inner.rstrip()])]
 
 
+def _view_rows(c: Change):
+    """An update's rows: the kind's view hook (``kinds/<kind>/view.py: plan_rows(change)``) or the diff."""
+    import importlib
+
+    from reconciler.kinds import kind
+
+    name = type(kind(c.kind)).__module__.rpartition(".")[0] + ".view"
+    try:
+        hook = getattr(importlib.import_module(name), "plan_rows", None)
+    except ModuleNotFoundError as e:
+        if e.name != name:
+            raise
+        hook = None
+    return hook(c) if hook is not None else c.diff
+
+
 def _object_change_lines(c: Change, color: bool) -> list[str]:
     """A change of any kind but replicas (personas, and the generic engine's kinds): kind noun, name, id,
     reason, then the nested diff of an update or the attributes of a create/delete."""
@@ -438,7 +454,7 @@ def _object_change_lines(c: Change, color: bool) -> list[str]:
         head += f" ({_safe(c.persona_id or c.object_id)})"
     lines = [head, f"      reason: {_safe(c.reason)}"]
     if c.action is Action.UPDATE:
-        lines += _nested_diff_lines(c.diff)
+        lines += _nested_diff_lines(_view_rows(c))
     else:
         for k, v in ((c.after if c.action is Action.CREATE else c.before) or {}).items():
             if v is None or (k in (f"{noun}_name", "name") and v == c.name):
