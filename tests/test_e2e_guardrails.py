@@ -8,7 +8,7 @@ import json
 
 import jsonschema
 import pytest
-from e2e import api_requests, run_cli, write
+from e2e import api_requests, cli_env, run_cli, write
 
 from reconciler.engine.validation import load_schema
 from reconciler.kinds.guardrails import sim as gsim
@@ -43,8 +43,9 @@ objectives:
 {extra}""")
 
 
-def _apply(sim, path, *extra):
-    return run_cli(sim, "apply", path, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", *extra)
+def _apply(sim, path, *extra, env=None):
+    return run_cli(sim, "apply", path, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", *extra,
+                   env=env)
 
 
 def test_validate_reports_located_errors_with_fixes(sim, tmp_path):
@@ -206,3 +207,18 @@ def test_status_output_and_export_include_them(sim, tmp_path):
     assert f"guardrail_id: {g['uuid']}" in text and f"objectives_id: {o['objectives_id']}" in text
     again = run_cli(sim, "plan", str(exported), "--detailed-exitcode")
     assert again.code == 0 and "No changes" in again.out, again.all  # the export adopts them as they are
+
+
+@pytest.mark.parametrize("fault", [{"drop_create_response": 1.0}, {"gateway_504": 1.0}])
+def test_a_lost_create_answer_never_makes_a_duplicate(sim, tmp_path, fault):
+    path = _file(tmp_path)
+    sim.set_faults(**fault)
+    # a 504'd create lands 1-1.5 s later: the settle window must outlast it (the product's default is 30 s)
+    first = _apply(sim, path, env=cli_env(sim, TAVUS_CREATE_SETTLE_SECONDS="3"))
+    sim.set_faults()
+    assert "Traceback" not in first.all
+    rerun = _apply(sim, path)  # whatever the first run could tell, a re-run converges from the account alone
+    assert rerun.code == 0, first.all + rerun.all
+    assert [g["guardrail_name"] for g in gsim.guardrails(sim)] == ["acme_no_salary"]
+    assert [o["name"] for o in osim.objectives(sim)] == ["acme-screening"]
+    assert run_cli(sim, "plan", path, "--detailed-exitcode").code == 0
