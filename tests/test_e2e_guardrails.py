@@ -174,8 +174,8 @@ def test_removed_releases_an_object_never_deleted_even_with_prune(sim, tmp_path)
     path = _file(tmp_path, prune=True, extra="removed: [acme_old, acme-old-set]\n")
     plan = run_cli(sim, "plan", path)
     assert plan.code == 0, plan.all
-    assert "Forget (listed under removed:" in plan.out and "guardrails acme_old" in plan.out
-    assert "delete" not in plan.out.split("Forget")[0].replace("0 to delete", "")
+    assert "Released from management" in plan.out and "forget guardrail acme_old" in plan.out
+    assert "- delete" not in plan.out
     doc = json.loads(run_cli(sim, "plan", path, "--format", "json").out)
     assert sorted(o["name"] for o in doc["forgotten_objects"]) == ["acme-old-set", "acme_old"]
     md = run_cli(sim, "plan", path, "--format", "markdown").out
@@ -189,22 +189,26 @@ def test_status_output_and_export_include_them(sim, tmp_path):
     path = _file(tmp_path)
     assert _apply(sim, path).code == 0
     (g,), (o,) = gsim.guardrails(sim), osim.objectives(sim)
+    other = gsim.add_guardrail(sim, guardrail_name="acme_other", guardrail_prompt="hand-made")
     status = run_cli(sim, "status", path)
-    assert status.code == 0 and f"guardrail acme_no_salary  {g['uuid']}" in status.out, status.all
+    assert status.code == 0, status.all
+    assert "GUARDRAILS" in status.out and f"acme_no_salary  {g['uuid']}" in status.out
+    assert f"acme_other  {other['uuid']} (unmanaged)" in status.out  # in scope, spelled the guardrail way
     doc = json.loads(run_cli(sim, "status", path, "--format", "json").out)
     jsonschema.validate(doc, load_schema("status.schema.json"))
-    assert {(r["kind"], r["id"]) for r in doc["objects"]} == {("guardrail", g["uuid"]),
-                                                              ("objectives set", o["objectives_id"])}
+    assert [r["id"] for r in doc["guardrails"] if r["managed"]] == [g["uuid"]]
+    assert [r["id"] for r in doc["objectives"]] == [o["objectives_id"]]
     out = run_cli(sim, "output", path, "--format", "json")
-    assert json.loads(out.out) == {"guardrail:acme_no_salary": g["uuid"],
-                                   "objectives set:acme-screening": o["objectives_id"]}, out.all
+    assert json.loads(out.out) == {"acme_no_salary": g["uuid"], "acme-screening": o["objectives_id"]}, out.all
     env = run_cli(sim, "output", path, "--format", "env").out
     assert f"TAVUS_GUARDRAIL_ACME_NO_SALARY={g['uuid']}" in env
+    assert f"TAVUS_OBJECTIVES_SET_ACME_SCREENING={o['objectives_id']}" in env
     exported = tmp_path / "exported.yaml"
     r = run_cli(sim, "export", "--name-prefix", "acme-", "-o", str(exported))
     assert r.code == 0, r.all
     text = exported.read_text()
     assert f"guardrail_id: {g['uuid']}" in text and f"objectives_id: {o['objectives_id']}" in text
+    assert f"guardrail_id: {other['uuid']}" in text
     again = run_cli(sim, "plan", str(exported), "--detailed-exitcode")
     assert again.code == 0 and "No changes" in again.out, again.all  # the export adopts them as they are
 

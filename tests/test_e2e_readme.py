@@ -147,7 +147,7 @@ def test_the_simulator_walkthrough_runs_as_written(tmp_path):
                      if not k.startswith(("TAVUS_", "ANNA_", "VIDEO_BASE_URL"))})
     code, out = _run_block(block, repo, env)
     assert code == 0, f"exit {code}:\n{out}"
-    assert "All 4 replica(s) are ready" in out and "forget acme-old-promo" in out, out
+    assert "All 4 replica(s) and 1 document(s) are ready" in out and "forget acme-old-promo" in out, out
 
 
 def test_the_readme_replicas_file_example_is_valid(tmp_path):

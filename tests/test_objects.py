@@ -1,6 +1,7 @@
 """The generic calls a kind makes (reconciler.api.objects), against an in-memory collection described only
 by data: a 0-based listing (documents), fixed params and ids in ``uuid`` (guardrails), lost create answers,
-JSON Patch and plain JSON patches, deletes of what is already gone."""
+JSON Patch and plain JSON patches, deletes of what is already gone; and reconciler.engine.objects, unit level (the
+whole flow is tests/test_engine_toy_kind.py)."""
 
 from __future__ import annotations
 

@@ -118,7 +118,8 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
         started = time.monotonic()
         try:
             if change.kind == "personas":
-                detail, new_id = _run_persona(change, client, known_personas, report.created)
+                detail, new_id = _run_persona(change, client, known_personas, report.created,
+                                              report.created_objects)
             elif change.action is Action.RENAME:
                 REPLICAS.rename(client, change.replica_id, change.name)
                 detail, new_id = f"renamed {change.replica_id}", None
@@ -295,10 +296,12 @@ def start_successors(changes: list[Change], client, *, known: Collection[str], p
     return report
 
 
-def _run_persona(change: Change, client, known: frozenset[str], created: Mapping[str, str]
-                 ) -> tuple[str, str | None]:
+def _run_persona(change: Change, client, known: frozenset[str], created: Mapping[str, str],
+                 objects: Mapping[tuple[str, str], str] | None = None) -> tuple[str, str | None]:
     """One persona change: create (never a duplicate: the client settles a lost answer against the account),
-    update (one PATCH; 304 is success) or delete. A ``ref_replica`` is a replica this run created: its id."""
+    update (one PATCH; 304 is success) or delete. A ``ref_replica`` is a replica this run created: its id;
+    ``objects``: (kind, name) -> id of what the generic kinds' stage created (a persona's documents...)."""
+    from reconciler.kinds.personas import wiring
     from reconciler.kinds.personas.kind import PERSONAS
 
     replica_id = None
@@ -308,11 +311,16 @@ def _run_persona(change: Change, client, known: frozenset[str], created: Mapping
             raise ReconcilerError(f"its default_replica {change.ref_replica} was not created; not run")
     elif change.persona is not None:
         replica_id = _planned_replica_id(change)
+    ids = {(kind, name): oid or (objects or {}).get((kind, name)) for _f, kind, name, oid in change.refs}
+    unmade = sorted(f"{kind} {name}" for (kind, name), oid in ids.items() if not oid)
+    if unmade:
+        raise ReconcilerError(f"its {', '.join(unmade)} was not created; not run")
     if change.action is Action.CREATE:
-        new_id = PERSONAS.create(client, change.persona, replica_id=replica_id, known_ids=known)
+        new_id = PERSONAS.create(client, change.persona, replica_id=replica_id, known_ids=known, ids=ids)
         return f"created persona {new_id}", new_id
     if change.action is Action.UPDATE:
-        ops = [dict(op) for op in change.patch if not (change.ref_replica and op["path"] == "/default_replica_id")]
+        ops = [wiring.bind_created(dict(op), objects or {}) for op in change.patch
+               if not (change.ref_replica and op["path"] == "/default_replica_id")]
         if change.ref_replica:
             ops.append({"op": "add", "path": "/default_replica_id", "value": replica_id})
         discarded: list[str] = []

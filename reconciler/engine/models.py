@@ -124,6 +124,7 @@ class Config:
     policy_findings: tuple[Any, ...] = ()  # policy.Finding of the rules checked on the file alone
     # the kinds the generic engine plans (reconciler.engine.objects): kind key -> declared entries (issue 26)
     objects: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    manages_replicas: bool = True  # False when the file has no replicas: section: never listed, never pruned
 
     def by_name(self) -> dict[str, DesiredReplica]:
         return {r.name: r for r in self.replicas}
@@ -334,7 +335,7 @@ class Plan:
     rollout: Rollout | None = None  # the order, canary and batches of the replaces (None: no replace)
     forgotten_personas: tuple[Any, ...] = ()  # RemotePersona listed under `removed:`: released, no API call
     unmanaged_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds (issue 26): (kind key, remote object)
-    forgotten_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds listed under `removed:`: no API call
+    forgotten_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds under `removed:` (issue 27): never deleted
     checked: tuple[tuple[str, str], ...] | None = None  # plan --check: (kind, name) the API validated
     safety: Any = None  # policy.Safety: scope, policy rules and mass-change guard as plan/apply checked them
 

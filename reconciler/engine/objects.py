@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.engine import graph
+from reconciler.engine import bluegreen, graph
 from reconciler.engine.kind import WithInPlaceUpdate, WithReadiness, WithReplace, WithScopeSpelling, has
 from reconciler.engine.models import Action, Change
 from reconciler.engine.status import Phase
@@ -39,9 +39,6 @@ class ObjectPlan:
     # declared name) -> the existing object's id, and the (kind key, declared name)s this plan creates
     ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
     creating: frozenset[tuple[str, str]] = frozenset()
-    # (kind key, remote object) in scope, not declared, listed by name under ``removed:``: released from
-    # management, kept on the account, never deleted, no API call (shown as forget)
-    forgotten: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -51,34 +48,33 @@ class _Planning:
     in_scope: Callable[[str], bool]
     force_replace: frozenset[str]
     name_prefix: str | None = None  # settings.scope.name_prefix, for kinds that spell it their way
-    removed: frozenset[str] = frozenset()  # the names under ``removed:``: forgotten, never deleted
-    forgotten: list[tuple[str, Any]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, declared name) -> existing id
     creating: set[tuple[str, str]] = field(default_factory=set)  # (kind, declared name) created by this plan
+    # blue/green kinds (reconciler.engine.bluegreen): kind -> declared name -> (old id, marked successor)
+    successors: dict[str, dict[str, tuple[str, Any]]] = field(default_factory=dict)
 
 
 def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]],
                  *, prune: bool = False, in_scope: Callable[[str], bool] = lambda name: True,
-                 force_replace: Collection[str] = (), name_prefix: str | None = None,
-                 removed: Collection[str] = ()) -> ObjectPlan:
+                 force_replace: Collection[str] = (), name_prefix: str | None = None) -> ObjectPlan:
     """Diff ``desired`` (kind key -> declared entries) against ``remote`` (kind key -> listed objects).
     ``name_prefix``: the file's scope prefix, for the kinds that spell it in their own way
-    (:class:`~reconciler.engine.kind.WithScopeSpelling`); ``in_scope`` judges every other kind's names.
-    ``removed``: the names under ``removed:``: an undeclared object of one of them is forgotten, never pruned."""
+    (:class:`~reconciler.engine.kind.WithScopeSpelling`); ``in_scope`` judges every other kind's names."""
     try:
         order = graph.create_order(kinds)
     except ReconcilerError as e:
         return ObjectPlan(errors=(str(e),))
-    p = _Planning(order, remote, in_scope, frozenset(force_replace), name_prefix, frozenset(removed))
+    p = _Planning(order, remote, in_scope, frozenset(force_replace), name_prefix)
+    p.successors = {k.key: bluegreen.successors(k, remote.get(k.key, ())) for k in order if bluegreen.blue_green(k)}
     for k in order:
         for d in desired.get(k.key, ()):
             _plan_entry(p, k, d)
     unmanaged = _plan_undeclared(p, desired, prune)
     return ObjectPlan(tuple(p.changes), tuple(unmanaged), tuple(p.errors), tuple(p.warnings), dict(p.ids),
-                      frozenset(p.creating), tuple(p.forgotten))
+                      frozenset(p.creating))
 
 
 def _match(p: _Planning, k, d) -> list[Any]:
@@ -135,6 +131,8 @@ def _plan_entry(p: _Planning, k, d) -> None:
     if refs is None:
         return
     how, value = k.identity(d)
+    if len(matches) <= 1 and _in_flight(p, k, d, matches, refs):
+        return
     if len(matches) > 1:
         ids = ", ".join(sorted(k.remote_id(r) for r in matches))
         p.errors.append(f"{len(matches)} remote {k.key} are named {name!r} ({ids}): pin the one to keep, or "
@@ -151,6 +149,16 @@ def _plan_entry(p: _Planning, k, d) -> None:
     r = matches[0]
     p.ids[(k.key, name)] = k.remote_id(r)
     _plan_existing(p, k, d, r, refs)
+
+
+def _in_flight(p: _Planning, k, d, matches: list[Any], refs) -> bool:
+    """A blue/green replace already in flight (its marked successor is on the account): planned from there."""
+    change = bluegreen.in_flight(k, d, matches[0] if matches else None, p.successors.get(k.key, {}), refs)
+    if change is None:
+        return False
+    p.ids[(k.key, change.name)] = change.successor_id if change.phase == "rename" else change.object_id
+    p.changes.append(change)
+    return True
 
 
 def _plan_existing(p: _Planning, k, d, r, refs) -> None:
@@ -190,14 +198,11 @@ def _plan_undeclared(p: _Planning, desired: Mapping[str, Sequence[Any]], prune: 
     unmanaged: list[tuple[str, Any]] = []
     deletes: list[tuple[Any, Any]] = []
     for k in p.kinds:
-        claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key}
+        claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key} | {
+            k.remote_id(succ) for _old, succ in p.successors.get(k.key, {}).values()}
         for r in p.remote.get(k.key, ()):
-            if not (k.managed(r) and _in_scope(p, k, k.remote_name(r)) and k.remote_id(r) not in claimed):
-                continue
-            if k.remote_name(r) in p.removed:
-                p.forgotten.append((k.key, r))
-                continue
-            (deletes if prune else unmanaged).append((k, r))
+            if k.managed(r) and _in_scope(p, k, k.remote_name(r)) and k.remote_id(r) not in claimed:
+                (deletes if prune else unmanaged).append((k, r))
     users = _referenced_ids(p, {k.remote_id(r) for k, r in deletes})
     for k, r in deletes:
         rid = k.remote_id(r)
@@ -275,10 +280,31 @@ def _run(k, c: Change, client, known: frozenset[str], report: ObjectReport) -> N
             report.outcomes.append((c, True, f"updated {c.object_id}"))
         elif c.action is Action.DELETE:
             _delete(k, c, client, report)
+        elif c.action is Action.REPLACE and bluegreen.blue_green(k):
+            _replace(k, c, client, known, report)
         else:
             report.outcomes.append((c, False, f"{c.action.value} of {k.key} is not supported by the generic engine"))
     except ReconcilerError as e:
         report.outcomes.append((c, False, str(e)))
+
+
+def _replace(k, c: Change, client, known: frozenset[str], report: ObjectReport) -> None:
+    """One step of a blue/green replace (reconciler.engine.bluegreen): start the successor (it is then waited
+    for, and swapped in, by the waiter's rows), or carry an in-flight one on by its phase."""
+    if c.phase is None:
+        new_id = bluegreen.start(k, c, bind(k, k.document(c.desired), c.refs, report.created), client, known)
+        report.outcomes.append((c, True, f"created {new_id} as {c.name}~next~{c.object_id} (the old one serves "
+                                         "until it is ready)"))
+    elif c.phase == "failed":
+        bluegreen.drop_failed(k, client, c.successor_id or "")
+        report.outcomes.append((c, False, f"the successor {c.successor_id} failed; removed it, the old "
+                                          f"{c.object_id} keeps serving"))
+    elif c.phase in ("swap", "rename"):
+        bluegreen.swap(k, None, client, c.name, c.object_id if c.phase == "swap" else None, c.successor_id or "",
+                       note=lambda line: None)
+        report.outcomes.append((c, True, f"swapped in {c.successor_id}"))
+    else:
+        report.outcomes.append((c, True, f"in flight: {c.successor_id} is still processing"))
 
 
 def _bound_changes(k, c: Change, created: Mapping[tuple[str, str], str]) -> dict[str, tuple[object, object]]:

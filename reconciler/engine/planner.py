@@ -97,6 +97,7 @@ def compute_plan(
 
     # the generic engine's kinds first: a persona may reference them (their ids, or "created by this plan")
     generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace)
+    released = frozenset(config.removed_names)  # `removed:` releases objects of every kind, by name (issue 27)
     unmanaged_personas: list = []
     forgotten_personas: list = []
     uncompared: list = []
@@ -115,7 +116,10 @@ def compute_plan(
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 
     if generic is not None:
-        changes += generic.changes
+        generic = _keep_cited(generic, config, personas, changes, warnings, objects)
+        # in the reference graph's order, as they run: what personas cite first, its deletes last
+        changes = [c for c in generic.changes if c.action is not Action.DELETE] + changes + [
+            c for c in generic.changes if c.action is Action.DELETE]
         errors += generic.errors
         warnings += generic.warnings
     replaces = [c for c in changes if c.action is Action.REPLACE and c.object_id is None]
@@ -132,9 +136,39 @@ def compute_plan(
         unmanaged_personas=tuple(unmanaged_personas),
         uncompared=tuple(uncompared),
         forgotten_personas=tuple(forgotten_personas),
-        unmanaged_objects=generic.unmanaged if generic is not None else (),
-        forgotten_objects=generic.forgotten if generic is not None else (),
+        unmanaged_objects=tuple(o for o in generic.unmanaged if _name(o[1]) not in released) if generic else (),
+        forgotten_objects=tuple(o for o in generic.unmanaged if _name(o[1]) in released) if generic else (),
     )
+
+
+def _released(plan, removed: Collection[str], remote: Mapping[str, Sequence]):
+    """The generic plan without a delete of an object listed under ``removed:`` (released, never deleted): it is
+    kept with the unmanaged ones, which the plan then shows as forgotten."""
+    if not removed:
+        return plan
+    from dataclasses import replace
+
+    removed = frozenset(removed)
+    gone = [c for c in plan.changes if c.action is Action.DELETE and c.name in removed]
+    kept = {(c.kind, c.object_id) for c in gone}
+    from reconciler.kinds import kind
+
+    extra = [(key, r) for key, items in remote.items() for r in items if (key, kind(key).remote_id(r)) in kept]
+    return replace(plan, changes=tuple(c for c in plan.changes if c not in gone),
+                   unmanaged=(*plan.unmanaged, *extra))
+
+
+def _name(remote) -> str:
+    return getattr(remote, "name", "") or ""
+
+
+def _keep_cited(generic, config: Config, personas, changes, warnings, objects):
+    """Never prune what a persona still cites (issue 27: kinds/personas/plan.keep_cited)."""
+    if personas is None and not config.personas:
+        return generic
+    from reconciler.kinds.personas.plan import keep_cited
+
+    return keep_cited(generic, config, personas or (), changes, warnings, objects)
 
 
 def _object_names(config: Config, objects: Mapping[str, Sequence] | None) -> set[str]:
@@ -159,11 +193,11 @@ def _plan_generic(config: Config, objects: Mapping[str, Sequence] | None, *, pru
     desired = {key: list(entries) for key, entries in config.objects.items()}  # all: references resolve
     remote = {key: list(items) for key, items in (objects or {}).items()}
     plan = plan_objects(generic_kinds(), desired, remote, prune=prune, in_scope=config.settings.in_scope,
-                        force_replace=force_replace, name_prefix=config.settings.name_prefix,
-                        removed=config.removed_names)
+                        force_replace=force_replace, name_prefix=config.settings.name_prefix)
+    plan = _released(plan, config.removed_names, remote)
     return ObjectPlan(tuple(c for c in plan.changes if wanted(c.name)), tuple(
         (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings,
-        plan.ids, plan.creating, tuple((k, r) for k, r in plan.forgotten if wanted(getattr(r, "name", "") or "")))
+        plan.ids, frozenset(c for c in plan.creating if wanted(c[1])))  # --target: only what it makes
 
 
 def _no_such_target(name: str, declared: list[str], path: str) -> str:

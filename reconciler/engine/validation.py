@@ -404,6 +404,13 @@ def _mass_change_settings(raw: Any) -> MassChangeSettings:
         min_changes=floor if type(floor) is int and floor >= 1 else DEFAULT_MASS_MIN_CHANGES)
 
 
+def _kind_keys() -> tuple[str, ...]:
+    """Every registered kind's section (a file declares any subset of them, at least one)."""
+    from reconciler.kinds import registered
+
+    return tuple(k.key for k in registered())
+
+
 def _written_as_var(doc: Document, path: tuple) -> bool:
     raw = doc.raw.get(path)
     return raw is not None and _ONLY_VAR.match(raw) is not None
@@ -424,8 +431,11 @@ class Semantics:
         defaults = root.get("defaults") if isinstance(root.get("defaults"), dict) else {}
         defaults = {k: v for k, v in defaults.items() if k in DEFAULT_FIELDS}
         self._default_warnings(defaults)
-        replicas = root.get("replicas")
+        replicas = root.get("replicas", [])  # absent: the file does not manage replicas (issue 27)
         if not isinstance(replicas, list):
+            return None
+        if not any(key in root for key in _kind_keys()):
+            self.diags.error((1, 1), f"nothing to manage: declare at least one of {', '.join(_kind_keys())}")
             return None
         names: dict[str, int] = {}
         ids: dict[str, int] = {}
@@ -443,7 +453,7 @@ class Semantics:
         if self.diags.errors:
             return None
         version = root.get("version")
-        return Config(path=self.path, replicas=tuple(out), settings=settings,
+        return Config(path=self.path, replicas=tuple(out), settings=settings, manages_replicas="replicas" in root,
                       version=version if isinstance(version, int) else 1,
                       warnings=self.diags.rendered_warnings(), source=self.text,
                       removed_names=removed_names, removed_ids=removed_ids, personas=personas,
@@ -880,6 +890,7 @@ class PersonaRules:
         self._rule_layer_fields(base, entry)
         secret_paths = self._rule_layer_secrets(base, entry, label)
         missing = self._rule_vars(base, entry, label)
+        cited = self._rule_references(base, entry, label)
         if not name_ok:
             return None
         attributes = {k: _plain(v) for k, v in entry.items() if k not in PERSONA_OWN}
@@ -888,7 +899,17 @@ class PersonaRules:
         return DesiredPersona(
             name=entry["name"], attributes=attributes, default_replica=default_replica,
             default_replica_id=default_replica_id, secret_paths=secret_paths, missing_vars=tuple(sorted(missing)),
-            protect=entry.get("protect") is True, persona_id=persona_id)
+            protect=entry.get("protect") is True, persona_id=persona_id, cited=cited)
+
+    def _rule_references(self, base: tuple, entry: dict, label: str) -> dict:
+        """documents / guardrails / objectives / tools / layers.tts.pronunciation_dictionary name objects this
+        file declares (a located error with did-you-mean otherwise); issue 27, kinds/personas/wiring.py."""
+        from reconciler.kinds.personas.wiring import WIRES, WiringRules
+
+        root = self.doc.root
+        declared = {w.kind: ({e.get("name") for e in root[w.kind] if isinstance(e, dict)}
+                             if isinstance(root.get(w.kind), list) else None) for w in WIRES}
+        return WiringRules(self.sem, declared).run(base, entry, label)
 
     def _rule_name(self, base: tuple, name: str, settings: Settings, names: dict[str, int]) -> tuple[str, bool]:
         """The name is plain text (no unset ${VAR}, control or invisible character), declared once among the

@@ -32,6 +32,7 @@ class Tracked:
     phase: Phase | str = Phase.PENDING  # Phase, or GONE when deleted by someone else
     progress: float | None = None
     error_message: str | None = None
+    polled_by_driver: bool = False  # a row its driver polls (another kind: reconciler.engine.readiness)
 
     @property
     def done(self) -> bool:
@@ -105,12 +106,13 @@ class Waiter:
             seeded.add(t.replica_id)
         timed_out = False
         # just listed: the first poll would learn nothing
-        fresh = bool(known) and all(t.replica_id in seeded for t in self.tracked.values() if not t.done)
+        fresh = bool(known) and all(t.replica_id in seeded for t in self.tracked.values()
+                                    if not t.done and not t.polled_by_driver)
         stopped = self.stop.is_set if self.stop is not None else (lambda: False)
         while True:
             if stopped():
                 return WaitResult(list(self.tracked.values()), False, self.clock() - started, interrupted=True)
-            pending = [t for t in self.tracked.values() if not t.done]
+            pending = [t for t in self.tracked.values() if not t.done and not t.polled_by_driver]
             changed = self._poll(pending) if pending and not fresh else []
             fresh = False
             if driver is not None:

@@ -98,8 +98,11 @@ class Kind(Protocol):
 REGISTRY: tuple[tuple[str, str], ...] = (
     ("reconciler.kinds.replicas.kind", "REPLICAS"),
     ("reconciler.kinds.personas.kind", "PERSONAS"),
+    ("reconciler.kinds.documents.kind", "DOCUMENTS"),
     ("reconciler.kinds.guardrails.kind", "GUARDRAILS"),
     ("reconciler.kinds.objectives.kind", "OBJECTIVES"),
+    ("reconciler.kinds.pronunciation_dictionaries.kind", "DICTIONARIES"),
+    ("reconciler.kinds.tools.kind", "TOOLS"),
 )
 
 

@@ -154,12 +154,13 @@ def plan_document(plan: Plan, *, file: str) -> dict:
                       for r in plan.forgotten],
         **({"forgotten_personas": [{"name": redact_text(p.name or ""), "persona_id": p.persona_id}
                                    for p in plan.forgotten_personas]} if plan.forgotten_personas else {}),
+        **({"forgotten_objects": [{"kind": key, "name": redact_text(getattr(o, "name", "") or ""), "id": _oid(key, o)}
+                                  for key, o in plan.forgotten_objects]} if plan.forgotten_objects else {}),
         **({"unmanaged_personas": [{"name": redact_text(p.name), "persona_id": p.persona_id}
                                    for p in plan.unmanaged_personas],
             "uncompared": [{"name": redact_text(n), "attributes": list(a)} for n, a in plan.uncompared]}
            if plan.unmanaged_personas or plan.uncompared else {}),
         **({"unmanaged_objects": _object_rows(plan.unmanaged_objects)} if plan.unmanaged_objects else {}),
-        **({"forgotten_objects": _object_rows(plan.forgotten_objects)} if plan.forgotten_objects else {}),
         **({"checked": [{"kind": k, "name": redact_text(n)} for k, n in plan.checked]}
            if plan.checked is not None else {}),
         "errors": [redact_text(e) for e in plan.errors],
@@ -548,20 +549,18 @@ def plan_text(plan: Plan, *, file: str, color: bool = False) -> str:
     if plan.unmanaged_objects:
         blocks.append([_style("Unmanaged objects (in scope, not declared; use --prune to delete):", color, bold=True)]
                       + [f"  {_safe(key)} {_safe(getattr(o, 'name', ''))}" for key, o in plan.unmanaged_objects])
-    if plan.forgotten_objects:
-        blocks.append([_style("Forget (listed under removed: no longer managed, kept on the account, never "
-                              "deleted):", color, bold=True)]
-                      + [f"  {_safe(key)} {_safe(getattr(o, 'name', ''))}" for key, o in plan.forgotten_objects])
     uncompared = [(n, a) for n, a in plan.uncompared if not any(c.name == n and c.uncomparable for c in plan.changes)]
     if uncompared:
         blocks.append([_style(_UNCOMPARED_HEAD + ":", color, bold=True)]
                       + [f"  {_safe(n)}: {', '.join(_safe(x) for x in a)}" for n, a in uncompared])
-    if plan.forgotten or plan.forgotten_personas:
+    if plan.forgotten or plan.forgotten_personas or plan.forgotten_objects:
         blocks.append([_style("Released from management (removed:; kept on the account, never deleted):", color,
                               bold=True)]
                       + [f"  forget {_safe(r.name)} ({_safe(r.replica_id)})" for r in plan.forgotten]
                       + [f"  forget persona {_safe(p.name or '')} ({_safe(p.persona_id)})"
-                         for p in plan.forgotten_personas])
+                         for p in plan.forgotten_personas]
+                      + [f"  forget {_safe(_noun(key))} {_safe(getattr(o, 'name', '') or '')} ({_safe(_oid(key, o))})"
+                         for key, o in plan.forgotten_objects])
     if plan.missing_vars:
         blocks.append([_style("Variables not set (apply will refuse):", color, fg="red", bold=True)]
                       + [f"  ${{{escape_control(v)}}}" for v in plan.missing_vars])
@@ -710,14 +709,27 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
 # ----------------------------------------------------------------------------------------- status
 
 
+def _noun(key: str) -> str:
+    from reconciler.kinds import kind
+
+    return kind(key).noun
+
+
+def _oid(key: str, remote: Any) -> str:
+    from reconciler.kinds import kind
+
+    return kind(key).remote_id(remote)
+
+
 def status_json(rows: Sequence[Mapping[str, object]], personas: Sequence[Mapping[str, object]] = (),
-                objects: Sequence[Mapping[str, object]] = ()) -> str:
-    """The status document (schemas/status.schema.json): versioned like the plan's, replicas then personas."""
+                objects: Mapping[str, Sequence[Mapping[str, object]]] | None = None) -> str:
+    """The status document (schemas/status.schema.json): versioned like the plan's, replicas then personas,
+    then one list per other kind the file declares (``documents``...)."""
     def named(items):
         return [{**row, "name": redact_text(row["name"])} if "name" in row else row for row in items]
 
     doc = {"format_version": FORMAT_VERSION, "replicas": named(rows), "personas": named(personas),
-           **({"objects": named(objects)} if objects else {})}
+           **{key: named(items) for key, items in (objects or {}).items()}}
     return _json_safe(dumps_indented(doc, end="\n"))
 
 

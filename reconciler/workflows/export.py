@@ -17,7 +17,8 @@ SCHEMA_URL = "https://raw.githubusercontent.com/tavus-reconciler/tavus-reconcile
 
 def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, version: str,
                 name_prefix: str | None = None, include_system: bool = False,
-                schema_ref: str = SCHEMA_URL, personas: Sequence[RemotePersona] = ()) -> tuple[str, list[str]]:
+                schema_ref: str = SCHEMA_URL, personas: Sequence[RemotePersona] = (),
+                objects: tuple | None = None) -> tuple[str, list[str]]:
     """A valid replicas file pinning every exported replica, and warnings for the user.
 
     Entries are sorted by name. A name held by several remote replicas is exported once (the newest,
@@ -63,9 +64,11 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
     for rid in stock:  # ids are unique, so each pinned line is found once
         body = body.replace(f"\n  replica_id: {rid}\n",
                             f"\n  replica_id: {rid}   # stock replica (read-only): never renamed or deleted\n", 1)
+    more, object_names = _object_sections(objects, name_prefix, warnings)  # before the personas citing them
+    body += more
     if personas:
         persona_text, persona_warnings = personas_yaml(personas, {e["replica_id"]: e["name"] for e in entries},
-                                                       name_prefix=name_prefix)
+                                                       name_prefix=name_prefix, object_names=object_names)
         body += persona_text
         warnings += persona_warnings
         if "\npersonas:\n" in "\n" + persona_text:
@@ -89,7 +92,8 @@ _KNOWN_LAYERS = ("llm", "tts", "stt", "perception", "conversational_flow", "conf
 
 
 def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, str], *,
-                  name_prefix: str | None = None) -> tuple[str, list[str]]:
+                  name_prefix: str | None = None, object_names: dict[str, dict[str, str]] | None = None
+                  ) -> tuple[str, list[str]]:
     """The ``personas:`` section adopting the account's user personas (pinned by persona_id), and warnings.
 
     Every attribute the API returned is written, so ``plan`` on the export shows no changes: long or multi-line
@@ -135,6 +139,7 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
                                 "presigned URL's signature): written masked; plan will show it as a change until "
                                 "you put the real value back through a ${VAR}")
             entry[key] = _escape_vars(masked)
+        _by_declared_name(entry, object_names or {})
         if "system_prompt" not in entry and entry.get("pipeline_mode") != "echo":
             commented.append((clean, keep.persona_id, "it has no system_prompt (a file needs one unless "
                                                        "pipeline_mode is echo)"))
@@ -158,6 +163,45 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
             shown = escape_control(json.dumps(name, ensure_ascii=False))
             text += f"# - name: {shown}   # {why}\n#   persona_id: {pid}\n"
     return text, warnings
+
+
+def _object_sections(objects: tuple | None, name_prefix: str | None, warnings: list[str]
+                     ) -> tuple[str, dict[str, dict[str, str]]]:
+    """The sections of the other kinds export adopts (issue 27: documents, ...; kind hooks), and {kind: {id:
+    exported name}} for the personas that cite them by name."""
+    if objects is None:
+        return "", {}
+    import yaml
+
+    from reconciler.workflows.objects_io import exported
+
+    sections, names = exported(*objects, name_prefix, warnings)
+    text = yaml.safe_dump(sections, sort_keys=False, allow_unicode=True, width=1000) if sections else ""
+    return text, names
+
+
+def _by_declared_name(entry: dict, object_names: dict[str, dict[str, str]]) -> None:
+    """The persona's references to exported objects written by name (``documents: [acme-handbook]``), the
+    others kept as ids (issue 27: kinds/personas/wiring.py)."""
+    from reconciler.engine.kind import get_path, set_path, without_path
+    from reconciler.kinds.personas.wiring import WIRES
+
+    for w in WIRES:
+        names = object_names.get(w.kind)
+        value = get_path(entry, w.id_key)
+        if not names or value is None or w.attached:
+            continue
+        ids = value if isinstance(value, list) else [value]
+        known = [names[i] for i in ids if i in names]
+        if not known:
+            continue
+        rest = [i for i in ids if i not in names]
+        updated = without_path(entry, w.id_key)
+        if rest:
+            updated = set_path(updated, w.id_key, rest if w.many else rest[0])
+        updated = set_path(updated, w.name_key, known if w.many else known[0])
+        entry.clear()
+        entry.update(updated)
 
 
 def _export_layers(layers, name: str, secrets: list[tuple[str, str]], warnings: list[str]) -> dict:

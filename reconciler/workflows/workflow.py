@@ -71,7 +71,10 @@ class WaitOptions:
 
 
 def inventory(client, config: Config) -> list[RemoteReplica]:
-    """User replicas, plus any pinned replica the user listing lacks (a stock replica used as a reference)."""
+    """User replicas, plus any pinned replica the user listing lacks (a stock replica used as a reference). None
+    for a file without ``replicas:`` (it does not manage them: no request, never a prune)."""
+    if not config.manages_replicas:
+        return []
     remote = client.list_replicas()
     seen = {r.replica_id for r in remote}
     missing = [d.replica_id for d in config.replicas if d.replica_id and d.replica_id not in seen]
@@ -270,7 +273,7 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
         code = finish_without_waiting(client, rolling, remote, shown, console)
         return Outcome(ERROR if held and code == OK else code, plan=result, report=report)
     waited = wait(config, client, wait_opts, console, file=shown, targets=opts.targets, remote=remote,
-                  created=created, rolling=rolling)
+                  created=created, rolling=rolling, objects=_objects_after(result, report, objects))
     if held:
         console.err(f"error: {len(report.failed)} persona update(s) were held back by unpublished changes in the "
                     "Tavus editor (see above); everything else was applied")
@@ -444,9 +447,11 @@ def interval(seconds: float) -> str:
 
 def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: str, targets: Collection[str] = (),
          remote: Sequence[RemoteReplica] | None = None, created: Mapping[str, str] | None = None,
-         rolling=None) -> _Waited:
+         rolling=None, objects=None) -> _Waited:
     """Wait for the declared replicas (or ``targets``) to train, carrying the rollout on between polls
-    (``apply``'s may start successors; ``wait FILE``'s only verifies and swaps those in flight)."""
+    (``apply``'s may start successors; ``wait FILE``'s only verifies and swaps those in flight), and for the
+    objects of the other asynchronous kinds (documents) in the same view: ``objects`` = (what apply created,
+    the inventory it listed); ``wait FILE`` lists them here."""
     from reconciler.engine.interrupts import Stop, stopping_on_signals
     from reconciler.engine.waiter import Waiter
     from reconciler.views.progress import LineReporter, TtyReporter, duration
@@ -462,13 +467,15 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         rolling = _rolling(result, client, remote, {}, opts.parallelism, console, may_start=False, targets=targets)
     replacing = {r.step.name for r in rolling.runs} if rolling is not None else set()
     ids = wait_targets(config, remote, file=file, targets=targets, created=created, replacing=replacing)
-    if not ids and not replacing:
+    object_rows = _object_rows(config, client, objects, targets, console)
+    if not ids and not replacing and not object_rows.rows:
         console.out("Nothing to wait for.")
         return _Waited(FAILED if removed else OK)
     known = {r.replica_id: r for r in remote}
     from reconciler.engine.status import Phase
 
-    if not replacing and not removed and all(i in known and known[i].phase is Phase.READY for i in ids):
+    if not replacing and not removed and not object_rows.rows and all(
+            i in known and known[i].phase is Phase.READY for i in ids):
         console.out(f"\nAll {len(ids)} replica(s) are ready: nothing to wait for.")  # e.g. a persona-only apply
         return _Waited(OK)
     # a rollout with replaces still to start continues with apply (wait never starts a successor)
@@ -477,6 +484,7 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     stop = Stop()
     reporter = TtyReporter(console.stream, sleep=stop.event.wait) if console.live else LineReporter(console.stream)
     what = [f"{len(ids)} replica(s) to finish training"] if ids else []
+    what += [f"{object_rows.what()} to finish processing"] if object_rows.rows else []
     if rolling is not None and rolling.runs:
         s = rolling.settings
         what.append(f"{len(rolling.runs)} replace(s) to roll out (at most {s.max_replacing} training at once, "
@@ -487,8 +495,9 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
         if rolling is not None:
             rolling.stop, rolling.emit = stop.event, reporter.note  # its lines go above the live table
+        object_rows.note = reporter.note
         waiter = Waiter(client, reporter, poll_interval=opts.poll_interval, sleep=sleep, stop=stop.event)
-        result = waiter.wait(ids, timeout=opts.timeout, known=known, driver=rolling)
+        result = waiter.wait(ids, timeout=opts.timeout, known=known, driver=_driver(rolling, object_rows))
     if rolling is not None and rolling.runs:
         if rolling.halted:
             console.err(f"error: Rollout: {rolling.summary()}.")
@@ -510,6 +519,38 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
     return _Waited(FAILED if removed and code in (OK, ERROR) else code, result)
 
 
+def _object_rows(config: Config, client, objects, targets: Collection[str], console: Console):
+    """The waiter's rows for the generic asynchronous kinds (issue 27: documents): what apply created and what
+    the account shows still processing (``objects`` None: ``wait FILE``, listed here)."""
+    from reconciler.engine.planner import generic_kinds
+    from reconciler.engine.readiness import ObjectRows
+    from reconciler.engine.readiness import targets as object_targets
+
+    created, listed = objects if objects is not None else ({}, None)
+    if listed is None:
+        listed = object_inventory(client, config)
+    wanted = (lambda name: name in targets) if targets else (lambda name: True)
+    items = object_targets(generic_kinds(), created, config.objects, listed, wanted)
+    return ObjectRows(client, items, warn=lambda m: console.err(f"warning: {m}"), note=console.out)
+
+
+def _objects_after(result: Plan, report, objects):
+    """(what apply created, the inventory to wait on): listed again when a replace started a successor."""
+    created = report.created_objects if report else {}
+    if any(c.action is Action.REPLACE and c.kind != "replicas" and c.kind != "personas" for c in result.changes):
+        return created, None
+    return created, objects
+
+
+def _driver(rolling, rows):
+    """What the waiter drives between polls: the rollout, the object rows, or both."""
+    from reconciler.engine.readiness import Both
+
+    if not rows.rows:
+        return rolling
+    return rows if rolling is None else Both(rolling, rows)
+
+
 def _remove_failed_successors(result: Plan, client, parallelism: int, console: Console) -> int:
     """``wait FILE``: a replace whose successor failed training is over: remove the successor (it never served;
     the old replica keeps the name), as apply would. Returns how many failed (the wait then exits 3)."""
@@ -519,6 +560,18 @@ def _remove_failed_successors(result: Plan, client, parallelism: int, console: C
     if failed:
         finish_replaces(failed, {}, client, parallelism=parallelism, emit=console.out)
     return len(failed)
+
+
+def _counted(tracked, count: int) -> str:
+    """``4 replica(s)``, or ``1 replica(s) and 2 document(s)`` when other kinds' objects were waited for."""
+    others: dict[str, int] = {}
+    for t in tracked:
+        if t.polled_by_driver:
+            noun = t.name.split(" ", 1)[0]
+            others[noun] = others.get(noun, 0) + 1
+    replicas = count - sum(others.values())
+    parts = ([f"{replicas} replica(s)"] if replicas or not others else []) + [f"{n} {k}(s)" for k, n in others.items()]
+    return " and ".join(parts)
 
 
 def _wait_verdict(result, rolling, count: int, resume: str, console: Console) -> int:
@@ -538,7 +591,7 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
     elif rolling is not None and rolling.may_start and rolling.count("waiting") and code == OK:
         code = TIMEOUT if result.timed_out else ERROR  # stopped before the rollout could start them
     if code == OK:
-        console.out(f"All {count} replica(s) are ready ({duration(result.elapsed)}).")
+        console.out(f"All {_counted(result.tracked, count)} are ready ({duration(result.elapsed)}).")
     elif pending:
         def left(t) -> str:
             if t.phase is not Phase.PREVIEW:
@@ -547,7 +600,8 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
 
         still = ", ".join(f"{t.name} ({left(t)})" for t in pending)
         console.err(f"{'Timed out' if result.timed_out else 'Stopped'} after {duration(result.elapsed)}; still "
-                    f"training: {still}. Resume with: {resume}")
+                    f"{'processing' if all(t.polled_by_driver for t in pending) else 'training'}: {still}. Resume "
+                    f"with: {resume}")
     return code
 
 
@@ -555,18 +609,16 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
 
 
 def status(config: Config, client, console: Console, *, fmt: str = "text") -> Outcome:
+    from reconciler.engine.planner import generic_kinds
     from reconciler.engine.resolver import status_rows
     from reconciler.views import render
-    from reconciler.workflows import objects_status
+    from reconciler.workflows import objects_io
 
     remote, personas = inventories(client, config)
     rows = status_rows(config, remote)
     prows = persona_status_rows(config, personas) if personas is not None else []
     rollout = rollout_status(config, remote, personas, rows)
-    orows: list[dict] = []
-    if config.objects:  # the generic kinds' objects (issue 27)
-        kinds, listed = objects_status.listed_objects(client, config)
-        orows = objects_status.status_rows(kinds, config, listed)
+    orows = objects_io.status_rows(config, generic_kinds(), object_inventory(client, config))
     if fmt == "json":
         console.out(render.status_json(rows, prows, orows), nl=False)
     else:
@@ -579,8 +631,7 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
                 where = r["persona_id"] or "absent" if r["managed"] else f"{r['persona_id']} (unmanaged)"
                 replica = f"  default_replica_id {r['default_replica_id']}" if r["default_replica_id"] else ""
                 console.out(escape_control(redact_text(f"  {r['name']}  {where}{replica}") or ""))
-        for line in objects_status.status_lines(orows) if orows else ():
-            console.out(line)
+        console.out(objects_io.status_text(orows, generic_kinds()), nl=False)
     return Outcome(OK)
 
 
@@ -617,19 +668,22 @@ def persona_status_rows(config: Config, personas) -> list[dict]:
     return rows
 
 
+def _object_outputs(config: Config, client):
+    """name -> (noun, id) of the generic kinds' ready objects (documents...), and notes on the others."""
+    from reconciler.engine.planner import generic_kinds
+    from reconciler.workflows import objects_io
+
+    if not config.objects:
+        return {}, []
+    return objects_io.ready_ids(config, generic_kinds(), object_inventory(client, config))
+
+
 def output(config: Config, client, console: Console, *, fmt: str = "text", allow_partial: bool = False) -> Outcome:
     from reconciler.engine.resolver import ready_outputs
     from reconciler.errors import UsageError
     from reconciler.workflows.export import format_outputs
 
     ready, notes = ready_outputs(config, inventory(client, config))
-    objects: dict[str, str] = {}
-    if config.objects:  # the generic kinds' declared objects that exist, as "<noun>:<name>" (issue 27)
-        from reconciler.workflows import objects_status
-
-        kinds, listed = objects_status.listed_objects(client, config)
-        objects = objects_status.output_ids(kinds, config, listed)
-        notes += [f"{key} does not exist yet (run apply)" for key in objects_status.absent(config, objects)]
     personas = persona_inventory(client, config)
     persona_ids: dict[str, str] = {}
     if personas is not None:
@@ -637,6 +691,8 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
 
         persona_ids, persona_notes = persona_outputs(config, personas)
         notes += persona_notes
+    objects, object_notes = _object_outputs(config, client)
+    notes += object_notes
     if notes and not allow_partial:
         for note in notes:
             console.err(f"error: {note}")
@@ -651,10 +707,12 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
             text = format_outputs(ready, fmt) + "".join(
                 f"{env_name(n).replace('TAVUS_REPLICA_', 'TAVUS_PERSONA_', 1)}={persona_ids[n]}\n"
                 for n in sorted(persona_ids)) + "".join(
-                f"{env_name(n).replace('TAVUS_REPLICA_', 'TAVUS_', 1)}={objects[n]}\n" for n in sorted(objects))
+                f"{env_name(n).replace('TAVUS_REPLICA_', env_name(noun).replace('REPLICA_', '', 1) + '_', 1)}={oid}\n"
+                for n, (noun, oid) in sorted(objects.items()))
         else:  # a persona shares the map; one named like a replica is listed as persona:NAME
-            text = format_outputs({**ready, **{(f"persona:{n}" if n in ready else n): pid
-                                               for n, pid in persona_ids.items()}, **objects}, fmt)
+            both = {**ready, **{(f"persona:{n}" if n in ready else n): pid for n, pid in persona_ids.items()}}
+            text = format_outputs({**both, **{(f"{noun}:{n}" if n in both else n): oid
+                                              for n, (noun, oid) in objects.items()}}, fmt)
         console.out(text, nl=False)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -670,18 +728,19 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
     from datetime import UTC, datetime
 
     from reconciler.api.redact import redact_url
+    from reconciler.engine.planner import generic_kinds
     from reconciler.errors import UsageError
     from reconciler.workflows.export import export_yaml
 
     remote = client.list_replicas(replica_type=None if include_system else "user")
     personas = client.list_personas()  # user personas: stock ones are never exported
+    kinds = [k for k in generic_kinds() if getattr(k, "export_entry", None) is not None]
+    listed = {k.key: k.list(client) for k in kinds}  # every kind export adopts (documents, ...)
     source = redact_url(client.base_url)
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text, warnings = export_yaml(remote, source=source, when=when, version=version, name_prefix=name_prefix,
-                                 include_system=include_system, personas=personas, **schema_ref)
-    from reconciler.workflows.objects_status import export_text
-
-    text += export_text(client, name_prefix, warnings)  # the generic kinds' sections (issue 27)
+                                 include_system=include_system, personas=personas, objects=(kinds, listed),
+                                 **schema_ref)
     for w in warnings:
         console.err(f"warning: {w}")
     if not output_file:
@@ -699,6 +758,7 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
 
     exported = yaml.safe_load(text)
     also = f" and {len(exported['personas'])} persona(s)" if exported.get("personas") else ""
+    also += "".join(f" and {len(exported[k.key])} {k.noun}(s)" for k in kinds if exported.get(k.key))
     console.err(f"Exported {len(exported['replicas'])} replica(s){also} to {output_file}")
     return Outcome(OK)
 

@@ -18,6 +18,7 @@ from typing import Any
 from reconciler.engine import jsonpatch
 from reconciler.engine.kind import Reference
 from reconciler.kinds import Vocabulary
+from reconciler.kinds.personas import wiring
 from reconciler.kinds.personas.models import MASK, SECRET_PATHS, DesiredPersona, RemotePersona
 
 # the one table of the persona kind's API names (issue 25): legacy (spoken) and the newer "PAL" names
@@ -151,7 +152,11 @@ class Personas:
     # a persona's default_replica (a declared replica's name) -> the API's default_replica_id (issue 26: data the
     # engine's reference graph reads; the *_id form, default_replica_id, names a replica the file does not manage)
     legacy_path = True  # still planned/applied by its kind-specific path (planner.py/executor.py), not objects.py
-    references = (Reference("default_replica", "replicas", "default_replica_id"),)
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        """default_replica, and (issue 27) every wired kind that is registered: documents, guardrails, objectives,
+        pronunciation dictionaries, tools (``reconciler.kinds.personas.wiring``)."""
+        return (Reference("default_replica", "replicas", "default_replica_id"), *wiring.references())
     legacy = LEGACY  # the names the models speak internally
     api = LEGACY  # the names spoken on the wire
 
@@ -169,19 +174,24 @@ class Personas:
     def identity(self, desired: DesiredPersona) -> tuple[str, str]:
         return ("id", desired.persona_id) if desired.persona_id else ("name", desired.name)
 
-    def document(self, desired: DesiredPersona, replica_id: str | None) -> dict[str, Any]:
-        """The declared persona as API fields (without persona_name); default_replica_id when known."""
-        doc = {k: v for k, v in desired.attributes.items()}
+    def document(self, desired: DesiredPersona, replica_id: str | None, ids: Mapping | None = None,
+                 remote: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The declared persona as API fields (without persona_name); default_replica_id when known; every name
+        it cites (documents, guardrails, ...) as the id ``ids`` maps it to, or the placeholder of an object this
+        apply creates (``wiring.bound_document``; ``remote``: keep its order of the same ids)."""
+        doc = wiring.bound_document(desired.attributes, desired.cited, ids or {}, remote)
         if replica_id:
             doc["default_replica_id"] = replica_id
         return doc
 
-    def create_payload(self, desired: DesiredPersona, replica_id: str | None) -> dict[str, Any]:
-        return {"persona_name": desired.name, **jsonpatch.encode_value(self.document(desired, replica_id))}
+    def create_payload(self, desired: DesiredPersona, replica_id: str | None, ids: Mapping | None = None
+                       ) -> dict[str, Any]:
+        return {"persona_name": desired.name, **jsonpatch.encode_value(self.document(desired, replica_id, ids))}
 
-    def desired_attributes(self, desired: DesiredPersona, replica_id: str | None = None) -> dict[str, object]:
+    def desired_attributes(self, desired: DesiredPersona, replica_id: str | None = None, ids: Mapping | None = None
+                           ) -> dict[str, object]:
         """As shown in plans: secrets masked."""
-        shown = {"persona_name": desired.name, **self.document(desired, replica_id)}
+        shown = {"persona_name": desired.name, **self.document(desired, replica_id, ids)}
         if desired.default_replica and not replica_id:
             shown["default_replica_id"] = f"(known after apply: {desired.default_replica})"
         return {k: _mask_secrets(k, jsonpatch.encode_value(v)) for k, v in shown.items()}
@@ -192,11 +202,12 @@ class Personas:
     def replace_reason(self, desired: Any, remote: Any, force_replace: Collection[str]) -> str | None:
         return None  # personas are always updated in place
 
-    def in_place_changes(self, desired: DesiredPersona, remote: RemotePersona, replica_id: str | None
+    def in_place_changes(self, desired: DesiredPersona, remote: RemotePersona, replica_id: str | None,
+                         ids: Mapping | None = None
                          ) -> tuple[list[dict[str, Any]], list[tuple[str, object, object]], list[str]]:
         """(JSON Patch ops, shown diff rows (dotted path, old, new; secrets masked), attributes not compared)."""
         skipped: list[str] = []
-        want = _comparable(remote, self.document(desired, replica_id), (), skipped)
+        want = _comparable(remote, self.document(desired, replica_id, ids, remote.document), (), skipped)
         ops = jsonpatch.diff(remote.document, want)
         rows = []
         for op in ops:
@@ -207,7 +218,7 @@ class Personas:
         return ops, rows, sorted(skipped)
 
     def resend_changes(self, desired: DesiredPersona, remote: RemotePersona, replica_id: str | None,
-                       ops: Sequence[Mapping[str, Any]]
+                       ops: Sequence[Mapping[str, Any]], ids: Mapping | None = None
                        ) -> tuple[list[dict[str, Any]], list[tuple[str, object, object]], list[str]]:
         """``--resend``: the declared attributes that could not be compared, as patch operations to run after
         ``ops`` (the compared changes): (operations, shown rows (secrets masked), dotted attributes).
@@ -217,7 +228,7 @@ class Personas:
         one). A parent missing from the persona (after ``ops``) is added whole, with the declared value inside."""
         skipped: list[str] = []
         values: list[tuple[tuple[str, ...], Any]] = []
-        _comparable(remote, self.document(desired, replica_id), (), skipped, values)
+        _comparable(remote, self.document(desired, replica_id, ids, remote.document), (), skipped, values)
         state = _patched(remote.document, ops)
         out: list[dict[str, Any]] = []
         rows: list[tuple[str, object, object]] = []
@@ -245,25 +256,36 @@ class Personas:
         return client.get_persona(object_id)
 
     def create(self, client, desired: DesiredPersona, *, replica_id: str | None = None,
-               known_ids: Collection[str] = ()) -> str:
-        """POST once; a lost answer is settled by the client against the account (never re-sent blindly)."""
-        return client.create_persona(self.create_payload(desired, replica_id), known_ids=known_ids)
+               known_ids: Collection[str] = (), ids: Mapping | None = None) -> str:
+        """POST once; a lost answer is settled by the client against the account (never re-sent blindly).
+        ``ids``: (kind, name) -> id of every object the persona cites by name (issue 27)."""
+        return client.create_persona(self.create_payload(desired, replica_id, ids), known_ids=known_ids)
 
     def update(self, client, object_id: str, ops: Sequence[Mapping[str, Any]], *, force: bool = False,
                discarded: list[str] | None = None) -> bool:
         """One PATCH with every op (304 "no changes" is success: False); what touches ``layers.conferencing``
         goes in a PATCH of its own, after the rest, as documented. ``force``: ``?force=true`` (discards an
-        unpublished editor draft; the client appends the id to ``discarded`` when the answer says it did)."""
+        unpublished editor draft; the client appends the id to ``discarded`` when the answer says it did).
+        A change of ``tool_ids`` (issue 27) is not patched: the tools are attached and detached after the PATCH."""
+        ops, tools = wiring.split_attached(ops)
         main, conferencing = split_conferencing(ops)
         changed = False
         for part in (main, conferencing):
             if part:
                 kwargs = {"force": True, "discarded": discarded} if force else {}
                 changed = client.update_persona(object_id, part, **kwargs) or changed
+        if tools is not None:
+            changed = bool(wiring.reattach(client, object_id, tools)) or changed
         return changed
 
     def delete(self, client, object_id: str) -> bool:
         return client.delete_persona(object_id)
+
+    def repoint(self, client, reference, old_id: str, new_id: str) -> list[str]:
+        """Before ``old_id`` (an object this persona kind references, e.g. a document) is deleted by a blue/green
+        replace: move every user persona's ``reference`` from it to ``new_id`` (one PATCH each). Raises when the
+        personas cannot be listed or one cannot be re-pointed (the old object is then kept)."""
+        return wiring.repoint(client, self, reference, old_id, new_id)
 
 
 PERSONAS = Personas()

@@ -111,6 +111,9 @@ class DesiredPersona:
     missing_vars: tuple[str, ...] = ()
     protect: bool = False
     persona_id: str | None = None               # pinned/adopted (export writes it), like replica_id
+    # issue 27: kind key -> the names it cites (documents, guardrails, objectives, pronunciation_dictionaries,
+    # tools), by declared name; their keys stay in ``attributes`` and are bound to ids at plan time
+    cited: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ plan error. Undeclared in-scope user personas are unmanaged, deleted with prune,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from reconciler.engine.models import Action, Change, Config
 from reconciler.engine.resolver import match_personas, resolve, undeclared_personas
-from reconciler.kinds.personas.kind import PERSONAS
+from reconciler.kinds.personas import wiring
+from reconciler.kinds.personas.kind import PERSONAS, _patched
 
 
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
@@ -38,20 +39,23 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
         if not wanted(d.name):
             continue
         bound = _default_replica(d, replica_res, creating, errors)
-        if bound is None:
+        wired = _references(d, objects, errors)  # issue 27: documents, guardrails, objectives...
+        if bound is None or wired is None:
             continue
         replica_id, ref = bound
+        ids, refs = wired
         remote = _one_match(d, matched.get(d.name, ()), errors)
         if remote is None:
             if not matched.get(d.name) and not d.persona_id:
                 changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", persona=d,
-                                      after=PERSONAS.desired_attributes(d, replica_id), ref_replica=ref))
+                                      after=PERSONAS.desired_attributes(d, replica_id, ids), ref_replica=ref,
+                                      refs=refs))
                 missing.update(d.missing_vars)
             continue
         if remote.persona_type == "system":  # a pinned Tavus stock persona: a read-only reference, as stock replicas
-            _check_stock(d, remote, replica_id, ref, errors)
+            _check_stock(d, remote, replica_id, ref, errors, ids)
             continue
-        change = _update(d, remote, replica_id, ref, resend, discard, warnings, uncompared)
+        change = _update(d, remote, (replica_id, ids, refs), ref, resend, discard, warnings, uncompared)
         if change is not None:
             changes.append(change)
             missing.update(d.missing_vars)
@@ -92,6 +96,17 @@ def _default_replica(d, replica_res, creating, errors: list[str]) -> tuple[str |
     return None
 
 
+def _references(d, objects, errors: list[str]):
+    """(ids, refs) of what ``d`` cites by name (issue 27, ``wiring.resolve_names``: through the generic plan's
+    ``ids`` and ``creating``), or None after an error."""
+    before = len(errors)
+    ids = wiring.resolve_names(d.name, d.cited, dict(getattr(objects, "ids", {}) or {}),
+                               frozenset(getattr(objects, "creating", ()) or ()), errors)
+    if len(errors) > before:
+        return None
+    return ids, tuple((wiring.wire(kind).name_key, kind, name, oid) for (kind, name), oid in ids.items())
+
+
 def _one_match(d, found, errors: list[str]):
     """The one remote persona of ``d``, or None (absent: a create unless pinned; or an error)."""
     if d.persona_id and not found:
@@ -106,20 +121,22 @@ def _one_match(d, found, errors: list[str]):
     return found[0] if found else None
 
 
-def _check_stock(d, remote, replica_id, ref, errors: list[str]) -> None:
-    ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+def _check_stock(d, remote, replica_id, ref, errors: list[str], ids=None) -> None:
+    ops, _rows, _skipped = PERSONAS.in_place_changes(d, remote, replica_id, ids)
     if ops or ref is not None or (d.persona_id and remote.name != d.name):
         errors.append(f"persona {d.name} pins the Tavus stock persona {remote.persona_id}: stock personas "
                       "are read-only, so it is never updated; remove the attributes that differ from it, "
                       "or remove persona_id to manage a persona of your own")
 
 
-def _update(d, remote, replica_id, ref, resend, discard, warnings, uncompared) -> Change | None:
-    """The in-place update of ``remote`` to ``d`` (one JSON Patch), or None when nothing differs."""
-    ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id)
+def _update(d, remote, bound, ref, resend, discard, warnings, uncompared) -> Change | None:
+    """The in-place update of ``remote`` to ``d`` (one JSON Patch: its references too), or None when nothing
+    differs. ``bound``: (default_replica_id, the cited objects' ids, their refs)."""
+    replica_id, ids, refs = bound
+    ops, rows, skipped = PERSONAS.in_place_changes(d, remote, replica_id, ids)
     reason, resent = "declared attributes differ", ()
     if skipped and d.name in resend:  # sent as declared, without comparing: the user asked for it
-        more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops)
+        more, more_rows, resent = PERSONAS.resend_changes(d, remote, replica_id, ops, ids)
         reason = (f"{reason}; " if ops else "") + "--resend: attributes the API does not return are sent"
         ops, rows, skipped = [*ops, *more], [*rows, *more_rows], []
     elif d.name in resend and warnings is not None:
@@ -135,4 +152,31 @@ def _update(d, remote, replica_id, ref, resend, discard, warnings, uncompared) -
         return None
     return Change(Action.UPDATE, d.name, reason, kind="personas", persona_id=remote.persona_id, persona=d,
                   patch=tuple(ops), diff=tuple(rows), uncomparable=tuple(skipped), ref_replica=ref,
-                  resent=tuple(resent), discard_drafts=d.name in discard)
+                  resent=tuple(resent), discard_drafts=d.name in discard, refs=refs)
+
+
+def keep_cited(generic, config: Config, personas: Sequence, persona_changes: Sequence[Change], warnings: list[str],
+               objects: Mapping[str, Sequence] | None = None):
+    """The generic kinds' plan without the deletes of objects a persona still cites once this plan has run (its
+    remote document, or the document its update leaves): never a delete of what a persona references; those
+    objects stay unmanaged, with a warning. Personas this plan deletes cite nothing."""
+    from dataclasses import replace
+
+    updates = {c.persona_id: c for c in persona_changes if c.kind == "personas" and c.action is Action.UPDATE}
+    gone = {c.persona_id for c in persona_changes if c.kind == "personas" and c.action is Action.DELETE}
+    docs = [_patched(p.document, updates[p.persona_id].patch) if p.persona_id in updates else p.document
+            for p in personas if p.persona_id not in gone]
+    docs += [dict(c.after or {}) for c in persona_changes if c.kind == "personas" and c.action is Action.CREATE]
+    cited = wiring.cited_by(docs)
+    kept, unmanaged = [], list(generic.unmanaged)
+    for c in generic.changes:
+        if c.action is Action.DELETE and c.object_id in cited.get(c.kind, ()):
+            warnings.append(f"{c.name} ({c.object_id}) is not declared, but a persona references it: kept, not "
+                            "pruned (remove it from the persona first)")
+            from reconciler.kinds import kind
+
+            k = kind(c.kind)
+            unmanaged += [(c.kind, r) for r in (objects or {}).get(c.kind, ()) if k.remote_id(r) == c.object_id]
+            continue
+        kept.append(c)
+    return replace(generic, changes=tuple(kept), unmanaged=tuple(unmanaged))

@@ -1,0 +1,1 @@
+"""kinds/documents: the knowledge base (``/v2/documents``), asynchronous like replica training."""
