@@ -226,3 +226,53 @@ def test_a_lost_create_answer_never_makes_a_duplicate(sim, tmp_path, fault):
     assert [g["guardrail_name"] for g in gsim.guardrails(sim)] == ["acme_no_salary"]
     assert [o["name"] for o in osim.objectives(sim)] == ["acme-screening"]
     assert run_cli(sim, "plan", path, "--detailed-exitcode").code == 0
+
+
+WIRED = """\
+version: 1
+settings:
+  prune: true
+  scope: {name_prefix: acme-}
+guardrails:
+  - name: acme_no_salary
+    guardrail_prompt: Never discuss salary or compensation.
+objectives:
+  - name: acme-screening
+    data:
+      - objective_name: ask_experience
+        objective_prompt: Ask about the candidate's last role.
+personas:
+  - name: acme-interviewer
+    system_prompt: You interview candidates.
+    guardrails: [acme_no_salary]
+    objectives: acme-screening
+"""
+
+
+def test_a_persona_wired_by_name_and_the_diagram_of_the_plan(sim, tmp_path):
+    from reconciler.kinds.personas import sim as psim
+
+    path = write(tmp_path, WIRED)
+    md = run_cli(sim, "plan", path, "--format", "markdown")
+    assert md.code == 0, md.all
+    block = md.out[md.out.index("```mermaid"):]
+    assert '["persona: acme-interviewer"]:::new' in block and '["guardrail: acme_no_salary"]:::new' in block
+    assert block.count(" --> ") == 2
+    assert _apply(sim, path).code == 0
+    (g,), (o,), (p,) = gsim.guardrails(sim), osim.objectives(sim), psim.personas(sim)
+    assert p["guardrail_ids"] == [g["uuid"]] and p["objectives_id"] == o["objectives_id"]
+    assert run_cli(sim, "plan", path, "--detailed-exitcode").code == 0
+    assert "```mermaid" not in run_cli(sim, "plan", path, "--format", "markdown").out  # touches nothing
+
+
+def test_prune_never_deletes_a_guardrail_a_declared_persona_cites_by_id(sim, tmp_path):
+    from reconciler.kinds.personas import sim as psim
+
+    kept = gsim.add_guardrail(sim, guardrail_name="acme_by_hand", guardrail_prompt="p")
+    text = WIRED.replace("guardrails: [acme_no_salary]",
+                         f"guardrails: [acme_no_salary]\n    guardrail_ids: [{kept['uuid']}]")
+    path = write(tmp_path, text)
+    applied = _apply(sim, path)
+    assert applied.code == 0, applied.all
+    assert kept["uuid"] in [g["uuid"] for g in gsim.guardrails(sim)]  # cited: never pruned
+    assert kept["uuid"] in psim.personas(sim)[0]["guardrail_ids"]
