@@ -1,7 +1,6 @@
 """The generic calls a kind makes (reconciler.api.objects), against an in-memory collection described only
 by data: a 0-based listing (documents), fixed params and ids in ``uuid`` (guardrails), lost create answers,
-JSON Patch and plain JSON patches, deletes of what is already gone; and reconciler.engine.objects, unit level (the
-whole flow is tests/test_engine_toy_kind.py)."""
+JSON Patch and plain JSON patches, deletes of what is already gone."""
 
 from __future__ import annotations
 
@@ -174,8 +173,7 @@ def test_get_reads_the_item_bare_or_wrapped_in_data(answer):
         assert c.get_object(GUARDRAILS, "g1") == {"uuid": "g1", "guardrail_id": "g1", "guardrail_name": "a"}
 
 
-# ------------------------------------------- reconciler.engine.objects (the whole flow: tests/test_engine_toy_kind.py)
-
+# the generic plan/apply/wait of engine/objects.py (same basename as api/objects.py)
 
 def test_bind_names_known_after_apply_then_the_created_id():
     refs = (("main_widget", "widgets", "w1", None),)
