@@ -49,7 +49,7 @@ def test_paths():
 
 
 def test_the_real_kinds_declare_their_references_and_abilities():
-    assert PERSONAS.references == (Reference("default_replica", "replicas", "default_replica_id"),)
+    assert PERSONAS.references[0] == Reference("default_replica", "replicas", "default_replica_id")
     assert REPLICAS.references == ()
     assert has(REPLICAS, WithReadiness) and has(REPLICAS, WithBlueGreen)
     assert not has(PERSONAS, WithReadiness)

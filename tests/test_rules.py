@@ -55,5 +55,7 @@ def test_load_objects_calls_parse_and_skips_kinds_without_rules_or_on_the_legacy
 def test_the_real_kinds_have_no_rules_module_yet():
     from reconciler.kinds import registered
 
-    assert all(getattr(k, "legacy_path", False) for k in registered())
+    # replicas and personas keep their kind-specific path; the next issue's kinds (guardrails...) have rules
+    assert all(getattr(k, "legacy_path", False) for k in registered() if k.key in ("replicas", "personas"))
+    assert all(rules_of(k) is not None for k in registered() if not getattr(k, "legacy_path", False))
     assert isinstance(RuleContext(_Doc({}), _Diags(), None, {}).declared("x"), set)

@@ -489,8 +489,12 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         s = rolling.settings
         what.append(f"{len(rolling.runs)} replace(s) to roll out (at most {s.max_replacing} training at once, "
                     f"canary {s.canary}, verify {s.verify})")
-    console.out(f"\nWaiting for {' and '.join(what)}; timeout {duration(opts.timeout)}, polling every "
-                f"{interval(opts.poll_interval)}:")
+    head = (f"\nWaiting for {' and '.join(what)}; timeout {duration(opts.timeout)}, polling every "
+            f"{interval(opts.poll_interval)}:")
+    if object_rows.rows and len(head) > 81:  # replicas and documents: one line each, within 80 columns
+        head = "\nWaiting for " + "\n  and ".join(what) + (f";\n  timeout {duration(opts.timeout)}, polling every "
+                                                         f"{interval(opts.poll_interval)}:")
+    console.out(head)
     with stopping_on_signals(stop):
         sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
         if rolling is not None:
