@@ -8,7 +8,7 @@ import json
 
 import jsonschema
 import pytest
-from e2e import api_requests, run_cli, write
+from e2e import api_requests, cli_env, run_cli, write
 
 from reconciler.engine.validation import load_schema
 from reconciler.kinds.guardrails import sim as gsim
@@ -43,8 +43,9 @@ objectives:
 {extra}""")
 
 
-def _apply(sim, path, *extra):
-    return run_cli(sim, "apply", path, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", *extra)
+def _apply(sim, path, *extra, env=None):
+    return run_cli(sim, "apply", path, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", *extra,
+                   env=env)
 
 
 def test_validate_reports_located_errors_with_fixes(sim, tmp_path):
@@ -165,3 +166,113 @@ def test_plan_check_asks_the_api_to_validate_each_set_it_would_create_or_change(
     assert len(api_requests(sim, "POST", "/v2/objectives/validate")) == 1 and osim.objectives(sim) == []
     ok = run_cli(sim, "plan", _file(tmp_path), "--check")
     assert ok.code == 0, ok.all
+
+
+def test_removed_releases_an_object_never_deleted_even_with_prune(sim, tmp_path):
+    gsim.add_guardrail(sim, guardrail_name="acme_old", guardrail_prompt="old")
+    osim.add_objectives(sim, "acme-old-set", [{"objective_name": "a", "objective_prompt": "p"}])
+    path = _file(tmp_path, prune=True, extra="removed: [acme_old, acme-old-set]\n")
+    plan = run_cli(sim, "plan", path)
+    assert plan.code == 0, plan.all
+    assert "Released from management" in plan.out and "forget guardrail acme_old" in plan.out
+    assert "- delete" not in plan.out
+    doc = json.loads(run_cli(sim, "plan", path, "--format", "json").out)
+    assert sorted(o["name"] for o in doc["forgotten_objects"]) == ["acme-old-set", "acme_old"]
+    md = run_cli(sim, "plan", path, "--format", "markdown").out
+    assert "Forget objects (2)" in md
+    assert _apply(sim, path).code == 0
+    assert "acme_old" in [g["guardrail_name"] for g in gsim.guardrails(sim)]
+    assert "acme-old-set" in [o["name"] for o in osim.objectives(sim)]
+
+
+def test_status_output_and_export_include_them(sim, tmp_path):
+    path = _file(tmp_path)
+    assert _apply(sim, path).code == 0
+    (g,), (o,) = gsim.guardrails(sim), osim.objectives(sim)
+    other = gsim.add_guardrail(sim, guardrail_name="acme_other", guardrail_prompt="hand-made")
+    status = run_cli(sim, "status", path)
+    assert status.code == 0, status.all
+    assert "GUARDRAILS" in status.out and f"acme_no_salary  {g['uuid']}" in status.out
+    assert f"acme_other  {other['uuid']} (unmanaged)" in status.out  # in scope, spelled the guardrail way
+    doc = json.loads(run_cli(sim, "status", path, "--format", "json").out)
+    jsonschema.validate(doc, load_schema("status.schema.json"))
+    assert [r["id"] for r in doc["guardrails"] if r["managed"]] == [g["uuid"]]
+    assert [r["id"] for r in doc["objectives"]] == [o["objectives_id"]]
+    out = run_cli(sim, "output", path, "--format", "json")
+    assert json.loads(out.out) == {"acme_no_salary": g["uuid"], "acme-screening": o["objectives_id"]}, out.all
+    env = run_cli(sim, "output", path, "--format", "env").out
+    assert f"TAVUS_GUARDRAIL_ACME_NO_SALARY={g['uuid']}" in env
+    assert f"TAVUS_OBJECTIVES_SET_ACME_SCREENING={o['objectives_id']}" in env
+    exported = tmp_path / "exported.yaml"
+    r = run_cli(sim, "export", "--name-prefix", "acme-", "-o", str(exported))
+    assert r.code == 0, r.all
+    text = exported.read_text()
+    assert f"guardrail_id: {g['uuid']}" in text and f"objectives_id: {o['objectives_id']}" in text
+    assert f"guardrail_id: {other['uuid']}" in text
+    again = run_cli(sim, "plan", str(exported), "--detailed-exitcode")
+    assert again.code == 0 and "No changes" in again.out, again.all  # the export adopts them as they are
+
+
+@pytest.mark.parametrize("fault", [{"drop_create_response": 1.0}, {"gateway_504": 1.0}])
+def test_a_lost_create_answer_never_makes_a_duplicate(sim, tmp_path, fault):
+    path = _file(tmp_path)
+    sim.set_faults(**fault)
+    # a 504'd create lands 1-1.5 s later: the settle window must outlast it (the product's default is 30 s)
+    first = _apply(sim, path, env=cli_env(sim, TAVUS_CREATE_SETTLE_SECONDS="3"))
+    sim.set_faults()
+    assert "Traceback" not in first.all
+    rerun = _apply(sim, path)  # whatever the first run could tell, a re-run converges from the account alone
+    assert rerun.code == 0, first.all + rerun.all
+    assert [g["guardrail_name"] for g in gsim.guardrails(sim)] == ["acme_no_salary"]
+    assert [o["name"] for o in osim.objectives(sim)] == ["acme-screening"]
+    assert run_cli(sim, "plan", path, "--detailed-exitcode").code == 0
+
+
+WIRED = """\
+version: 1
+settings:
+  prune: true
+  scope: {name_prefix: acme-}
+guardrails:
+  - name: acme_no_salary
+    guardrail_prompt: Never discuss salary or compensation.
+objectives:
+  - name: acme-screening
+    data:
+      - objective_name: ask_experience
+        objective_prompt: Ask about the candidate's last role.
+personas:
+  - name: acme-interviewer
+    system_prompt: You interview candidates.
+    guardrails: [acme_no_salary]
+    objectives: acme-screening
+"""
+
+
+def test_a_persona_wired_by_name_and_the_diagram_of_the_plan(sim, tmp_path):
+    from reconciler.kinds.personas import sim as psim
+
+    path = write(tmp_path, WIRED)
+    md = run_cli(sim, "plan", path, "--format", "markdown")
+    assert md.code == 0, md.all
+    block = md.out[md.out.index("```mermaid"):]
+    assert '["persona: acme-interviewer"]:::new' in block and '["guardrail: acme_no_salary"]:::new' in block
+    assert block.count(" --> ") == 2
+    assert _apply(sim, path).code == 0
+    (g,), (o,), (p,) = gsim.guardrails(sim), osim.objectives(sim), psim.personas(sim)
+    assert p["guardrail_ids"] == [g["uuid"]] and p["objectives_id"] == o["objectives_id"]
+    assert run_cli(sim, "plan", path, "--detailed-exitcode").code == 0
+    assert "```mermaid" not in run_cli(sim, "plan", path, "--format", "markdown").out  # touches nothing
+
+
+def test_prune_never_deletes_a_guardrail_a_declared_persona_cites_by_id(sim, tmp_path):
+    from reconciler.kinds.personas import sim as psim
+
+    kept = gsim.add_guardrail(sim, guardrail_name="acme_by_hand", guardrail_prompt="p")
+    text = WIRED.replace("guardrails: [acme_no_salary]",
+                         f"guardrails: [acme_no_salary]\n    guardrail_ids: [{kept['uuid']}]")
+    path = write(tmp_path, text)
+    applied = _apply(sim, path)
+    assert applied.code == 0, applied.all
+    assert kept["uuid"] in [g["uuid"] for g in gsim.guardrails(sim)]  # cited: never pruned
+    assert kept["uuid"] in psim.personas(sim)[0]["guardrail_ids"]

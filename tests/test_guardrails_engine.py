@@ -136,3 +136,20 @@ def test_the_scope_prefix_is_spelled_the_guardrail_way():
     objects.apply_objects(p, KINDS, client, known_ids={})
     again = plan(client, {"guardrails": (G,)}, in_scope=lambda n: n.startswith("acme-"), name_prefix="acme-")
     assert again.changes == ()  # found by its name in scope: never created twice
+
+
+def test_status_and_export_spell_the_scope_the_guardrail_way():
+    from reconciler.engine.models import Config, Settings
+    from reconciler.workflows import objects_io
+
+    client = Both()
+    gsim.add_guardrail(client.sim, guardrail_name="acme_other", guardrail_prompt="Say ${X} as written")
+    gsim.add_guardrail(client.sim, guardrail_name="beta_x", guardrail_prompt="p")
+    gsim.add_legacy_set(client.sim, "acme_set", [])
+    config = Config(path="f.yaml", replicas=(), settings=Settings(name_prefix="acme-"), objects={"guardrails": (G,)})
+    rows = objects_io.status_rows(config, KINDS, listed(client))["guardrails"]
+    assert [(r["name"], r["managed"]) for r in rows] == [("acme_no_salary", True), ("acme_other", False)]
+    warnings: list[str] = []
+    sections, _ = objects_io.exported(KINDS, listed(client), "acme-", warnings)
+    (entry,) = sections["guardrails"]
+    assert entry["name"] == "acme_other" and entry["guardrail_prompt"] == "Say $${X} as written"

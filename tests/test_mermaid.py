@@ -104,3 +104,17 @@ def test_a_huge_plan_is_capped():
     lines = mermaid.diagram(changes, NOUNS)
     assert sum(1 for line in lines if line.startswith("  n") and "[" in line) == mermaid.MAX_NODES
     assert any("6 more not shown" in line for line in lines)
+
+
+def test_plan_markdown_carries_the_diagram_after_the_changes():
+    from reconciler.engine.models import Action, Change, Plan
+    from reconciler.views.render import plan_markdown
+
+    persona = Change(Action.UPDATE, "acme-interviewer", "declared attributes differ", kind="personas",
+                     refs=(("guardrails", "guardrails", "acme_no_salary", None),))
+    guardrail = Change(Action.CREATE, "acme_no_salary", "not found remotely", kind="guardrails")
+    md = plan_markdown(Plan(changes=(guardrail, persona)), file="f.yaml")
+    block = md[md.index("```mermaid"):]
+    assert '["persona: acme-interviewer"]:::changed' in block and '["guardrail: acme_no_salary"]:::new' in block
+    assert md.index("Attribute changes") < md.index("```mermaid")
+    assert "```mermaid" not in plan_markdown(Plan(changes=(guardrail,)), file="f.yaml")  # nothing references

@@ -36,3 +36,13 @@ def test_plan_rows_expand_data_and_keep_other_rows():
     assert rows[0] == ("allow_loops", None, True)
     assert ("data[0].objective_name", "a", "b") in rows and ("data[0].objective_prompt", "Ask a.", "Ask b.") in rows
     assert plan_rows(C(())) == []
+
+
+def test_the_text_plan_shows_an_objectives_update_per_objective():
+    from reconciler.engine.models import Action, Change, Plan
+    from reconciler.views.render import plan_text
+
+    c = Change(Action.UPDATE, "acme-screening", "declared attributes differ", kind="objectives", object_id="o1",
+               diff=(("data", [A, B], [{**A, "objective_prompt": "Ask A."}, B]),))
+    text = plan_text(Plan(changes=(c,)), file="f.yaml")
+    assert "~ data[0] {" in text and '~ objective_prompt: "Ask a." -> "Ask A."' in text and "Ask b." not in text

@@ -72,6 +72,9 @@ def _count(n: int, word: str) -> str:
               help="With --detailed-exitcode: unmanaged replicas in scope do not count as drift.")
 @click.option("--check-urls", is_flag=True,
               help="Also check that the training URLs of replicas to create answer 2xx (exit 1 if not).")
+@click.option("--check", "api_check", is_flag=True,
+              help="Also ask the API to validate, without saving, every objectives set the plan would create or "
+                   "change (a refused one is an error naming it and the API's reason; exit 1).")
 @target_option
 @replace_option
 @prune_option
@@ -83,7 +86,8 @@ def _count(n: int, word: str) -> str:
 @discard_drafts_option
 @click.pass_context
 def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, targets, replace, prune,
-         resend, max_replacing, canary, discard_drafts=(), allow_mass_change=False, policy_file=None) -> int:
+         resend, max_replacing, canary, discard_drafts=(), allow_mass_change=False, policy_file=None,
+         api_check=False) -> int:
     """Show what apply would change to make the account match FILE.
 
     \b
@@ -102,7 +106,8 @@ def plan(ctx, file, fmt, out, detailed_exitcode, ignore_unmanaged, check_urls, t
                                         discard_drafts=tuple(discard_drafts))
             return workflow.plan(config, client, opts,
                                  console(ctx), file=file, fmt=fmt, out=out, detailed_exitcode=detailed_exitcode,
-                                 ignore_unmanaged=ignore_unmanaged, check_urls=check_urls).exit_code
+                                 ignore_unmanaged=ignore_unmanaged, check_urls=check_urls,
+                                 check=api_check).exit_code
     except ReconcilerError as e:  # no plan: json/markdown still get a document, with the errors (then stderr)
         if fmt != "text":
             from reconciler.views.render import plan_failure

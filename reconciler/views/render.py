@@ -426,6 +426,22 @@ def _persona_attr_lines(key: str, value: object, indent: int) -> list[str]:
                       break_on_hyphens=False) or [inner.rstrip()])]
 
 
+def _view_rows(c: Change):
+    """An update's rows: the kind's view hook (``kinds/<kind>/view.py: plan_rows(change)``) or the diff."""
+    import importlib
+
+    from reconciler.kinds import kind
+
+    name = type(kind(c.kind)).__module__.rpartition(".")[0] + ".view"
+    try:
+        hook = getattr(importlib.import_module(name), "plan_rows", None)
+    except ModuleNotFoundError as e:
+        if e.name != name:
+            raise
+        hook = None
+    return hook(c) if hook is not None else c.diff
+
+
 def _object_change_lines(c: Change, color: bool) -> list[str]:
     """A change of any kind but replicas (personas, and the generic engine's kinds): kind noun, name, id,
     reason, then the nested diff of an update or the attributes of a create/delete."""
@@ -440,7 +456,7 @@ def _object_change_lines(c: Change, color: bool) -> list[str]:
         head += f" ({_safe(c.persona_id or c.object_id)})"
     lines = [head, f"      reason: {_safe(c.reason)}"]
     if c.action is Action.UPDATE:
-        lines += _nested_diff_lines(c.diff)
+        lines += _nested_diff_lines(_view_rows(c))
     else:
         for k, v in ((c.after if c.action is Action.CREATE else c.before) or {}).items():
             if v is None or (k in (f"{noun}_name", "name") and v == c.name):
@@ -612,6 +628,27 @@ def _md_details(summary: str, intro: str | None, header: Sequence[str], rows: It
             *_md_table(header, rows), "", "</details>", ""]
 
 
+def _md_objects(plan: Plan) -> list[str]:
+    """The generic kinds' forgotten and unmanaged objects, each a collapsed table (kind, name, id)."""
+    out: list[str] = []
+    for title, intro, items in (
+            ("Forget objects", _FORGET, plan.forgotten_objects),
+            ("Unmanaged objects", "In scope but not declared; `--prune` or `settings.prune` would delete them.",
+             plan.unmanaged_objects)):
+        if items:
+            out += _md_details(f"{title} ({len(items)})", intro, ["Kind", "Name", "Id"], (
+                [_md_text(row["kind"]), _md_code(row["name"]), _md_code(row["id"])] for row in _object_rows(items)))
+    return out
+
+
+def _md_diagram(plan: Plan) -> list[str]:
+    """The Mermaid diagram of what the plan touches (reconciler.views.mermaid; none when nothing references)."""
+    from reconciler.kinds import kinds
+    from reconciler.views.mermaid import diagram
+
+    return diagram(plan.changes, {k.key: k.noun for k in kinds()}, redact=_safe)
+
+
 def plan_markdown(plan: Plan, *, file: str) -> str:
     """The plan for a pull-request comment: stable between runs, safe to render."""
     out: list[str] = [f"### tavus-reconciler plan: {_md_code(file, cell=False)}", ""]
@@ -635,6 +672,7 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
         out.append("")
         details = "\n".join(line for c in plan.changes for line in _change_lines(c, False))
         out += ["<details><summary>Attribute changes</summary>", "", _md_fence(details), "", "</details>", ""]
+        out += _md_diagram(plan)
     if plan.rollout is not None and plan.rollout.steps:
         out += rollout_markdown(plan.rollout)
     if plan.missing_vars:
@@ -663,6 +701,7 @@ def plan_markdown(plan: Plan, *, file: str) -> str:
                            ["Name", "Replica", "Status"],
                            ([_md_code(r.name), _md_code(r.replica_id), _md_text(_pending_word(r))]
                             for r in plan.unmanaged))
+    out += _md_objects(plan)
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"

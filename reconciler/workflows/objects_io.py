@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.engine.kind import WithReadiness, has
+from reconciler.engine.kind import WithReadiness, WithScopeSpelling, has
 from reconciler.engine.status import Phase
 
 
@@ -20,6 +20,17 @@ def _match(k: Any, d: Any, listed: Sequence[Any]) -> list[Any]:
     if how == "id":
         return [r for r in listed if k.remote_id(r) == value]
     return [r for r in listed if k.managed(r) and k.remote_name(r) == value]
+
+
+def _prefix(k: Any, prefix: str | None) -> str | None:
+    """The scope prefix as the kind's names spell it (:class:`~reconciler.engine.kind.WithScopeSpelling`)."""
+    return k.scope_prefix(prefix) if prefix is not None and has(k, WithScopeSpelling) else prefix
+
+
+def _in_scope(k: Any, settings: Any, name: str) -> bool:
+    if has(k, WithScopeSpelling) and settings.name_prefix is not None:
+        return name.startswith(_prefix(k, settings.name_prefix))
+    return settings.in_scope(name)
 
 
 def _row(k: Any, name: str, r: Any | None) -> dict[str, Any]:
@@ -48,7 +59,7 @@ def status_rows(config: Any, kinds: Sequence[Any], listed: Mapping[str, Sequence
             rows.append(_row(k, k.name_of(d), found[0] if len(found) == 1 else None))
         for r in items:
             name = k.remote_name(r)
-            if k.remote_id(r) not in claimed and k.managed(r) and config.settings.in_scope(name):
+            if k.remote_id(r) not in claimed and k.managed(r) and _in_scope(k, config.settings, name):
                 rows.append({**_row(k, name, r), "managed": False})
         out[k.key] = rows
     return out
@@ -94,7 +105,7 @@ def exported(kinds: Sequence[Any], listed: Mapping[str, Sequence[Any]], name_pre
              warnings: list[str]) -> tuple[dict[str, list[dict]], dict[str, dict[str, str]]]:
     """(kind key -> the file entries adopting its objects, kind key -> {id: exported name}) for the kinds with an
     ``export_entry`` hook. A name held by several objects is exported once (the first listed), like replicas."""
-    from reconciler.workflows.export import _visible
+    from reconciler.workflows.export import _escape_vars, _visible
 
     sections: dict[str, list[dict]] = {}
     names: dict[str, dict[str, str]] = {}
@@ -105,14 +116,14 @@ def exported(kinds: Sequence[Any], listed: Mapping[str, Sequence[Any]], name_pre
         entries, seen = [], set()
         for r in sorted(listed.get(k.key, ()), key=lambda r: k.remote_name(r) or ""):
             name = _visible(k.remote_name(r) or "") or k.remote_id(r)
-            if not k.managed(r) or (name_prefix and not name.startswith(name_prefix)):
+            if not k.managed(r) or (name_prefix and not name.startswith(_prefix(k, name_prefix) or "")):
                 continue
             if name in seen:
                 warnings.append(f"several {k.key} are named {name!r}: exported the first; {k.remote_id(r)} is not "
                                 "exported")
                 continue
             seen.add(name)
-            entries.append(hook(r, name, warnings))
+            entries.append(_escape_vars(hook(r, name, warnings)))  # the file interpolates ${...}: written $${
             names.setdefault(k.key, {})[k.remote_id(r)] = name
         if entries:
             sections[k.key] = entries

@@ -489,8 +489,12 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         s = rolling.settings
         what.append(f"{len(rolling.runs)} replace(s) to roll out (at most {s.max_replacing} training at once, "
                     f"canary {s.canary}, verify {s.verify})")
-    console.out(f"\nWaiting for {' and '.join(what)}; timeout {duration(opts.timeout)}, polling every "
-                f"{interval(opts.poll_interval)}:")
+    head = (f"\nWaiting for {' and '.join(what)}; timeout {duration(opts.timeout)}, polling every "
+            f"{interval(opts.poll_interval)}:")
+    if object_rows.rows and len(head) > 81:  # replicas and documents: one line each, within 80 columns
+        head = "\nWaiting for " + "\n  and ".join(what) + (f";\n  timeout {duration(opts.timeout)}, polling every "
+                                                         f"{interval(opts.poll_interval)}:")
+    console.out(head)
     with stopping_on_signals(stop):
         sleep = reporter.sleep if isinstance(reporter, TtyReporter) else stop.event.wait
         if rolling is not None:
@@ -707,7 +711,7 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
             text = format_outputs(ready, fmt) + "".join(
                 f"{env_name(n).replace('TAVUS_REPLICA_', 'TAVUS_PERSONA_', 1)}={persona_ids[n]}\n"
                 for n in sorted(persona_ids)) + "".join(
-                f"{env_name(n).replace('TAVUS_REPLICA_', f'TAVUS_{noun.upper()}_', 1)}={oid}\n"
+                f"{env_name(n).replace('TAVUS_REPLICA_', env_name(noun).replace('REPLICA_', '', 1) + '_', 1)}={oid}\n"
                 for n, (noun, oid) in sorted(objects.items()))
         else:  # a persona shares the map; one named like a replica is listed as persona:NAME
             both = {**ready, **{(f"persona:{n}" if n in ready else n): pid for n, pid in persona_ids.items()}}
