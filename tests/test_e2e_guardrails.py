@@ -128,13 +128,17 @@ def test_prune_deletes_only_in_scope_and_without_prune_they_are_unmanaged(sim, t
     assert [o["name"] for o in osim.objectives(sim)] == ["acme-screening"]
 
 
-def test_a_guardrail_delete_also_detaches_it_from_personas(sim, tmp_path):
+def test_prune_keeps_a_guardrail_that_a_persona_on_the_account_still_uses(sim, tmp_path):
+    """Tavus's DELETE would silently detach it from that persona (which the file does not manage): prune keeps
+    it and says why, until the reference is re-pointed (contract 1: never a delete nobody asked for)."""
     from reconciler.kinds.personas import sim as psim
 
     old = gsim.add_guardrail(sim, guardrail_name="acme_old", guardrail_prompt="old")
     psim.add_persona(sim, persona_name="someone-elses", system_prompt="x", guardrail_ids=[old["uuid"]])
-    assert _apply(sim, _file(tmp_path), "--prune").code == 0
-    assert psim.personas(sim)[0]["guardrail_ids"] == []  # as Tavus does
+    pruned = _apply(sim, _file(tmp_path), "--prune")
+    assert pruned.code == 0 and "references it: kept, not pruned" in pruned.all, pruned.all
+    assert old["uuid"] in {g["uuid"] for g in gsim.guardrails(sim)}
+    assert psim.personas(sim)[0]["guardrail_ids"] == [old["uuid"]]
 
 
 def test_requests_for_a_plan_over_many_guardrails_and_objectives(sim, tmp_path):

@@ -224,9 +224,9 @@ def test_status_output_and_export_include_the_kinds(sim, tmp_path):
     status = _run(sim, "status", path)
     assert status.code == 0 and f"acme_lookup_candidate  {tool['tool_id']}" in status.out, status.all
     assert f"acme-terms  {pd['pronunciation_dictionary_id']}" in status.out
-    rows = json.loads(_run(sim, "status", path, "--format", "json").out)["objects"]
-    assert {(r["kind"], r["id"]) for r in rows} == {("tools", tool["tool_id"]),
-                                                   ("pronunciation_dictionaries", pd["pronunciation_dictionary_id"])}
+    doc = json.loads(_run(sim, "status", path, "--format", "json").out)  # one list per kind (status.schema.json)
+    assert [r.get("id") for r in doc["tools"]] == [tool["tool_id"]], doc
+    assert [r.get("id") for r in doc["pronunciation_dictionaries"]] == [pd["pronunciation_dictionary_id"]]
     env = _run(sim, "output", path, "--format", "env")
     assert f"TAVUS_TOOL_ACME_LOOKUP_CANDIDATE={tool['tool_id']}" in env.out, env.all
     assert f"TAVUS_PRONUNCIATION_DICTIONARY_ACME_TERMS={pd['pronunciation_dictionary_id']}" in env.out

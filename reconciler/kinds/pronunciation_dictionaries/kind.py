@@ -107,13 +107,14 @@ class Dictionaries:
         count = len(remote.rules) if remote.rules is not None else remote.rules_count
         return {"name": remote.name, "rules": f"{count} rule(s)" if count is not None else None}
 
-    def export_entry(self, remote: RemoteDictionary) -> tuple[dict[str, Any], list[str]]:
-        """The file entry adopting ``remote`` (pinned by id), its rules as the account holds them."""
-        entry: dict[str, Any] = {"name": remote.name, "pronunciation_dictionary_id": remote.dictionary_id}
+    def export_entry(self, remote: RemoteDictionary, name: str, warnings: list[str]) -> dict[str, Any]:
+        """The file entry adopting ``remote`` (pinned by id) under ``name``, its rules as the account holds them."""
+        entry: dict[str, Any] = {"name": name, "pronunciation_dictionary_id": remote.dictionary_id}
         if remote.rules is not None:
             entry["rules"] = [{k: v for k, v in r.items() if v is not None} for r in remote.rules]
-            return entry, []
-        return entry, [f"pronunciation dictionary {remote.name}: the listing carried no rules; add them"]
+        else:
+            warnings.append(f"pronunciation dictionary {name}: the listing carried no rules; add them")
+        return entry
 
     # ------------------------------------------------------------------ diff
 

@@ -147,6 +147,12 @@ class Tools:
         """The declared object as the API takes it (the create body; secrets in clear: sent, never shown)."""
         return desired.create_payload()
 
+    def scope_prefix(self, prefix: str) -> str:
+        """The scope prefix as tool names spell it (``WithScopeSpelling``: ``acme-`` -> ``acme_``)."""
+        from reconciler.kinds.tools.rules import scope_prefix
+
+        return scope_prefix(prefix) or ""
+
     @staticmethod
     def in_scope(name: str | None, prefix: str | None) -> bool:
         """Whether a tool named ``name`` is inside the scope ``settings.scope.name_prefix``: a tool name cannot
@@ -176,10 +182,10 @@ class Tools:
     def remote_attributes(self, remote: RemoteTool) -> dict[str, object]:
         return {k: v for k, v in remote.document.items() if k not in SERVER_FIELDS}
 
-    def export_entry(self, remote: RemoteTool) -> tuple[dict[str, Any], list[str]]:
-        """The file entry adopting ``remote`` (pinned by ``tool_id``) and the warnings for the user: each secret
-        the API answered masked is written as a ``${VAR}`` to set (its value cannot be read back)."""
-        entry: dict[str, Any] = {"name": remote.name, "tool_id": remote.tool_id}
+    def export_entry(self, remote: RemoteTool, name: str, warnings: list[str]) -> dict[str, Any]:
+        """The file entry adopting ``remote`` (pinned by ``tool_id``) under ``name``; a warning for the user for
+        each secret the API answered masked, written as a ``${VAR}`` to set (its value cannot be read back)."""
+        entry: dict[str, Any] = {"name": name, "tool_id": remote.tool_id}
         doc = {k: copy.deepcopy(v) for k, v in remote.document.items() if k not in SERVER_FIELDS and k != "name"}
         notes = []
         for path in list(secret_paths(doc)):
@@ -187,11 +193,12 @@ class Tools:
             parent = doc
             for key in path[:-1]:
                 parent = parent[key]
-            parent[path[-1]] = f"${{{var}}}"
+            parent[path[-1]] = _placeholder(var)
             notes.append(f"tool {remote.name}: {'.'.join(path)} cannot be read back (the API masks it): exported as "
                          f"${{{var}}}; set it, then `apply --resend {remote.name}` if it changed")
         entry.update(doc)
-        return entry, notes
+        warnings.extend(notes)
+        return entry
 
     # ------------------------------------------------------------------ diff
 
@@ -320,3 +327,10 @@ def detach(client, persona_id: str, tool_id: str) -> bool:
             return False
         raise
     return True
+
+
+def _placeholder(var: str) -> str:
+    """``${VAR}``, which the export writes as is (every other ``${`` of an exported value is escaped ``$${``)."""
+    from reconciler.workflows.export import _Placeholder
+
+    return _Placeholder(var)
