@@ -7,8 +7,9 @@ import threading
 from fakes import FakeClient
 
 from reconciler.engine.executor import execute
-from reconciler.engine.models import Action, Change, DesiredReplica, Plan, RemoteReplica
+from reconciler.engine.models import Action, Change, Plan
 from reconciler.errors import NotFoundError
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
 # ----------------------------------------------------------------------------- executor
 
@@ -119,7 +120,7 @@ def test_delete_of_an_already_deleted_replica_is_fine():
 def test_a_pruned_replica_renamed_since_the_plan_is_not_deleted():
     """Issue 24 #3: the replica is re-read right before a planned delete; a person renamed it meanwhile (out
     of scope, to keep it): not deleted, and the report says why."""
-    from reconciler.engine.models import RemoteReplica
+    from reconciler.kinds.replicas.models import RemoteReplica
 
     class Renamed(FakeClient):
         def get_replica(self, rid):

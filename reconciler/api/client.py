@@ -36,8 +36,6 @@ from reconciler.api.limiter import FAILURE, OK, OVERLOAD, AIMDLimiter
 from reconciler.api.limiter import backoff as _backoff
 from reconciler.api.limiter import report as _report
 from reconciler.api.redact import escape_control, redact_url, register_secret, scrub
-from reconciler.engine.models import RemoteReplica
-from reconciler.engine.status import is_known
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -54,6 +52,8 @@ from reconciler.errors import (
 from reconciler.kinds.personas.kind import PERSONAS
 from reconciler.kinds.personas.models import RemotePersona
 from reconciler.kinds.replicas.kind import REPLICAS
+from reconciler.kinds.replicas.models import RemoteReplica
+from reconciler.kinds.replicas.readiness import is_known
 
 # the legacy paths, which this project speaks; every path and field of a kind is taken from the kind's one table
 # (reconciler.kinds.replicas.kind.REPLICAS.api, reconciler.kinds.personas.kind.PERSONAS.api: issue 25), never from these

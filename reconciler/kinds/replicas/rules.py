@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.api.redact import CONTROL_CHARS
 from reconciler.engine.checks import invisible_in, plain, show_url, url_problem
-from reconciler.engine.models import MODELS, PROPERTIES, DesiredReplica, Settings
+from reconciler.engine.models import Settings
 from reconciler.engine.yamlpos import Pos, short
+from reconciler.kinds.replicas.models import MODELS, PROPERTIES, DesiredReplica
 
 if TYPE_CHECKING:
     from reconciler.engine.validation import Semantics
