@@ -26,7 +26,9 @@ from reconciler.api.limiter import AIMDLimiter
 from reconciler.api.redact import escape_control
 from reconciler.engine.models import Action, Change, Plan
 from reconciler.engine.outcome import ExecutionReport, Outcome, fan_out
-from reconciler.engine.replaces import (
+from reconciler.errors import CreateOutcomeUnknownError, EditorDraftError, NotFoundError, ReconcilerError
+from reconciler.kinds.replicas.kind import REPLICAS
+from reconciler.kinds.replicas.replaces import (
     InFlight,
     changed_before_delete,
     created_name,
@@ -34,8 +36,6 @@ from reconciler.engine.replaces import (
     in_flight,
     start_successors,
 )
-from reconciler.errors import CreateOutcomeUnknownError, EditorDraftError, NotFoundError, ReconcilerError
-from reconciler.kinds.replicas.kind import REPLICAS
 
 # re-exported: the executor is where callers find a run's pieces
 __all__ = ["ExecutionReport", "InFlight", "Outcome", "editor_draft_line", "execute", "fan_out", "finish_replaces",

@@ -69,8 +69,9 @@ class Replicas:
 
     @staticmethod
     def phase(remote: RemoteReplica) -> Phase:
-        """THE readiness rule (``reconciler.kinds.replicas.readiness.replica_phase``): READY only when production-ready; a
-        phoenix-4.5 replica whose ``status`` is done but whose ``finetune_status`` is not is PREVIEW."""
+        """THE readiness rule (``reconciler.kinds.replicas.readiness.replica_phase``): READY only when
+        production-ready; a phoenix-4.5 replica whose ``status`` is done but whose ``finetune_status`` is not
+        is PREVIEW."""
         return remote.phase
 
     def not_ready(self, remote: RemoteReplica) -> str | None:

@@ -1,13 +1,13 @@
-"""reconciler.engine.replaces: the blue/green swap with an in-memory fake client (moved from test_executor.py;
-start_successors is tested in tests/test_rolling.py)."""
+"""reconciler.kinds.replicas.replaces: the blue/green swap with an in-memory fake client (moved from
+test_executor.py; start_successors is tested in tests/test_rolling.py)."""
 
 from __future__ import annotations
 
 from fakes import FakeClient
 
 from reconciler.engine.models import Action, Change, Plan
-from reconciler.engine.replaces import InFlight, changed_before_delete, created_name, finish_replaces, in_flight
 from reconciler.engine.status import Phase
+from reconciler.kinds.replicas.replaces import InFlight, changed_before_delete, created_name, finish_replaces, in_flight
 
 
 def test_finish_replaces_swaps_ready_removes_failed_and_leaves_training():
