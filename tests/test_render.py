@@ -493,3 +493,13 @@ def test_the_plan_json_of_many_unmanaged_replicas_is_the_plan_document_encoded()
     empty = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), [])
     assert render.plan_json(empty, file="f.yaml") == json.dumps(render.plan_document(empty, file="f.yaml"),
                                                                 indent=2, ensure_ascii=False) + "\n"
+
+
+def test_an_id_the_server_made_a_presigned_url_never_prints_its_signature():
+    """Ids are untrusted text too: an unmanaged, pending or forgotten replica whose id is a presigned URL (found
+    by the API fuzz test) shows without its signature in every format."""
+    url = "https://s3/x?X-Amz-Signature=SIGSIG"
+    remote = [RemoteReplica(replica_id=url, name="other", status="ready")]
+    plan = compute_plan(Config("f.yaml", (), Settings()), remote)
+    text = render.plan_text(plan, file=FILE) + render.plan_json(plan, file=FILE) + render.plan_markdown(plan, file=FILE)
+    assert plan.unmanaged and "SIGSIG" not in text

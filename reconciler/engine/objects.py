@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine import graph
-from reconciler.engine.kind import WithInPlaceUpdate, WithReadiness, WithReplace, has
+from reconciler.engine.kind import WithBlueGreen, WithInPlaceUpdate, WithMaskedSecrets, WithReadiness, WithReplace, has
 from reconciler.engine.models import Action, Change
 from reconciler.engine.status import Phase
 from reconciler.errors import NotFoundError, ReconcilerError
@@ -39,6 +39,7 @@ class ObjectPlan:
     # declared name) -> the existing object's id, and the (kind key, declared name)s this plan creates
     ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
     creating: frozenset[tuple[str, str]] = frozenset()
+    uncompared: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, declared attributes that came back masked)
 
 
 @dataclass
@@ -46,8 +47,13 @@ class _Planning:
     kinds: Sequence[Any]
     remote: Mapping[str, Sequence[Any]]
     in_scope: Callable[[str], bool]
+    prefix: str | None  # settings.scope.name_prefix, for a kind that reads the scope its own way
     force_replace: frozenset[str]
+    resend: frozenset[str] = frozenset()  # --resend NAME: what could not be compared is sent as declared
+    removed: frozenset[str] = frozenset()  # removed: names released from management (never deleted, not listed)
+    held: Mapping[str, str] = field(default_factory=dict)  # id -> who outside these kinds references it
     changes: list[Change] = field(default_factory=list)
+    uncompared: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, declared name) -> existing id
@@ -55,20 +61,29 @@ class _Planning:
 
 
 def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]],
-                 *, prune: bool = False, in_scope: Callable[[str], bool] = lambda name: True,
-                 force_replace: Collection[str] = ()) -> ObjectPlan:
+                 *, prune: bool = False, in_scope: Callable[[str], bool] = lambda name: True, prefix: str | None = None,
+                 force_replace: Collection[str] = (), resend: Collection[str] = (),
+                 removed: Collection[str] = (), held: Mapping[str, str] | None = None) -> ObjectPlan:
     """Diff ``desired`` (kind key -> declared entries) against ``remote`` (kind key -> listed objects)."""
     try:
         order = graph.create_order(kinds)
     except ReconcilerError as e:
         return ObjectPlan(errors=(str(e),))
-    p = _Planning(order, remote, in_scope, frozenset(force_replace))
+    p = _Planning(order, remote, in_scope, prefix, frozenset(force_replace), frozenset(resend), frozenset(removed),
+                  dict(held or {}))
     for k in order:
         for d in desired.get(k.key, ()):
             _plan_entry(p, k, d)
     unmanaged = _plan_undeclared(p, desired, prune)
     return ObjectPlan(tuple(p.changes), tuple(unmanaged), tuple(p.errors), tuple(p.warnings), dict(p.ids),
-                      frozenset(p.creating))
+                      frozenset(p.creating), tuple(p.uncompared))
+
+
+def _in_scope(p: _Planning, k, name: str) -> bool:
+    """Whether ``name`` is in the file's scope; a kind whose names cannot hold the prefix as written (tool names
+    have no ``-``) reads it its own way (``in_scope(name, prefix)``)."""
+    own = getattr(k, "in_scope", None)
+    return own(name, p.prefix) if callable(own) else p.in_scope(name)
 
 
 def _match(p: _Planning, k, d) -> list[Any]:
@@ -76,7 +91,7 @@ def _match(p: _Planning, k, d) -> list[Any]:
     listed = p.remote.get(k.key, ())
     if how == "id":
         return [r for r in listed if k.remote_id(r) == value]
-    return [r for r in listed if k.managed(r) and k.remote_name(r) == value and p.in_scope(value)]
+    return [r for r in listed if k.managed(r) and k.remote_name(r) == value and _in_scope(p, k, value)]
 
 
 def _resolve_refs(p: _Planning, k, d) -> tuple[tuple[str, str, str, str | None], ...] | None:
@@ -130,7 +145,7 @@ def _plan_entry(p: _Planning, k, d) -> None:
     if not matches:
         p.creating.add((k.key, name))
         p.changes.append(Change(Action.CREATE, name, "not found remotely", kind=k.key, desired=d, refs=refs,
-                                after=bind(k, k.document(d), refs)))
+                                after=bind(k, k.desired_attributes(d), refs)))
         return
     r = matches[0]
     p.ids[(k.key, name)] = k.remote_id(r)
@@ -143,19 +158,33 @@ def _plan_existing(p: _Planning, k, d, r, refs) -> None:
     if reason is not None:
         p.creating.add((k.key, name))
         p.changes.append(Change(Action.REPLACE, name, reason, kind=k.key, desired=d, refs=refs, object_id=rid,
-                                before=k.remote_attributes(r), after=bind(k, k.document(d), refs)))
+                                before=k.remote_attributes(r), after=bind(k, k.desired_attributes(d), refs)))
         return
     if not has(k, WithInPlaceUpdate):
         return
-    changes = k.in_place_changes(d, r, bind(k, k.document(d), refs))
+    changes = dict(k.in_place_changes(d, r, bind(k, k.document(d), refs)))
+    reason, skipped, resent = "declared attributes differ", _masked(p, k, d, r), ()
+    if skipped and name in p.resend:  # sent as declared, without comparing: the user asked for it
+        changes.update({a: v for a, v in k.resend_changes(d, r).items() if a not in changes})
+        reason = (f"{reason}; " if changes else "") + "--resend: attributes the API does not return are sent"
+        resent, skipped = skipped, ()
+    if skipped:
+        p.uncompared.append((name, skipped))
     if changes:
-        p.changes.append(Change(Action.UPDATE, name, "declared attributes differ", kind=k.key, desired=d, refs=refs,
-                                object_id=rid, diff=tuple((a, old, new) for a, (old, new) in changes.items())))
+        p.changes.append(Change(Action.UPDATE, name, reason, kind=k.key, desired=d, refs=refs, object_id=rid,
+                                diff=tuple((a, old, new) for a, (old, new) in changes.items()),
+                                uncomparable=skipped, resent=resent))
+
+
+def _masked(p: _Planning, k, d, r) -> tuple[str, ...]:
+    """The declared attributes of ``d`` that came back masked (:class:`WithMaskedSecrets`): not compared."""
+    return tuple(k.uncomparable(d, r)) if has(k, WithMaskedSecrets) else ()
 
 
 def _referenced_ids(p: _Planning, deleting: set[str]) -> dict[str, str]:
-    """id -> who references it, among the objects that stay (remote ones not deleted, and declared ones)."""
-    users: dict[str, str] = {}
+    """id -> who references it, among the objects that stay (remote ones not deleted, and declared ones), and the
+    objects outside these kinds (``held``: the personas, declared or on the account)."""
+    users: dict[str, str] = dict(p.held)
     for k in p.kinds:
         for r in p.remote.get(k.key, ()):
             if k.remote_id(r) in deleting:
@@ -176,7 +205,9 @@ def _plan_undeclared(p: _Planning, desired: Mapping[str, Sequence[Any]], prune: 
     for k in p.kinds:
         claimed = {i for (kk, _n), i in p.ids.items() if kk == k.key}
         for r in p.remote.get(k.key, ()):
-            if k.managed(r) and p.in_scope(k.remote_name(r)) and k.remote_id(r) not in claimed:
+            if k.remote_name(r) in p.removed:  # released from management: never deleted, not "unmanaged"
+                continue
+            if k.managed(r) and _in_scope(p, k, k.remote_name(r)) and k.remote_id(r) not in claimed:
                 (deletes if prune else unmanaged).append((k, r))
     users = _referenced_ids(p, {k.remote_id(r) for k, r in deletes})
     for k, r in deletes:
@@ -255,10 +286,43 @@ def _run(k, c: Change, client, known: frozenset[str], report: ObjectReport) -> N
             report.outcomes.append((c, True, f"updated {c.object_id}"))
         elif c.action is Action.DELETE:
             _delete(k, c, client, report)
+        elif c.action is Action.REPLACE and not has(k, WithBlueGreen):
+            _replace(k, c, client, known, report)
         else:
             report.outcomes.append((c, False, f"{c.action.value} of {k.key} is not supported by the generic engine"))
     except ReconcilerError as e:
         report.outcomes.append((c, False, str(e)))
+
+
+def _replace(k, c: Change, client, known: frozenset[str], report: ObjectReport) -> None:
+    """A replace that is not blue/green: a new object and the old one deleted (its identity re-read first).
+    Delete first for a kind whose names are unique (``replace_deletes_first``: a successor could not coexist),
+    create first otherwise (the old one serves until the new one exists)."""
+
+    def create() -> str:
+        body = bind(k, k.document(c.desired), c.refs, report.created)
+        new_id = k.create(client, body, known_ids=known | {c.object_id})
+        report.created[(k.key, c.name)] = new_id
+        return new_id
+
+    def delete_old() -> str | None:
+        try:
+            now = k.get(client, c.object_id)
+        except NotFoundError:
+            return None
+        if k.remote_name(now) != c.name:
+            return f"not replaced: {c.object_id} is now named {k.remote_name(now)!r}"
+        with contextlib.suppress(NotFoundError):  # gone meanwhile: as good
+            k.delete(client, c.object_id)
+        return None
+
+    first = getattr(k, "replace_deletes_first", False)
+    refused = delete_old() if first else None
+    if refused is None:
+        new_id = create()
+        refused = None if first else delete_old()
+        done = f"replaced {c.object_id} with {new_id}"
+    report.outcomes.append((c, refused is None, refused or done))
 
 
 def _bound_changes(k, c: Change, created: Mapping[tuple[str, str], str]) -> dict[str, tuple[object, object]]:

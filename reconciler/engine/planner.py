@@ -70,7 +70,8 @@ def compute_plan(
     missing: set[str] = set()
 
     declared_names = {d.name for d in config.replicas}
-    for name in sorted(force_replace - declared_names):
+    generic_declared = {getattr(d, "name", "") for entries in config.objects.values() for d in entries}
+    for name in sorted(force_replace - declared_names - generic_declared):
         errors.append(f"--replace {name}: no replica of that name is declared in {config.path}")
     known = declared_names | {r.name for r in user} | {d.name for d in config.personas} | _object_names(
         config, objects) | {
@@ -97,12 +98,14 @@ def compute_plan(
         unmanaged = []
 
     # the generic engine's kinds first: a persona may reference them (their ids, or "created by this plan")
-    generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace)
+    generic_resend, resend = _split_resend(config, resend, errors)
+    generic = _plan_generic(config, objects, prune=prune, wanted=wanted, force_replace=force_replace,
+                            resend=generic_resend,
+                            held=_held_by_personas(config, personas if personas is not None else (objects or {}).get(
+                                "personas")))
     unmanaged_personas: list = []
     forgotten_personas: list = []
     uncompared: list = []
-    if resend and not config.personas:
-        errors.append(f"--resend: {config.path} declares no personas")
     if personas is not None or config.personas:  # personas are managed once the file declares one
         from reconciler.kinds.personas.plan import plan_personas
 
@@ -116,6 +119,7 @@ def compute_plan(
         changes = [c for c in changes if c.action is not Action.DELETE] + persona_changes + deletes
 
     if generic is not None:
+        uncompared += generic.uncompared
         changes += generic.changes
         errors += generic.errors
         warnings += generic.warnings
@@ -137,9 +141,45 @@ def compute_plan(
     )
 
 
+def _held_by_personas(config: Config, personas: Sequence | None) -> dict[str, str]:
+    """Every id a persona holds, declared or on the account (any string value of its document: ``tool_ids``,
+    ``document_ids``, ``layers.tts.pronunciation_dictionary_id``...) -> the persona: never pruned."""
+    held: dict[str, str] = {}
+
+    def walk(value, who: str) -> None:
+        if isinstance(value, str):
+            held.setdefault(value, who)
+        elif isinstance(value, Mapping):
+            for v in value.values():
+                walk(v, who)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v, who)
+
+    for d in config.personas:
+        walk(dict(d.attributes), f"declared persona {d.name}")
+    for r in personas or ():
+        who = f"persona {getattr(r, 'name', '')} ({getattr(r, 'persona_id', '')})"
+        walk(dict(getattr(r, "document", {}) or {}), who)
+    return held
+
+
+def _split_resend(config: Config, resend: Collection[str], errors: list[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """``--resend`` names: (the generic kinds' declared objects, the rest: personas', or unknown). Without
+    personas in the file, an unknown name is an error here."""
+    generic_names = {getattr(d, "name", "") for entries in config.objects.values() for d in entries}
+    rest = frozenset(resend) - generic_names
+    if rest and not config.personas and not generic_names:
+        errors.append(f"--resend: {config.path} declares no personas")
+    elif rest and not config.personas:
+        errors += [f"--resend {n}: nothing of that name is declared in {config.path}" for n in sorted(rest)]
+    return frozenset(resend) & generic_names, rest
+
+
 def _object_names(config: Config, objects: Mapping[str, Sequence] | None) -> set[str]:
     declared = {getattr(d, "name", "") for entries in config.objects.values() for d in entries}
-    return declared | {getattr(r, "name", "") or "" for items in (objects or {}).values() for r in items}
+    return declared | {getattr(r, "name", "") or "" for key, items in (objects or {}).items() if key != "personas"
+                       for r in items}  # "personas": listed only for what they hold
 
 
 def generic_kinds() -> list:
@@ -150,7 +190,7 @@ def generic_kinds() -> list:
 
 
 def _plan_generic(config: Config, objects: Mapping[str, Sequence] | None, *, prune: bool, wanted,
-                  force_replace: Collection[str]):
+                  force_replace: Collection[str], resend: Collection[str] = (), held=None):
     """The generic engine's part of the plan, or None when no such kind is declared or listed."""
     if not config.objects and not objects:
         return None
@@ -159,10 +199,11 @@ def _plan_generic(config: Config, objects: Mapping[str, Sequence] | None, *, pru
     desired = {key: list(entries) for key, entries in config.objects.items()}  # all: references resolve
     remote = {key: list(items) for key, items in (objects or {}).items()}
     plan = plan_objects(generic_kinds(), desired, remote, prune=prune, in_scope=config.settings.in_scope,
-                        force_replace=force_replace)
+                        prefix=config.settings.name_prefix, force_replace=force_replace, resend=resend,
+                        removed=config.removed_names, held=held)
     return ObjectPlan(tuple(c for c in plan.changes if wanted(c.name)), tuple(
         (k, r) for k, r in plan.unmanaged if wanted(getattr(r, "name", "") or "")), plan.errors, plan.warnings,
-        plan.ids, plan.creating)
+        plan.ids, plan.creating, tuple((n, a) for n, a in plan.uncompared if wanted(n)))
 
 
 def _no_such_target(name: str, declared: list[str], path: str) -> str:

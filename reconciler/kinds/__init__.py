@@ -98,6 +98,8 @@ class Kind(Protocol):
 REGISTRY: tuple[tuple[str, str], ...] = (
     ("reconciler.kinds.replicas.kind", "REPLICAS"),
     ("reconciler.kinds.personas.kind", "PERSONAS"),
+    ("reconciler.kinds.pronunciation_dictionaries.kind", "DICTIONARIES"),
+    ("reconciler.kinds.tools.kind", "TOOLS"),
 )
 
 

@@ -133,11 +133,11 @@ def plan_document(plan: Plan, *, file: str) -> dict:
             {
                 "action": c.action.value,
                 "name": redact_text(c.name),
-                "replica_id": c.replica_id,
+                "replica_id": redact_text(c.replica_id),
                 "reason": redact_text(c.reason),
                 "before": _redact_attrs(c.before),
                 "after": _redact_attrs(c.after),
-                **({"phase": c.phase or "create", "successor_id": c.successor_id}
+                **({"phase": c.phase or "create", "successor_id": redact_text(c.successor_id)}
                    if c.action is Action.REPLACE else {}),
                 **(_persona_fields(c) if c.kind == "personas" else _object_fields(c) if c.kind != "replicas"
                    else {}),
@@ -145,17 +145,17 @@ def plan_document(plan: Plan, *, file: str) -> dict:
             for c in plan.changes
         ],
         "pending": [
-            {"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status,
+            {"name": redact_text(r.name), "replica_id": redact_text(r.replica_id), "status": r.status,
              "progress": r.progress_percent, **({"phase": "preview"} if r.preview else {})}
             for r in plan.pending
         ],
         # remote names are untrusted: one may be a presigned URL or the key itself (found by the API fuzz test)
         "unmanaged": [_replica_row(r) for r in plan.unmanaged],
-        "forgotten": [{"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status}
+        "forgotten": [{"name": redact_text(r.name), "replica_id": redact_text(r.replica_id), "status": r.status}
                       for r in plan.forgotten],
-        **({"forgotten_personas": [{"name": redact_text(p.name or ""), "persona_id": p.persona_id}
+        **({"forgotten_personas": [{"name": redact_text(p.name or ""), "persona_id": redact_text(p.persona_id)}
                                    for p in plan.forgotten_personas]} if plan.forgotten_personas else {}),
-        **({"unmanaged_personas": [{"name": redact_text(p.name), "persona_id": p.persona_id}
+        **({"unmanaged_personas": [{"name": redact_text(p.name), "persona_id": redact_text(p.persona_id)}
                                    for p in plan.unmanaged_personas],
             "uncompared": [{"name": redact_text(n), "attributes": list(a)} for n, a in plan.uncompared]}
            if plan.unmanaged_personas or plan.uncompared else {}),
@@ -189,7 +189,7 @@ def _persona_fields(c: Change) -> dict:
     """A persona change's extra keys: the nested diff (secrets masked), what could not be compared."""
     return {
         "kind": "personas",
-        "persona_id": c.persona_id,
+        "persona_id": redact_text(c.persona_id),
         "diff": [{"path": p, "before": _redact_deep(old), "after": _redact_deep(new)} for p, old, new in c.diff],
         "uncomparable": list(c.uncomparable),
         **({"default_replica": c.ref_replica} if c.ref_replica else {}),
@@ -200,12 +200,12 @@ def _persona_fields(c: Change) -> dict:
 
 def _object_fields(c: Change) -> dict:
     """A generic kind's change (reconciler.engine.objects): its kind, the object's id, the nested diff."""
-    return {"kind": c.kind, "object_id": c.object_id,
+    return {"kind": c.kind, "object_id": redact_text(c.object_id),
             "diff": [{"path": p, "before": _redact_deep(old), "after": _redact_deep(new)} for p, old, new in c.diff]}
 
 
 def _replica_row(r: RemoteReplica) -> dict:
-    return {"name": redact_text(r.name), "replica_id": r.replica_id, "status": r.status}
+    return {"name": redact_text(r.name), "replica_id": redact_text(r.replica_id), "status": r.status}
 
 
 class _Rows:

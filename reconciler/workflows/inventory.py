@@ -8,20 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
+HOLDERS = "personas"  # listed with the generic kinds when the file declares none: what they hold is never pruned
+
 
 def object_inventory(client, config) -> dict[str, list[Any]]:
-    """kind key -> the listed objects, for every generic kind the file declares."""
+    """kind key -> the listed objects, for every generic kind the file declares; and, when the file declares
+    such kinds but no persona, the account's personas under :data:`HOLDERS` (an object a persona holds is
+    never pruned; the file does not manage those personas)."""
     from reconciler.engine.planner import generic_kinds
 
-    todo = [k for k in generic_kinds() if k.key in config.objects]
-    if not todo:
+    jobs = {k.key: (lambda k=k: k.list(client)) for k in generic_kinds() if k.key in config.objects}
+    if jobs and not getattr(config, "personas", ()):
+        jobs[HOLDERS] = lambda: client.list_personas()
+    if not jobs:
         return {}
-    if len(todo) == 1:
-        return {todo[0].key: todo[0].list(client)}
+    if len(jobs) == 1:
+        return {key: job() for key, job in jobs.items()}
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="inventory") as pool:
-        futures = {k.key: pool.submit(k.list, client) for k in todo}
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="inventory") as pool:
+        futures = {key: pool.submit(job) for key, job in jobs.items()}
         return {key: f.result() for key, f in futures.items()}  # the first error (in kind order) is raised
 
 
@@ -29,4 +35,30 @@ def known_ids(kinds_objects: dict[str, list[Any]]) -> dict[str, set[str]]:
     """kind key -> the ids listed (the executor's re-check baseline)."""
     from reconciler.kinds import kind
 
-    return {key: {kind(key).remote_id(o) for o in objs} for key, objs in kinds_objects.items()}
+    return {key: {kind(key).remote_id(o) for o in objs} for key, objs in kinds_objects.items() if key != HOLDERS}
+
+
+def all_inventories(client, config) -> tuple[list[Any], list | None, dict[str, list[Any]]]:
+    """``workflow.inventories`` (replicas, personas) and :func:`object_inventory`, all at the same time: every
+    kind's listing goes out concurrently with the others. An error of the replicas' listing wins."""
+    import threading
+
+    from reconciler.workflows.workflow import inventories
+
+    got: dict[str, Any] = {}
+
+    def objects() -> None:
+        try:
+            got["objects"] = object_inventory(client, config)
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+            got["error"] = e
+
+    thread = threading.Thread(target=objects, name="object-inventory", daemon=True)
+    thread.start()
+    try:
+        remote, personas = inventories(client, config)
+    finally:
+        thread.join()
+    if "error" in got:
+        raise got["error"]
+    return remote, personas, got["objects"]

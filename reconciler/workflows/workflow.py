@@ -21,7 +21,7 @@ from reconciler.engine.models import Action, Config, Plan
 from reconciler.errors import PlanError
 from reconciler.exitcodes import CHANGES, ERROR, FAILED, OK, TIMEOUT
 from reconciler.kinds.replicas.models import RemoteReplica
-from reconciler.workflows.inventory import known_ids, object_inventory
+from reconciler.workflows.inventory import all_inventories, known_ids
 
 
 @dataclass
@@ -152,8 +152,8 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
     from reconciler.engine import planfile
     from reconciler.views import render
 
-    remote, personas = inventories(client, config)
-    result = checked_plan(config, remote, opts, personas, object_inventory(client, config))
+    remote, personas, objects = all_inventories(client, config)
+    result = checked_plan(config, remote, opts, personas, objects)
     if fmt == "json":
         console.out(render.plan_json(result, file=file), nl=False)
     elif fmt == "markdown":
@@ -225,8 +225,7 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
     (refused if anything differs); ``confirm``: asks the user, None when approved in advance."""
     from reconciler.views import render
 
-    remote, personas = inventories(client, config)
-    objects = object_inventory(client, config)
+    remote, personas, objects = all_inventories(client, config)
     listed_at = time.monotonic()
     result = checked_plan(config, remote, opts, personas, objects)
     if saved is not None:
@@ -246,8 +245,7 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
                 console.err("Apply cancelled; nothing was changed.")
                 return Outcome(ERROR, plan=result)
             if time.monotonic() - listed_at > 2:
-                remote, personas = inventories(client, config)
-                objects = object_inventory(client, config)
+                remote, personas, objects = all_inventories(client, config)
                 if not same_changes(make_plan(config, remote, opts, personas, objects), result):
                     raise PlanError(["the replicas on the account changed while you were confirming; "
                                      "nothing was changed; run apply again to see the new plan"])
@@ -554,13 +552,15 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
 def status(config: Config, client, console: Console, *, fmt: str = "text") -> Outcome:
     from reconciler.engine.resolver import status_rows
     from reconciler.views import render
+    from reconciler.workflows import objects_io
 
-    remote, personas = inventories(client, config)
+    remote, personas, objects = all_inventories(client, config)
     rows = status_rows(config, remote)
     prows = persona_status_rows(config, personas) if personas is not None else []
+    orows = objects_io.status_rows(config, objects)
     rollout = rollout_status(config, remote, personas, rows)
     if fmt == "json":
-        console.out(render.status_json(rows, prows), nl=False)
+        console.out(objects_io.with_objects(render.status_json(rows, prows), orows), nl=False)
     else:
         console.out(render.status_text(rows, color=console.color, rollout=rollout), nl=False)
         if prows:
@@ -571,6 +571,8 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
                 where = r["persona_id"] or "absent" if r["managed"] else f"{r['persona_id']} (unmanaged)"
                 replica = f"  default_replica_id {r['default_replica_id']}" if r["default_replica_id"] else ""
                 console.out(escape_control(redact_text(f"  {r['name']}  {where}{replica}") or ""))
+        for line in objects_io.status_lines(orows):
+            console.out(line)
     return Outcome(OK)
 
 
@@ -610,10 +612,13 @@ def persona_status_rows(config: Config, personas) -> list[dict]:
 def output(config: Config, client, console: Console, *, fmt: str = "text", allow_partial: bool = False) -> Outcome:
     from reconciler.engine.resolver import ready_outputs
     from reconciler.errors import UsageError
+    from reconciler.workflows import objects_io
     from reconciler.workflows.export import format_outputs
 
-    ready, notes = ready_outputs(config, inventory(client, config))
-    personas = persona_inventory(client, config)
+    remote, personas, objects = all_inventories(client, config)
+    ready, notes = ready_outputs(config, remote)
+    object_ids, object_notes = objects_io.output_ids(config, objects)
+    notes += object_notes
     persona_ids: dict[str, str] = {}
     if personas is not None:
         from reconciler.engine.resolver import persona_outputs
@@ -633,10 +638,10 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
 
             text = format_outputs(ready, fmt) + "".join(
                 f"{env_name(n).replace('TAVUS_REPLICA_', 'TAVUS_PERSONA_', 1)}={persona_ids[n]}\n"
-                for n in sorted(persona_ids))
+                for n in sorted(persona_ids)) + "".join(f"{n}={i}\n" for n, i in sorted(object_ids.items()))
         else:  # a persona shares the map; one named like a replica is listed as persona:NAME
             text = format_outputs({**ready, **{(f"persona:{n}" if n in ready else n): pid
-                                               for n, pid in persona_ids.items()}}, fmt)
+                                               for n, pid in persona_ids.items()}, **object_ids}, fmt)
         console.out(text, nl=False)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -661,7 +666,11 @@ def export(client, console: Console, *, output_file: str | None, name_prefix: st
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text, warnings = export_yaml(remote, source=source, when=when, version=version, name_prefix=name_prefix,
                                  include_system=include_system, personas=personas, **schema_ref)
-    for w in warnings:
+    from reconciler.workflows import objects_io
+
+    sections, more = objects_io.export_sections(client, name_prefix)
+    text += objects_io.sections_yaml(sections)
+    for w in [*warnings, *more]:
         console.err(f"warning: {w}")
     if not output_file:
         console.out(text, nl=False)

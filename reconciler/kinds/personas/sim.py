@@ -1,6 +1,6 @@
 """The simulator's personas and conversations (``/v2/personas*``, ``/v2/conversations*``), as documented.
 
-Reached from :meth:`reconciler.sim.simulator.Simulator._api` after auth and the shared fault injection (latency,
+Reached through the one route registry (``reconciler.sim.routes``) after auth and the shared fault injection (latency,
 5xx, 429, rate limit, dropped and 504'd creates), so those faults apply here too. Switches (both readings of
 the docs), set with :func:`configure`:
 
@@ -17,7 +17,6 @@ discards the draft and says so (``discarded_maker_changes: true``).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import threading
@@ -25,7 +24,14 @@ import time
 import uuid
 from typing import Any
 
+from reconciler.sim.patch import PatchError, apply_patch  # noqa: F401 - re-exported (tests)
+from reconciler.sim.routes import Faults, SimError, land, positive_int
 from reconciler.sim.sim_account import json_object
+
+COLLECTIONS = ("personas", "conversations")
+ALIASES: dict[str, tuple[str, dict[str, str]]] = {
+    "pals": ("personas", {"pal_id": "persona_id", "pal_name": "persona_name", "pal_type": "persona_type"}),
+}
 
 UNCERTAIN = ("pipeline_mode", "objectives_id", "guardrails_id")
 STOCK_PERSONAS: tuple[dict[str, Any], ...] = (
@@ -38,10 +44,6 @@ _CREATE_FIELDS = ("persona_name", "system_prompt", "pipeline_mode", "context", "
                   "document_ids", "document_tags", "objectives_id", "guardrails_id", "layers")  # the oldest docs'
 PIPELINE_MODES = ("full", "echo", "speech-to-speech")
 _SERVER_FIELDS = ("persona_id", "persona_type", "created_at", "updated_at")  # set by the server, never by a body
-
-
-class PatchError(Exception):
-    """A JSON Patch that cannot be applied (the server answers 422)."""
 
 
 def _iso(epoch: float) -> str:
@@ -146,23 +148,32 @@ def check_route(parts: list[str], error: type) -> tuple[str, ...]:
     return allowed
 
 
-def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes, *, late: float,
-          drop: bool, error: type, drop_error: type, positive_int: Any) -> tuple[int, Any, str, dict[str, str]]:
-    """The hook from the simulator's ``_api`` (faults drawn there): a 504'd create still lands ``late``
-    seconds later, a dropped create is carried out and its answer lost."""
-    if late:
-        def later() -> None:
-            with contextlib.suppress(Exception):
-                handle(sim, method, parts, query, body, error, positive_int)
+def allowed(parts: list[str]) -> tuple[str, ...]:
+    """The route registry's hook (``reconciler.sim.routes``): the methods a path allows."""
+    return check_route(parts, SimError)
 
-        timer = threading.Timer(late, later)
-        timer.daemon = True
-        timer.start()
-        raise error(504, "gateway timeout")
-    status, payload = handle(sim, method, parts, query, body, error, positive_int)
-    if drop:
-        raise drop_error()
+
+def route(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes,
+          faults: Faults) -> tuple[int, Any, str, dict[str, str]]:
+    """The route registry's hook (faults drawn there): a 504'd create still lands ``late`` seconds later, a
+    dropped create is carried out and its answer lost (``slow_create`` is the replicas' only)."""
+    status, payload = land(faults, lambda: handle(sim, method, parts, query, body, SimError, positive_int),
+                           slow=False)
     return status, b"" if payload is None else payload, "application/json", {}
+
+
+def control(sim: Any, method: str, parts: list[str], body: bytes) -> tuple[int, Any] | None:
+    """``POST /_sim/personas/{id}/draft``: leave an unpublished editor draft on a persona (issue 25): its
+    PATCHes answer 409."""
+    if not (method == "POST" and len(parts) == 5 and parts[2] == "personas" and parts[4] == "draft"):
+        return None
+    from urllib.parse import unquote
+
+    try:
+        leave_draft(sim, unquote(parts[3]))
+    except KeyError:
+        return 404, {"message": f"no persona {parts[3]}"}
+    return 200, {"message": "draft left", "persona_id": parts[3]}
 
 
 def handle(sim: Any, method: str, parts: list[str], query: dict[str, str], body: bytes, error: type,
@@ -287,100 +298,3 @@ def _conversation(sim: Any, st: Store, method: str, parts: list[str], body: byte
 
 
 # ------------------------------------------------------------------ RFC 6902
-
-
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
-def _walk(doc: Any, path: Any) -> tuple[Any, str | int]:
-    """(parent container, last key) of a JSON Pointer; PatchError when the parent does not exist."""
-    if not isinstance(path, str) or (path and not path.startswith("/")):
-        raise PatchError(f"bad path {path!r}")
-    if path == "":
-        raise PatchError("the whole document cannot be replaced")
-    tokens = [_unescape(t) for t in path.split("/")[1:]]
-    cur = doc
-    for t in tokens[:-1]:
-        cur = _child(cur, t)
-    last = tokens[-1]
-    if isinstance(cur, list):
-        if last == "-":
-            return cur, len(cur)
-        if not last.isdigit() or (last != "0" and last.startswith("0")):
-            raise PatchError(f"bad array index {last!r}")
-        return cur, int(last)
-    if not isinstance(cur, dict):
-        raise PatchError(f"{path} has no parent object")
-    return cur, last
-
-
-def _child(cur: Any, token: str) -> Any:
-    if isinstance(cur, dict) and token in cur:
-        return cur[token]
-    if isinstance(cur, list) and token.isdigit() and int(token) < len(cur):
-        return cur[int(token)]
-    raise PatchError(f"no {token!r}")
-
-
-def _get(doc: Any, path: str) -> Any:
-    parent, key = _walk(doc, path)
-    if isinstance(parent, list):
-        if not isinstance(key, int) or key >= len(parent):
-            raise PatchError(f"no {path}")
-        return parent[key]
-    if key not in parent:
-        raise PatchError(f"no {path}")
-    return parent[key]
-
-
-def _add(doc: Any, path: str, value: Any) -> None:
-    parent, key = _walk(doc, path)
-    if isinstance(parent, list):
-        if key > len(parent):
-            raise PatchError(f"index out of range in {path}")
-        parent.insert(key, value)
-    else:
-        parent[key] = value
-
-
-def _remove(doc: Any, path: str) -> Any:
-    value = _get(doc, path)
-    parent, key = _walk(doc, path)
-    del parent[key]
-    return value
-
-
-def apply_patch(doc: dict[str, Any], ops: Any) -> dict[str, Any]:
-    """A patched deep copy of ``doc`` (all or nothing); PatchError on any bad or failing operation."""
-    if not isinstance(ops, list):
-        raise PatchError("a JSON Patch is an array")
-    out = copy.deepcopy(doc)
-    for op in ops:
-        if not isinstance(op, dict) or not isinstance(op.get("op"), str):
-            raise PatchError("an operation is an object with 'op'")
-        kind, path = op["op"], op.get("path")
-        if kind in ("add", "replace", "test") and "value" not in op:
-            raise PatchError(f"{kind} needs a value")
-        if kind == "add":
-            _add(out, path, copy.deepcopy(op["value"]))
-        elif kind == "remove":
-            _remove(out, path)
-        elif kind == "replace":
-            _get(out, path)
-            parent, key = _walk(out, path)
-            parent[key] = copy.deepcopy(op["value"])
-        elif kind in ("move", "copy"):
-            source = op.get("from")
-            if not isinstance(source, str):
-                raise PatchError(f"{kind} needs 'from'")
-            if kind == "move" and (path == source or str(path).startswith(source + "/")):
-                raise PatchError("cannot move a value into itself")
-            value = _remove(out, source) if kind == "move" else copy.deepcopy(_get(out, source))
-            _add(out, path, value)
-        elif kind == "test":
-            if _get(out, path) != op["value"] or type(_get(out, path)) is not type(op["value"]):
-                raise PatchError(f"test failed at {path}")
-        else:
-            raise PatchError(f"unknown op {kind!r}")
-    return out

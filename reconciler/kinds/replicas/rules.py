@@ -23,6 +23,12 @@ TRAINING_FIELDS = ("train_video_url", "train_image_url")
 IDENTITY_FIELDS = ("name", "replica_id")
 
 
+def _declares_a_kind(root: dict) -> bool:
+    from reconciler.kinds import registered
+
+    return any(k.key in root for k in registered())
+
+
 class ReplicaRules:
     """The semantic rules of ``replicas:``, one per function, run for every entry; builds DesiredReplica."""
 
@@ -36,8 +42,11 @@ class ReplicaRules:
         defaults = root.get("defaults") if isinstance(root.get("defaults"), dict) else {}
         defaults = {k: v for k, v in defaults.items() if k in DEFAULT_FIELDS}
         self._default_warnings(defaults)
-        replicas = root.get("replicas")
+        replicas = root.get("replicas", [])  # a file may declare any subset of the kinds (issue 27)...
         if not isinstance(replicas, list):
+            return None
+        if not _declares_a_kind(root):  # ...but at least one
+            self.diags.error(self.doc.at(()), "missing required field 'replicas'")
             return None
         names: dict[str, int] = {}
         ids: dict[str, int] = {}

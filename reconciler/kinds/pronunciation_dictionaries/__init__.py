@@ -1,0 +1,1 @@
+"""Pronunciation dictionaries (``/v2/pronunciation-dictionaries``), cited by a persona's ``layers.tts``."""

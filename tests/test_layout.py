@@ -1,0 +1,149 @@
+"""Issue 26: the shape of the code, enforced. No module over 500 lines (cli modules 350), every module with a
+test mirror, ruff's C901 at 12 configured, and the product never imports the simulator.
+
+The modules other helpers are still rewriting (cli, engine, kinds except kinds/*/sim.py, workflows, views) are
+xfail(strict=False) here; the integrator removes IN_PROGRESS after the merge."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "reconciler"
+TESTS = ROOT / "tests"
+MAX_LINES, MAX_CLI_LINES = 500, 350
+IN_PROGRESS = ("cli/", "engine/", "kinds/", "workflows/", "views/")  # TEMPORARY: see the module docstring
+REASON = "issue 26: being rewritten by another helper in parallel; the integrator removes this xfail"
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+def is_sim(r: str) -> bool:
+    """The simulator: reconciler/sim/ and every kind's sim.py."""
+    parts = r.split("/")
+    return parts[0] == "sim" or (parts[0] == "kinds" and len(parts) == 3 and parts[2] == "sim.py")
+
+
+def in_progress(r: str) -> bool:
+    return r.startswith(IN_PROGRESS) and not is_sim(r)
+
+
+def cases(paths: list[Path]) -> list:
+    return [pytest.param(p, id=rel(p), marks=[pytest.mark.xfail(strict=False, reason=REASON)]
+                         if in_progress(rel(p)) else []) for p in paths]
+
+
+def mirror(r: str) -> str:
+    """tests/test_<basename>.py; kinds/<kind>/<m>.py -> test_<kind>_<m>.py; a package's __init__ -> its name."""
+    parts = r[:-3].split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    if parts[0] == "kinds" and len(parts) == 3:
+        return f"test_{parts[1]}_{parts[2]}.py"
+    return f"test_{parts[-1] if parts else 'reconciler'}.py"
+
+
+def has_code(path: Path) -> bool:
+    """A module with a function or a class (an ``__init__`` that only names the package needs no test)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) for n in ast.walk(tree))
+
+
+@pytest.mark.parametrize("path", cases(modules()))
+def test_no_module_is_too_long(path):
+    limit = MAX_CLI_LINES if rel(path).startswith("cli/") else MAX_LINES
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= limit, f"reconciler/{rel(path)} has {lines} lines (at most {limit})"
+
+
+@pytest.mark.parametrize("path", cases([p for p in modules() if p.name != "__main__.py" and has_code(p)]))
+def test_every_module_has_its_test_mirror(path):
+    assert (TESTS / mirror(rel(path))).is_file(), f"reconciler/{rel(path)} has no tests/{mirror(rel(path))}"
+
+
+def test_mirror_names():
+    assert mirror("api/client.py") == "test_client.py"
+    assert mirror("kinds/replicas/kind.py") == "test_replicas_kind.py"
+    assert mirror("kinds/__init__.py") == "test_kinds.py"
+    assert mirror("cli/__init__.py") == "test_cli.py"
+
+
+def ruff_lint() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]["lint"]
+
+
+def test_complexity_limit_is_configured():
+    lint = ruff_lint()
+    assert "C90" in lint["select"] or "C901" in lint["select"]
+    assert lint["mccabe"]["max-complexity"] == 12
+
+
+@pytest.mark.xfail(strict=False, reason=REASON)
+def test_no_complexity_exemptions():
+    ignored = {f for f, codes in ruff_lint().get("per-file-ignores", {}).items() if {"C90", "C901"} & set(codes)}
+    assert not ignored, f"C901 is switched off for {sorted(ignored)}"
+
+
+def sim_imports(path: Path) -> list[tuple[str, str | None]]:
+    """(imported module, enclosing function or None) for every import of the simulator in ``path``."""
+    found: list[tuple[str, str | None]] = []
+
+    def visit(node: ast.AST, function: str | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            names: list[str] = []
+            if isinstance(child, ast.Import):
+                names = [a.name for a in child.names]
+            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                names = [child.module] + [f"{child.module}.{a.name}" for a in child.names]
+            found.extend((n, function) for n in names if is_sim_module(n))
+            inner = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+            visit(child, inner)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), None)
+    return found
+
+
+def is_sim_module(name: str) -> bool:
+    parts = name.split(".")
+    return parts[:2] == ["reconciler", "sim"] or (parts[:2] == ["reconciler", "kinds"] and parts[3:4] == ["sim"])
+
+
+def test_sim_module_names():
+    assert is_sim_module("reconciler.sim.simulator") and is_sim_module("reconciler.kinds.documents.sim")
+    assert not is_sim_module("reconciler.kinds.documents.kind") and not is_sim_module("reconciler.simple")
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if not is_sim(rel(p))], ids=rel)
+def test_the_product_never_imports_the_simulator(path):
+    """Only the CLI's ``simulator``/``demo`` commands may, inside the command's function."""
+    for name, function in sim_imports(path):
+        allowed = rel(path).startswith("cli/") and function is not None and (
+            "sim" in function or "demo" in function)
+        assert allowed, f"reconciler/{rel(path)} imports {name} (in {function or 'the module'})"
+
+
+def test_importing_every_product_module_loads_no_simulator_module():
+    """The import graph, run: every product module imported in a fresh interpreter, and no simulator module is
+    then loaded (a static check misses an import made through another module)."""
+    names = [("reconciler." + rel(p)[:-3].replace("/", ".")).removesuffix(".__init__") for p in modules()
+             if not is_sim(rel(p)) and p.name != "__main__.py"]
+    code = ("import importlib, sys\n"
+            f"for n in {names!r}: importlib.import_module(n)\n"
+            "bad = sorted(m for m in sys.modules if m.startswith('reconciler.sim') or "
+            "(m.startswith('reconciler.kinds.') and m.endswith('.sim')))\n"
+            "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "", f"product imports load the simulator: {out.stdout.strip()}"
