@@ -12,6 +12,7 @@ import importlib.resources
 import json
 from typing import Any
 
+from reconciler.engine.checks import invisible_in as _invisible_in  # noqa: F401 - kinds/pronunciation_dictionaries imports it
 from reconciler.engine.checks import plain_name
 from reconciler.engine.models import (
     DEFAULT_MASS_MIN_CHANGES,
