@@ -317,9 +317,10 @@ def _import_ms(module: str) -> float:
 
 
 def bench_render(n: int) -> list[tuple[str, float, str]]:
-    from reconciler.engine.models import Config, RemoteReplica, Settings
+    from reconciler.engine.models import Config, Settings
     from reconciler.engine.planner import compute_plan
     from reconciler.engine.resolver import status_rows
+    from reconciler.kinds.replicas.models import RemoteReplica
     from reconciler.views import render
 
     remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4")
@@ -340,8 +341,9 @@ def bench_render(n: int) -> list[tuple[str, float, str]]:
 
 def bench_cpu(tmp: Path, n: int) -> list[tuple[str, float, str]]:
     from reconciler.engine.config import load_config
-    from reconciler.engine.models import Config, DesiredReplica, RemoteReplica, Settings
+    from reconciler.engine.models import Config, Settings
     from reconciler.engine.planner import compute_plan
+    from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
     desired = tuple(DesiredReplica(f"cpu-{i:05d}", train_video_url=f"https://v/{i}.mp4", synthetic=True)
                     for i in range(n))
@@ -388,7 +390,8 @@ jsonschema.validate(doc, json.load(open("schemas/replicas.schema.json")))"""
 # the render figures, run in a process of the tree measured (so --before times the old renderers)
 _RENDER = """import statistics, sys, time
 from reconciler.views import render
-from reconciler.engine.models import Config, RemoteReplica, Settings
+from reconciler.engine.models import Config, Settings
+from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.engine.planner import compute_plan
 from reconciler.engine.resolver import status_rows
 n = int(sys.argv[1])

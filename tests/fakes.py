@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from reconciler.engine.models import RemoteReplica
 from reconciler.engine.waiter import Waiter
 from reconciler.errors import ApiError, BadRequestError, NotFoundError
+from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.views.progress import LineReporter
 
 

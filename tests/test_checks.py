@@ -1,71 +1,43 @@
-"""``plan --check`` (reconciler/engine/checks.py): every created or changed object of a checkable kind is
-validated by the API, one request each; a refusal is an error naming it; nothing else is asked."""
+"""reconciler.engine.checks: the URL, name and ${VAR} checks every kind's rules share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import pytest
 
-from reconciler.engine.checks import WithCheck, check_changes
-from reconciler.engine.kind import has
-from reconciler.errors import RetriesExhaustedError
-from reconciler.kinds.objectives.kind import OBJECTIVES
+from reconciler.engine.checks import ONLY_VAR, invisible_in, plain, plain_name, show_url, url_problem
 
 
-@dataclass(frozen=True)
-class C:
-    action: str
-    name: str
-    kind: str
-    desired: Any = None
+@pytest.mark.parametrize("url, problem", [
+    ("https://v.example.com/a.mp4", None),
+    ("http://v.example.com:8080/a.mp4", None),
+    ("https://v.example.com/a b.mp4", "must not contain spaces or control characters"),
+    ("ftp://v.example.com/a.mp4", "must be an http:// or https:// URL"),
+    ("https:///a.mp4", "has no host"),
+    ("https://v..example.com/a.mp4", "has an empty label in its host name"),
+    ("https://v.example.com:99999/a.mp4", "is not a valid URL"),
+])
+def test_url_problem(url, problem):
+    assert url_problem(url) == problem
 
 
-class Checkable:
-    key, noun = "sets", "set"
-
-    def __init__(self, verdicts):
-        self.verdicts, self.asked = verdicts, []
-
-    def check(self, client, desired):
-        self.asked.append(desired)
-        verdict = self.verdicts[desired]
-        if isinstance(verdict, Exception):
-            raise verdict
-        return verdict
+def test_show_url_hides_a_presigned_signature():
+    shown = show_url("https://b.s3.amazonaws.com/a.mp4?X-Amz-Signature=deadbeefcafe&X-Amz-Credential=k")
+    assert "deadbeefcafe" not in shown and shown.startswith("'https://b.s3.amazonaws.com/a.mp4")
 
 
-class Plain:
-    key, noun = "plain", "plain"
+def test_invisible_in_names_the_character_and_its_position():
+    assert invisible_in("acme\u200banna") == "U+200B ZERO WIDTH SPACE at position 5"
+    assert invisible_in("acme-anna") is None
 
 
-def test_only_created_changed_or_replaced_objects_of_checkable_kinds_are_asked():
-    k = Checkable({"a": None, "b": "loops without allow_loops", "c": None})
-    changes = [C("create", "a", "sets", "a"), C("update", "b", "sets", "b"), C("replace", "c", "sets", "c"),
-               C("delete", "d", "sets", None), C("create", "p", "plain", "p")]
-    errors, checked = check_changes([k, Plain()], changes, client=None)
-    assert k.asked == ["a", "b", "c"]
-    assert checked == [("sets", "a"), ("sets", "b"), ("sets", "c")]
-    assert errors == ["set b: the API refuses it (--check): loops without allow_loops"]
+@pytest.mark.parametrize("name, plain_enough", [("acme-anna", True), ("", False), (" a", False), ("a\x07", False),
+                                                ("x" * 129, False), (3, False)])
+def test_plain_name(name, plain_enough):
+    assert plain_name(name) is plain_enough
 
 
-def test_a_check_that_cannot_be_made_is_an_error():
-    k = Checkable({"a": RetriesExhaustedError("503 after 4 attempts")})
-    errors, checked = check_changes([k], [C("create", "a", "sets", "a")], client=None)
-    assert checked == [] and errors == ["set a: could not be checked (--check): 503 after 4 attempts"]
-
-
-def test_objectives_sets_are_checkable_and_guardrails_are_not():
-    from reconciler.kinds.guardrails.kind import GUARDRAILS
-
-    assert has(OBJECTIVES, WithCheck) and not has(GUARDRAILS, WithCheck)
-
-
-def test_checked_adds_the_refusals_to_the_plans_errors():
-    from reconciler.engine.checks import checked
-    from reconciler.engine.models import Plan
-
-    k = Checkable({"b": "no"})
-    plan = Plan(changes=(C("create", "b", "sets", "b"),), errors=("earlier",))
-    out = checked(plan, None, [k])
-    assert out.errors == ("earlier", "set b: the API refuses it (--check): no") and out.checked == (("sets", "b"),)
-    assert Plan().checked is None  # without --check: absent from the plan's JSON
+def test_only_var_and_plain():
+    assert ONLY_VAR.match("${OPENAI_KEY}") and not ONLY_VAR.match("sk-${OPENAI_KEY}")
+    located = {"a": [{"b": 1}]}
+    copy = plain(located)
+    assert copy == located and copy["a"] is not located["a"]

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from reconciler.api.client import TavusClient
 from reconciler.engine.config import parse_config
-from reconciler.engine.models import RemoteReplica
 from reconciler.engine.planner import compute_plan
 from reconciler.engine.resolver import status_rows
 from reconciler.errors import ReconcilerError
+from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.views import render
 
 KEY = "fuzz-secret-key-00112233"

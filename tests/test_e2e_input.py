@@ -255,8 +255,8 @@ def test_consent_rules():
 
 
 def test_models_are_compared_only_when_declared():
-    from reconciler.engine.models import RemoteReplica
     from reconciler.engine.planner import compute_plan
+    from reconciler.kinds.replicas.models import RemoteReplica
 
     remote = [RemoteReplica("r1", "a", "completed", model_name="phoenix-3")]
     undeclared = parse_config(HEAD + "  - name: a\n    train_video_url: https://v/a.mp4\n    synthetic: true\n",
@@ -320,7 +320,7 @@ def test_messages_that_start_with_a_blank_line_print_a_real_one(capsys):
 
 
 def test_export_of_a_remote_name_with_invisible_characters_stays_loadable():
-    from reconciler.engine.models import RemoteReplica
+    from reconciler.kinds.replicas.models import RemoteReplica
     from reconciler.workflows.export import export_yaml
 
     text, warns = export_yaml([RemoteReplica("r1", "acme-anna\u200b", "completed")], source="s", when="w",

@@ -19,7 +19,8 @@ from reconciler.api.client import TavusClient
 from reconciler.api.limiter import OVERLOAD
 from reconciler.api.redact import escape_control
 from reconciler.engine import executor as executor_module
-from reconciler.engine.models import Action, Change, DesiredReplica, Plan
+from reconciler.engine.models import Action, Change, Plan
+from reconciler.kinds.replicas.models import DesiredReplica
 from reconciler.views.render import _attr_diff, _safe, redact_text
 
 # ------------------------------------------------------------------------------------------ end to end

@@ -79,8 +79,9 @@ def test_a_draft_held_update_does_not_stop_the_prune_unless_it_repoints_the_defa
     """Issue 25: a persona held back by an editor draft is drift a person made: the run's other stages go on
     (its deletes too); but an update that moves the persona off a replica keeps the deletes back (the persona
     still references the old one)."""
-    from reconciler.engine.models import Change, Plan, RemoteReplica
+    from reconciler.engine.models import Change, Plan
     from reconciler.errors import EditorDraftError
+    from reconciler.kinds.replicas.models import RemoteReplica
 
     class Drafted:
         def __init__(self):

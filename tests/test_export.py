@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.engine.models import Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.models import Config, Settings
 from reconciler.engine.planner import compute_plan
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 from reconciler.workflows.export import env_name, export_yaml, format_outputs, ready_outputs
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.engine.models import DesiredReplica, RemoteReplica
 from reconciler.kinds import Kind, kind, kinds
 from reconciler.kinds.replicas.kind import REPLICAS
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
 
 def test_replicas_are_the_first_kind_and_satisfy_the_interface():

@@ -3,9 +3,10 @@ changes and errors."""
 
 from __future__ import annotations
 
-from reconciler.engine.models import Action, Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.models import Action, Config, Settings
 from reconciler.engine.planner import compute_plan
 from reconciler.kinds.personas.models import DesiredPersona, RemotePersona
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
 
 def _config(personas, replicas=(), prefix=None):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from reconciler.api.client import TavusClient
 from reconciler.engine import planfile
-from reconciler.engine.models import Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.models import Config, Settings
 from reconciler.engine.planner import compute_plan
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 from reconciler.views import render
 
 

@@ -7,8 +7,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.engine.models import Action, Config, DesiredReplica, RemoteReplica, Settings
+from reconciler.engine.models import Action, Config, Settings
 from reconciler.engine.planner import compute_plan
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
 
 def desired(name, **kw):

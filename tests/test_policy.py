@@ -13,9 +13,9 @@ import pytest
 
 from reconciler.engine import policy
 from reconciler.engine.config import parse_config
-from reconciler.engine.models import RemoteReplica
 from reconciler.engine.planner import compute_plan
 from reconciler.errors import ConfigError
+from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.views import render
 from reconciler.workflows.show import plan_from_document
 

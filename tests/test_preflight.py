@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reconciler.engine.models import DesiredReplica
+from reconciler.kinds.replicas.models import DesiredReplica
 from reconciler.workflows import preflight
 
 

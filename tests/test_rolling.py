@@ -12,13 +12,14 @@ import pytest
 from e2e import API_KEY
 
 from reconciler.api.client import TavusClient
-from reconciler.engine.models import Config, DesiredReplica, Settings
+from reconciler.engine.models import Config, Settings
 from reconciler.engine.planner import compute_plan
 from reconciler.engine.rolling import Rolling
 from reconciler.engine.rollout import RolloutSettings
 from reconciler.engine.status import Phase
 from reconciler.engine.successor import parse_successor
 from reconciler.kinds.personas import sim as sim_personas
+from reconciler.kinds.replicas.models import DesiredReplica
 
 
 @pytest.fixture

@@ -41,9 +41,12 @@ def test_load_objects_calls_parse_and_skips_kinds_without_rules_or_on_the_legacy
     rules.parse = parse
     monkeypatch.setitem(sys.modules, "toykinds_pkg", pkg)
     monkeypatch.setitem(sys.modules, "toykinds_pkg.rules", rules)
+    bare = types.ModuleType("toykinds_bare")  # a kind package without a rules module
+    bare.__path__ = []
+    monkeypatch.setitem(sys.modules, "toykinds_bare", bare)
     Thing = type("Thing", (), {"__module__": "toykinds_pkg.kind", "key": "things"})
     Legacy = type("Legacy", (), {"__module__": "toykinds_pkg.kind", "key": "old", "legacy_path": True})
-    Bare = type("Bare", (), {"__module__": "reconciler.kinds.replicas.kind", "key": "bare"})
+    Bare = type("Bare", (), {"__module__": "toykinds_bare.kind", "key": "bare"})
     diags = _Diags()
     doc = _Doc({"things": [{"name": "a"}, {"name": "b"}], "old": [{"name": "x"}], "bare": [{"name": "y"}]})
     got = load_objects(doc, diags, NS(), [Thing(), Legacy(), Bare()])

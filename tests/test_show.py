@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.engine.models import Action, Change, Plan, RemoteReplica
+from reconciler.engine.models import Action, Change, Plan
+from reconciler.kinds.replicas.models import RemoteReplica
 
 
 def test_show_round_trips_a_plan_document():

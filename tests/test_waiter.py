@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fakes import FakeClient, FakeClock, _Sink, run_wait
 
-from reconciler.engine.models import RemoteReplica
 from reconciler.engine.status import Phase
 from reconciler.engine.waiter import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, GONE, Waiter
+from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.views.progress import LineReporter
 
 

@@ -83,7 +83,7 @@ def test_wait_times_out_with_exit_4(sim, client, tmp_path):
 
 def test_wait_targets_leaves_the_rollouts_names_to_it_resolves_created_ids_and_refuses_ambiguity(sim, client,
                                                                                                    tmp_path):
-    from reconciler.engine.models import RemoteReplica
+    from reconciler.kinds.replicas.models import RemoteReplica
 
     config = load_config(replicas_file(tmp_path, sim, ["acme-a", "acme-b", "acme-c"]))
     remote = [RemoteReplica("r1", "acme-a"), RemoteReplica("r9", successor_name("acme-a", "r1"), status="started")]
@@ -129,9 +129,9 @@ def test_the_replicas_and_the_personas_are_listed_at_the_same_time(tmp_path):
     have started: run one after the other, the barrier would break)."""
     import threading
 
-    from reconciler.engine.models import RemoteReplica
     from reconciler.errors import ApiError
     from reconciler.kinds.personas.models import RemotePersona
+    from reconciler.kinds.replicas.models import RemoteReplica
 
     f = tmp_path / "both.yaml"
     f.write_text("version: 1\nreplicas:\n  - name: a\n    train_video_url: https://v.example.com/a.mp4\n"

@@ -37,9 +37,9 @@ from reconciler.api.redact import redact_url, register_secret
 from reconciler.api.settle import _Creating
 from reconciler.api.tables import _PERSONAS, _REPLICAS
 from reconciler.api.transport import _NOT_MODIFIED, CONVERSATIONS_PREFIX, _Transport
-from reconciler.engine.models import RemoteReplica
 from reconciler.errors import MalformedResponseError, NotFoundError, UsageError
 from reconciler.kinds.personas.models import RemotePersona
+from reconciler.kinds.replicas.models import RemoteReplica
 
 __all__ = ["API_PREFIX", "CONVERSATIONS_PREFIX", "DEFAULT_API_URL", "IDS_PER_REQUEST", "MAX_PAGES",
            "NO_TOTAL_SECONDS", "PERSONAS_PREFIX", "Conversation", "Listing", "TableKind", "TavusClient",

@@ -17,9 +17,9 @@ from typing import Any
 
 from reconciler.api.listing import planned_pages
 from reconciler.api.tables import _REPLICAS
-from reconciler.engine.models import RemoteReplica
-from reconciler.engine.status import is_known
 from reconciler.errors import InconsistentListError, MalformedResponseError
+from reconciler.kinds.replicas.models import RemoteReplica
+from reconciler.kinds.replicas.readiness import is_known
 
 MAX_PAGES = 5000  # a listing that needs more pages than this is refused (a bogus total_count, not an account)
 NO_TOTAL_SECONDS = 60.0  # a listing without total_count is read one page at a time: at most this long

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from reconciler.api.listing import TableKind
-from reconciler.engine.models import RemoteReplica
 from reconciler.kinds.personas.kind import PERSONAS
 from reconciler.kinds.personas.models import RemotePersona
 from reconciler.kinds.replicas.kind import REPLICAS
+from reconciler.kinds.replicas.models import RemoteReplica
 
 _REPLICAS = TableKind(REPLICAS, RemoteReplica.from_api, lambda r: r.replica_id)
 _PERSONAS = TableKind(PERSONAS, RemotePersona.from_api, lambda p: p.persona_id)

@@ -16,19 +16,10 @@ from pathlib import Path
 
 from reconciler.engine.interpolate import interpolate
 from reconciler.engine.models import Config
-from reconciler.engine.validation import (
-    DEFAULT_FIELDS,
-    IDENTITY_FIELDS,
-    REPLICA_FIELDS,
-    SCHEMA_FILE,
-    TRAINING_FIELDS,
-    URL_FIELDS,
-    Semantics,
-    check_schema,
-    load_schema,
-)
+from reconciler.engine.validation import SCHEMA_FILE, Semantics, check_schema, load_schema
 from reconciler.engine.yamlpos import Builder, Diagnostics, offset_position, text_position
 from reconciler.errors import ConfigError
+from reconciler.kinds.replicas.rules import DEFAULT_FIELDS, IDENTITY_FIELDS, REPLICA_FIELDS, TRAINING_FIELDS, URL_FIELDS
 
 __all__ = ["DEFAULT_FIELDS", "IDENTITY_FIELDS", "MAX_FILE_BYTES", "REPLICA_FIELDS", "SCHEMA_FILE", "TRAINING_FIELDS",
            "URL_FIELDS", "interpolate", "load_config", "load_schema", "parse_config"]

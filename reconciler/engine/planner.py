@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from reconciler.engine.models import Action, Change, Config, DesiredReplica, Plan, RemoteReplica
+from reconciler.engine.models import Action, Change, Config, Plan
 from reconciler.engine.resolver import is_user, match_declared, resolve, undeclared  # noqa: F401 - re-exported
 from reconciler.engine.rollout import RolloutSettings, schedule
 from reconciler.engine.status import Phase
 from reconciler.engine.successor import MARK, parse_successor
 from reconciler.kinds.replicas.kind import REPLICAS
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
 
 def desired_attributes(d: DesiredReplica) -> dict[str, object]:
@@ -160,9 +161,12 @@ def _held_by_personas(config: Config, personas: Sequence | None) -> dict[str, st
             for v in value:
                 walk(v, who)
 
+    declared = {d.name for d in config.personas} | {d.persona_id for d in config.personas if d.persona_id}
     for d in config.personas:
         walk(dict(d.attributes), f"declared persona {d.name}")
     for r in personas or ():
+        if getattr(r, "name", None) in declared or getattr(r, "persona_id", None) in declared:
+            continue  # a declared persona holds what the file says after the plan (kinds/personas/plan.keep_cited)
         who = f"persona {getattr(r, 'name', '')} ({getattr(r, 'persona_id', '')})"
         walk(dict(getattr(r, "document", {}) or {}), who)
     return held

@@ -45,6 +45,11 @@ RULES: dict[str, tuple[str, str]] = {
     "no_billable_conversation": ("conversation", "converse"),  # true: `converse` refused in CI; always: anywhere
 }
 OFFLINE = tuple(n for n, (_, when) in RULES.items() if when == "offline")
+# the module whose ``check(rule, located)`` checks an offline rule: the kind's own
+OFFLINE_CHECKS = {"allowed_models": "reconciler.kinds.replicas.policy",
+                  "require_consent_video": "reconciler.kinds.replicas.policy",
+                  "llm_base_urls": "reconciler.kinds.personas.policy",
+                  "llm_keys_from_env": "reconciler.kinds.personas.policy"}
 
 
 @dataclass(frozen=True)
@@ -182,37 +187,14 @@ class Located:
 
 
 def check_offline(rules: Sequence[Rule], located: Located) -> list[Finding]:
-    """The rules that need only the file."""
+    """The rules that need only the file; each is its kind's (``kinds/<kind>/policy.py``)."""
+    import importlib
+
     found: list[Finding] = []
     for rule, on in in_force(rules):
         if not on or rule.name not in OFFLINE:
             continue
-        if rule.name == "allowed_models":
-            for name, model, mwhere, _syn, _cv, _iv, adopted, where in located.replicas:
-                if adopted:
-                    continue  # an adopted replica exists already: it is never created here
-                if model is None:
-                    found.append(_finding(rule, where, f"{name}: model_name is not declared, so the server's "
-                                          f"default would be used; declare one of: {rule.shown_value()}"))
-                elif not _matches(model, rule.value):
-                    found.append(_finding(rule, mwhere, f"{name}: model_name {model} is not allowed (allowed: "
-                                          f"{rule.shown_value()})"))
-        elif rule.name == "require_consent_video" and rule.value:
-            for name, _m, _mw, synthetic, consent_video, in_video, adopted, where in located.replicas:
-                if not adopted and not synthetic and not consent_video:
-                    how = " (consent_in_training_video is not enough here)" if in_video else ""
-                    found.append(_finding(rule, where, f"{name}: a human replica needs a consent_video_url{how}"))
-        elif rule.name == "llm_base_urls":
-            for name, base_url, bwhere, _fields in located.personas:
-                if base_url is not None and not _matches(base_url, rule.value):
-                    found.append(_finding(rule, bwhere, f"persona {name}: layers.llm.base_url {base_url} is not on "
-                                          f"the allow-list ({rule.shown_value()})"))
-        elif rule.name == "llm_keys_from_env" and rule.value:
-            for name, _b, _bw, fields in located.personas:
-                for key, as_var, where in fields:
-                    if not as_var:
-                        found.append(_finding(rule, where, f"persona {name}: layers.llm.{key} must be written as "
-                                              "${VAR} (an environment variable), not in the file"))
+        found += importlib.import_module(OFFLINE_CHECKS[rule.name]).check(rule, located)
     return found
 
 
@@ -465,42 +447,10 @@ def _clean(name: str, value: Any) -> Any:
 
 
 def load_file(path: str) -> list[Rule]:
-    """The rules of a ``--policy FILE`` (YAML with the keys of ``settings.policy``). Raises ConfigError with every
-    problem located in that file."""
-    import os
+    """The rules of a ``--policy FILE``; reading it is ``reconciler.engine.policyfile``'s (this module is pure)."""
+    from reconciler.engine.policyfile import load_file as load
 
-    from reconciler.engine.validation import check_policy_document
-    from reconciler.engine.yamlpos import Builder, Diagnostics
-    from reconciler.errors import ConfigError
-
-    try:
-        with open(path, "rb") as f:
-            data = f.read(1024 * 1024 + 1)
-    except OSError as e:
-        raise ConfigError([f"{path}: cannot read the policy file ({e.strerror or type(e).__name__})"]) from None
-    if len(data) > 1024 * 1024:
-        raise ConfigError([f"{path}: the policy file is too large (over 1 MB)"])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError([f"{path}: the policy file is not UTF-8 text"]) from None
-    diags = Diagnostics(path)
-    doc = Builder(text, diags, os.environ).build()
-    if doc is None:  # the builder words an empty or non-mapping top level for a replicas file: say it for a policy
-        shape = "a policy file is a mapping of rules (the keys of settings.policy), e.g. max_deletes: 3"
-        diags.errors = [(line, col, shape if msg.startswith(("the file is empty", "the top level must be")) else msg)
-                        for line, col, msg in diags.errors]
-        raise ConfigError(diags.render())
-    root = doc.root
-    if isinstance(root, dict) and set(root) == {"policy"}:  # also accepted: the rules under a `policy:` key
-        base: tuple = ("policy",)
-        root = root["policy"]
-    else:
-        base = ()
-    check_policy_document(doc, diags, base)
-    if diags.errors:
-        raise ConfigError(diags.render())
-    return parse_rules(root, lambda key: doc.key_at(base + (key,)), path, path)
+    return load(path)
 
 
 def validate_lines(config: Config, *, policy_only: bool = False) -> tuple[list[str], bool]:

@@ -17,9 +17,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.engine.models import Config, DesiredReplica, RemoteReplica
+from reconciler.engine.models import Config
 from reconciler.engine.status import Phase
 from reconciler.engine.successor import parse_successor
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
 
 class Found(enum.Enum):

@@ -5,7 +5,7 @@ The waiter polls; after each poll it hands the rows to :meth:`Rolling.tick`, whi
 1. finishes what trained: the successor is *verified* (``verify: smoke``: a free ``test_mode`` conversation
    with the successor, through each user persona that references the old replica, or the successor alone when
    none does), then swapped (personas re-pointed, old replica deleted, successor renamed:
-   :func:`reconciler.engine.executor.finish_replaces`);
+   :func:`reconciler.kinds.replicas.replaces.finish_replaces`);
 2. halts on a successor that failed training (it is removed: it never served), vanished, or failed
    verification (it is kept: trained, and the next run verifies it again before any swap);
 3. starts the next successors in file order while fewer than ``max_replacing`` train, never past the canary
@@ -153,7 +153,7 @@ class Rolling:
 
     def _failed(self, run: StepRun) -> None:
         """The successor failed training (removed: it never served) or vanished: the rollout halts."""
-        from reconciler.engine.executor import InFlight, finish_replaces
+        from reconciler.kinds.replicas.replaces import InFlight, finish_replaces
 
         gone = run.row.phase == GONE
         why = run.row.error_message or ("its successor was deleted by someone else" if gone else "training failed")
@@ -167,7 +167,7 @@ class Rolling:
 
     def _finish(self, run: StepRun) -> None:
         """Verify a trained successor, then swap it in (or halt, keeping the old replica serving)."""
-        from reconciler.engine.executor import InFlight, finish_replaces
+        from reconciler.kinds.replicas.replaces import InFlight, finish_replaces
 
         if run.state == TRAINED and self.settings.verify == "smoke":
             problem = verify(self.client, run.step.name, run.step.old_id, run.successor_id)
@@ -210,7 +210,7 @@ class Rolling:
             self._start(batch)
 
     def _start(self, batch: list[StepRun]) -> None:
-        from reconciler.engine.executor import start_successors
+        from reconciler.kinds.replicas.replaces import start_successors
 
         report = start_successors([r.change for r in batch], self.client, known=self.known,
                                   parallelism=self.parallelism, emit=self.emit, stop=self.stop,

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.engine.models import RemoteReplica
 from reconciler.engine.status import Phase
 from reconciler.errors import ApiError, AuthError, NotFoundError
 from reconciler.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
 from reconciler.kinds.replicas.kind import REPLICAS
+from reconciler.kinds.replicas.models import RemoteReplica
 
 GONE = "gone"
 PREVIEW_STATUS = "preview (watermarked; fine-tune running)"  # how a row in Phase.PREVIEW shows its status

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from reconciler.api.redact import redact_url
-from reconciler.engine.models import DesiredReplica
+from reconciler.kinds.replicas.models import DesiredReplica
 
 
 def missing_variables(replicas: Iterable[DesiredReplica]) -> list[str]:

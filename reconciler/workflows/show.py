@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reconciler.engine.models import Action, Change, Plan, RemoteReplica
+from reconciler.engine.models import Action, Change, Plan
+from reconciler.kinds.replicas.models import RemoteReplica
 
 
 def _remote(item: Mapping) -> RemoteReplica:

@@ -17,9 +17,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from reconciler.engine.models import Action, Config, Plan, RemoteReplica
+from reconciler.engine.models import Action, Config, Plan
 from reconciler.errors import PlanError
 from reconciler.exitcodes import CHANGES, ERROR, FAILED, OK, TIMEOUT
+from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.workflows.inventory import all_inventories, known_ids, object_inventory
 
 

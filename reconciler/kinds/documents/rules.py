@@ -130,7 +130,7 @@ class DocumentRules:
     def _rule_name(self, base: tuple, name: str, settings: Any) -> tuple[str, bool]:
         """The name is plain text (no unset ${VAR}, control or invisible character), declared once among the
         documents, in scope, not also under removed:. Returns (label, usable)."""
-        from reconciler.engine.validation import _invisible_in
+        from reconciler.engine.checks import invisible_in as _invisible_in
 
         doc, diags, i = self.doc, self.diags, base[1]
         npath, fallback = base + ("name",), f"{self.key}[{i}]"
@@ -178,7 +178,8 @@ class DocumentRules:
     def _rule_source(self, base: tuple, entry: dict, label: str, document_id: str | None) -> None:
         """document_url is required unless document_id pins an existing document; each URL is a usable http(s)
         URL (an unset ${VAR} is checked when it is set)."""
-        from reconciler.engine.validation import _show_url, _url_problem
+        from reconciler.engine.checks import show_url as _show_url
+        from reconciler.engine.checks import url_problem as _url_problem
 
         doc = self.doc
         if "document_url" not in entry and document_id is None and "document_id" not in entry:

@@ -134,7 +134,7 @@ class DictionaryRules:
                                  missing_vars=tuple(sorted(missing)), line=self.doc.at(base)[0])
 
     def _rule_name(self, base: tuple, name: str, settings: Any) -> tuple[str, bool]:
-        from reconciler.engine.validation import _invisible_in
+        from reconciler.engine.checks import invisible_in as _invisible_in
 
         doc, diags, i = self.doc, self.diags, base[1]
         npath, fallback = base + ("name",), f"{self.key}[{i}]"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from reconciler.engine.models import DesiredReplica, RemoteReplica
 from reconciler.engine.status import Phase
 from reconciler.kinds import Vocabulary
+from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
 # the one table of the replica kind's API names (issue 25): the legacy ones, which this project speaks, and the
 # newer "face" names Tavus documents (the legacy ones remain aliases). Switching is ``REPLICAS.api = FACES``.
@@ -69,8 +69,9 @@ class Replicas:
 
     @staticmethod
     def phase(remote: RemoteReplica) -> Phase:
-        """THE readiness rule (``reconciler.engine.status.replica_phase``): READY only when production-ready; a
-        phoenix-4.5 replica whose ``status`` is done but whose ``finetune_status`` is not is PREVIEW."""
+        """THE readiness rule (``reconciler.kinds.replicas.readiness.replica_phase``): READY only when
+        production-ready; a phoenix-4.5 replica whose ``status`` is done but whose ``finetune_status`` is not
+        is PREVIEW."""
         return remote.phase
 
     def not_ready(self, remote: RemoteReplica) -> str | None:
