@@ -68,6 +68,7 @@ class _Planning:
     creating: set[tuple[str, str]] = field(default_factory=set)  # (kind, declared name) created by this plan
     # blue/green kinds (reconciler.engine.bluegreen): kind -> declared name -> (old id, marked successor)
     successors: dict[str, dict[str, tuple[str, Any]]] = field(default_factory=dict)
+    index: dict[str, tuple[dict, dict]] = field(default_factory=dict)  # kind -> (by id, by name): see _index
 
 
 def plan_objects(kinds: Sequence[Any], desired: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]],
@@ -108,10 +109,24 @@ def _in_scope(p: _Planning, k, name: str) -> bool:
 
 def _match(p: _Planning, k, d) -> list[Any]:
     how, value = k.identity(d)
-    listed = p.remote.get(k.key, ())
+    by_id, by_name = _index(p, k)
     if how == "id":
-        return [r for r in listed if k.remote_id(r) == value]
-    return [r for r in listed if k.managed(r) and k.remote_name(r) == value and _in_scope(p, k, value)]
+        return list(by_id.get(value, ()))
+    return list(by_name.get(value, ())) if _in_scope(p, k, value) else []
+
+
+def _index(p: _Planning, k) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """The kind's listed objects by id and (the managed ones) by name, in listing order: built once per plan
+    (a scan per declared entry was quadratic: 13 s for 1,000 objects of each kind)."""
+    if k.key not in p.index:
+        by_id: dict[str, list[Any]] = {}
+        by_name: dict[str, list[Any]] = {}
+        for r in p.remote.get(k.key, ()):
+            by_id.setdefault(k.remote_id(r), []).append(r)
+            if k.managed(r):
+                by_name.setdefault(k.remote_name(r), []).append(r)
+        p.index[k.key] = (by_id, by_name)
+    return p.index[k.key]
 
 
 def _resolve_refs(p: _Planning, k, d) -> tuple[tuple[str, str, str, str | None], ...] | None:

@@ -158,7 +158,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
     remote, personas, objects = all_inventories(client, config)
     result = checked_plan(config, remote, opts, personas, objects)
     if check:  # plan --check: the API validates what the plan would create or change (nothing saved)
-        from reconciler.engine.checks import checked
+        from reconciler.engine.plancheck import checked
 
         result = checked(result, client)
     if fmt == "json":

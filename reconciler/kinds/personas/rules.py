@@ -89,9 +89,12 @@ class PersonaRules:
         file declares (a located error with did-you-mean otherwise); issue 27, kinds/personas/wiring.py."""
         from reconciler.kinds.personas.wiring import WIRES, WiringRules
 
-        root = self.doc.root
-        declared = {w.kind: ({e.get("name") for e in root[w.kind] if isinstance(e, dict)}
-                             if isinstance(root.get(w.kind), list) else None) for w in WIRES}
+        declared = getattr(self, "_declared", None)
+        if declared is None:  # once per file, not once per persona (quadratic: 5 s for 1,000 of each kind)
+            root = self.doc.root
+            declared = self._declared = {
+                w.kind: ({e.get("name") for e in root[w.kind] if isinstance(e, dict)}
+                         if isinstance(root.get(w.kind), list) else None) for w in WIRES}
         return WiringRules(self.sem, declared).run(base, entry, label)
 
     def _rule_name(self, base: tuple, name: str, settings: Settings, names: dict[str, int]) -> tuple[str, bool]:
