@@ -206,3 +206,19 @@ def test_a_presigned_signature_is_never_printed(sim, tmp_path):
     assert all(r.code == 0 for r in outputs), [r.all for r in outputs]
     assert not any("very-secret" in r.all for r in outputs)
     assert sim_documents.documents(sim)[0]["document_url"].endswith(secret)  # sent as declared
+
+
+def test_the_mass_change_guard_counts_document_deletes(sim, tmp_path):
+    """A prune that would delete most of the documents in scope is refused like one of replicas (issue 28's
+    guard, for every kind): nothing is deleted until --allow-mass-change says it is meant."""
+    strays = [sim_documents.add_document(sim, document_name=f"acme-stray-{i}", document_url=sim.video_url(f"{i}.pdf"))
+              for i in range(4)]
+    sim_documents.add_document(sim, document_name="acme-handbook", document_url=sim.video_url("acme-handbook.pdf"),
+                               tags=["hiring"])
+    f = _file(tmp_path, sim, _doc(sim, "acme-handbook"))
+    refused = run_cli(sim, "apply", f, "--prune", "--auto-approve", "--poll-interval", "0.1")
+    assert refused.code == 1 and "documents" in refused.all and "mass" in refused.all.lower(), refused.all
+    assert _requests(sim, "DELETE") == []
+    allowed = run_cli(sim, "apply", f, "--prune", "--auto-approve", "--allow-mass-change", "--poll-interval", "0.1")
+    assert allowed.code == 0, allowed.all
+    assert {r["path"].rsplit("/", 1)[1] for r in _requests(sim, "DELETE")} == {s["document_id"] for s in strays}

@@ -241,7 +241,8 @@ def check_plan(config: Config, plan: Plan, *, prune_flag: bool = False) -> list[
 
 
 def mass_changes(config: Config, plan: Plan, remote: Sequence, personas: Sequence | None,
-                 settings: MassChangeSettings) -> tuple[MassChange, ...]:
+                 settings: MassChangeSettings, objects: Mapping[str, Sequence] | None = None
+                 ) -> tuple[MassChange, ...]:
     """The kinds whose deletes + replaces are more than ``max_percent`` of the managed objects of that kind on
     the account, and at least ``min_changes``."""
     from reconciler.engine.resolver import is_user
@@ -254,8 +255,9 @@ def mass_changes(config: Config, plan: Plan, remote: Sequence, personas: Sequenc
         "personas": sum(1 for p in personas or () if getattr(p, "persona_type", "user") != "system"
                         and config.settings.in_scope(p.name or "")),
     }
+    existing.update(_existing_objects(config, objects))
     out = []
-    for kind in KINDS:
+    for kind in (*KINDS, *(k for k in existing if k not in KINDS)):
         mine = [c for c in plan.changes if c.kind == kind]
         deletes = sum(1 for c in mine if c.action is Action.DELETE and c.successor_id is None)
         replaces = sum(1 for c in mine if c.action is Action.REPLACE and c.phase != "rename")
@@ -263,6 +265,24 @@ def mass_changes(config: Config, plan: Plan, remote: Sequence, personas: Sequenc
         if m.changes >= settings.min_changes and m.percent > settings.max_percent:
             out.append(m)
     return tuple(out)
+
+
+def _existing_objects(config: Config, objects: Mapping[str, Sequence] | None) -> dict[str, int]:
+    """kind key -> the managed objects in scope on the account, for every kind of the generic engine the file
+    declares (documents...): their deletes and replaces count against the same threshold (issue 27)."""
+    from reconciler.engine.kind import WithScopeSpelling, has
+    from reconciler.kinds import registered
+
+    out: dict[str, int] = {}
+    prefix = config.settings.name_prefix
+    for k in registered():
+        if getattr(k, "legacy_path", False) or k.key not in (objects or {}) or k.key not in config.objects:
+            continue
+        wanted = k.scope_prefix(prefix) if prefix is not None and has(k, WithScopeSpelling) else None
+        out[k.key] = sum(1 for r in objects[k.key] if k.managed(r) and (
+            (k.remote_name(r) or "").startswith(wanted) if wanted is not None
+            else config.settings.in_scope(k.remote_name(r) or "")))
+    return out
 
 
 def mass_change_line(m: MassChange, settings: MassChangeSettings) -> str:
@@ -289,7 +309,7 @@ def prune_scope_error(config: Config) -> str:
 
 
 def check(config: Config, plan: Plan, remote: Sequence, personas: Sequence | None, *, prune_flag: bool = False,
-          allow_mass_change: bool = False) -> Plan:
+          allow_mass_change: bool = False, objects: Mapping[str, Sequence] | None = None) -> Plan:
     """``plan`` with the safety rails applied: policy findings and a refused mass change added to its errors
     (warnings for soft rules), and ``Plan.safety`` set for the renderers. Pure."""
     import dataclasses
@@ -302,7 +322,7 @@ def check(config: Config, plan: Plan, remote: Sequence, personas: Sequence | Non
     for f in findings:
         (errors if f.level == "error" else warnings).append(f.message)
     settings = config.settings.mass_change
-    mass = mass_changes(config, plan, remote, personas, settings)
+    mass = mass_changes(config, plan, remote, personas, settings, objects)
     allowed_by = "--allow-mass-change" if allow_mass_change and mass else None
     for m in mass:
         if allowed_by:

@@ -143,7 +143,7 @@ def checked_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOpti
     from reconciler.engine import policy
 
     return policy.check(config, make_plan(config, remote, opts, personas, objects), remote, personas,
-                        prune_flag=opts.prune, allow_mass_change=opts.allow_mass_change)
+                        prune_flag=opts.prune, allow_mass_change=opts.allow_mass_change, objects=objects)
 
 
 # ----------------------------------------------------------------------------------------- plan
