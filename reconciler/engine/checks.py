@@ -86,3 +86,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+def removed_names(raw: Any) -> tuple[str, ...]:
+    """The names under ``removed:`` (``NAME`` or ``{name: NAME}``): released from management, never deleted."""
+    if not isinstance(raw, list):
+        return ()
+    names = [item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None for item in raw]
+    return tuple(n for n in names if isinstance(n, str))

@@ -16,6 +16,8 @@ from importlib.resources import files
 from typing import Any
 
 from reconciler.api.redact import CONTROL_CHARS
+from reconciler.engine.checks import plain as _plain
+from reconciler.engine.checks import removed_names
 from reconciler.engine.yamlpos import short
 from reconciler.kinds.documents.models import CRAWL_KEYS, DesiredDocument
 
@@ -35,14 +37,6 @@ def parse(entries: list, ctx: Any) -> tuple[DesiredDocument, ...]:
     return DocumentRules(ctx).run(entries, ctx.settings, removed_names(ctx.doc.root.get("removed")))
 
 
-def removed_names(raw: Any) -> tuple[str, ...]:
-    """The names under ``removed:`` (``NAME`` or ``{name: NAME}``): released from management, never deleted."""
-    if not isinstance(raw, list):
-        return ()
-    names = [item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None for item in raw]
-    return tuple(n for n in names if isinstance(n, str))
-
-
 def known_fields() -> list[str]:
     return list(schema()["$defs"]["document"]["properties"])
 
@@ -50,14 +44,6 @@ def known_fields() -> list[str]:
 def _suggest(key: str, known: list[str]) -> str | None:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     return close[0] if close else None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _strings(value: Any) -> tuple[str, ...] | None:

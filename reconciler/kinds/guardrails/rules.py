@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.api.redact import CONTROL_CHARS
+from reconciler.engine.checks import plain, removed_names
 from reconciler.engine.yamlpos import short
 from reconciler.kinds.guardrails.models import _NOT_NAME, MODALITIES, NAME_RE, DesiredGuardrail, scope_prefix
 
@@ -37,14 +38,6 @@ def item_schema(package: str) -> dict:
     return fragment(package)["section"]["items"]
 
 
-def removed_names(raw: Any) -> tuple[str, ...]:
-    """The names under ``removed:`` (``NAME`` or ``{name: NAME}``): released from management, never deleted."""
-    if not isinstance(raw, list):
-        return ()
-    names = [item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None for item in raw]
-    return tuple(n for n in names if isinstance(n, str))
-
-
 def parse(entries: list, ctx: Any) -> tuple[DesiredGuardrail, ...]:
     """The loader's hook: the ``guardrails:`` entries, checked, as DesiredGuardrail."""
     root = ctx.doc.root if isinstance(ctx.doc.root, dict) else {}
@@ -55,15 +48,6 @@ def parse(entries: list, ctx: Any) -> tuple[DesiredGuardrail, ...]:
 def suggest(word: str, known: Collection[str]) -> str | None:
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return close[0] if close else None
-
-
-def plain(value: Any) -> Any:
-    """A deep copy of a located value as plain dicts and lists."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 class EntryRules:

@@ -18,6 +18,8 @@ from importlib.resources import files
 from typing import Any
 
 from reconciler.api.redact import CONTROL_CHARS
+from reconciler.engine.checks import plain as _plain
+from reconciler.engine.checks import removed_names as _removed
 from reconciler.engine.yamlpos import short
 from reconciler.kinds.pronunciation_dictionaries.models import RULE_KEYS, RULE_TYPES, DesiredDictionary
 
@@ -61,34 +63,16 @@ class _Sem:
             self.diags.warning(pos, message)
 
 
-def removed_names(root: Any) -> tuple[str, ...]:
-    """The names listed under ``removed:`` (plain strings and ``{name: ...}`` items)."""
-    items = root.get("removed") if isinstance(root, dict) else None
-    out = []
-    for item in items if isinstance(items, list) else ():
-        value = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
-        if isinstance(value, str):
-            out.append(value)
-    return tuple(out)
-
-
 def parse(entries: Any, ctx: Any) -> tuple:
     """The loader's hook (``reconciler.engine.rules``): the desired entries of ``pronunciation_dictionaries:``."""
+    root = ctx.doc.root if isinstance(ctx.doc.root, dict) else {}
     sem = getattr(ctx, "sem", None) or _Sem(ctx)
-    return DictionaryRules(sem).run(entries, ctx.settings, removed_names(ctx.doc.root))
+    return DictionaryRules(sem).run(entries, ctx.settings, _removed(root.get("removed")))
 
 
 def _suggest(key: str, known: list[str] | tuple[str, ...]) -> str | None:
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     return close[0] if close else None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 class DictionaryRules:

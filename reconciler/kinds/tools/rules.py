@@ -22,6 +22,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
+from reconciler.engine.checks import removed_names as _removed
 from reconciler.engine.yamlpos import short
 from reconciler.kinds.tools.models import AUTH_TYPES, ORIGINS, DesiredTool, sealed, secret_paths, valid_name
 
@@ -67,21 +68,11 @@ class _Sem:
             self.diags.warning(pos, message)
 
 
-def removed_names(root: Any) -> tuple[str, ...]:
-    """The names listed under ``removed:`` (plain strings and ``{name: ...}`` items)."""
-    items = root.get("removed") if isinstance(root, dict) else None
-    out = []
-    for item in items if isinstance(items, list) else ():
-        value = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
-        if isinstance(value, str):
-            out.append(value)
-    return tuple(out)
-
-
 def parse(entries: Any, ctx: Any) -> tuple:
     """The loader's hook (``reconciler.engine.rules``): the desired entries of ``tools:``."""
+    root = ctx.doc.root if isinstance(ctx.doc.root, dict) else {}
     sem = getattr(ctx, "sem", None) or _Sem(ctx)
-    return ToolRules(sem).run(entries, ctx.settings, removed_names(ctx.doc.root))
+    return ToolRules(sem).run(entries, ctx.settings, _removed(root.get("removed")))
 
 
 def scope_prefix(prefix: str | None) -> str | None:
