@@ -33,23 +33,7 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
     for r in chosen:  # API order is newest first: the first of a name is the newest
         by_name.setdefault(r.name, []).append(r)
     warnings: list[str] = []
-    entries, duplicates, stock = [], [], []
-    for name in sorted(by_name):
-        keep, *others = by_name[name]
-        clean = _visible(name) or keep.replica_id
-        if clean != name:  # a declared name may not hold invisible characters: pinned, so plan renames it
-            warnings.append(f"{keep.replica_id}: its name has invisible or control characters; exported as "
-                            f"{clean!r} (plan will rename it to that)")
-        entry = {"name": clean, "replica_id": keep.replica_id}
-        if keep.model_name in ("phoenix-3", "phoenix-4"):
-            entry["model_name"] = keep.model_name
-        entries.append(entry)
-        if keep.replica_type == "system":
-            stock.append(keep.replica_id)
-        for other in others:
-            duplicates.append((name, keep.replica_id, other))
-            warnings.append(f"{len(others) + 1} remote replicas are named {name!r}: exported {keep.replica_id} "
-                            f"(newest); {other.replica_id} is left as a comment")
+    entries, duplicates, stock = _replica_entries(by_name, warnings)
     doc: dict = {"version": 1}
     if name_prefix:
         doc["settings"] = {"prune": False, "scope": {"name_prefix": name_prefix}}
@@ -74,14 +58,42 @@ def export_yaml(remote: Sequence[RemoteReplica], *, source: str, when: str, vers
         if "\npersonas:\n" in "\n" + persona_text:
             header += ("# Personas are pinned by persona_id. Layer api_keys are never exported: set the ${VAR}s named "
                        "below.\n")
-    if duplicates:
-        # commented out so that removing the leading "# " gives entries indented like the ones above
-        body += "\n# Replicas whose name another replica already has (names must be unique in this file).\n"
-        body += "# Give one a new name and uncomment it to manage it, or delete it:\n"
-        for name, kept, other in duplicates:
-            body += (f"# - name: {escape_control(json.dumps(name, ensure_ascii=False))}   # same name as {kept}\n"
-                     f"#   replica_id: {other.replica_id}\n")
-    return header + body, warnings
+    return header + body + _duplicates_comment(duplicates), warnings
+
+
+def _replica_entries(by_name: dict[str, list[RemoteReplica]], warnings: list[str]) -> tuple[list, list, list]:
+    """(entries, duplicates, stock ids): one pinned entry per name, the newest; the others as duplicates."""
+    entries, duplicates, stock = [], [], []
+    for name in sorted(by_name):
+        keep, *others = by_name[name]
+        clean = _visible(name) or keep.replica_id
+        if clean != name:  # a declared name may not hold invisible characters: pinned, so plan renames it
+            warnings.append(f"{keep.replica_id}: its name has invisible or control characters; exported as "
+                            f"{clean!r} (plan will rename it to that)")
+        entry = {"name": clean, "replica_id": keep.replica_id}
+        if keep.model_name in ("phoenix-3", "phoenix-4"):
+            entry["model_name"] = keep.model_name
+        entries.append(entry)
+        if keep.replica_type == "system":
+            stock.append(keep.replica_id)
+        for other in others:
+            duplicates.append((name, keep.replica_id, other))
+            warnings.append(f"{len(others) + 1} remote replicas are named {name!r}: exported {keep.replica_id} "
+                            f"(newest); {other.replica_id} is left as a comment")
+    return entries, duplicates, stock
+
+
+def _duplicates_comment(duplicates: list) -> str:
+    """The replicas whose name another already has, commented out: removing the leading "# " gives entries
+    indented like the ones above."""
+    if not duplicates:
+        return ""
+    body = "\n# Replicas whose name another replica already has (names must be unique in this file).\n"
+    body += "# Give one a new name and uncomment it to manage it, or delete it:\n"
+    for name, kept, other in duplicates:
+        body += (f"# - name: {escape_control(json.dumps(name, ensure_ascii=False))}   # same name as {kept}\n"
+                 f"#   replica_id: {other.replica_id}\n")
+    return body
 
 
 PERSONA_EXPORT_FIELDS = ("system_prompt", "context", "pipeline_mode", "document_ids", "document_tags",
@@ -103,7 +115,6 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
     (system) personas are never exported; a name held by several personas is exported once (the first the API
     lists) and the others as comments, like replicas.
     """
-    import yaml
 
     chosen = [p for p in personas if p.persona_type != "system" and p.name is not None
               and (not name_prefix or p.name.startswith(name_prefix))]
@@ -120,25 +131,7 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
         if clean != name:
             warnings.append(f"persona {keep.persona_id}: its name has invisible or control characters; exported as "
                             f"{clean!r} (plan will rename it to that)")
-        entry: dict = {"name": clean, "persona_id": keep.persona_id}
-        doc = keep.document
-        rid = keep.default_replica_id
-        if rid:
-            entry["default_replica" if rid in replica_names else "default_replica_id"] = replica_names.get(rid, rid)
-        for key in PERSONA_EXPORT_FIELDS:
-            value = doc.get(key)
-            if value is None:
-                continue
-            if key == "layers":
-                value = _export_layers(value, clean, secrets, warnings)
-                if not value:
-                    continue
-            masked = _redact_values(value)
-            if masked != value:  # issue 24 #6: the Tavus key or a presigned signature in a prompt, a context...
-                warnings.append(f"persona {keep.persona_id} ({clean!r}): its {key} holds a secret (the API key or a "
-                                "presigned URL's signature): written masked; plan will show it as a change until "
-                                "you put the real value back through a ${VAR}")
-            entry[key] = _escape_vars(masked)
+        entry = _persona_entry(keep, clean, replica_names, secrets, warnings)
         _by_declared_name(entry, object_names or {})
         if "system_prompt" not in entry and entry.get("pipeline_mode") != "echo":
             commented.append((clean, keep.persona_id, "it has no system_prompt (a file needs one unless "
@@ -150,6 +143,38 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
             commented.append((name, other.persona_id, f"same name as {keep.persona_id}"))
             warnings.append(f"{len(others) + 1} personas are named {name!r}: exported {keep.persona_id}; "
                             f"{other.persona_id} is left as a comment")
+    return _personas_text(entries, secrets, commented), warnings
+
+
+def _persona_entry(keep: RemotePersona, clean: str, replica_names: dict[str, str], secrets: list[tuple[str, str]],
+                   warnings: list[str]) -> dict:
+    """One exported persona, pinned: its replica by exported name (else id), every documented field it has,
+    layer api_keys as ``${VAR}`` placeholders (added to ``secrets``), secrets in other values masked."""
+    entry: dict = {"name": clean, "persona_id": keep.persona_id}
+    doc = keep.document
+    rid = keep.default_replica_id
+    if rid:
+        entry["default_replica" if rid in replica_names else "default_replica_id"] = replica_names.get(rid, rid)
+    for key in PERSONA_EXPORT_FIELDS:
+        value = doc.get(key)
+        if key == "layers" and value is not None:
+            value = _export_layers(value, clean, secrets, warnings) or None
+        if value is None:
+            continue
+        masked = _redact_values(value)
+        if masked != value:  # issue 24 #6: the Tavus key or a presigned signature in a prompt, a context...
+            warnings.append(f"persona {keep.persona_id} ({clean!r}): its {key} holds a secret (the API key or a "
+                            "presigned URL's signature): written masked; plan will show it as a change until "
+                            "you put the real value back through a ${VAR}")
+        entry[key] = _escape_vars(masked)
+    return entry
+
+
+def _personas_text(entries: list[dict], secrets: list[tuple[str, str]], commented: list[tuple[str, str, str]]
+                   ) -> str:
+    """The ``personas:`` YAML (each secret placeholder with its comment), then the personas left as comments."""
+    import yaml
+
     text = ""
     if entries:
         text = yaml.dump({"personas": entries}, Dumper=_persona_dumper(), sort_keys=False, allow_unicode=True,
@@ -162,7 +187,7 @@ def personas_yaml(personas: Sequence[RemotePersona], replica_names: dict[str, st
         for name, pid, why in commented:
             shown = escape_control(json.dumps(name, ensure_ascii=False))
             text += f"# - name: {shown}   # {why}\n#   persona_id: {pid}\n"
-    return text, warnings
+    return text
 
 
 def _object_sections(objects: tuple | None, name_prefix: str | None, warnings: list[str]

@@ -43,7 +43,7 @@ def all_inventories(client, config) -> tuple[list[Any], list | None, dict[str, l
     kind's listing goes out concurrently with the others. An error of the replicas' listing wins."""
     import threading
 
-    from reconciler.workflows.workflow import inventories
+    from reconciler.workflows.common import inventories
 
     got: dict[str, Any] = {}
 
