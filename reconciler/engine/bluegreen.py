@@ -84,16 +84,9 @@ def swap(k: Any, kinds: Sequence[Any] | None, client: Any, name: str, old_id: st
     """The successor ``new_id`` is ready: re-point every referrer from ``old_id``, delete the old object (its
     identity re-read first: renamed since means not ours to delete), rename the successor to ``name``.
     Raises ReconcilerError (the old object is then kept) when a referrer cannot be re-pointed."""
-    if kinds is None:
-        from reconciler.kinds import kinds as registered
-
-        kinds = registered()
     if old_id:
-        for rk, ref in graph.referrers(kinds, k.key):
-            repoint = getattr(rk, "repoint", None)
-            if repoint is not None:
-                for line in repoint(client, ref, old_id, new_id):
-                    note(line)
+        for line in repoint_referrers(k, client, old_id, new_id, kinds):
+            note(line)
         try:
             now = k.get(client, old_id)
         except NotFoundError:
@@ -106,6 +99,22 @@ def swap(k: Any, kinds: Sequence[Any] | None, client: Any, name: str, old_id: st
             note(f"{k.noun} {name}: deleted the old {old_id}")
     k.rename(client, new_id, name)
     note(f"{k.noun} {name}: {new_id} swapped in")
+
+
+def repoint_referrers(k: Any, client: Any, old_id: str, new_id: str, kinds: Sequence[Any] | None = None
+                      ) -> list[str]:
+    """Every referrer of ``k`` (``graph.referrers``, a kind with ``repoint``) moved from ``old_id`` to ``new_id``
+    (also a non-blue/green replace's, before its old object is deleted). Raises ReconcilerError when one cannot."""
+    if kinds is None:
+        from reconciler.kinds import kinds as registered
+
+        kinds = registered()
+    lines: list[str] = []
+    for rk, ref in graph.referrers(kinds, k.key):
+        repoint = getattr(rk, "repoint", None)
+        if repoint is not None:
+            lines += repoint(client, ref, old_id, new_id)
+    return lines
 
 
 def drop_failed(k: Any, client: Any, successor_id: str) -> None:

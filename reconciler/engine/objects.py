@@ -369,8 +369,9 @@ def _replace(k, c: Change, client, known: frozenset[str], report: ObjectReport) 
     refused = delete_old() if first else None
     if refused is None:
         new_id = create()
+        moved = bluegreen.repoint_referrers(k, client, c.object_id or "", new_id)  # before the old one goes
         refused = None if first else delete_old()
-        done = f"replaced {c.object_id} with {new_id}"
+        done = "; ".join([f"replaced {c.object_id} with {new_id}", *moved])
     report.outcomes.append((c, refused is None, refused or done))
 
 
