@@ -20,7 +20,8 @@ pytestmark = pytest.mark.e2e
 PROCESS = 0.6  # seconds a document takes to process in the simulator
 
 
-def _file(tmp_path, sim) -> str:
+def wired_file(tmp_path, sim) -> str:
+    """A file declaring one object of every kind of issue 27 and a persona wired to each of them."""
     return write(tmp_path, f"""\
 version: 1
 settings:
@@ -60,7 +61,7 @@ def _apply(sim, path, *extra):
     return run_cli(sim, "apply", path, "--auto-approve", "--skip-url-check", "--poll-interval", "0.1", *extra)
 
 
-def _ids(sim) -> dict[str, list[str]]:
+def object_ids(sim) -> dict[str, list[str]]:
     return {"documents": [d["document_id"] for d in dsim.documents(sim)],
             "guardrails": [g["uuid"] for g in gsim.guardrails(sim)],
             "objectives": [o["objectives_id"] for o in osim.objectives(sim)],
@@ -68,7 +69,7 @@ def _ids(sim) -> dict[str, list[str]]:
             "tools": [t["tool_id"] for t in tsim.tools(sim)]}
 
 
-def _wired(sim) -> dict[str, list[str]]:
+def wired_ids(sim) -> dict[str, list[str]]:
     (p,) = psim.personas(sim)
     return {"documents": list(p.get("document_ids") or []), "guardrails": list(p.get("guardrail_ids") or []),
             "objectives": [p["objectives_id"]] if p.get("objectives_id") else [],
@@ -88,11 +89,11 @@ def _wired(sim) -> dict[str, list[str]]:
 ])
 def test_replace_makes_the_successor_repoints_the_persona_then_deletes_the_old_one(sim, tmp_path, name, kind, path):
     dsim.configure(sim, process_seconds=PROCESS)
-    f = _file(tmp_path, sim)
+    f = wired_file(tmp_path, sim)
     first = _apply(sim, f)
     assert first.code == 0, first.all
-    before = _ids(sim)
-    assert _wired(sim) == before  # the persona cites each declared object
+    before = object_ids(sim)
+    assert wired_ids(sim) == before  # the persona cites each declared object
     (old,) = before[kind]
     (persona,) = psim.personas(sim)
     plan = run_cli(sim, "plan", f, "--replace", name)
@@ -102,9 +103,9 @@ def test_replace_makes_the_successor_repoints_the_persona_then_deletes_the_old_o
     res = _apply(sim, f, "--replace", name)
     assert res.code == 0, res.all
     assert "re-pointed from " + old in res.out, res.out  # the apply says what it did to the persona
-    after = _ids(sim)
+    after = object_ids(sim)
     (new,) = after[kind]
-    assert new != old and _wired(sim) == after  # one successor; the persona cites it, never the deleted one
+    assert new != old and wired_ids(sim) == after  # one successor; the persona cites it, never the deleted one
     assert {k: v for k, v in after.items() if k != kind} == {k: v for k, v in before.items() if k != kind}
     writes = [r for r in sim.requests if r["method"] in ("POST", "PATCH", "DELETE")]
     order = [(r["method"], r["path"]) for r in writes]
@@ -120,4 +121,4 @@ def test_replace_makes_the_successor_repoints_the_persona_then_deletes_the_old_o
     again = _apply(sim, f)  # a re-run: nothing left to do, never a second successor
     assert again.code == 0 and "No changes" in again.out, again.all
     assert [r for r in sim.requests if r["method"] != "GET"] == []
-    assert _ids(sim) == after
+    assert object_ids(sim) == after
