@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.engine.checks import fragment
 from reconciler.engine.models import Settings
 from reconciler.engine.yamlpos import Builder, Diagnostics
-from reconciler.kinds.guardrails.rules import EntryRules, GuardrailRules, fragment, parse, scope_prefix
+from reconciler.kinds.guardrails.rules import EntryRules, GuardrailRules, parse, scope_prefix
 
 
 class _Sem:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_guardrails_rules import _Sem
 
-from reconciler.kinds.guardrails.rules import fragment
+from reconciler.engine.checks import fragment
 from reconciler.kinds.objectives.rules import parse
 
 GOOD = """\

@@ -13,29 +13,13 @@ section's entries and its context: ``ctx.doc`` (values and positions), ``ctx.dia
 
 from __future__ import annotations
 
-import difflib
-import functools
-import json
 from collections.abc import Collection
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler.api.redact import CONTROL_CHARS
-from reconciler.engine.checks import plain, removed_names
+from reconciler.engine.checks import NamedRules, item_schema, plain, removed_names, suggest
 from reconciler.engine.yamlpos import short
 from reconciler.kinds.guardrails.models import _NOT_NAME, MODALITIES, NAME_RE, DesiredGuardrail, scope_prefix
-
-
-@functools.cache
-def fragment(package: str) -> dict:
-    """A kind's schema fragment (``schema.json`` next to its modules; package data in the wheel)."""
-    return json.loads(resources.files(package).joinpath("schema.json").read_text(encoding="utf-8"))
-
-
-def item_schema(package: str) -> dict:
-    """The schema of one entry of the kind's section."""
-    return fragment(package)["section"]["items"]
 
 
 def parse(entries: list, ctx: Any) -> tuple[DesiredGuardrail, ...]:
@@ -45,19 +29,13 @@ def parse(entries: list, ctx: Any) -> tuple[DesiredGuardrail, ...]:
                                    removed_names(root.get("removed")))
 
 
-def suggest(word: str, known: Collection[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return close[0] if close else None
+class EntryRules(NamedRules):
+    """The rules every named entry shares (the identity's from :class:`reconciler.engine.checks.NamedRules`).
+    Subclasses set ``key`` (the section), ``noun``, ``id_key`` (the file's pinned-id field), ``package`` (for the
+    schema fragment) and implement :meth:`build`."""
 
-
-class EntryRules:
-    """The rules every named entry shares. Subclasses set ``key`` (the section), ``noun``, ``id_key`` (the
-    file's pinned-id field), ``package`` (for the schema fragment) and implement :meth:`build`."""
-
-    key = ""
-    noun = ""
-    id_key = ""
     package = ""
+    invisible = False  # each kind's name pattern (or the schema) judges the characters
     own: frozenset[str] = frozenset({"name", "protect"})  # file-only fields, never sent as attributes
 
     def __init__(self, ctx: Any):
@@ -71,11 +49,6 @@ class EntryRules:
         if key not in warned:
             warned.add(key)
             self.diags.warning(pos, message)
-
-    def unset_identity(self, path: tuple, what: str) -> None:
-        for var in self.doc.missing[path]:
-            self.diags.error(self.doc.at(path), f"${{{var}}} is not set: {what} must be known to plan "
-                                                "(set the variable or give a default with ${VAR:-default})")
 
     def prefix(self, name_prefix: str | None) -> str | None:
         return name_prefix
@@ -110,47 +83,6 @@ class EntryRules:
     def attributes(self, entry: dict) -> dict[str, Any]:
         return {k: plain(v) for k, v in entry.items() if k not in self.own and k != self.id_key}
 
-    def rule_name(self, base: tuple, name: str, prefix: str | None) -> tuple[str, bool]:
-        """Known at plan time, plain text, declared once in the section, not also under ``removed:``, in scope.
-        Returns (label for messages, usable)."""
-        doc, diags, i = self.doc, self.diags, base[1]
-        path, label = base + ("name",), f"{self.key}[{i}]"
-        if path in doc.missing:
-            self.unset_identity(path, f"{label}.name")
-            return label, False
-        if CONTROL_CHARS.search(name):
-            diags.error(doc.at(path), f"{label}: name must not contain control characters")
-            return label, False
-        if not name.strip() or name != name.strip():
-            return label, False  # the schema (or the pattern) reported it
-        if name in self.removed:
-            diags.error(doc.at(path), f"{name}: the {self.noun} is also listed under removed: (released from "
-                                      "management): remove it from one of the two")
-        if name in self.names:
-            diags.error(doc.at(path), f"duplicate {self.noun} name {short(name)} (first declared at line "
-                                      f"{self.names[name]})")
-        else:
-            self.names[name] = doc.at(base)[0]
-        if prefix and not name.startswith(prefix):
-            diags.error(doc.at(path), f"{name}: the name is outside this file's scope: it must start with "
-                                      f"{prefix!r} (settings.scope.name_prefix)")
-        return name, True
-
-    def rule_id(self, base: tuple, entry: dict, label: str) -> str | None:
-        """A pinned id is known at plan time (no unset ${VAR}) and declared once."""
-        path, value = base + (self.id_key,), entry.get(self.id_key)
-        if path in self.doc.missing:
-            self.unset_identity(path, f"{label}: {self.id_key}")
-            return None
-        if not isinstance(value, str) or not value:
-            return None
-        if value in self.ids:
-            self.diags.error(self.doc.at(path), f"{label}: {self.id_key} {value} is already used at line "
-                                                f"{self.ids[value]}")
-            return None
-        self.ids[value] = self.doc.at(base)[0]
-        return value
-
     def rule_unknown_fields(self, base: tuple, entry: dict) -> None:
         """A field this version does not document is sent as written, with ONE warning for the whole file."""
         known = list(item_schema(self.package)["properties"])
@@ -162,20 +94,6 @@ class EntryRules:
             self.warn_once(f"{self.key}:{key}", self.doc.key_at(base + (key,)),
                                f"{self.key}: field {short(key)} is not one this version documents{hint}; it is "
                                "sent to the API as written")
-
-    def rule_vars(self, base: tuple, label: str) -> set[str]:
-        """Unset ${VAR}s in attributes: warnings (needed when the object is created or updated; plan refuses
-        then). Returns the unset variables."""
-        missing: set[str] = set()
-        identity = {base + ("name",), base + (self.id_key,)}
-        for path, unset in self.doc.missing.items():
-            if path[:2] != base or path in identity:
-                continue
-            missing.update(unset)
-            for var in unset:
-                self.diags.warning(self.doc.at(path), f"${{{var}}} is not set (needed when {label} is created "
-                                                      "or updated)")
-        return missing
 
     def rule_url(self, path: tuple, value: Any, label: str, field: str) -> None:
         """An http(s) URL with a host (the API calls it back)."""
