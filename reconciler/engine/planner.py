@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from reconciler.engine.models import Action, Change, Config, Plan
-from reconciler.engine.resolver import is_user, match_declared, resolve, undeclared  # noqa: F401 - re-exported
 from reconciler.engine.rollout import RolloutSettings, schedule
 from reconciler.engine.status import Phase
 from reconciler.engine.successor import MARK, parse_successor
 from reconciler.kinds.replicas.kind import REPLICAS
 from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
+from reconciler.kinds.replicas.resolve import is_user, match_declared, resolve, undeclared  # noqa: F401 - re-exported
 
 
 def desired_attributes(d: DesiredReplica) -> dict[str, object]:

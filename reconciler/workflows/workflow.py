@@ -408,7 +408,7 @@ def wait_targets(config: Config, remote: Sequence[RemoteReplica], *, file: str, 
     """replica_id -> declared name of what to wait for: a just-created id, else the one remote replica the
     resolver finds; names in ``replacing`` are the rollout's (it tracks their successors itself). Raises
     PlanError when one is ambiguous or absent."""
-    from reconciler.engine.resolver import Found, resolve
+    from reconciler.kinds.replicas.resolve import Found, resolve
 
     created = created or {}
     ids: dict[str, str] = {}
@@ -615,7 +615,7 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
 
 def status(config: Config, client, console: Console, *, fmt: str = "text") -> Outcome:
     from reconciler.engine.planner import generic_kinds
-    from reconciler.engine.resolver import status_rows
+    from reconciler.kinds.replicas.resolve import status_rows
     from reconciler.views import render
     from reconciler.workflows import objects_io
 
@@ -657,7 +657,7 @@ def rollout_status(config: Config, remote: Sequence[RemoteReplica], personas, ro
 
 def persona_status_rows(config: Config, personas) -> list[dict]:
     """Status rows of kind persona: each declared persona (one per match), then the unmanaged in scope."""
-    from reconciler.engine.resolver import match_personas, undeclared_personas
+    from reconciler.kinds.personas.resolve import match_personas, undeclared_personas
 
     matched = match_personas(config, personas)
     rows = []
@@ -684,15 +684,15 @@ def _object_outputs(config: Config, listed):
 
 
 def output(config: Config, client, console: Console, *, fmt: str = "text", allow_partial: bool = False) -> Outcome:
-    from reconciler.engine.resolver import ready_outputs
     from reconciler.errors import UsageError
+    from reconciler.kinds.replicas.resolve import ready_outputs
     from reconciler.workflows.export import format_outputs
 
     remote, personas, objects = all_inventories(client, config)
     ready, notes = ready_outputs(config, remote)
     persona_ids: dict[str, str] = {}
     if personas is not None:
-        from reconciler.engine.resolver import persona_outputs
+        from reconciler.kinds.personas.resolve import persona_outputs
 
         persona_ids, persona_notes = persona_outputs(config, personas)
         notes += persona_notes
@@ -776,8 +776,8 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
     joined, free per the docs) proves the API accepts the persona with its replica. One line per persona;
     exit 1 when any is rejected or does not exist."""
     from reconciler.api.redact import escape_control, redact_text
-    from reconciler.engine.resolver import match_personas
     from reconciler.errors import ReconcilerError, UsageError
+    from reconciler.kinds.personas.resolve import match_personas
 
     chosen = [d for d in config.personas if not targets or d.name in targets]
     unknown = sorted(set(targets) - {d.name for d in config.personas})
@@ -846,8 +846,9 @@ def converse(config: Config, client, console: Console, *, name: str,
     """Start a REAL conversation with a declared persona (its default replica) or replica, by declared name, and
     print its conversation_url (step 3 of the Tavus training guide). A persona wins when both share the name.
     Never retried on a lost answer (a second live conversation would be joined and billed)."""
-    from reconciler.engine.resolver import Found, match_personas, resolve
     from reconciler.errors import UsageError
+    from reconciler.kinds.personas.resolve import match_personas
+    from reconciler.kinds.replicas.resolve import Found, resolve
 
     persona_id = replica_id = uses = None
     if any(d.name == name for d in config.personas):

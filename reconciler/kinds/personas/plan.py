@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from reconciler.engine.models import Action, Change, Config
-from reconciler.engine.resolver import match_personas, resolve, undeclared_personas
 from reconciler.kinds.personas import wiring
 from reconciler.kinds.personas.kind import PERSONAS, _patched
+from reconciler.kinds.personas.resolve import match_personas, undeclared_personas
+from reconciler.kinds.replicas.resolve import resolve
 
 
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
