@@ -206,9 +206,35 @@ class WithScopeSpelling(Protocol):
     def scope_prefix(self, prefix: str) -> str: ...
 
 
+_MEMBERS: dict[type, frozenset[str]] = {}
+_BY_CLASS: dict[tuple[type, type], bool] = {}
+
+
+def _members(ability: type) -> frozenset[str]:
+    """The names a protocol asks for (its methods and annotated attributes), as ``isinstance`` checks them."""
+    found = _MEMBERS.get(ability)
+    if found is None:
+        names: set[str] = set()
+        for cls in ability.__mro__:
+            if cls in (object, Protocol) or not getattr(cls, "_is_protocol", False):
+                continue
+            names |= set(vars(cls).get("__annotations__", {})) | set(vars(cls))
+        found = _MEMBERS[ability] = frozenset(n for n in names if not n.startswith("_"))
+    return found
+
+
 def has(kind: Any, ability: type) -> bool:
-    """Whether ``kind`` has the optional ``ability`` (one of the ``With...`` protocols above)."""
-    return isinstance(kind, ability)
+    """Whether ``kind`` has the optional ``ability`` (one of the ``With...`` protocols above). A runtime
+    protocol check is slow (microseconds, for every change of a large plan), so the answer is kept per (kind
+    class, ability); an object whose own attributes hold one of the ability's members is checked every time."""
+    own = getattr(kind, "__dict__", None)
+    if own and not _members(ability).isdisjoint(own):
+        return isinstance(kind, ability)
+    key = (type(kind), ability)
+    found = _BY_CLASS.get(key)
+    if found is None:
+        found = _BY_CLASS[key] = isinstance(kind, ability)
+    return found
 
 
 def listing(kind: Any) -> Listing:
