@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from reconciler.cli import use_color
 from reconciler.engine.models import Action, Change, Config, Plan, Settings
-from reconciler.engine.planner import compute_plan, desired_attributes, remote_attributes
+from reconciler.engine.planner import compute_plan
 from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
+from reconciler.kinds.replicas.plan import desired_attributes, remote_attributes
 from reconciler.kinds.replicas.resolve import status_rows
 from reconciler.views import render
 

@@ -223,6 +223,29 @@ def _members(ability: type) -> frozenset[str]:
     return found
 
 
+@runtime_checkable
+class WithPlanner(Protocol):
+    """The kind plans itself (a kind-specific path, issue 26: until the generic engine can plan it). The planner
+    (``reconciler.engine.planner``) asks every such kind in create order; ``draft`` is its ``Draft``: the file,
+    the listings, the options, and the changes, errors, warnings and Plan fields made so far. A kind with
+    ``replace_by_name = True`` is what ``--replace NAME`` names."""
+
+    def declared_names(self, config: Any) -> set[str]:
+        """The names the file declares of this kind (what ``--target`` may name)."""
+
+    def listed_names(self, listing: Sequence[Any]) -> set[str]:
+        """The names ``--target`` may give of the listed objects."""
+
+    def plan_before(self, draft: Any) -> None:
+        """Plan into ``draft`` before the generic kinds are planned."""
+
+    def holds(self, draft: Any) -> Mapping[str, str]:
+        """Id -> who, for every object of a generic kind this kind's objects hold: never pruned."""
+
+    def plan_after(self, draft: Any) -> None:
+        """Plan into ``draft`` once the generic kinds' plan (``draft.generic``) is known."""
+
+
 def has(kind: Any, ability: type) -> bool:
     """Whether ``kind`` has the optional ``ability`` (one of the ``With...`` protocols above). A runtime
     protocol check is slow (microseconds, for every change of a large plan), so the answer is kept per (kind
