@@ -22,6 +22,7 @@ class ToyPlanner:
     """A kind on its own path: records what the planner asked, in order."""
 
     key, noun, references = "gizmos", "gizmo", ()
+    legacy_path = True  # off the generic objects.py path
     replace_by_name = False
 
     def __init__(self):

@@ -286,7 +286,7 @@ def test_a_failed_successor_a_person_pointed_a_persona_at_is_kept(sim, client):
 def test_each_start_waits_a_random_jitter_before_it_re_lists_so_a_second_run_defers(sim, client):
     """Issue 24 #5: the wait comes before the re-listing (so the later of two runs sees the other's successor and
     adopts it); a stop during the wait starts nothing."""
-    from reconciler.engine.executor import start_successors
+    from reconciler.kinds.replicas.replaces import start_successors
 
     _, olds, config = fleet(sim, 1)
     plan = compute_plan(config, client.list_replicas())

@@ -559,7 +559,7 @@ def _driver(rolling, rows):
 def _remove_failed_successors(result: Plan, client, parallelism: int, console: Console) -> int:
     """``wait FILE``: a replace whose successor failed training is over: remove the successor (it never served;
     the old replica keeps the name), as apply would. Returns how many failed (the wait then exits 3)."""
-    from reconciler.engine.executor import finish_replaces, in_flight
+    from reconciler.kinds.replicas.replaces import finish_replaces, in_flight
 
     failed = [i for i in in_flight(result) if i.phase == "failed"]
     if failed:

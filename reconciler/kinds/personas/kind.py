@@ -309,5 +309,33 @@ class Personas:
 
         plan_after(draft)
 
+    # the executor's hooks (reconciler.engine.kind.WithExecutor): reconciler.kinds.personas.apply
+    records_created = False  # report.created names the replicas a run made (what personas' ref_replica reads)
+
+    def work(self, changes, successors: bool):
+        from reconciler.kinds.personas.apply import work
+
+        return work(changes, successors)
+
+    def recheck(self, run, main):
+        from reconciler.kinds.personas.apply import recheck
+
+        return recheck(run, main)
+
+    def step(self, run, change):
+        from reconciler.kinds.personas.apply import step
+
+        return step(run, change)
+
+    def failure(self, change, error):
+        from reconciler.kinds.personas.apply import failure
+
+        return failure(change, error)
+
+    def settle(self, run, outcomes) -> None:
+        from reconciler.kinds.personas.apply import settle
+
+        settle(run, outcomes)
+
 
 PERSONAS = Personas()

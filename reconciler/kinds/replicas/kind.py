@@ -144,5 +144,29 @@ class Replicas:
     def plan_after(self, draft) -> None:
         return None
 
+    # the executor's hooks (reconciler.engine.kind.WithExecutor): reconciler.kinds.replicas.apply
+    def work(self, changes, successors: bool):
+        from reconciler.kinds.replicas.apply import work
+
+        return work(changes, successors)
+
+    def recheck(self, run, main):
+        from reconciler.kinds.replicas.apply import recheck
+
+        return recheck(run, main)
+
+    def step(self, run, change):
+        from reconciler.kinds.replicas.apply import step
+
+        return step(run, change)
+
+    def failure(self, change, error):
+        return None  # every error of a replica step is its own one line
+
+    def settle(self, run, outcomes) -> None:
+        from reconciler.kinds.replicas.apply import settle
+
+        settle(run, outcomes)
+
 
 REPLICAS = Replicas()
