@@ -48,7 +48,7 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
     report says what happened. ``known_ids``: the ids the plan saw of the first kind that carries out its own
     changes (the registry's first kind), ``known``: ``known_<noun>_ids=`` of each other such kind; ``listed``: a
     listing of the first kind the caller has just made (the re-check before creating uses it). Replaces are the
-    rollout's (``reconciler.engine.rolling``): a kind's ``work`` includes their successors' creates only with
+    rollout's (``reconciler.kinds.replicas.rolling``): a kind's ``work`` includes their successors' creates only with
     ``successors``; the rest of a replace is the kind's."""
     own = executors()
     ids = {k.key: frozenset(known_ids if i == 0 else known.get(f"known_{k.noun}_ids", ())) for i, k in enumerate(own)}

@@ -282,8 +282,8 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
 
 def _rolling(result: Plan, client, remote, created, parallelism: int, console: Console, *, may_start: bool,
              targets: Collection[str] = ()):
-    """The rollout of ``result``'s replaces (``reconciler.engine.rolling``), or None when it has none."""
-    from reconciler.engine.rolling import Rolling
+    """The rollout of ``result``'s replaces (``reconciler.kinds.replicas.rolling``), or None when it has none."""
+    from reconciler.kinds.replicas.rolling import Rolling
 
     if result.rollout is None or not result.rollout.steps:
         return None

@@ -1,4 +1,4 @@
-"""The rollout engine (reconciler.engine.rolling), tick by tick, against the in-process simulator.
+"""The rollout engine (reconciler.kinds.replicas.rolling), tick by tick, against the in-process simulator.
 
 The waiter's part (polling) is played by ``poll``: it copies each successor's state from the account onto the
 rows, as ``Waiter._poll`` does, so every tick here is deterministic: training ends when the test says so.
@@ -14,12 +14,12 @@ from e2e import API_KEY
 from reconciler.api.client import TavusClient
 from reconciler.engine.models import Config, Settings
 from reconciler.engine.planner import compute_plan
-from reconciler.engine.rolling import Rolling
 from reconciler.engine.rollout import RolloutSettings
 from reconciler.engine.status import Phase
 from reconciler.engine.successor import parse_successor
 from reconciler.kinds.personas import sim as sim_personas
 from reconciler.kinds.replicas.models import DesiredReplica
+from reconciler.kinds.replicas.rolling import Rolling
 
 
 @pytest.fixture
