@@ -142,3 +142,8 @@ def test_keep_oldest_deletes_only_our_own_younger_duplicate(theirs_at, survivor)
     adopted = keep_oldest(kind, ours, frozenset({"known"}), recorded.append)
     assert deleted == ([] if survivor == "mine" else ["mine"])
     assert adopted == ({} if survivor == "mine" else {"n": "theirs"})
+
+
+def test_known_ids_for_no_such_kind_is_a_type_error_not_ignored():
+    with pytest.raises(TypeError, match="known_gizmo_ids"):
+        execute(Plan(), None, known_ids=(), known_gizmo_ids=())

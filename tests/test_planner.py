@@ -83,3 +83,8 @@ def test_target_and_replace_names_come_from_every_kind_that_plans_itself(toy):
     plan = compute_plan(config, [], targets=["g-nothing"], force_replace=["g-declared"], gizmos=[])
     assert plan.errors[0] == "--replace g-declared: no replica of that name is declared in f.yaml"  # not replaceable
     assert plan.errors[1].startswith("--target g-nothing: no replica or persona or gizmo of that name is declared")
+
+
+def test_a_listing_for_no_such_kind_is_a_type_error_not_ignored():
+    with pytest.raises(TypeError, match="gizmos"):
+        compute_plan(Config("f.yaml", ()), [], gizmos=[])

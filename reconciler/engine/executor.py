@@ -51,6 +51,8 @@ def execute(plan: Plan, client, *, known_ids: Collection[str], parallelism: int 
     rollout's (``reconciler.kinds.replicas.rolling``): a kind's ``work`` includes their successors' creates only with
     ``successors``; the rest of a replace is the kind's."""
     own = executors()
+    if unknown := sorted(set(known) - {f"known_{k.noun}_ids" for k in own[1:]}):
+        raise TypeError(f"execute() got unexpected keyword arguments: {', '.join(unknown)}")
     ids = {k.key: frozenset(known_ids if i == 0 else known.get(f"known_{k.noun}_ids", ())) for i, k in enumerate(own)}
     run = _Run(client, ids, emit, stop or threading.Event(), parallelism, listed,
                {k.key for k in own if not getattr(k, "records_created", True)})

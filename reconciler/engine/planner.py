@@ -72,6 +72,8 @@ def compute_plan(
     Refusals (ambiguous names, protected objects, missing pins) are returned in ``Plan.errors``.
     """
     own = planners()
+    if unknown := sorted(set(listed) - {k.key for k in own[1:]}):
+        raise TypeError(f"compute_plan() got unexpected keyword arguments: {', '.join(unknown)}")
     listings = {k.key: v for k, v in zip(own, (remote, *(listed.get(k.key) for k in own[1:])), strict=True)
                 if v is not None}
     generic_names = frozenset(getattr(d, "name", "") for entries in config.objects.values() for d in entries)
