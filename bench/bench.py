@@ -319,8 +319,8 @@ def _import_ms(module: str) -> float:
 def bench_render(n: int) -> list[tuple[str, float, str]]:
     from reconciler.engine.models import Config, Settings
     from reconciler.engine.planner import compute_plan
-    from reconciler.engine.resolver import status_rows
     from reconciler.kinds.replicas.models import RemoteReplica
+    from reconciler.kinds.replicas.resolve import status_rows
     from reconciler.views import render
 
     remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4")
@@ -393,7 +393,7 @@ from reconciler.views import render
 from reconciler.engine.models import Config, Settings
 from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.engine.planner import compute_plan
-from reconciler.engine.resolver import status_rows
+from reconciler.kinds.replicas.resolve import status_rows
 n = int(sys.argv[1])
 remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4") for i in range(n)]
 config = Config("bench.yaml", (), Settings(name_prefix="u-"))

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from reconciler.api.client import TavusClient
 from reconciler.engine.config import parse_config
 from reconciler.engine.planner import compute_plan
-from reconciler.engine.resolver import status_rows
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.replicas.models import RemoteReplica
+from reconciler.kinds.replicas.resolve import status_rows
 from reconciler.views import render
 
 KEY = "fuzz-secret-key-00112233"

@@ -1,148 +1,149 @@
-"""The executor with an in-memory fake client: order, stops, adoption of concurrent creates; no network."""
+"""The generic executor (engine/executor.py): it names no kind; the kinds that carry out their own changes are
+asked through their WithExecutor hooks: first, re-check, main, settle in create order, deletes in reverse order
+and only once everything before succeeded; the stop flag; the concurrent-duplicate rule. A toy kind, here only."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
-from fakes import FakeClient
+import pytest
 
-from reconciler.engine.executor import execute
+import reconciler.kinds as registry
+from reconciler.engine.executor import Survivors, execute, executors, keep_oldest
+from reconciler.engine.kind import WithExecutor, has
 from reconciler.engine.models import Action, Change, Plan
-from reconciler.errors import NotFoundError
-from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
-
-# ----------------------------------------------------------------------------- executor
-
-def d(name):
-    return DesiredReplica(name=name, train_video_url=f"https://v/{name}.mp4", synthetic=True)
+from reconciler.engine.outcome import Outcome
+from reconciler.errors import ReconcilerError
 
 
-def plan_of(*changes):
-    return Plan(changes=tuple(changes))
+class Toy:
+    """Carries out its own changes; ``log`` is every hook call, in order."""
+
+    legacy_path = True  # off the generic objects.py path
+    records_created = True
+
+    def __init__(self, key, noun, references=(), fail=(), adopted=()):
+        self.key, self.noun, self.references = key, noun, references
+        self.fail, self.adopted, self.log, self.known = set(fail), set(adopted), [], None
+
+    def work(self, changes, successors):
+        return ([c for c in changes if c.action is Action.RENAME],
+                [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)],
+                [c for c in changes if c.action is Action.DELETE])
+
+    def recheck(self, run, main):
+        self.log.append(("recheck", [c.name for c in main]))
+        self.known = run.known(self)
+        for c in main:
+            if c.name in self.adopted:
+                run.record(Outcome(c, True, "adopted", f"their-{c.name}"))
+        return [c for c in main if c.name not in self.adopted]
+
+    def step(self, run, change):
+        self.log.append((change.action.value, change.name))
+        if change.name in self.fail:
+            raise ReconcilerError(f"{change.name} refused")
+        return f"{change.action.value}d", f"id-{change.name}" if change.action is Action.CREATE else None
+
+    def failure(self, change, error):
+        return Outcome(change, False, "explained by the kind") if change.name == "explained" else None
+
+    def settle(self, run, outcomes):
+        self.log.append(("settle", [o.change.name for o in outcomes]))
 
 
-def test_a_replace_is_left_to_the_rollout_unless_its_successors_are_asked_for():
-    plan = plan_of(Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")))
-    client = FakeClient({})
-    report = execute(plan, client, known_ids=(), emit=lambda s: None)
-    assert report.ok and not report.outcomes and not [c for c in client.calls if c[0] != "list-all"]
+@dataclass(frozen=True)
+class Ref:
+    kind: str
 
 
-def test_order_renames_then_creates_then_deletes_and_a_replace_only_creates_its_marked_successor():
-    plan = plan_of(
-        Change(Action.DELETE, "old", "prune", replica_id="r-old"),
-        Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")),
-        Change(Action.CREATE, "y", "new", desired=d("y")),
-        Change(Action.RENAME, "z", "pinned", replica_id="r-z"),
-    )
-    client = FakeClient({})
-    report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None, successors=True)
+@pytest.fixture
+def toys(monkeypatch):
+    """Two toy kinds, registered alone: ``outer`` references ``inner`` (so inner is created first)."""
+    inner = Toy("inners", "inner")
+    outer = Toy("outers", "outer", references=(Ref("inners"),))
+    monkeypatch.setattr(registry, "kinds", lambda: (inner, outer))
+    return inner, outer
+
+
+def ch(action, name, kind):
+    return Change(action, name, "why", kind=kind)
+
+
+def test_the_real_kinds_on_their_own_path_carry_out_their_changes():
+    assert [k.key for k in executors()] == ["replicas", "personas"]
+    assert all(has(k, WithExecutor) for k in executors())
+
+
+def test_order_first_main_settle_in_create_order_then_deletes_reversed(toys):
+    inner, outer = toys
+    plan = Plan(changes=(ch(Action.DELETE, "od", "outers"), ch(Action.CREATE, "oc", "outers"),
+                         ch(Action.DELETE, "id", "inners"), ch(Action.RENAME, "ir", "inners"),
+                         ch(Action.CREATE, "ic", "inners")))
+    order: list[str] = []
+    report = execute(plan, None, known_ids={"i-1"}, known_outer_ids={"o-1"},
+                     emit=lambda line: order.append(line.split(":")[0].split()[-1]))
     assert report.ok
-    kinds = [c[0] for c in client.calls if c[0] not in ("list-all", "get")]  # get: the re-read before a delete
-    assert kinds[0] == "rename" and set(kinds[1:3]) == {"create"} and set(kinds[3:]) == {"delete"}
-    assert {c[1] for c in client.calls if c[0] == "delete"} == {"r-old"}  # the old half waits for training
-    assert report.created == {"x": "r-new-x~next~r-x", "y": "r-new-y"}
+    assert order == ["ir", "ic", "oc", "od", "id"]  # the referencing kind's deletes before the referenced's
+    assert inner.log == [("rename", "ir"), ("recheck", ["ic"]), ("create", "ic"), ("settle", ["ic"]),
+                         ("delete", "id")]
+    assert inner.known == {"i-1"} and outer.known == {"o-1"}  # known_ids: the first kind; known_<noun>_ids
+    assert report.created == {"ic": "id-ic", "oc": "id-oc"}
 
 
-def test_failed_create_stops_every_destructive_step_and_says_so():
-    plan = plan_of(
-        Change(Action.CREATE, "bad", "new", desired=d("bad")),
-        Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")),
-        Change(Action.DELETE, "old", "prune", replica_id="r-old"),
-    )
-    client = FakeClient({})
-    report = execute(plan, client, known_ids=(), emit=lambda s: None)
-    assert not report.ok and [o.change.name for o in report.failed] == ["bad"]
-    assert not [c for c in client.calls if c[0] == "delete"]
-    skipped = {(c.action, c.replica_id) for c, _ in report.skipped}
-    assert skipped == {(Action.DELETE, "r-old")}
+def test_a_failure_stops_every_later_stage_and_the_deletes(toys):
+    inner, outer = toys
+    inner.fail = {"ic"}
+    plan = Plan(changes=(ch(Action.CREATE, "ic", "inners"), ch(Action.CREATE, "oc", "outers"),
+                         ch(Action.DELETE, "id", "inners")))
+    report = execute(plan, None, known_ids=(), emit=lambda line: None)
+    assert [o.detail for o in report.failed] == ["ic refused"]
+    assert sorted(c.name for c, why in report.skipped) == ["id", "oc"]
+    assert all(why == "not run: an earlier step failed" for _c, why in report.skipped)
+    assert outer.log == [] and ("delete", "id") not in inner.log
 
 
-def test_a_replica_created_by_a_concurrent_apply_is_adopted_not_created_again():
-    plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")),
-                   Change(Action.DELETE, "old", "prune", replica_id="r-old"))
-    client = FakeClient({})
-    client.appeared = [RemoteReplica("r-other-run", "y"), RemoteReplica("r-known", "z")]
-    report = execute(plan, client, known_ids={"r-known"}, emit=lambda s: None)
-    assert [c for c in client.calls if c[0] == "create"] == [("create", "z")]
-    assert report.ok and report.created == {"y": "r-other-run", "z": "r-new-z"}
-    assert "another apply created r-other-run" in report.outcomes[0].detail
+def test_the_kind_explains_its_own_errors_and_adopted_objects_are_not_created(toys):
+    inner, _outer = toys
+    inner.fail, inner.adopted = {"explained"}, {"theirs"}
+    plan = Plan(changes=(ch(Action.CREATE, "explained", "inners"), ch(Action.CREATE, "theirs", "inners")))
+    report = execute(plan, None, known_ids=(), emit=lambda line: None)
+    assert {o.change.name: o.detail for o in report.outcomes} == {"explained": "explained by the kind",
+                                                                   "theirs": "adopted"}
+    assert ("create", "theirs") not in inner.log and report.created == {"theirs": "their-theirs"}
 
 
-def test_after_creating_our_younger_duplicate_is_removed_and_the_oldest_adopted():
-    class Racing(FakeClient):
-        def list_replicas(self, *, ids=None, replica_type="user"):
-            made = [c for c in self.calls if c[0] == "create"]
-            self.calls.append(("list-all",))
-            if not made:
-                return []
-            return [RemoteReplica("r-new-y", "y", created_at="2026-01-01T00:00:02Z"),
-                    RemoteReplica("r-peer", "y", created_at="2026-01-01T00:00:01Z"),
-                    RemoteReplica("r-new-z", "z", created_at="2026-01-01T00:00:01Z"),
-                    RemoteReplica("r-peer-z", "z", created_at="2026-01-01T00:00:03Z")]
-
-    plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")))
-    client = Racing({})
-    lines = []
-    report = execute(plan, client, known_ids=(), emit=lines.append)
-    assert [c for c in client.calls if c[0] == "delete"] == [("delete", "r-new-y")]  # only ever our own
-    assert report.ok and report.created == {"y": "r-peer", "z": "r-new-z"}
-    assert any("another apply created r-peer first; removed our duplicate r-new-y" in line for line in lines)
-
-
-def test_a_stop_flag_stops_dispatching_at_once():
+def test_a_set_stop_flag_starts_nothing(toys):
+    inner, outer = toys
     stop = threading.Event()
-
-    class Slow(FakeClient):
-        def delete_replica(self, rid):
-            super().delete_replica(rid)
-            stop.set()  # Ctrl-C arrives while the first DELETE is in flight
-
-    plan = plan_of(*(Change(Action.DELETE, f"o{i}", "prune", replica_id=f"r{i}") for i in range(10)))
-    client = Slow({})
-    report = execute(plan, client, known_ids=(), parallelism=1, emit=lambda s: None, stop=stop)
-    assert [c for c in client.calls if c[0] == "delete"] == [("delete", "r0")]
-    assert report.interrupted and len(report.skipped) == 9
+    stop.set()
+    plan = Plan(changes=(ch(Action.CREATE, "ic", "inners"), ch(Action.DELETE, "od", "outers")))
+    report = execute(plan, None, known_ids=(), emit=lambda line: None, stop=stop)
+    assert report.interrupted and not report.outcomes and inner.log == [] == outer.log
+    assert sorted(c.name for c, _why in report.skipped) == ["ic", "od"]
 
 
-def test_delete_of_an_already_deleted_replica_is_fine():
-    class Gone(FakeClient):
-        def delete_replica(self, rid):
-            raise NotFoundError("gone")
-
-    report = execute(plan_of(Change(Action.DELETE, "o", "prune", replica_id="r1")), Gone({}), known_ids=(),
-                     emit=lambda s: None)
-    assert report.ok and "already gone" in report.outcomes[0].detail
+@dataclass(frozen=True)
+class Obj:
+    oid: str
+    name: str
+    created_at: str
 
 
+@pytest.mark.parametrize(("theirs_at", "survivor"), [("1", "theirs"), ("3", "mine")])
+def test_keep_oldest_deletes_only_our_own_younger_duplicate(theirs_at, survivor):
+    listing = [Obj("mine", "n", "2"), Obj("theirs", "n", theirs_at), Obj("known", "n", "0")]
+    deleted: list[str] = []
+    recorded: list[Outcome] = []
+    kind = Survivors("toy ", lambda: listing, lambda oid: None, deleted.append, lambda o: o.oid,
+                     lambda name, oid: Change(Action.DELETE, name, "duplicate", kind="toys"))
+    ours = {"n": Outcome(Change(Action.CREATE, "n", "absent", kind="toys"), True, "created", "mine")}
+    adopted = keep_oldest(kind, ours, frozenset({"known"}), recorded.append)
+    assert deleted == ([] if survivor == "mine" else ["mine"])
+    assert adopted == ({} if survivor == "mine" else {"n": "theirs"})
 
 
-def test_a_pruned_replica_renamed_since_the_plan_is_not_deleted():
-    """Issue 24 #3: the replica is re-read right before a planned delete; a person renamed it meanwhile (out
-    of scope, to keep it): not deleted, and the report says why."""
-    from reconciler.kinds.replicas.models import RemoteReplica
-
-    class Renamed(FakeClient):
-        def get_replica(self, rid):
-            self.calls.append(("get", rid))
-            return RemoteReplica(rid, "kept-by-a-person", status="completed")
-
-    client = Renamed({})
-    report = execute(plan_of(Change(Action.DELETE, "acme-old", "prune", replica_id="r1")), client, known_ids=(),
-                     emit=lambda s: None)
-    assert not report.ok and "now named 'kept-by-a-person'" in report.failed[0].detail
-    assert not [c for c in client.calls if c[0] == "delete"]
-
-
-def test_the_re_check_before_creating_adopts_the_oldest_concurrent_replica():
-    """Mutation (issue 24): two concurrent applies made the name meanwhile; every run must adopt the same one,
-    the oldest (created_at, then id), or each would keep a different replica."""
-    client = FakeClient({})
-    client.appeared = [RemoteReplica("r-young", "y", status="started", created_at="2026-01-02T00:00:00Z"),
-                       RemoteReplica("r-old", "y", status="started", created_at="2026-01-01T00:00:00Z"),
-                       RemoteReplica("r-older-id-tie", "z", status="started", created_at="2026-01-01T00:00:00Z"),
-                       RemoteReplica("r-a-tie", "z", status="started", created_at="2026-01-01T00:00:00Z")]
-    plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")))
-    report = execute(plan, client, known_ids=(), emit=lambda s: None)
-    assert report.ok and not [c for c in client.calls if c[0] == "create"]
-    assert report.created == {"y": "r-old", "z": "r-a-tie"}
+def test_known_ids_for_no_such_kind_is_a_type_error_not_ignored():
+    with pytest.raises(TypeError, match="known_gizmo_ids"):
+        execute(Plan(), None, known_ids=(), known_gizmo_ids=())

@@ -63,3 +63,31 @@ def test_listing_defaults_and_overrides():
     assert has(Guarded(), WithListing) and listing(Guarded()).filters == {"legacy": "false"}
     assert listing(REPLICAS) == Listing(first_page=1)
     assert not has(object(), WithInPlaceUpdate)
+
+
+def test_has_is_kept_per_class_and_an_instance_attribute_still_decides():
+    class Plain:
+        pass
+
+    class Ready:
+        def phase(self, remote): ...
+        def not_ready(self, remote): ...
+
+    assert has(Ready(), WithReadiness) and has(Ready(), WithReadiness)  # the second from the per-class answer
+    assert not has(Plain(), WithReadiness) and not has(Plain(), WithReadiness)
+    odd = Plain()
+    odd.listing = Listing(first_page=0)  # an instance's own attribute: not the class's kept answer
+    assert has(odd, WithListing) and not has(Plain(), WithListing)
+
+
+def test_has_asks_the_runtime_protocol_once_per_class(monkeypatch):
+    import reconciler.engine.kind as kind_module
+
+    class Renames:
+        def rename(self, client, object_id, name): ...
+
+    calls = []
+    real = isinstance
+    monkeypatch.setattr(kind_module, "isinstance", lambda o, t: calls.append(t) or real(o, t), raising=False)
+    assert all(has(Renames(), WithBlueGreen) for _ in range(50))
+    assert calls == [WithBlueGreen]

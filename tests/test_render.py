@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from reconciler.cli import use_color
 from reconciler.engine.models import Action, Change, Config, Plan, Settings
-from reconciler.engine.planner import compute_plan, desired_attributes, remote_attributes
-from reconciler.engine.resolver import status_rows
+from reconciler.engine.planner import compute_plan
 from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
+from reconciler.kinds.replicas.plan import desired_attributes, remote_attributes
+from reconciler.kinds.replicas.resolve import status_rows
 from reconciler.views import render
 
 ROOT = Path(__file__).parent.parent

@@ -1,5 +1,5 @@
 """reconciler.kinds.replicas.replaces: the blue/green swap with an in-memory fake client (moved from
-test_executor.py; start_successors is tested in tests/test_rolling.py)."""
+test_executor.py; start_successors is tested in tests/test_replicas_rolling.py)."""
 
 from __future__ import annotations
 

@@ -15,10 +15,10 @@ from reconciler.engine import planfile
 from reconciler.engine.config import parse_config
 from reconciler.engine.models import Config, Settings
 from reconciler.engine.planner import compute_plan
-from reconciler.engine.resolver import status_rows
 from reconciler.engine.rollout import RolloutSettings
 from reconciler.errors import ConfigError
 from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
+from reconciler.kinds.replicas.resolve import status_rows
 from reconciler.views import render, rollout_view
 from reconciler.workflows.show import plan_from_document
 

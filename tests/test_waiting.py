@@ -37,7 +37,7 @@ def test_wait_targets_leaves_the_rollouts_names_to_it_resolves_created_ids_and_r
     remote = [RemoteReplica("r1", "acme-a"), RemoteReplica("r9", successor_name("acme-a", "r1"), status="started")]
     ids = waiting.wait_targets(config, remote, file="f.yaml", created={"acme-b": "r2", "acme-c": "r3"},
                                 replacing={"acme-a"})
-    assert ids == {"r2": "acme-b", "r3": "acme-c"}  # the rollout (reconciler.engine.rolling) tracks acme-a's successor
+    assert ids == {"r2": "acme-b", "r3": "acme-c"}  # the rollout (kinds/replicas/rolling.py) tracks acme-a's successor
     with pytest.raises(PlanError, match="not created yet: acme-b, acme-c"):
         waiting.wait_targets(config, remote, file="f.yaml")
     twice = [*remote, RemoteReplica("r4", "acme-b"), RemoteReplica("r5", "acme-b"), RemoteReplica("r6", "acme-c")]

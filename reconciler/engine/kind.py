@@ -206,9 +206,85 @@ class WithScopeSpelling(Protocol):
     def scope_prefix(self, prefix: str) -> str: ...
 
 
+@runtime_checkable
+class WithExecutor(Protocol):
+    """The kind carries out its own changes (a kind-specific path, issue 26). The executor
+    (``reconciler.engine.executor``) asks every such kind in create order; ``run`` is its run: ``client``,
+    ``known(kind)`` (the ids the plan saw), ``listed`` (a listing the caller just made), ``record``, ``report``.
+    A kind with ``records_created = False`` keeps its creates out of ``report.created`` (name -> id)."""
+
+    def work(self, changes: Sequence[Any], successors: bool) -> tuple[list[Any], list[Any], list[Any]]:
+        """This kind's changes of a plan as (first, main, last): ``first`` run before the creates and updates of
+        ``main``, ``last`` (deletes) in reverse create order once everything else succeeded. ``successors``: the
+        run starts the successors of blue/green replaces (their creates belong to ``main``)."""
+
+    def recheck(self, run: Any, main: list[Any]) -> list[Any]:
+        """Right before ``main`` runs: what a concurrent apply created since the plan is adopted (recorded), never
+        created twice; returns what is left to run."""
+
+    def step(self, run: Any, change: Any) -> Any:
+        """Carry out one change: ``(detail, new id or None)``, or an ``Outcome``; raises ``ReconcilerError``."""
+
+    def failure(self, change: Any, error: Exception) -> Any:
+        """An ``Outcome`` for an error this kind explains its own way, or None."""
+
+    def settle(self, run: Any, outcomes: list[Any]) -> None:
+        """After ``main``: the concurrent-duplicate rule (``executor.keep_oldest``) over what it created."""
+
+
+_MEMBERS: dict[type, frozenset[str]] = {}
+_BY_CLASS: dict[tuple[type, type], bool] = {}
+
+
+def _members(ability: type) -> frozenset[str]:
+    """The names a protocol asks for (its methods and annotated attributes), as ``isinstance`` checks them."""
+    found = _MEMBERS.get(ability)
+    if found is None:
+        names: set[str] = set()
+        for cls in ability.__mro__:
+            if cls in (object, Protocol) or not getattr(cls, "_is_protocol", False):
+                continue
+            names |= set(vars(cls).get("__annotations__", {})) | set(vars(cls))
+        found = _MEMBERS[ability] = frozenset(n for n in names if not n.startswith("_"))
+    return found
+
+
+@runtime_checkable
+class WithPlanner(Protocol):
+    """The kind plans itself (a kind-specific path, issue 26: until the generic engine can plan it). The planner
+    (``reconciler.engine.planner``) asks every such kind in create order; ``draft`` is its ``Draft``: the file,
+    the listings, the options, and the changes, errors, warnings and Plan fields made so far. A kind with
+    ``replace_by_name = True`` is what ``--replace NAME`` names. Such a kind sets ``legacy_path = True``: the
+    generic ``objects.py`` path then leaves it alone."""
+
+    def declared_names(self, config: Any) -> set[str]:
+        """The names the file declares of this kind (what ``--target`` may name)."""
+
+    def listed_names(self, listing: Sequence[Any]) -> set[str]:
+        """The names ``--target`` may give of the listed objects."""
+
+    def plan_before(self, draft: Any) -> None:
+        """Plan into ``draft`` before the generic kinds are planned."""
+
+    def holds(self, draft: Any) -> Mapping[str, str]:
+        """Id -> who, for every object of a generic kind this kind's objects hold: never pruned."""
+
+    def plan_after(self, draft: Any) -> None:
+        """Plan into ``draft`` once the generic kinds' plan (``draft.generic``) is known."""
+
+
 def has(kind: Any, ability: type) -> bool:
-    """Whether ``kind`` has the optional ``ability`` (one of the ``With...`` protocols above)."""
-    return isinstance(kind, ability)
+    """Whether ``kind`` has the optional ``ability`` (one of the ``With...`` protocols above). A runtime
+    protocol check is slow (microseconds, for every change of a large plan), so the answer is kept per (kind
+    class, ability); an object whose own attributes hold one of the ability's members is checked every time."""
+    own = getattr(kind, "__dict__", None)
+    if own and not _members(ability).isdisjoint(own):
+        return isinstance(kind, ability)
+    key = (type(kind), ability)
+    found = _BY_CLASS.get(key)
+    if found is None:
+        found = _BY_CLASS[key] = isinstance(kind, ability)
+    return found
 
 
 def listing(kind: Any) -> Listing:

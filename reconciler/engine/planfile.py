@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from reconciler import __version__
 from reconciler.engine.models import Config
-from reconciler.engine.planner import is_user
 from reconciler.engine.status import Phase
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.replicas.models import RemoteReplica
+from reconciler.kinds.replicas.resolve import is_user
 
 KIND = "tavus-reconciler-plan"
 FORMAT_VERSION = "2"  # 2: inputs_hash; changes carry the replace phase

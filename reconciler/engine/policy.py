@@ -245,8 +245,8 @@ def mass_changes(config: Config, plan: Plan, remote: Sequence, personas: Sequenc
                  ) -> tuple[MassChange, ...]:
     """The kinds whose deletes + replaces are more than ``max_percent`` of the managed objects of that kind on
     the account, and at least ``min_changes``."""
-    from reconciler.engine.resolver import is_user
     from reconciler.engine.successor import MARK
+    from reconciler.kinds.replicas.resolve import is_user
 
     pinned = {d.replica_id for d in config.replicas if d.replica_id}
     existing = {

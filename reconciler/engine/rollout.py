@@ -13,7 +13,7 @@ re-run's canary. A rollout interrupted after its canary was swapped therefore ca
 less safe, and it needs no state outside the account.
 
 ``schedule`` is what ``plan`` shows (the order, the canary, the nominal batches); the engine that carries it
-out is ``reconciler.engine.rolling``.
+out is ``reconciler.kinds.replicas.rolling``.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ class WaitResult:
 
 
 class Driver(Protocol):
-    """Acts between polls (a rollout: ``reconciler.engine.rolling.Rolling``): its rows are tracked with the others."""
+    """Acts between polls (a rollout: ``reconciler.kinds.replicas.rolling.Rolling``): its rows are tracked with
+    the others."""
 
     rows: list[Tracked]
     busy: bool
@@ -91,8 +92,8 @@ class Waiter:
     def wait(self, targets: Mapping[str, str], *, timeout: float,
              known: Mapping[str, RemoteReplica] | None = None, driver: Driver | None = None) -> WaitResult:
         """Wait for ``targets`` (replica_id -> declared name). ``known`` seeds states already fetched.
-        ``driver`` (a rollout, ``reconciler.engine.rolling``) adds its own rows and acts after every poll; the wait
-        goes on while it is busy (it may start the next successors)."""
+        ``driver`` (a rollout, ``reconciler.kinds.replicas.rolling``) adds its own rows and acts after every poll;
+        the wait goes on while it is busy (it may start the next successors)."""
         started = self.clock()
         deadline = started + timeout
         self.tracked = {rid: Tracked(name, rid) for rid, name in targets.items()}

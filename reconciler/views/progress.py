@@ -35,7 +35,7 @@ def summary(tracked: list[Tracked]) -> str:
         parts.insert(2, f"{counts['preview']} preview")
     if counts["gone"]:
         parts.append(f"{counts['gone']} deleted")
-    # a rollout's rows (reconciler.engine.rolling): replaces not started yet, halted, or trained but not verified
+    # a rollout's rows (kinds/replicas/rolling.py): replaces not started yet, halted, or trained but not verified
     parts += [f"{counts[w]} {w}" for w in ("unverified", "waiting", "halted") if counts.get(w)]
     return ", ".join(parts)
 

@@ -17,9 +17,9 @@ from typing import Any
 from reconciler.api import redact as _redact
 from reconciler.api.redact import escape_control, redact_url
 from reconciler.engine.models import Action, Change, Plan
-from reconciler.engine.resolver import ABSENT
 from reconciler.engine.status import Phase
 from reconciler.kinds.replicas.models import RemoteReplica
+from reconciler.kinds.replicas.resolve import ABSENT
 
 FORMAT_VERSION = "1"
 WIDTH = 80  # plan text fits an 80-column terminal: nested values one per line, long prose wrapped

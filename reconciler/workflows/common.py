@@ -150,8 +150,8 @@ def checked_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOpti
 
 def rolling_of(result: Plan, client, remote, created, parallelism: int, console: Console, *, may_start: bool,
              targets: Collection[str] = ()):
-    """The rollout of ``result``'s replaces (``reconciler.engine.rolling``), or None when it has none."""
-    from reconciler.engine.rolling import Rolling
+    """The rollout of ``result``'s replaces (``reconciler.kinds.replicas.rolling``), or None when it has none."""
+    from reconciler.kinds.replicas.rolling import Rolling
 
     if result.rollout is None or not result.rollout.steps:
         return None

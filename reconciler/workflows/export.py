@@ -8,9 +8,9 @@ import re
 from collections.abc import Sequence
 
 from reconciler.api.redact import escape_control
-from reconciler.engine.resolver import ready_outputs  # noqa: F401 - output's query lives with the resolver
 from reconciler.kinds.personas.models import RemotePersona
 from reconciler.kinds.replicas.models import RemoteReplica
+from reconciler.kinds.replicas.resolve import ready_outputs  # noqa: F401 - output's query lives with the resolver
 
 SCHEMA_URL = "https://raw.githubusercontent.com/tavus-reconciler/tavus-reconciler/main/schemas/replicas.schema.json"
 

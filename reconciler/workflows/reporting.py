@@ -13,7 +13,7 @@ from reconciler.workflows.inventory import all_inventories
 
 def status(config: Config, client, console: Console, *, fmt: str = "text") -> Outcome:
     from reconciler.engine.planner import generic_kinds
-    from reconciler.engine.resolver import status_rows
+    from reconciler.kinds.replicas.resolve import status_rows
     from reconciler.views import render
     from reconciler.workflows import objects_io
 
@@ -55,7 +55,7 @@ def rollout_status(config: Config, remote: Sequence[RemoteReplica], personas, ro
 
 def persona_status_rows(config: Config, personas) -> list[dict]:
     """Status rows of kind persona: each declared persona (one per match), then the unmanaged in scope."""
-    from reconciler.engine.resolver import match_personas, undeclared_personas
+    from reconciler.kinds.personas.resolve import match_personas, undeclared_personas
 
     matched = match_personas(config, personas)
     rows = []
@@ -82,7 +82,7 @@ def _object_outputs(config: Config, listed):
 
 
 def output(config: Config, client, console: Console, *, fmt: str = "text", allow_partial: bool = False) -> Outcome:
-    from reconciler.engine.resolver import ready_outputs
+    from reconciler.kinds.replicas.resolve import ready_outputs
     from reconciler.errors import UsageError
     from reconciler.workflows.export import format_outputs
 
@@ -90,7 +90,7 @@ def output(config: Config, client, console: Console, *, fmt: str = "text", allow
     ready, notes = ready_outputs(config, remote)
     persona_ids: dict[str, str] = {}
     if personas is not None:
-        from reconciler.engine.resolver import persona_outputs
+        from reconciler.kinds.personas.resolve import persona_outputs
 
         persona_ids, persona_notes = persona_outputs(config, personas)
         notes += persona_notes

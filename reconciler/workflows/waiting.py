@@ -19,7 +19,7 @@ def wait_targets(config: Config, remote: Sequence[RemoteReplica], *, file: str, 
     """replica_id -> declared name of what to wait for: a just-created id, else the one remote replica the
     resolver finds; names in ``replacing`` are the rollout's (it tracks their successors itself). Raises
     PlanError when one is ambiguous or absent."""
-    from reconciler.engine.resolver import Found, resolve
+    from reconciler.kinds.replicas.resolve import Found, resolve
 
     created = created or {}
     ids: dict[str, str] = {}
@@ -184,7 +184,7 @@ def _driver(rolling, rows):
 def _remove_failed_successors(result: Plan, client, parallelism: int, console: Console) -> int:
     """``wait FILE``: a replace whose successor failed training is over: remove the successor (it never served;
     the old replica keeps the name), as apply would. Returns how many failed (the wait then exits 3)."""
-    from reconciler.engine.executor import finish_replaces, in_flight
+    from reconciler.kinds.replicas.replaces import finish_replaces, in_flight
 
     failed = [i for i in in_flight(result) if i.phase == "failed"]
     if failed:

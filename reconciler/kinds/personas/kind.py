@@ -287,5 +287,55 @@ class Personas:
         personas cannot be listed or one cannot be re-pointed (the old object is then kept)."""
         return wiring.repoint(client, self, reference, old_id, new_id)
 
+    # the planner's hooks (reconciler.engine.kind.WithPlanner): reconciler.kinds.personas.plan
+    def declared_names(self, config) -> set[str]:
+        return {d.name for d in config.personas}
+
+    def listed_names(self, listing: Sequence[RemotePersona]) -> set[str]:
+        return {p.name for p in listing if getattr(p, "name", None)}
+
+    def plan_before(self, draft) -> None:
+        from reconciler.kinds.personas.plan import check_resend
+
+        check_resend(draft)
+
+    def holds(self, draft) -> Mapping[str, str]:
+        from reconciler.kinds.personas.plan import holds
+
+        return holds(draft)
+
+    def plan_after(self, draft) -> None:
+        from reconciler.kinds.personas.plan import plan_after
+
+        plan_after(draft)
+
+    # the executor's hooks (reconciler.engine.kind.WithExecutor): reconciler.kinds.personas.apply
+    records_created = False  # report.created names the replicas a run made (what personas' ref_replica reads)
+
+    def work(self, changes, successors: bool):
+        from reconciler.kinds.personas.apply import work
+
+        return work(changes, successors)
+
+    def recheck(self, run, main):
+        from reconciler.kinds.personas.apply import recheck
+
+        return recheck(run, main)
+
+    def step(self, run, change):
+        from reconciler.kinds.personas.apply import step
+
+        return step(run, change)
+
+    def failure(self, change, error):
+        from reconciler.kinds.personas.apply import failure
+
+        return failure(change, error)
+
+    def settle(self, run, outcomes) -> None:
+        from reconciler.kinds.personas.apply import settle
+
+        settle(run, outcomes)
+
 
 PERSONAS = Personas()

@@ -1,4 +1,5 @@
-"""The planner's persona part (issue 17): pure, called by ``planner.compute_plan`` after the replicas.
+"""The planner's persona part (issue 17): pure, asked by ``engine.planner.compute_plan`` through the kind's
+``WithPlanner`` hooks (issue 26), after the replicas and the generic kinds it references.
 
 Per declared persona (in file order): absent -> create; one match -> update in place when the declared,
 comparable attributes differ (one JSON Patch), else nothing; several -> an error (pin one with persona_id).
@@ -13,9 +14,51 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from reconciler.engine.models import Action, Change, Config
-from reconciler.engine.resolver import match_personas, resolve, undeclared_personas
 from reconciler.kinds.personas import wiring
 from reconciler.kinds.personas.kind import PERSONAS, _patched
+from reconciler.kinds.personas.resolve import match_personas, undeclared_personas
+from reconciler.kinds.replicas.resolve import resolve
+
+
+def check_resend(draft) -> None:
+    """``--resend`` names no generic kind declares (``draft.resend``): without personas in the file, an error."""
+    config, rest = draft.config, draft.resend
+    if rest and not config.personas and not draft.generic_names:
+        draft.errors.append(f"--resend: {config.path} declares no personas")
+    elif rest and not config.personas:
+        draft.errors += [f"--resend {n}: nothing of that name is declared in {config.path}" for n in sorted(rest)]
+
+
+def holds(draft) -> dict[str, str]:
+    """Every id a persona holds (see :func:`_held_by_personas`): the listed personas, or, when the file declares
+    none, the ones listed with the generic kinds for what they hold."""
+    listed = draft.listings.get("personas")
+    return _held_by_personas(draft.config, listed if listed is not None else draft.objects.get("personas"))
+
+
+def plan_after(draft) -> None:
+    """Once the replicas and the generic kinds are planned: the declared personas (managed once the file declares
+    one, or they were listed), the pruned replicas a persona still uses kept, the deletes last, and the generic
+    kinds' deletes of what a persona still cites dropped (:func:`keep_cited`)."""
+    config, listed = draft.config, draft.listings.get("personas")
+    if listed is None and not config.personas:
+        return
+    personas = listed or ()
+    replicas = draft.listings.get("replicas", ())
+    by_id = {r.replica_id: r for r in replicas}
+    persona_changes, unmanaged, forgotten, uncompared = plan_personas(
+        config, replicas, personas, draft.changes, wanted=draft.wanted, prune=draft.prune, errors=draft.errors,
+        missing=draft.missing, resend=draft.resend, warnings=draft.warnings, discard_drafts=draft.discard_drafts,
+        objects=draft.generic)
+    deletes = [c for c in draft.changes if c.action is Action.DELETE]
+    kept = _referenced(config, personas, persona_changes, deletes, by_id, draft.warnings)
+    draft.fields.setdefault("unmanaged", []).extend(by_id[c.replica_id] for c in kept if c.replica_id in by_id)
+    deletes = [c for c in deletes if c not in kept]
+    draft.changes[:] = [c for c in draft.changes if c.action is not Action.DELETE] + persona_changes + deletes
+    draft.fields.update(unmanaged_personas=unmanaged, forgotten_personas=forgotten)
+    draft.uncompared += uncompared
+    if draft.generic is not None:
+        draft.generic = keep_cited(draft.generic, config, personas, draft.changes, draft.warnings, draft.objects)
 
 
 def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replica_changes: Sequence[Change], *,
@@ -180,3 +223,48 @@ def keep_cited(generic, config: Config, personas: Sequence, persona_changes: Seq
             continue
         kept.append(c)
     return replace(generic, changes=tuple(kept), unmanaged=tuple(unmanaged))
+
+
+def _held_by_personas(config: Config, personas: Sequence | None) -> dict[str, str]:
+    """Every id a persona holds, declared or on the account (any string value of its document: ``tool_ids``,
+    ``document_ids``, ``layers.tts.pronunciation_dictionary_id``...) -> the persona: never pruned."""
+    held: dict[str, str] = {}
+
+    def walk(value, who: str) -> None:
+        if isinstance(value, str):
+            held.setdefault(value, who)
+        elif isinstance(value, Mapping):
+            for v in value.values():
+                walk(v, who)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v, who)
+
+    declared = {d.name for d in config.personas} | {d.persona_id for d in config.personas if d.persona_id}
+    for d in config.personas:
+        walk(dict(d.attributes), f"declared persona {d.name}")
+    for r in personas or ():
+        if getattr(r, "name", None) in declared or getattr(r, "persona_id", None) in declared:
+            continue  # a declared persona holds what the file says after the plan (kinds/personas/plan.keep_cited)
+        who = f"persona {getattr(r, 'name', '')} ({getattr(r, 'persona_id', '')})"
+        walk(dict(getattr(r, "document", {}) or {}), who)
+    return held
+
+
+def _referenced(config: Config, personas: Sequence, persona_changes: Sequence[Change], deletes: Sequence[Change],
+                by_id, warnings: list[str]) -> list[Change]:
+    """The pruned replicas a persona still references by ``default_replica_id`` (a declared persona's explicit
+    id, or any user persona this plan does not delete): never deleted (issue 24 #8); the plan says why."""
+    gone = {c.persona_id for c in persona_changes if c.action is Action.DELETE}
+    users: dict[str, str] = {}
+    for p in personas:
+        if p.persona_type != "system" and p.persona_id not in gone and p.default_replica_id:
+            users.setdefault(p.default_replica_id, f"persona {p.name or p.persona_id} ({p.persona_id})")
+    for d in config.personas:
+        if d.default_replica_id:
+            users.setdefault(d.default_replica_id, f"declared persona {d.name}")
+    kept = [c for c in deletes if not c.successor_id and c.replica_id in users]
+    for c in kept:
+        warnings.append(f"{c.name} ({c.replica_id}) is not declared, but {users[c.replica_id]} uses it as its "
+                        "default_replica_id: kept, not pruned (re-point the persona first)")
+    return kept

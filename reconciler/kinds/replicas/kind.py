@@ -122,5 +122,51 @@ class Replicas:
     def delete(self, client, object_id: str) -> None:
         client.delete_replica(object_id)
 
+    # the planner's hooks (reconciler.engine.kind.WithPlanner): reconciler.kinds.replicas.plan
+    replace_by_name = True  # --replace NAME names a declared replica
+
+    def declared_names(self, config) -> set[str]:
+        return {d.name for d in config.replicas}
+
+    def listed_names(self, listing: Sequence[RemoteReplica]) -> set[str]:
+        from reconciler.kinds.replicas.plan import listed_names
+
+        return listed_names(listing)
+
+    def plan_before(self, draft) -> None:
+        from reconciler.kinds.replicas.plan import plan_replicas
+
+        plan_replicas(draft)
+
+    def holds(self, draft) -> Mapping[str, str]:
+        return {}  # a replica holds no other object
+
+    def plan_after(self, draft) -> None:
+        return None
+
+    # the executor's hooks (reconciler.engine.kind.WithExecutor): reconciler.kinds.replicas.apply
+    def work(self, changes, successors: bool):
+        from reconciler.kinds.replicas.apply import work
+
+        return work(changes, successors)
+
+    def recheck(self, run, main):
+        from reconciler.kinds.replicas.apply import recheck
+
+        return recheck(run, main)
+
+    def step(self, run, change):
+        from reconciler.kinds.replicas.apply import step
+
+        return step(run, change)
+
+    def failure(self, change, error):
+        return None  # every error of a replica step is its own one line
+
+    def settle(self, run, outcomes) -> None:
+        from reconciler.kinds.replicas.apply import settle
+
+        settle(run, outcomes)
+
 
 REPLICAS = Replicas()

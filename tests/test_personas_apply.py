@@ -1,5 +1,6 @@
-"""The executor's persona stage (issue 17): after creating, a concurrent apply's older persona of the same
-name wins; only our own just-created duplicate is ever deleted."""
+"""The personas' changes carried out (kinds/personas/apply.py, through engine.executor.execute; issue 17): after
+creating, a concurrent apply's older persona of the same name wins; only our own just-created duplicate is ever
+deleted; an update held by an editor draft says how to go on."""
 
 from __future__ import annotations
 
@@ -107,3 +108,20 @@ def test_a_draft_held_update_does_not_stop_the_prune_unless_it_repoints_the_defa
         assert client.deleted == deleted
         [held] = report.failed
         assert held.held is not repoint and "re-run with --discard-editor-drafts acme-p" in held.detail
+
+
+def test_an_editor_draft_is_a_held_line_unless_the_update_repoints_and_other_errors_are_the_executors():
+    from reconciler.engine.models import Change
+    from reconciler.errors import EditorDraftError, ReconcilerError
+    from reconciler.kinds.personas.apply import editor_draft_line, failure, work
+
+    plain = Change(Action.UPDATE, "acme-p", "differs", kind="personas", persona_id="p1",
+                   patch=({"op": "replace", "path": "/system_prompt", "value": "y"},))
+    repoint = Change(Action.UPDATE, "acme-q", "differs", kind="personas", persona_id="p2",
+                     patch=({"op": "replace", "path": "/default_replica_id", "value": "r9"},))
+    held = failure(plain, EditorDraftError("409"))
+    assert held.held and not held.ok and held.detail == editor_draft_line("acme-p")
+    assert not failure(repoint, EditorDraftError("409")).held  # the default replica must move: it blocks
+    assert failure(plain, ReconcilerError("boom")) is None
+    gone = Change(Action.DELETE, "acme-z", "prune", kind="personas", persona_id="p3")
+    assert work([plain, gone, repoint], False) == ([], [plain, repoint], [gone])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from reconciler.engine.models import Config, Settings
 from reconciler.engine.planner import compute_plan
-from reconciler.engine.resolver import Found, ready_outputs, resolve, status_rows, undeclared
 from reconciler.engine.successor import successor_name
 from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
+from reconciler.kinds.replicas.resolve import Found, ready_outputs, resolve, status_rows, undeclared
 
 
 def r(rid, name, status="completed", replica_type="user"):

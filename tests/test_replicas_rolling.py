@@ -1,4 +1,4 @@
-"""The rollout engine (reconciler.engine.rolling), tick by tick, against the in-process simulator.
+"""The rollout engine (reconciler.kinds.replicas.rolling), tick by tick, against the in-process simulator.
 
 The waiter's part (polling) is played by ``poll``: it copies each successor's state from the account onto the
 rows, as ``Waiter._poll`` does, so every tick here is deterministic: training ends when the test says so.
@@ -14,12 +14,12 @@ from e2e import API_KEY
 from reconciler.api.client import TavusClient
 from reconciler.engine.models import Config, Settings
 from reconciler.engine.planner import compute_plan
-from reconciler.engine.rolling import Rolling
 from reconciler.engine.rollout import RolloutSettings
 from reconciler.engine.status import Phase
 from reconciler.engine.successor import parse_successor
 from reconciler.kinds.personas import sim as sim_personas
 from reconciler.kinds.replicas.models import DesiredReplica
+from reconciler.kinds.replicas.rolling import Rolling
 
 
 @pytest.fixture
@@ -286,7 +286,7 @@ def test_a_failed_successor_a_person_pointed_a_persona_at_is_kept(sim, client):
 def test_each_start_waits_a_random_jitter_before_it_re_lists_so_a_second_run_defers(sim, client):
     """Issue 24 #5: the wait comes before the re-listing (so the later of two runs sees the other's successor and
     adopts it); a stop during the wait starts nothing."""
-    from reconciler.engine.executor import start_successors
+    from reconciler.kinds.replicas.replaces import start_successors
 
     _, olds, config = fleet(sim, 1)
     plan = compute_plan(config, client.list_replicas())
