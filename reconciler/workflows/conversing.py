@@ -14,8 +14,8 @@ def smoke(config: Config, client, console: Console, *, targets: Collection[str] 
     joined, free per the docs) proves the API accepts the persona with its replica. One line per persona;
     exit 1 when any is rejected or does not exist."""
     from reconciler.api.redact import escape_control, redact_text
-    from reconciler.kinds.personas.resolve import match_personas
     from reconciler.errors import ReconcilerError, UsageError
+    from reconciler.kinds.personas.resolve import match_personas
 
     chosen = [d for d in config.personas if not targets or d.name in targets]
     unknown = sorted(set(targets) - {d.name for d in config.personas})
@@ -84,9 +84,9 @@ def converse(config: Config, client, console: Console, *, name: str,
     """Start a REAL conversation with a declared persona (its default replica) or replica, by declared name, and
     print its conversation_url (step 3 of the Tavus training guide). A persona wins when both share the name.
     Never retried on a lost answer (a second live conversation would be joined and billed)."""
+    from reconciler.errors import UsageError
     from reconciler.kinds.personas.resolve import match_personas
     from reconciler.kinds.replicas.resolve import Found, resolve
-    from reconciler.errors import UsageError
 
     persona_id = replica_id = uses = None
     if any(d.name == name for d in config.personas):

@@ -82,8 +82,8 @@ def _object_outputs(config: Config, listed):
 
 
 def output(config: Config, client, console: Console, *, fmt: str = "text", allow_partial: bool = False) -> Outcome:
-    from reconciler.kinds.replicas.resolve import ready_outputs
     from reconciler.errors import UsageError
+    from reconciler.kinds.replicas.resolve import ready_outputs
     from reconciler.workflows.export import format_outputs
 
     remote, personas, objects = all_inventories(client, config)
