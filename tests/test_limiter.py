@@ -295,3 +295,18 @@ def test_workers_run_every_task_with_fewer_threads_than_tasks_and_close_waits_fo
         pass
     else:
         raise AssertionError("a closed pool took work")
+
+
+def test_a_limiter_dropped_without_close_ends_its_threads():
+    import gc
+
+    before = threading.active_count()
+    lim = AIMDLimiter(8, initial=8)
+    assert lim.map(lambda x: x, range(30)).results() == list(range(30))
+    assert threading.active_count() > before
+    del lim
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.005)  # a condition with a deadline: the workers see the pool is gone
+    assert threading.active_count() == before

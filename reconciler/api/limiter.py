@@ -24,6 +24,7 @@ import contextlib
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -191,17 +192,40 @@ class AIMDLimiter:
         self._workers().submit(task)
 
 
+_LIVE: weakref.WeakSet[_Workers] = weakref.WeakSet()
+
+
+def _close_live() -> None:
+    """At interpreter exit (before daemon threads are cut): work already started finishes, as a
+    ThreadPoolExecutor's would (the CLI ends with os._exit after its last line and skips this)."""
+    for workers in list(_LIVE):
+        workers.close()
+
+
+if hasattr(threading, "_register_atexit"):  # what concurrent.futures uses; runs before threads are joined
+    threading._register_atexit(_close_live)
+
+
 class _Workers:
     """Threads running submitted tasks, started as needed up to ``most`` (or ahead of need, :meth:`grow`) and
-    kept until :meth:`close`, which waits for the tasks already submitted."""
+    kept until :meth:`close`, which waits for the tasks already submitted. A pool nobody holds any more (a
+    limiter that was never closed) ends its threads, as a ThreadPoolExecutor does: they hold it weakly."""
 
     def __init__(self, most: int, name: str):
+        _LIVE.add(self)
         self._most, self._name = max(1, most), name
         self._tasks: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._idle = 0  # workers free for a task not yet handed to them
         self._closed = False
+        tasks, threads = self._tasks, self._threads
+
+        def release(_ref: Any) -> None:
+            for _ in threads:
+                tasks.put(None)
+
+        self._ref = weakref.ref(self, release)
 
     def submit(self, task: Callable[[], None]) -> None:
         with self._lock:
@@ -223,19 +247,14 @@ class _Workers:
             return not self._closed
 
     def _spawn(self) -> None:  # the lock held
-        thread = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
+        thread = threading.Thread(target=_work, args=(self._tasks, self._ref), daemon=True,
+                                  name=f"{self._name}-{len(self._threads)}")
         self._threads.append(thread)
         thread.start()
 
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            with contextlib.suppress(BaseException):  # a task reports its own errors (Run._task); the worker goes on
-                task()
-            with self._lock:
-                self._idle += 1
+    def _finished_one(self) -> None:
+        with self._lock:
+            self._idle += 1
 
     def close(self) -> None:
         with self._lock:
@@ -246,6 +265,22 @@ class _Workers:
         for thread in threads:
             if thread is not threading.current_thread():
                 thread.join()
+
+
+def _work(tasks: queue.SimpleQueue, ref: weakref.ref) -> None:
+    """A worker: tasks until a None (close, or the pool was dropped)."""
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        with contextlib.suppress(BaseException):  # a task reports its own errors (Run._task); the worker goes on
+            task()
+        del task
+        pool = ref()
+        if pool is None:
+            return
+        pool._finished_one()
+        del pool
 
 
 class Run:
