@@ -140,9 +140,12 @@ def test_executor_fan_out_learns_from_429s_inside_creates_and_never_exceeds_its_
 def test_every_pooled_connection_may_stay_alive():
     """With more connections than keep-alive slots, httpcore closes connections other threads were just handed
     (ReadError at --parallelism 64, the lost answers of issue 18): the pool keeps every connection alive."""
-    with TavusClient("http://api.test", "k") as client:
+    with TavusClient("http://api.test", "k", max_connections=200) as client:  # one shared pool
         pool = client._http._transport._pool
-        assert pool._max_keepalive_connections == pool._max_connections >= client.max_concurrency + 64
+        assert pool._max_keepalive_connections == pool._max_connections == 200
+    from reconciler.api.pool import PER_THREAD  # the default: one small pool per thread (reconciler.api.pool)
+
+    assert PER_THREAD.max_keepalive_connections == PER_THREAD.max_connections
 
 
 def test_ctrl_c_during_creates_starts_nothing_more_and_accounts_for_everything():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -251,3 +252,61 @@ def test_drain_after_interrupt_returns_started_work_and_lists_the_rest():
     assert len(first) + len(rest) == 3
     assert run.not_started == list(range(3, 8))
     lim.close()
+
+
+def test_prestart_starts_idle_workers_until_told_to_stop_and_they_then_run_the_work():
+    lim = AIMDLimiter(6, initial=6)
+    stop = threading.Event()
+    lim.prestart(stop)
+    deadline = time.monotonic() + 10
+    while len(lim._workers()._threads) < 6 and time.monotonic() < deadline:
+        time.sleep(0.001)  # a condition with a deadline: the prestart thread is running
+    assert len(lim._workers()._threads) == 6  # never more than the ceiling
+    stop.set()
+    assert lim.map(lambda x: x * 2, range(20)).results() == [x * 2 for x in range(20)]
+    assert len(lim._workers()._threads) == 6  # the work ran on the workers started ahead
+    lim.close()
+    assert lim._pool is None
+
+
+def test_prestart_stops_at_once_when_already_told():
+    lim = AIMDLimiter(50, initial=50)
+    stop = threading.Event()
+    stop.set()
+    lim.prestart(stop)
+    assert lim.map(lambda x: x, [1, 2]).results() == [1, 2]
+    assert len(lim._workers()._threads) <= 3  # the two tasks' workers, and at most one started ahead
+    lim.close()
+
+
+def test_workers_run_every_task_with_fewer_threads_than_tasks_and_close_waits_for_them():
+    from reconciler.api.limiter import _Workers
+
+    done = []
+    workers = _Workers(3, "t")
+    for i in range(50):
+        workers.submit(lambda i=i: done.append(i))
+    workers.close()
+    assert sorted(done) == list(range(50))
+    assert len(workers._threads) <= 3
+    try:
+        workers.submit(lambda: None)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("a closed pool took work")
+
+
+def test_a_limiter_dropped_without_close_ends_its_threads():
+    import gc
+
+    before = threading.active_count()
+    lim = AIMDLimiter(8, initial=8)
+    assert lim.map(lambda x: x, range(30)).results() == list(range(30))
+    assert threading.active_count() > before
+    del lim
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.005)  # a condition with a deadline: the workers see the pool is gone
+    assert threading.active_count() == before

@@ -79,14 +79,20 @@ class _Backend:
         self._inner.sleep(seconds)
 
 
+def install_transport(transport: Any) -> bool:
+    """Wrap the network backend of one ``httpx.HTTPTransport``; True when it was wrapped."""
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is None or isinstance(backend, _Backend):
+        return False
+    pool._network_backend = _Backend(backend)
+    return True
+
+
 def install(client: Any) -> bool:
     """Wrap the network backends of ``client`` (an httpx.Client); True when at least one was wrapped."""
     transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
     done = False
     for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is not None and not isinstance(backend, _Backend):
-            pool._network_backend = _Backend(backend)
-            done = True
+        done = install_transport(transport) or done
     return done

@@ -20,11 +20,13 @@ or to the ``default`` limiter given.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 OK, OVERLOAD, FAILURE = "ok", "overload", "failure"
@@ -90,7 +92,7 @@ class AIMDLimiter:
         self._paused_until = -float("inf")
         self._fastest: float | None = None
         self._cond = threading.Condition()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _Workers | None = None
         self.in_flight = 0
         self._waiting = 0  # tasks waiting to retry (see backoff): they go before work not yet started
         self.max_in_flight = 0
@@ -159,7 +161,20 @@ class AIMDLimiter:
         with self._cond:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True)
+            pool.close()
+
+    def prestart(self, until: threading.Event) -> None:
+        """Start idle worker threads in the background, one by one up to the ceiling, until ``until`` is set:
+        while a listing's first page is on the wire, so that its answer sends every other page at once
+        instead of starting a thread per page first (a thread start costs as much CPU as a request)."""
+        pool = self._workers()
+
+        def spawn() -> None:
+            for n in range(1, self.ceiling + 1):
+                if until.is_set() or not pool.grow(n):
+                    return
+
+        threading.Thread(target=spawn, name="limiter-prestart", daemon=True).start()
 
     def __enter__(self) -> AIMDLimiter:
         return self
@@ -167,10 +182,105 @@ class AIMDLimiter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _workers(self) -> _Workers:
+        with self._cond:
+            if self._pool is None:
+                self._pool = _Workers(self.ceiling, "limiter")
+            return self._pool
+
     def _submit(self, task: Callable[[], None]) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.ceiling, thread_name_prefix="limiter")
-        self._pool.submit(task)
+        self._workers().submit(task)
+
+
+_LIVE: weakref.WeakSet[_Workers] = weakref.WeakSet()
+
+
+def _close_live() -> None:
+    """At interpreter exit (before daemon threads are cut): work already started finishes, as a
+    ThreadPoolExecutor's would (the CLI ends with os._exit after its last line and skips this)."""
+    for workers in list(_LIVE):
+        workers.close()
+
+
+if hasattr(threading, "_register_atexit"):  # what concurrent.futures uses; runs before threads are joined
+    threading._register_atexit(_close_live)
+
+
+class _Workers:
+    """Threads running submitted tasks, started as needed up to ``most`` (or ahead of need, :meth:`grow`) and
+    kept until :meth:`close`, which waits for the tasks already submitted. A pool nobody holds any more (a
+    limiter that was never closed) ends its threads, as a ThreadPoolExecutor does: they hold it weakly."""
+
+    def __init__(self, most: int, name: str):
+        _LIVE.add(self)
+        self._most, self._name = max(1, most), name
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0  # workers free for a task not yet handed to them
+        self._closed = False
+        tasks, threads = self._tasks, self._threads
+
+        def release(_ref: Any) -> None:
+            for _ in threads:
+                tasks.put(None)
+
+        self._ref = weakref.ref(self, release)
+
+    def submit(self, task: Callable[[], None]) -> None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot start work after close")
+            self._tasks.put(task)
+            if self._idle:
+                self._idle -= 1
+            elif len(self._threads) < self._most:
+                self._spawn()
+            # else a busy worker takes it when its task is done
+
+    def grow(self, n: int) -> bool:
+        """At least ``min(n, most)`` workers (the new ones idle); False once closed."""
+        with self._lock:
+            while not self._closed and len(self._threads) < min(n, self._most):
+                self._idle += 1
+                self._spawn()
+            return not self._closed
+
+    def _spawn(self) -> None:  # the lock held
+        thread = threading.Thread(target=_work, args=(self._tasks, self._ref), daemon=True,
+                                  name=f"{self._name}-{len(self._threads)}")
+        self._threads.append(thread)
+        thread.start()
+
+    def _finished_one(self) -> None:
+        with self._lock:
+            self._idle += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._tasks.put(None)
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join()
+
+
+def _work(tasks: queue.SimpleQueue, ref: weakref.ref) -> None:
+    """A worker: tasks until a None (close, or the pool was dropped)."""
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        with contextlib.suppress(BaseException):  # a task reports its own errors (Run._task); the worker goes on
+            task()
+        del task
+        pool = ref()
+        if pool is None:
+            return
+        pool._finished_one()
+        del pool
 
 
 class Run:

@@ -11,6 +11,7 @@ sent from the collection's ``first_page`` (documents are 0-based).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -97,7 +98,13 @@ class _Paging:
     def _list_pages(self, params: Mapping[str, str], cap: int | None = None, kind: Any = None) -> list[Any]:
         kind = kind or _REPLICAS
         limit = max(1, self.page_size)
-        first, total = self._page(params, 1, limit, kind)
+        page_one = threading.Event()
+        if self.max_concurrency > 1:
+            self._limiter.prestart(page_one)  # threads for the other pages start while page 1 is on the wire
+        try:
+            first, total = self._page(params, 1, limit, kind)
+        finally:
+            page_one.set()
         seen: dict[str, Any] = {}
         for r in first:
             seen.setdefault(kind.key(r), r)

@@ -1,9 +1,15 @@
 """The simulator's HTTP server: a daemon-threaded server that tracks open connections (so a stop cuts them),
-and a handler that routes every method through :meth:`reconciler.sim.simulator.Simulator._handle`."""
+and a handler that routes every method through :meth:`reconciler.sim.simulator.Simulator._handle`.
+
+A connection is served by a thread of its own, as :class:`ThreadingHTTPServer` does, but a thread whose
+connection has closed waits for the next one instead of ending: a burst of 100 new connections (a client
+reading every page at once) is not 100 thread starts on the accepting thread, each making it wait.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import queue
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +27,43 @@ class _Server(ThreadingHTTPServer):
         self.sim = sim
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
+        self._idle: list[queue.SimpleQueue] = []  # threads waiting for a connection (one slot each)
+        self._closing = False
         super().__init__(addr, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to a waiting thread, else to a new one."""
+        with self.sockets_lock:
+            slot = self._idle.pop() if self._idle else None
+        if slot is not None:
+            slot.put((request, client_address))
+            return
+        threading.Thread(target=self._serve, args=((request, client_address),), daemon=True,
+                         name="tavus-simulator-conn").start()
+
+    def _serve(self, job: tuple[Any, Any] | None) -> None:
+        while job is not None:
+            request, client_address = job
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+            slot: queue.SimpleQueue = queue.SimpleQueue()
+            with self.sockets_lock:
+                if self._closing:
+                    return
+                self._idle.append(slot)
+            job = slot.get()
+
+    def server_close(self) -> None:
+        with self.sockets_lock:
+            self._closing = True
+            idle, self._idle = self._idle, []
+        for slot in idle:
+            slot.put(None)
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Silence per-connection errors (resets, broken pipes): nothing goes to stderr per request."""

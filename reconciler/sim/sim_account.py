@@ -85,6 +85,9 @@ class _Replica:
     fixed_progress: str | None = None
     payload: dict[str, str] = field(default_factory=dict)
     fixed_finetune: str | None = None  # a fixed replica of a FINETUNE_MODELS model: its finetune_status
+    # a fixed (not training) replica's answer for a listing page: ((base_url, verbose), object, its JSON);
+    # dropped whenever the replica changes (rename, finish)
+    cached: tuple[Any, dict[str, Any], bytes] | None = field(default=None, repr=False)
 
     @property
     def finetunes(self) -> bool:
@@ -145,6 +148,35 @@ class _Replica:
             if ft_progress is not None:
                 out["finetune_progress"] = ft_progress  # not documented; tolerated by the client when sent
         return out
+
+
+    def listed(self, base_url: str, train_seconds: float, verbose: bool,
+               finetune_seconds: float) -> tuple[dict[str, Any], bytes]:
+        """(the API object, its JSON) for a listing page; kept while the replica is fixed (its answer only
+        changes when it does), computed afresh while it trains (its progress is read from the clock)."""
+        key = (base_url, verbose)
+        if self.cached is not None and self.cached[0] == key:
+            return self.cached[1], self.cached[2]
+        out = self.to_api(base_url, train_seconds, verbose, finetune_seconds)
+        raw = json.dumps(out).encode()
+        if self.status != "started":
+            self.cached = (key, out, raw)
+        return out, raw
+
+
+class Page(dict):
+    """A listing page ``{"data": [...], "total_count": N}`` that also carries its JSON (``raw``, what
+    ``json.dumps`` of it gives), joined from the replicas' cached JSON: a page costs its own size, not a
+    re-encoding of every object. Its objects are shared with the cache: read them, never change them."""
+
+    raw: bytes
+
+    @classmethod
+    def of(cls, items: list[tuple[dict[str, Any], bytes]], total: int) -> Page:
+        page = cls(data=[obj for obj, _ in items], total_count=total)
+        page.raw = b'{"data": [' + b", ".join(raw for _, raw in items) + b'], "total_count": ' \
+            + str(total).encode() + b"}"
+        return page
 
 
 class Account:
@@ -217,6 +249,7 @@ class Account:
         with self._lock:
             self._replicas[replica_id].replica_name = name
             self._replicas[replica_id].updated_epoch = time.time()
+            self._replicas[replica_id].cached = None
 
     def finish(self, replica_id: str, status: str = "completed", error_message: str | None = None,
                finetune_status: str | None = _UNSET) -> None:
@@ -228,6 +261,7 @@ class Account:
             rec.fixed_finetune = "completed" if finetune_status is _UNSET else finetune_status
             rec.status, rec.updated_epoch = status, time.time()
             rec.error_message = error_message or ("training failed" if status == "error" else None)
+            rec.cached = None
 
     # ------------------------------------------------------------------ the API operations
 
@@ -252,8 +286,7 @@ class Account:
                 asc = self._ascending()
                 n = len(asc)
                 window = [asc[n - 1 - i] for i in range(start, min(start + size, n))]
-                return {"data": [r.to_api(self.base_url, self.train_seconds, verbose, self.finetune_seconds)
-                                 for r in window], "total_count": n}
+                return self._page(window, n, verbose)
             else:  # filtered once per state of the store, not once per page (a 10k listing read 100 x 10k)
                 key = (rtype, model, len(self._order), self._seq)
                 if self._filtered[0] != key:
@@ -261,9 +294,7 @@ class Account:
                                             if (rtype is None or r.replica_type == rtype)
                                             and (model is None or r.model_name == model)])
                 matches = self._filtered[1]
-            window = matches[start:start + size]
-            return {"data": [r.to_api(self.base_url, self.train_seconds, verbose, self.finetune_seconds)
-                             for r in window], "total_count": len(matches)}
+            return self._page(matches[start:start + size], len(matches), verbose)
 
     def get(self, rid: str, query: dict[str, str]) -> dict[str, Any]:
         verbose = query.get("verbose", "").lower() in ("true", "1", "yes")
@@ -325,6 +356,7 @@ class Account:
             rec = self._user_replica(rid, "renamed")
             rec.replica_name = name
             rec.updated_epoch = time.time()
+            rec.cached = None
         return {"message": "ok"}
 
     def delete_api(self, rid: str) -> dict[str, Any]:
@@ -335,6 +367,10 @@ class Account:
         return {"message": "ok"}
 
     # ------------------------------------------------------------------ internals (call with the lock held)
+
+    def _page(self, window: list[_Replica], total: int, verbose: bool) -> Page:
+        return Page.of([r.listed(self.base_url, self.train_seconds, verbose, self.finetune_seconds)
+                        for r in window], total)
 
     def _fresh_id(self) -> str:
         rid = new_replica_id()

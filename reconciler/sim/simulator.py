@@ -43,6 +43,7 @@ from reconciler.sim.sim_account import (  # noqa: F401 - re-exported: the simula
     STOCK_REPLICAS,
     Account,
     ApiError,
+    Page,
     _positive_int,
     json_object,
     new_replica_id,
@@ -204,7 +205,7 @@ class Simulator(_FaultInjection):
             status, payload, ctype, headers = e.status, e.payload, "application/json", e.headers
         except Exception as e:  # a simulator bug: answer 500 rather than hang the client
             status, payload, ctype, headers = 500, {"message": f"simulator error: {e}"}, "application/json", {}
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        data = _encoded(payload)
         self._record(method, path, query, status)
         # 204 and 304 carry no body in HTTP (the docs show one for the persona 304; a client must not rely on it)
         h.respond(status, data, ctype, headers, head=method == "HEAD" or status in (204, 304))
@@ -239,6 +240,15 @@ class Simulator(_FaultInjection):
             return 400, {"message": str(e)}
         return 404, {"message": f"no control endpoint {method} {path}"}
 
+
+
+def _encoded(payload: Any) -> bytes:
+    """An answer's body: bytes as they are, a listing page's own JSON, anything else JSON-encoded."""
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, Page):
+        return payload.raw
+    return json.dumps(payload).encode()
 
 
 def load_seed(path: str) -> list[dict[str, Any]]:

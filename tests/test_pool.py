@@ -1,0 +1,112 @@
+"""reconciler.api.pool: one small connection pool per thread, the TLS context shared, pools closed."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+
+from reconciler.api import pool
+from reconciler.api.client import TavusClient
+from reconciler.sim.simulator import Simulator
+
+
+class Counting(httpx.BaseTransport):
+    made: list[Counting] = []
+
+    def __init__(self):
+        self.closed = False
+        self.threads: set[int] = set()
+        Counting.made.append(self)
+
+    def handle_request(self, request):
+        self.threads.add(threading.get_ident())
+        return httpx.Response(200, json={"ok": True})
+
+    def close(self):
+        self.closed = True
+
+
+def test_each_thread_has_its_own_transport_and_close_closes_them_all():
+    Counting.made = []
+    t = pool.PerThreadTransport(Counting)
+    with httpx.Client(transport=t, base_url="http://x.test") as client:
+        client.get("/a")
+        client.get("/b")  # the same thread: the same transport
+        together = threading.Barrier(3)  # alive at once: three distinct threads
+
+        def get() -> None:
+            together.wait(timeout=10)
+            client.get("/c")
+            together.wait(timeout=10)
+
+        threads = [threading.Thread(target=get) for _ in range(3)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert len(Counting.made) == 4
+        assert all(len(c.threads) == 1 for c in Counting.made)
+        assert len({next(iter(c.threads)) for c in Counting.made}) == 4
+    assert all(c.closed for c in Counting.made)
+
+
+def test_the_pools_of_ended_threads_are_closed_when_another_is_made():
+    Counting.made = []
+    t = pool.PerThreadTransport(Counting)
+    req = httpx.Request("GET", "http://x.test/")
+    th = threading.Thread(target=t.handle_request, args=(req,))
+    th.start()
+    th.join()
+    assert not Counting.made[0].closed
+    t.handle_request(req)  # a new thread's pool: the ended thread's is closed
+    assert Counting.made[0].closed and not Counting.made[1].closed
+    assert t.shards == [Counting.made[1]]
+    t.close()
+    assert Counting.made[1].closed
+
+
+def test_a_closed_transport_makes_no_more_pools():
+    Counting.made = []
+    t = pool.PerThreadTransport(Counting)
+    t.close()
+    try:
+        t.handle_request(httpx.Request("GET", "http://x.test/"))
+    except RuntimeError as e:
+        assert "closed" in str(e)
+    else:
+        raise AssertionError("a closed transport served a request")
+    assert Counting.made[0].closed
+
+
+def test_the_client_reads_pages_over_per_thread_pools_sharing_one_tls_context():
+    with Simulator(api_key="k", max_page_size=10) as sim:
+        for i in range(95):
+            sim.add_replica(replica_name=f"p-{i:03d}")
+        with TavusClient(sim.url, "k", page_size=10) as client:
+            transport = client._http._transport
+            assert isinstance(transport, pool.PerThreadTransport)
+            assert len(client.list_replicas()) == 95
+            shards = transport.shards
+            assert len(shards) >= 2  # the first page in this thread, the other nine in the limiter's threads
+            contexts = {id(s._pool._ssl_context) for s in shards}
+            assert len(contexts) == 1
+            from reconciler.api.deadline import _Backend
+
+            assert all(isinstance(s._pool._network_backend, _Backend) for s in shards)  # deadlines everywhere
+        assert transport.shards == []
+
+
+def test_a_proxy_from_the_environment_is_kept(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    with TavusClient("https://api.tavus.test", "k") as client:
+        mounted = [m for m in client._http._mounts.values() if m is not None]
+        assert mounted and all(not isinstance(m, pool.PerThreadTransport) for m in mounted)
+        assert isinstance(client._http._transport, pool.PerThreadTransport)
+
+
+def test_an_httpx_without_a_default_transport_is_left_alone():
+    class Odd:
+        _transport = object()
+
+    assert pool.install(Odd(), None, lambda t: None) is False
