@@ -33,3 +33,17 @@ def test_replicas_use_their_hook_and_other_kinds_the_generic_lines():
 def test_persona_notes_name_the_resend_flag():
     c = Change(Action.UPDATE, "p", "x", kind="personas", persona_id="p1", uncomparable=("layers.tts.api_key",))
     assert any("`--resend p` sends them" in line for line in _change_lines(c, False))
+
+
+def test_the_not_compared_note_names_the_persona_or_tool_to_resend():
+    """A masked secret may be a tool's (its auth token comes back ``********``): the note says ``--resend NAME``
+    naming the persona or tool, never ``PERSONA``; the Markdown table's column is the name, whatever the kind."""
+    from reconciler.views.plan_markdown import plan_markdown
+
+    plan = Plan(uncompared=(("acme-lookup", ("delivery.api.auth.token",)),))
+    text = plan_text(plan, file="f.yaml")
+    assert "`--resend NAME`, naming the persona or tool" in text and "PERSONA" not in text
+    assert "  acme-lookup: delivery.api.auth.token" in text
+    md = plan_markdown(plan, file="f.yaml")
+    assert "\\`--resend NAME\\`, naming the persona or tool" in md and "PERSONA" not in md
+    assert "| Name | Attributes |" in md and "| Persona |" not in md

@@ -30,7 +30,7 @@ _MISSING = object()
 PREVIEW_WORD = "preview (watermarked; fine-tune running)"  # a replica in Phase.PREVIEW (issue 25), as shown
 _FORGET = "Listed under `removed:`: no longer managed, kept on the account, never deleted."
 _UNCOMPARED_HEAD = ("Could not be compared (the API does not return them; sent on create only; a change to "
-                    "them is sent with `--resend PERSONA`)")
+                    "them is sent with `--resend NAME`, naming the persona or tool)")
 
 
 def _style(text: str, color: bool, **styles: Any) -> str:

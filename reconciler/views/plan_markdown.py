@@ -103,7 +103,7 @@ def _md_unchanged(plan: Plan) -> list[str]:
     uncompared = _uncompared(plan)
     if uncompared:
         out += _md_details(f"Not compared ({len(uncompared)})", _md_text(_UNCOMPARED_HEAD) + ".",
-                           ["Persona", "Attributes"],
+                           ["Name", "Attributes"],
                            ([_md_code(n), ", ".join(_md_code(x) for x in a)] for n, a in uncompared))
     if plan.unmanaged:
         out += _md_details(f"Unmanaged ({len(plan.unmanaged)})", _UNMANAGED, ["Name", "Replica", "Status"],
