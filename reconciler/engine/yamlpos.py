@@ -169,15 +169,21 @@ class Document:
 
 
 API_KEY_VARS = frozenset({"TAVUS_API_KEY"})
-# fields whose ${VAR} values are identities shown by every command, not secrets
-IDENTITY_KEYS = frozenset({"name", "replica_id", "persona_id", "name_prefix", "default_replica", "default_replica_id"})
+# fields whose ${VAR} values are identities shown by every command, not secrets (the loader adds each kind's:
+# reconciler.engine.rule_hooks.identity_keys)
+IDENTITY_KEYS = frozenset({"name", "name_prefix"})
+# the words of the messages that show what a file looks like (the loader passes each kind's: FILE_HINTS)
+HINTS = {"example": "<kind>: [...]", "alias": "write the value out"}
 
 
 class Builder:
-    def __init__(self, text: str, diags: Diagnostics, environ: Mapping[str, str]):
+    def __init__(self, text: str, diags: Diagnostics, environ: Mapping[str, str], *,
+                 identity_keys: frozenset[str] = IDENTITY_KEYS, hints: Mapping[str, str] | None = None):
         self.text = text
         self.diags = diags
         self.environ = environ
+        self.identity_keys = identity_keys
+        self.hints = {**HINTS, **(hints or {})}
         self.doc = Document()
         self._resolver = yaml.resolver.Resolver()
         self._constructor = yaml.constructor.SafeConstructor()
@@ -213,11 +219,11 @@ class Builder:
             return None
         root = self.doc.root
         if root is None:
-            self.diags.error((1, 1), "the file is empty (expected version: 1 and replicas: [...])")
+            self.diags.error((1, 1), f"the file is empty (expected version: 1 and {self.hints['example']})")
             return None
         if not isinstance(root, dict):
             self.diags.error(self.doc.pos.get((), (1, 1)),
-                             f"the top level must be a mapping (version: 1, replicas: [...]), not {kind(root)}")
+                             f"the top level must be a mapping (version: 1, {self.hints['example']}), not {kind(root)}")
             return None
         return self.doc
 
@@ -267,8 +273,7 @@ class Builder:
 
     def _alias(self, stack: list[_Frame], event) -> None:
         pos = self._pos(event)
-        self.diags.error(pos, "YAML aliases (*name) are not supported: write the value out "
-                              "(use defaults: for fields that replicas share)")
+        self.diags.error(pos, f"YAML aliases (*name) are not supported: {self.hints['alias']}")
         path = self._child_path(stack, pos)
         if path is not None:
             self.doc.pos[path] = pos
@@ -375,7 +380,7 @@ class Builder:
             self.diags.error(pos, "${TAVUS_API_KEY} is the Tavus API key: the file must not reference it (it would be "
                                   "sent to Tavus or a third party as a field value); use a variable of its own")
             return True
-        if not (path and path[-1] in IDENTITY_KEYS) and not (path and path[0] == "removed"):
+        if not (path and path[-1] in self.identity_keys) and not (path and path[0] == "removed"):
             for _name, secret in used:
                 register_secret(secret)
         return False
