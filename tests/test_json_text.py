@@ -23,6 +23,7 @@ def test_rows_are_encoded_a_chunk_at_a_time_as_one_list(monkeypatch):
     monkeypatch.setattr(Rows, "CHUNK", 2)
     items = [f"n{i}" for i in range(5)]
     rows = [{"name": n, "i": 1} for n in items]
-    text = dumps_indented({"unmanaged": Rows(items, lambda n: {"name": n, "i": 1}), "x": []}, end="\n")
+    unmanaged = Rows(items, lambda chunk: [{"name": n, "i": 1} for n in chunk])
+    text = dumps_indented({"unmanaged": unmanaged, "x": []}, end="\n")
     assert text == json.dumps({"unmanaged": rows, "x": []}, indent=2, ensure_ascii=False) + "\n"
-    assert dumps_indented({"u": Rows([], dict)}) == json.dumps({"u": []}, indent=2)
+    assert dumps_indented({"u": Rows([], list)}) == json.dumps({"u": []}, indent=2)

@@ -35,3 +35,13 @@ def test_a_failure_is_a_document_carrying_the_errors():
     assert doc["failed"] is True and "SECRETSIG" not in doc["errors"][0]
     md = plan_failure(["bad <b>"], file="f.yaml", fmt="markdown")
     assert md.startswith("### tavus-reconciler plan failed: `f.yaml`") and "\\<b\\>" in md
+
+
+def test_unmanaged_rows_are_redacted_chunk_by_chunk_only_where_needed():
+    from reconciler.views.plan_document import _replica_row, _replica_rows
+
+    plain = [RemoteReplica(f"r{i}", f"n{i}", "completed") for i in range(3)]
+    assert _replica_rows(plain) == [_replica_row(r) for r in plain]
+    mixed = [*plain, RemoteReplica("r9", SIGNED, "completed"), RemoteReplica("r8", "a=b", "completed")]
+    rows = _replica_rows(mixed)
+    assert rows == [_replica_row(r) for r in mixed] and "SECRETSIG" not in str(rows)

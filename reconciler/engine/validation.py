@@ -428,7 +428,8 @@ class Semantics:
         mixes look-alike scripts (a Cyrillic "а" among Latin letters)."""
         import unicodedata
 
-        folded = unicodedata.normalize("NFKC", name).casefold()
+        ascii_name = name.isascii()  # NFKC leaves ASCII as it is, and its letters are all Latin
+        folded = name.casefold() if ascii_name else unicodedata.normalize("NFKC", name).casefold()
         seen = self.folded
         if folded in seen:
             other, line = seen[folded]
@@ -437,6 +438,8 @@ class Semantics:
                                     "ignored: a reader cannot tell them apart")
         else:
             seen[folded] = (name, pos[0])
+        if ascii_name:
+            return
         scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in name if ch.isalpha()}
         mixed = sorted(scripts & {"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"})
         if len(mixed) > 1:

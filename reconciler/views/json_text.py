@@ -15,13 +15,13 @@ class Rows:
 
     CHUNK = 2000
 
-    def __init__(self, items: Sequence[object], row: Callable[[object], dict]):
+    def __init__(self, items: Sequence[object], rows: Callable[[Sequence[object]], list[dict]]):
         self.items = items
-        self.row = row
+        self.rows = rows  # a chunk of items -> their row dicts
 
     def chunks(self):
         for i in range(0, len(self.items), self.CHUNK):
-            yield [self.row(r) for r in self.items[i:i + self.CHUNK]]
+            yield self.rows(self.items[i:i + self.CHUNK])
 
 
 def _json_key(key: object) -> str:
