@@ -148,7 +148,7 @@ def test_resend_pushes_a_rotated_masked_key_and_unreturned_fields_through_a_save
     env = cli_env(sim, TTS_KEY=new)  # and the key is rotated: the server masks it, nothing can be compared
     quiet = run_cli(sim, "plan", path, "--detailed-exitcode", env=env)
     assert quiet.code == 0, quiet.all  # never a flap...
-    assert "--resend PERSONA" in quiet.out and "layers.tts.api_key" in quiet.out  # ...never silent
+    assert "--resend NAME" in quiet.out and "layers.tts.api_key" in quiet.out  # ...never silent
     md = run_cli(sim, "plan", path, "--format", "markdown", env=env).out
     assert "Not compared (1)" in md and "| `acme-bot` | `layers.conversational_flow`, `layers.tts.api_key`" in md
     outputs = [quiet.all, md]

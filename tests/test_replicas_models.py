@@ -27,3 +27,16 @@ def test_a_long_or_odd_value_is_kept_as_given():
     data = _api(3) | {"status": "x" * 100, "model_name": 4, "updated_at": "2026-02-02T00:00:00Z"}
     r = RemoteReplica.from_api(data)
     assert r.status == "x" * 100 and r.model_name == "4" and r.updated_at == "2026-02-02T00:00:00Z"
+
+
+def test_the_thumbnail_url_is_not_kept():
+    """Issue 29: nothing shows or compares a replica's thumbnail_video_url (a URL: one more thing to redact);
+    100,000 of them were 10 MB of a large plan's memory."""
+    from dataclasses import fields
+
+    from reconciler.kinds.replicas.models import RemoteReplica
+
+    r = RemoteReplica.from_api({"replica_id": "r1", "replica_name": "a", "status": "completed",
+                                "thumbnail_video_url": "https://cdn.example.com/t.mp4?sig=1"})
+    assert "thumbnail_video_url" not in {f.name for f in fields(RemoteReplica)}
+    assert "cdn.example.com" not in repr(r)

@@ -35,3 +35,30 @@ def test_a_policy_file_is_checked_against_the_policy_schema():
         "a soft rule, not -1"]
     assert diagnose("policy: [1]\n", check_policy_document, ("policy",)) == [
         "replicas.yaml:1:9: a policy file is a mapping of rules (the keys of settings.policy), e.g. max_deletes: 3"]
+
+
+def test_entries_whose_training_source_comes_from_defaults_validate_once_per_shape(monkeypatch):
+    """Issue 29: an entry leaning on ``defaults:`` fails the entry's own oneOf (the rules word that, with the
+    defaults); its shape still counts as valid, so 10,000 such entries are not validated each in full, and an
+    entry of another shape after them is still checked and reported."""
+    from reconciler.engine import validation
+
+    validators = validation._SchemaValidators()  # a fresh cache of shapes
+    monkeypatch.setattr(validation, "_validators", lambda: validators)
+    calls = []
+    entries = validators.entries["replicas"]
+
+    class Counted:
+        def __init__(self, real):
+            self.real = real
+
+        def iter_errors(self, entry):
+            calls.append(entry)
+            return self.real.iter_errors(entry)
+
+    monkeypatch.setattr(entries, "entry", Counted(entries.entry))
+    listed = "".join(f"  - name: a{i}\n" for i in range(50))
+    text = ("version: 1\ndefaults:\n  train_video_url: https://v.example.com/v.mp4\n  synthetic: true\nreplicas:\n"
+            + listed + "  - name: b\n    synthetic: 3\n")
+    assert diagnose(text) == ["replicas.yaml:57:16: b: synthetic must be true or false, not an integer 3"]
+    assert len(calls) == 2  # the first a-entry and b, not 51

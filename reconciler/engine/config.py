@@ -16,13 +16,12 @@ from pathlib import Path
 
 from reconciler.engine.interpolate import interpolate
 from reconciler.engine.models import Config
+from reconciler.engine.rule_hooks import file_hints, identity_keys
 from reconciler.engine.validation import SCHEMA_FILE, Semantics, check_schema, load_schema
 from reconciler.engine.yamlpos import Builder, Diagnostics, offset_position, text_position
 from reconciler.errors import ConfigError
-from reconciler.kinds.replicas.rules import DEFAULT_FIELDS, IDENTITY_FIELDS, REPLICA_FIELDS, TRAINING_FIELDS, URL_FIELDS
 
-__all__ = ["DEFAULT_FIELDS", "IDENTITY_FIELDS", "MAX_FILE_BYTES", "REPLICA_FIELDS", "SCHEMA_FILE", "TRAINING_FIELDS",
-           "URL_FIELDS", "interpolate", "load_config", "load_schema", "parse_config"]
+__all__ = ["MAX_FILE_BYTES", "SCHEMA_FILE", "interpolate", "load_config", "load_schema", "parse_config"]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -80,7 +79,7 @@ def parse_config(text: str, path: str | os.PathLike[str], *, environ: Mapping[st
         line, col = text_position(text, nul)
         raise ConfigError([f"{shown}:{line}:{col}: the file looks binary (it contains a NUL byte), not YAML"])
 
-    doc = Builder(text, diags, env).build()
+    doc = Builder(text, diags, env, identity_keys=identity_keys(), hints=file_hints()).build()
     if doc is None:  # fatal: nothing more can be checked
         raise ConfigError(diags.render())
     check_schema(doc, diags)

@@ -43,19 +43,7 @@ def interpolate(value: str, environ: Mapping[str, str], *,
             out.append("$")
             i = j + 1
             continue
-        end = value.find("}", j + 2)
-        if end < 0:
-            raise InterpolationError("unterminated ${ (write $${ for a literal ${)")
-        body = value[j + 2:end]
-        name, sep, default = body.partition(":-")
-        if not _VAR_NAME.match(name):
-            shown = repr("${" + body + "}")
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            raise InterpolationError(f"invalid variable reference {shown}: expected ${{NAME}} or "
-                                      "${NAME:-default} where NAME is letters, digits and _ "
-                                      "(write $${ for a literal ${)")
-        if "${" in default:
-            raise InterpolationError(f"nested ${{...}} in the default of ${{{name}}} is not supported")
+        end, name, sep, default = _reference(value, j)
         current = environ.get(name)
         if used is not None:
             used.append((name, current or None))  # an empty value is nothing to hide
@@ -70,3 +58,22 @@ def interpolate(value: str, environ: Mapping[str, str], *,
         return value, tuple(sorted(set(missing)))
     return "".join(out), ()
 
+
+
+def _reference(value: str, j: int) -> tuple[int, str, str, str]:
+    """The ``${...}`` starting at ``j``: (index of its ``}``, NAME, ``":-"`` or ``""``, default); raises
+    InterpolationError when it is unterminated, its NAME is not one, or its default nests a ``${``."""
+    end = value.find("}", j + 2)
+    if end < 0:
+        raise InterpolationError("unterminated ${ (write $${ for a literal ${)")
+    body = value[j + 2:end]
+    name, sep, default = body.partition(":-")
+    if not _VAR_NAME.match(name):
+        shown = repr("${" + body + "}")
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise InterpolationError(f"invalid variable reference {shown}: expected ${{NAME}} or "
+                                  "${NAME:-default} where NAME is letters, digits and _ "
+                                  "(write $${ for a literal ${)")
+    if "${" in default:
+        raise InterpolationError(f"nested ${{...}} in the default of ${{{name}}} is not supported")
+    return end, name, sep, default

@@ -169,15 +169,21 @@ class Document:
 
 
 API_KEY_VARS = frozenset({"TAVUS_API_KEY"})
-# fields whose ${VAR} values are identities shown by every command, not secrets
-IDENTITY_KEYS = frozenset({"name", "replica_id", "persona_id", "name_prefix", "default_replica", "default_replica_id"})
+# fields whose ${VAR} values are identities shown by every command, not secrets (the loader adds each kind's:
+# reconciler.engine.rule_hooks.identity_keys)
+IDENTITY_KEYS = frozenset({"name", "name_prefix"})
+# the words of the messages that show what a file looks like (the loader passes each kind's: FILE_HINTS)
+HINTS = {"example": "<kind>: [...]", "alias": "write the value out"}
 
 
 class Builder:
-    def __init__(self, text: str, diags: Diagnostics, environ: Mapping[str, str]):
+    def __init__(self, text: str, diags: Diagnostics, environ: Mapping[str, str], *,
+                 identity_keys: frozenset[str] = IDENTITY_KEYS, hints: Mapping[str, str] | None = None):
         self.text = text
         self.diags = diags
         self.environ = environ
+        self.identity_keys = identity_keys
+        self.hints = {**HINTS, **(hints or {})}
         self.doc = Document()
         self._resolver = yaml.resolver.Resolver()
         self._constructor = yaml.constructor.SafeConstructor()
@@ -213,11 +219,11 @@ class Builder:
             return None
         root = self.doc.root
         if root is None:
-            self.diags.error((1, 1), "the file is empty (expected version: 1 and replicas: [...])")
+            self.diags.error((1, 1), f"the file is empty (expected version: 1 and {self.hints['example']})")
             return None
         if not isinstance(root, dict):
             self.diags.error(self.doc.pos.get((), (1, 1)),
-                             f"the top level must be a mapping (version: 1, replicas: [...]), not {kind(root)}")
+                             f"the top level must be a mapping (version: 1, {self.hints['example']}), not {kind(root)}")
             return None
         return self.doc
 
@@ -227,7 +233,6 @@ class Builder:
         return (m.line + 1, m.column + 1)
 
     def _run(self) -> bool:
-        doc = self.doc
         stack: list[_Frame] = []
         documents = 0
         for event in yaml.parse(self.text, Loader=_LOADER):
@@ -235,30 +240,13 @@ class Builder:
             if cls is yaml.ScalarEvent:
                 self._scalar(stack, event)
             elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
-                is_map = cls is yaml.MappingStartEvent
-                if len(stack) >= MAX_DEPTH:
-                    self.diags.error(self._pos(event), f"the file is nested deeper than {MAX_DEPTH} levels")
+                if not self._start(stack, event, cls is yaml.MappingStartEvent):
                     return False
-                path = self._child_path(stack, self._pos(event))
-                if path is not None:
-                    doc.pos[path] = self._pos(event)
-                if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
-                    self.diags.error(self._pos(event), f"unsupported YAML tag {_tag_name(event.tag)}")
-                    if path is not None:
-                        doc.skip.add(path)
-                stack.append(_Frame({} if is_map else [], path, is_map))
             elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
                 frame = stack.pop()
                 self._add(stack, frame.value, frame.path)
             elif cls is yaml.AliasEvent:
-                pos = self._pos(event)
-                self.diags.error(pos, "YAML aliases (*name) are not supported: write the value out "
-                                      "(use defaults: for fields that replicas share)")
-                path = self._child_path(stack, pos)
-                if path is not None:
-                    doc.pos[path] = pos
-                    doc.skip.add(path)
-                self._add(stack, _ALIAS, path)
+                self._alias(stack, event)
             elif cls is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -266,6 +254,31 @@ class Builder:
                                                        "one starts here); put everything in one document")
                     return False
         return True
+
+    def _start(self, stack: list[_Frame], event, is_map: bool) -> bool:
+        """A mapping or a sequence begins: its frame, or False (an error) when it nests too deep."""
+        pos = self._pos(event)
+        if len(stack) >= MAX_DEPTH:
+            self.diags.error(pos, f"the file is nested deeper than {MAX_DEPTH} levels")
+            return False
+        path = self._child_path(stack, pos)
+        if path is not None:
+            self.doc.pos[path] = pos
+        if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+            self.diags.error(pos, f"unsupported YAML tag {_tag_name(event.tag)}")
+            if path is not None:
+                self.doc.skip.add(path)
+        stack.append(_Frame({} if is_map else [], path, is_map))
+        return True
+
+    def _alias(self, stack: list[_Frame], event) -> None:
+        pos = self._pos(event)
+        self.diags.error(pos, f"YAML aliases (*name) are not supported: {self.hints['alias']}")
+        path = self._child_path(stack, pos)
+        if path is not None:
+            self.doc.pos[path] = pos
+            self.doc.skip.add(path)
+        self._add(stack, _ALIAS, path)
 
     def _child_path(self, stack: list[_Frame], pos: Pos) -> tuple | None:
         if not stack:
@@ -323,31 +336,37 @@ class Builder:
             if value is _BADKEY:
                 self.doc.skip.add(path)
             elif isinstance(value, str) and "$" in value:
-                self.doc.raw[path] = value
-                used: list[tuple[str, str | None]] = []
-                try:
-                    value, missing = interpolate(value, self.environ, used=used)
-                except InterpolationError as e:
-                    self.diags.error(pos, str(e))
-                    self.doc.skip.add(path)
-                else:
-                    if self._env_secrets(pos, path, used):
-                        self.doc.skip.add(path)
-                        value = ""
-                    if missing:
-                        self.doc.missing[path] = missing
-                    elif unencodable(value):
-                        # an environment value holding bytes that are not UTF-8 (Python keeps them as lone
-                        # surrogates): it could be neither sent nor shown
-                        self.diags.error(pos, "a ${VAR} used here holds bytes that are not UTF-8 text: fix the "
-                                              "variable's value (e.g. re-export it from a UTF-8 source)")
-                        self.doc.skip.add(path)
-                        value = ""
+                value = self._interpolated(pos, path, value)
             if isinstance(value, str) and _SIGNED_QUERY.search(event.value):
                 self.diags.warning(pos, "a presigned URL is written in the file: its signature is a secret that "
                                         "ends up in git; put the URL in an environment variable and write "
                                         "${VAR} here")
         self._add(stack, None if value is _BADKEY else value, path)
+
+    def _interpolated(self, pos: Pos, path: tuple, value: str) -> str:
+        """A scalar holding ``$``: its ``${VAR}`` resolved (the raw text kept, what is unset noted, every value
+        from the environment registered as a secret); a located error skips it."""
+        self.doc.raw[path] = value
+        used: list[tuple[str, str | None]] = []
+        try:
+            value, missing = interpolate(value, self.environ, used=used)
+        except InterpolationError as e:
+            self.diags.error(pos, str(e))
+            self.doc.skip.add(path)
+            return value
+        if self._env_secrets(pos, path, used):
+            self.doc.skip.add(path)
+            value = ""
+        if missing:
+            self.doc.missing[path] = missing
+        elif unencodable(value):
+            # an environment value holding bytes that are not UTF-8 (Python keeps them as lone
+            # surrogates): it could be neither sent nor shown
+            self.diags.error(pos, "a ${VAR} used here holds bytes that are not UTF-8 text: fix the "
+                                  "variable's value (e.g. re-export it from a UTF-8 source)")
+            self.doc.skip.add(path)
+            value = ""
+        return value
 
     def _env_secrets(self, pos: Pos, path: tuple, used: list[tuple[str, str | None]]) -> bool:
         """Issue 24: every value that came from the environment is a secret, whatever its key (an LLM
@@ -361,7 +380,7 @@ class Builder:
             self.diags.error(pos, "${TAVUS_API_KEY} is the Tavus API key: the file must not reference it (it would be "
                                   "sent to Tavus or a third party as a field value); use a variable of its own")
             return True
-        if not (path and path[-1] in IDENTITY_KEYS) and not (path and path[0] == "removed"):
+        if not (path and path[-1] in self.identity_keys) and not (path and path[0] == "removed"):
             for _name, secret in used:
                 register_secret(secret)
         return False

@@ -371,3 +371,17 @@ def located(doc: Any, root: dict, where) -> tuple:
         personas.append((e["name"], url if isinstance(url, str) else None, where(base + ("base_url",)),
                          tuple(fields)))
     return tuple(personas)
+
+
+# ----------------------------------------------------------------------------------------- the loader's hooks
+# (reconciler.engine.validation asks every kind's rules module for these; a kind without one gets the generic)
+
+LABEL_BY_NAME = True  # a message names an entry by its name: ``acme-bot: layers``, not ``personas[0]``
+IDENTITY_KEYS = frozenset({"persona_id", "default_replica", "default_replica_id"})  # ${VAR} here: no secret
+
+
+def load(sem: Semantics, root: dict, settings: Settings, shared: dict) -> dict:
+    """``personas:`` as the Config's field, after the replicas (their names and ``removed:``, in ``shared``)."""
+    personas = PersonaRules(sem).run(root.get("personas"), settings, shared.get("replica_names", {}),
+                                     shared.get("removed_names", ()))
+    return {"personas": personas}

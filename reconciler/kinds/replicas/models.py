@@ -100,7 +100,8 @@ class RemoteReplica:
     """A replica as the Tavus API reports it. Unknown fields are ignored, optional ones may be None.
 
     Slotted, its repeated words (status, model, type, progress) shared: a 100,000-replica account is held in
-    memory at once (issue 29: about 0.5 KiB a replica, not 1.1)."""
+    memory at once (issue 29: about 0.5 KiB a replica, not 1.1). The API's ``thumbnail_video_url`` is not kept
+    (nothing shows or compares it; a URL is one more thing to redact): 0.1 KiB a replica less."""
 
     replica_id: str
     name: str
@@ -111,7 +112,6 @@ class RemoteReplica:
     created_at: str | None = None
     updated_at: str | None = None
     error_message: str | None = None
-    thumbnail_video_url: str | None = None
     # phoenix-4.5 and later (issue 25): ``finetunes`` is whether the answer carries ``finetune_status`` at all
     # (null while the fine-tune runs); ``finetune_progress`` is read when a server sends one (uncertain)
     finetune_status: str | None = None
@@ -161,7 +161,7 @@ class RemoteReplica:
         status, progress, model = get("status"), get("training_progress"), get("model_name")
         kind = get("replica_type") or get("face_type")
         created, updated = get("created_at"), get("updated_at")
-        error, thumbnail = get("error_message"), get("thumbnail_video_url")
+        error = get("error_message")  # (thumbnail_video_url is not kept: nothing reads it, 10 MB of 100,000)
         # plain JSON strings (or null) take the fast lane; anything else is made text as before
         return _new_replica(
             cls, rid,
@@ -173,7 +173,6 @@ class RemoteReplica:
             created if created is None or type(created) is str else (created := str(created)),
             created if updated == created else updated if updated is None or type(updated) is str else str(updated),
             error if error is None or type(error) is str else str(error),
-            thumbnail if thumbnail is None or type(thumbnail) is str else str(thumbnail),
             _text(get("finetune_status")), "finetune_status" in data, _text(get("finetune_progress")))
 
 

@@ -148,7 +148,8 @@ class ReplicaRules:
         elif CONTROL_CHARS.search(name):
             diags.error(doc.at(npath), f"replicas[{i}]: name must not contain control characters")
             name_ok = False
-        elif (bad := invisible_in(name)) is not None:
+        elif not (name.isascii() and name.isprintable()) and (bad := invisible_in(name)) is not None:  # (ASCII
+            # that prints has no invisible character: 2,000 names scanned a character at a time took 0.1 s)
             diags.error(doc.at(npath), f"replicas[{i}]: name contains the invisible character {bad}: "
                                        "remove it (it makes the name look like another one)")
             name_ok = False
@@ -302,3 +303,81 @@ def located(doc: Any, root: dict, where) -> tuple:
                          field("synthetic")[0] is True, isinstance(field("consent_video_url")[0], str),
                          field("consent_in_training_video")[0] is True, "replica_id" in e, where(("replicas", i))))
     return tuple(replicas)
+
+
+# ----------------------------------------------------------------------------------------- the loader's hooks
+# (reconciler.engine.validation asks every kind's rules module for these; a kind without one gets the generic)
+
+LABEL_BY_NAME = True  # a message names an entry by its name: ``acme-anna: model_name``, not ``replicas[3]``
+VALIDATE_ENTRIES_APART = True  # thousands of entries: each entry shape validated once (the schema's ``items``)
+ENTRY_CHECKS = True  # training source and consent (the entry's oneOf/if/then/allOf): worded by the rules below
+FILE_HINTS = {"example": "replicas: [...]",  # the words of the messages that show what a file looks like
+              "alias": "write the value out (use defaults: for fields that replicas share)"}
+IDENTITY_KEYS = frozenset({"replica_id"})  # a value from ${VAR} here is an identity, shown everywhere: no secret
+PATTERN_WORDING = {
+    "model_name": "{label} must be a phoenix model such as phoenix-4, not {value}",
+    "replica_id": "{label} {value} is not a replica id (letters, digits, _ and - only)",
+}
+
+
+def unknown_field(path: tuple, key: str) -> str | None:
+    """The words for an unknown field that the generic did-you-mean would get wrong."""
+    if key == "<<":
+        return "YAML merge keys (<<) are not supported: use defaults: for fields that replicas share"
+    if path == ("defaults",) and key in IDENTITY_FIELDS:
+        return f"unknown field {short(key)}: defaults cannot set {key} (it is per replica)"
+    return None
+
+
+def any_of_wording(error: Any, label: str, path: tuple) -> str | None:
+    """A ``removed:`` item that is none of its three forms."""
+    if path[:1] == ("removed",) and len(path) == 2:
+        return (f"removed[{path[1]}] must be a replica name, {{name: NAME}} or {{replica_id: ID}}, "
+                f"not {short(error.instance)}")
+    return None
+
+
+def load(sem: Semantics, root: dict, settings: Settings, shared: dict) -> dict | None:
+    """``replicas:`` and ``removed:`` as the Config's fields; None when nothing more can be checked. Leaves
+    the declared names and the removed ones in ``shared`` (a persona's default_replica names a replica)."""
+    declared = ReplicaRules(sem).run(root, settings)
+    if declared is None:
+        return None
+    out, names, ids = declared
+    removed_names, removed_ids = _removed(sem, root.get("removed"), names, ids)
+    shared["replica_names"], shared["removed_names"] = names, removed_names
+    return {"replicas": out, "manages_replicas": "replicas" in root, "removed_names": removed_names,
+            "removed_ids": removed_ids}
+
+
+def _removed(sem: Semantics, raw: Any, names: dict[str, int], ids: dict[str, int]) -> tuple[tuple, tuple]:
+    """``removed:`` (forget without deleting): names, or {name:} / {replica_id:} items. A replica cannot be
+    both declared and removed, nor removed twice."""
+    if not isinstance(raw, list):
+        return (), ()
+    doc = sem.doc
+    out: dict[str, list[str]] = {"name": [], "replica_id": []}
+    seen: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            key, value, path = "name", item, ("removed", i)
+        elif isinstance(item, dict) and len(item) == 1:
+            ((key, value),) = item.items()
+            path = ("removed", i, key)
+        else:
+            continue  # the schema reported it
+        if key not in out or not isinstance(value, str) or not value or path in doc.missing:
+            if path in doc.missing:
+                sem._unset_identity(path, f"removed[{i}]")
+            continue
+        where = doc.at(path)
+        declared = (names if key == "name" else ids).get(value)
+        if declared is not None:
+            sem.diags.error(where, f"removed[{i}]: {value} is also declared under replicas: (line "
+                                   f"{declared}): remove it from one of the two lists")
+        elif (key, value) in seen:
+            sem.diags.error(where, f"removed[{i}]: {value} is already listed at line {seen[key, value]}")
+        else:
+            seen[key, value] = where[0]
+            out[key].append(value)
+    return tuple(out["name"]), tuple(out["replica_id"])
