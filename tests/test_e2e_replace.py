@@ -83,9 +83,7 @@ def wired_ids(sim) -> dict[str, list[str]]:
     ("acme-screening", "objectives", "/v2/objectives"),
     ("acme-handbook", "documents", "/v2/documents"),
     ("acme-terms", "pronunciation_dictionaries", "/v2/pronunciation-dictionaries"),
-    pytest.param("acme_lookup_candidate", "tools", "/v2/tools", marks=pytest.mark.xfail(strict=True, reason=(
-        "known gap: tool names are unique, so a tool's replace deletes the old one first, and the delete detaches "
-        "it from the persona before the successor exists to re-point to; the next apply re-attaches it"))),
+    ("acme_lookup_candidate", "tools", "/v2/tools"),  # delete first (unique names): re-attached from a snapshot
 ])
 def test_replace_makes_the_successor_repoints_the_persona_then_deletes_the_old_one(sim, tmp_path, name, kind, path):
     dsim.configure(sim, process_seconds=PROCESS)
@@ -110,9 +108,14 @@ def test_replace_makes_the_successor_repoints_the_persona_then_deletes_the_old_o
     writes = [r for r in sim.requests if r["method"] in ("POST", "PATCH", "DELETE")]
     order = [(r["method"], r["path"]) for r in writes]
     created = [i for i, (m, p) in enumerate(order) if m == "POST" and p == path]
-    repoint = order.index(("PATCH", f"/v2/personas/{persona['persona_id']}"))
     deleted = order.index(("DELETE", f"{path}/{old}"))
-    assert len(created) == 1 and created[0] < repoint < deleted, order  # successor, re-point, delete
+    if kind == "tools":  # unique names: delete first, then the new tool, then attached where the old one was
+        attach = f"/{persona['persona_id']}/tools"
+        repoint = next(i for i, (m, p) in enumerate(order) if m == "POST" and p.endswith(attach))
+        assert len(created) == 1 and deleted < created[0] < repoint, order
+    else:
+        repoint = order.index(("PATCH", f"/v2/personas/{persona['persona_id']}"))
+        assert len(created) == 1 and created[0] < repoint < deleted, order  # successor, re-point, delete
     assert [m for m, _ in order].count("DELETE") == 1 and order.count(order[repoint]) == 1, order
     if kind == "documents":  # blue/green: the old document served until its successor finished processing
         assert writes[deleted]["t"] - writes[created[0]]["t"] >= PROCESS, order

@@ -101,8 +101,23 @@ def swap(k: Any, kinds: Sequence[Any] | None, client: Any, name: str, old_id: st
     note(f"{k.noun} {name}: {new_id} swapped in")
 
 
-def repoint_referrers(k: Any, client: Any, old_id: str, new_id: str, kinds: Sequence[Any] | None = None
-                      ) -> list[str]:
+def capture_referrers(k: Any, client: Any, kinds: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Each referrer kind's ``snapshot`` (a kind with one) taken now: for a replace that deletes the old object
+    first, whose delete unlinks it from its referrers before the new one exists to re-point them to."""
+    if kinds is None:
+        from reconciler.kinds import kinds as registered
+
+        kinds = registered()
+    out: dict[str, Any] = {}
+    for rk, _ref in graph.referrers(kinds, k.key):
+        snap = getattr(rk, "snapshot", None)
+        if snap is not None and rk.key not in out:
+            out[rk.key] = snap(client)
+    return out
+
+
+def repoint_referrers(k: Any, client: Any, old_id: str, new_id: str, kinds: Sequence[Any] | None = None,
+                      snapshots: Mapping[str, Any] | None = None) -> list[str]:
     """Every referrer of ``k`` (``graph.referrers``, a kind with ``repoint``) moved from ``old_id`` to ``new_id``
     (also a non-blue/green replace's, before its old object is deleted). Raises ReconcilerError when one cannot."""
     if kinds is None:
@@ -112,7 +127,9 @@ def repoint_referrers(k: Any, client: Any, old_id: str, new_id: str, kinds: Sequ
     lines: list[str] = []
     for rk, ref in graph.referrers(kinds, k.key):
         repoint = getattr(rk, "repoint", None)
-        if repoint is not None:
+        if repoint is not None and snapshots and rk.key in snapshots:
+            lines += repoint(client, ref, old_id, new_id, snapshot=snapshots[rk.key])
+        elif repoint is not None:
             lines += repoint(client, ref, old_id, new_id)
     return lines
 

@@ -366,10 +366,11 @@ def _replace(k, c: Change, client, known: frozenset[str], report: ObjectReport) 
         return None
 
     first = getattr(k, "replace_deletes_first", False)
+    held = bluegreen.capture_referrers(k, client) if first else None  # the delete unlinks them: who cited it
     refused = delete_old() if first else None
     if refused is None:
         new_id = create()
-        moved = bluegreen.repoint_referrers(k, client, c.object_id or "", new_id)  # before the old one goes
+        moved = bluegreen.repoint_referrers(k, client, c.object_id or "", new_id, snapshots=held)
         refused = None if first else delete_old()
         done = "; ".join([f"replaced {c.object_id} with {new_id}", *moved])
     report.outcomes.append((c, refused is None, refused or done))

@@ -281,11 +281,16 @@ class Personas:
     def delete(self, client, object_id: str) -> bool:
         return client.delete_persona(object_id)
 
-    def repoint(self, client, reference, old_id: str, new_id: str) -> list[str]:
+    def snapshot(self, client) -> list:
+        """The personas as they are now: what a replace that deletes first re-points afterwards (the delete
+        itself unlinks the old object from them, e.g. a tool's attachment)."""
+        return list(client.list_personas())
+
+    def repoint(self, client, reference, old_id: str, new_id: str, snapshot=None) -> list[str]:
         """Before ``old_id`` (an object this persona kind references, e.g. a document) is deleted by a blue/green
         replace: move every user persona's ``reference`` from it to ``new_id`` (one PATCH each). Raises when the
         personas cannot be listed or one cannot be re-pointed (the old object is then kept)."""
-        return wiring.repoint(client, self, reference, old_id, new_id)
+        return wiring.repoint(client, self, reference, old_id, new_id, listed=snapshot)
 
     # the planner's hooks (reconciler.engine.kind.WithPlanner): reconciler.kinds.personas.plan
     def declared_names(self, config) -> set[str]:

@@ -310,7 +310,8 @@ def cited_by(documents: Collection[Mapping[str, Any]]) -> dict[str, set[str]]:
     return out
 
 
-def repoint(client: Any, personas: Any, reference: Any, old_id: str, new_id: str) -> list[str]:
+def repoint(client: Any, personas: Any, reference: Any, old_id: str, new_id: str,
+            listed: Sequence[Any] | None = None) -> list[str]:
     """Every user persona citing ``old_id`` through ``reference`` (an engine Reference) moved to ``new_id``: one
     JSON Patch each (the id field replaced whole, order kept). Returns a line per persona re-pointed. The
     default_replica reference is the replicas' own re-point (reconciler.engine.executor); not done here."""
@@ -319,7 +320,7 @@ def repoint(client: Any, personas: Any, reference: Any, old_id: str, new_id: str
     if not _wired(reference.kind):
         return []
     lines = []
-    for p in client.list_personas():
+    for p in client.list_personas() if listed is None else listed:  # listed: taken before a delete-first replace
         if p.persona_type == "system":
             continue
         ids = reference.ids(p.document)
