@@ -104,25 +104,33 @@ def inventories(client, config: Config) -> tuple[list[RemoteReplica], list | Non
     listing, not for the sum of them. An error of the replicas' listing wins (as when they ran in turn)."""
     if not config.personas:
         return inventory(client, config), None
+    remote, personas = alongside(lambda: inventory(client, config), lambda: persona_inventory(client, config),
+                                 name="persona-inventory")
+    return remote, personas
+
+
+def alongside(first, second, *, name: str):
+    """(``first()``, ``second()``), ``second`` run in a thread of its own meanwhile: a caller waits for the slower
+    of the two, not the sum. An error of ``first`` wins, then one of ``second`` (as when they ran in turn)."""
     import threading
 
     got: dict[str, object] = {}
 
-    def personas() -> None:
+    def run() -> None:
         try:
-            got["personas"] = persona_inventory(client, config)
+            got["value"] = second()
         except BaseException as e:  # noqa: BLE001 - handed to the calling thread
             got["error"] = e
 
-    thread = threading.Thread(target=personas, name="persona-inventory", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     try:
-        remote = inventory(client, config)
+        value = first()
     finally:
         thread.join()
     if "error" in got:
         raise got["error"]
-    return remote, got["personas"]
+    return value, got["value"]
 
 
 def make_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOptions, personas=None,

@@ -41,24 +41,8 @@ def known_ids(kinds_objects: dict[str, list[Any]]) -> dict[str, set[str]]:
 def all_inventories(client, config) -> tuple[list[Any], list | None, dict[str, list[Any]]]:
     """``workflow.inventories`` (replicas, personas) and :func:`object_inventory`, all at the same time: every
     kind's listing goes out concurrently with the others. An error of the replicas' listing wins."""
-    import threading
+    from reconciler.workflows.common import alongside, inventories
 
-    from reconciler.workflows.common import inventories
-
-    got: dict[str, Any] = {}
-
-    def objects() -> None:
-        try:
-            got["objects"] = object_inventory(client, config)
-        except BaseException as e:  # noqa: BLE001 - handed to the calling thread
-            got["error"] = e
-
-    thread = threading.Thread(target=objects, name="object-inventory", daemon=True)
-    thread.start()
-    try:
-        remote, personas = inventories(client, config)
-    finally:
-        thread.join()
-    if "error" in got:
-        raise got["error"]
-    return remote, personas, got["objects"]
+    (remote, personas), objects = alongside(lambda: inventories(client, config),
+                                            lambda: object_inventory(client, config), name="object-inventory")
+    return remote, personas, objects
