@@ -155,3 +155,52 @@ def test_importing_every_product_module_loads_no_simulator_module():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"product imports load the simulator: {out.stdout.strip()}"
+
+
+# --------------------------------------------------------------------------- the engine names no kind (issue 26)
+
+KIND_WORDS = ("replica", "persona")
+# engine modules whose code (not comments, not docstrings) still names a kind: a ratchet, remove an entry once
+# the module is clean (strict xfail)
+ENGINE_NAMING_DEBT: set[str] = {"engine/config.py", "engine/models.py", "engine/outcome.py", "engine/planfile.py",
+                                "engine/policy.py", "engine/readiness.py", "engine/rollout.py", "engine/validation.py",
+                                "engine/waiter.py"}
+
+
+def kind_names_in_code(source: str) -> list[tuple[int, str]]:
+    """(line, token) of every identifier and non-docstring string in ``source`` that holds a kind's word
+    (``replica``, ``persona``, any case). Comments and docstrings may name kinds (they explain); code may not."""
+    import io
+    import tokenize
+
+    tree = ast.parse(source)
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                docstrings.add(first.lineno)
+    found = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        code = tok.type == tokenize.NAME or (tok.type == tokenize.STRING and tok.start[0] not in docstrings)
+        if code and any(w in tok.string.lower() for w in KIND_WORDS):
+            found.append((tok.start[0], tok.string[:60]))
+    return found
+
+
+def test_kind_names_in_code_sees_code_not_comments():
+    src = ('"""A replica."""\n# a persona\nx = 1  # replica\ndef f(replica_id):\n    """persona"""\n'
+           '    return "persona "\n')
+    assert kind_names_in_code(src) == [(4, "replica_id"), (6, '"persona "')]
+
+
+ENGINE_MODULES = sorted((PACKAGE / "engine").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=rel(p), marks=[pytest.mark.xfail(strict=True, reason=REASON)]
+                                               if rel(p) in ENGINE_NAMING_DEBT else []) for p in ENGINE_MODULES])
+def test_the_engine_names_no_kind(path):
+    """``grep -rniE 'replica|persona' reconciler/engine/`` finds nothing but comments (issue 26)."""
+    found = kind_names_in_code(path.read_text(encoding="utf-8"))
+    assert not found, f"reconciler/{rel(path)} names a kind in code: {found[:8]}"
