@@ -120,3 +120,50 @@ def test_view_hook_finds_a_kinds_hook_and_none_elsewhere():
     assert vcommon.view_hook("documents", "plan_rows") is None  # no view.py
     assert vcommon.view_hook("objectives", "no_such_hook") is None
     assert vcommon.view_hook("not-a-kind", "plan_rows") is None
+
+
+_SECRET = "s3cr3t-json-piece-key"
+
+
+@pytest.fixture
+def a_secret(monkeypatch):
+    from reconciler.api import redact
+
+    monkeypatch.setattr(redact, "_SECRETS", {*redact._SECRETS, _SECRET})
+
+
+def _split(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({min(max(c, 0), len(text)) for c in cuts})
+    return [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+
+
+def test_json_safe_writer_masks_a_secret_split_across_pieces(a_secret):
+    """Issue 29: plan JSON is written in pieces; a secret cut in two by a piece border is still masked."""
+    text = f'{{"name": "a{_SECRET}b", "bidi": "\u202e", "c1": "\x85"}}\n'
+    for cut in range(len(text) + 1):
+        out: list[str] = []
+        writer = vcommon.JsonSafeWriter(out.append)
+        for piece in _split(text, [cut]):
+            writer(piece)
+        writer.close()
+        assert "".join(out) == vcommon._json_safe(text), cut
+        assert _SECRET not in "".join(out)
+
+
+def test_json_safe_writer_is_json_safe_of_the_whole_for_any_pieces(a_secret):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from(["a", "s", "3", "-", "\u202e", "\x85", "\x7f", "é", "\U0001f600", _SECRET])
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(alphabet, max_size=12).map("".join), st.lists(st.integers(0, 200), max_size=5))
+    def check(text, cuts):
+        out: list[str] = []
+        writer = vcommon.JsonSafeWriter(out.append)
+        for piece in _split(text, cuts):
+            writer(piece)
+        writer.close()
+        assert "".join(out) == vcommon._json_safe(text)
+
+    check()

@@ -27,3 +27,17 @@ def test_rows_are_encoded_a_chunk_at_a_time_as_one_list(monkeypatch):
     text = dumps_indented({"unmanaged": unmanaged, "x": []}, end="\n")
     assert text == json.dumps({"unmanaged": rows, "x": []}, indent=2, ensure_ascii=False) + "\n"
     assert dumps_indented({"u": Rows([], list)}) == json.dumps({"u": []}, indent=2)
+
+
+@given(values, st.integers(min_value=1, max_value=64))
+def test_written_in_pieces_it_is_the_same_text(value, size):
+    from reconciler.views import json_text
+
+    pieces: list[str] = []
+    old, json_text._Sink.SIZE = json_text._Sink.SIZE, size
+    try:
+        json_text.write_indented(value, pieces.append, end="\n")
+    finally:
+        json_text._Sink.SIZE = old
+    assert "".join(pieces) == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    assert all(pieces)

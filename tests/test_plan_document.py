@@ -45,3 +45,22 @@ def test_unmanaged_rows_are_redacted_chunk_by_chunk_only_where_needed():
     mixed = [*plain, RemoteReplica("r9", SIGNED, "completed"), RemoteReplica("r8", "a=b", "completed")]
     rows = _replica_rows(mixed)
     assert rows == [_replica_row(r) for r in mixed] and "SECRETSIG" not in str(rows)
+
+
+def test_plan_json_written_in_pieces_is_plan_json(monkeypatch):
+    """Issue 29: ``plan --format json`` writes the document as it is made; the bytes are plan_json's."""
+    from reconciler.engine.models import Config, Settings
+    from reconciler.engine.planner import compute_plan
+    from reconciler.kinds.replicas.models import RemoteReplica
+    from reconciler.views import json_text
+    from reconciler.views.plan_document import plan_json, write_plan_json
+
+    monkeypatch.setattr(json_text._Sink, "SIZE", 700)
+    monkeypatch.setattr(json_text.Rows, "CHUNK", 7)
+    remote = [RemoteReplica(f"r{i:04d}", f"u-{i:04d}", status="completed") for i in range(300)]
+    remote.append(RemoteReplica("rurl", "u-see https://x.example/a?Signature=abc\u202e", status="completed"))
+    plan = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), remote)
+    pieces: list[str] = []
+    write_plan_json(plan, pieces.append, file="f.yaml")
+    assert len(pieces) > 10 and "".join(pieces) == plan_json(plan, file="f.yaml")
+    assert "Signature=abc" not in "".join(pieces)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -105,7 +105,38 @@ def _json_safe(text: str) -> str:
     for secret in _redact._SECRETS:  # a server echoing the API key in a name or message
         if secret in text:
             text = text.replace(secret, f"[{_redact.REDACTED}]")
-    if text.isascii() and "\x7f" not in text:  # what the two scans below look for is DEL or beyond ASCII
+    return _json_chars(text)  # (what its scans look for is DEL or beyond ASCII: none in most documents)
+
+
+class JsonSafeWriter:
+    """:func:`_json_safe` of a text handed over in pieces, each escaped piece passed to ``write``: the same
+    output as ``write(_json_safe(whole))``. A registered secret that straddles two pieces is still masked:
+    the last (longest secret - 1) characters of a piece wait for the next one before they are written."""
+
+    def __init__(self, write: Callable[[str], object]):
+        self._write = write
+        self._held = ""
+        self._keep = max((len(s) for s in _redact._SECRETS), default=1) - 1
+
+    def __call__(self, piece: str) -> None:
+        text = self._held + piece
+        for secret in _redact._SECRETS:
+            if secret in text:
+                text = text.replace(secret, f"[{_redact.REDACTED}]")
+        cut = max(0, len(text) - self._keep)
+        self._held = text[cut:]
+        if cut:
+            self._write(_json_chars(text[:cut]))
+
+    def close(self) -> None:
+        if self._held:
+            self._write(_json_chars(self._held))
+            self._held = ""
+
+
+def _json_chars(text: str) -> str:
+    """The character escapes of :func:`_json_safe` (not the secrets)."""
+    if text.isascii() and "\x7f" not in text:
         return text
     text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return _redact.INVISIBLE_CHARS.sub(_json_escape, text)

@@ -34,6 +34,42 @@ def _flat_objects(rows: Sequence[dict], inner: str, deeper: str) -> str:
     return text.replace("}," + deeper + "{", inner + "}," + inner + "{" + deeper)[2:-2]
 
 
+class _Sink:
+    """Where :func:`write_indented` puts the pieces: handed to ``write`` about ``SIZE`` characters at a time,
+    so a 10 MB document is never held whole (nor its pieces and their join at once)."""
+
+    SIZE = 1 << 18
+
+    def __init__(self, write: Callable[[str], object]):
+        self._write, self._parts, self._size = write, [], 0
+
+    def append(self, piece: str) -> None:
+        self._parts.append(piece)
+        self._size += len(piece)
+        if self._size >= self.SIZE:
+            self.flush()
+
+    def __iadd__(self, pieces: list[str]) -> _Sink:
+        for piece in pieces:
+            self.append(piece)
+        return self
+
+    def flush(self) -> None:
+        if self._parts:
+            text = "".join(self._parts)
+            self._parts, self._size = [], 0
+            self._write(text)
+
+
+def write_indented(value: object, write: Callable[[str], object], *, end: str = "") -> None:
+    """:func:`dumps_indented`'s text handed to ``write`` in pieces of about 256 KiB, made as it is written:
+    the same text once joined (a plan's unmanaged rows are made a chunk at a time, :class:`Rows`)."""
+    sink = _Sink(write)
+    _indented(value, 0, sink)  # type: ignore[arg-type]  (a list's append and +=)
+    sink.append(end)
+    sink.flush()
+
+
 def dumps_indented(value: object, *, end: str = "") -> str:
     """``json.dumps(value, indent=2, ensure_ascii=False) + end``, byte for byte, about 5x faster: with
     ``indent`` the json module falls back to its pure-Python encoder (0.17 s for a 10,000-replica plan); here

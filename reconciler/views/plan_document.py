@@ -4,12 +4,13 @@ redacted), its JSON text, and what ``plan --format json|markdown`` prints when t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from reconciler.api.redact import escape_control, has_secret
 from reconciler.engine.models import Action, Change, Plan
 from reconciler.views.common import (
     FORMAT_VERSION,
+    JsonSafeWriter,
     _json_safe,
     _object_rows,
     _oid,
@@ -18,7 +19,7 @@ from reconciler.views.common import (
     redact_text,
     view_hook,
 )
-from reconciler.views.json_text import Rows, dumps_indented
+from reconciler.views.json_text import Rows, dumps_indented, write_indented
 from reconciler.views.md import _md_code, _md_text
 
 
@@ -113,12 +114,24 @@ def _replica_rows(chunk) -> list[dict]:
     return [{"name": r.name, "replica_id": r.replica_id, "status": r.status} for r in chunk]
 
 
-def plan_json(plan: Plan, *, file: str) -> str:
+def _json_document(plan: Plan, *, file: str) -> dict:
     from dataclasses import replace
 
     document = plan_document(replace(plan, unmanaged=()), file=file)
     document["unmanaged"] = Rows(plan.unmanaged, _replica_rows)  # (the rows plan_document makes, in the same place)
-    return _json_safe(dumps_indented(document, end="\n"))
+    return document
+
+
+def plan_json(plan: Plan, *, file: str) -> str:
+    return _json_safe(dumps_indented(_json_document(plan, file=file), end="\n"))
+
+
+def write_plan_json(plan: Plan, write: Callable[[str], object], *, file: str) -> None:
+    """:func:`plan_json`'s text handed to ``write`` in pieces as it is made: a 100,000-replica plan's 10 MB
+    of JSON is never held whole (issue 29: 20 MB off its peak memory)."""
+    safe = JsonSafeWriter(write)
+    write_indented(_json_document(plan, file=file), safe, end="\n")
+    safe.close()
 
 
 def plan_failure(errors: Sequence[str], *, file: str, fmt: str) -> str:

@@ -36,7 +36,13 @@ from reconciler.views.common import (
 from reconciler.views.diff_lines import _attr_diff, _nested_diff_lines
 from reconciler.views.json_text import dumps_indented
 from reconciler.views.md import _md_code, _md_text
-from reconciler.views.plan_document import _object_fields, plan_document, plan_failure, plan_json
+from reconciler.views.plan_document import (
+    _object_fields,
+    plan_document,
+    plan_failure,
+    plan_json,
+    write_plan_json,
+)
 from reconciler.views.plan_markdown import plan_markdown
 from reconciler.views.plan_text import plan_text
 from reconciler.views.rollout_text import rollout_lines, rollout_markdown
@@ -46,4 +52,4 @@ __all__ = ["FORMAT_VERSION", "PREVIEW_WORD", "WIDTH", "_MISSING", "_attr_diff", 
            "_md_text", "_nested_diff_lines", "_object_fields", "_pending_word", "_persona_fields", "_redact_attrs",
            "_redact_deep", "_safe", "_show_value", "_style", "dumps_indented", "plan_document", "plan_failure",
            "plan_json", "plan_markdown", "plan_text", "redact_text", "rollout_lines", "rollout_markdown",
-           "status_json", "status_text"]
+           "status_json", "status_text", "write_plan_json"]

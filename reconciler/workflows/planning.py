@@ -21,7 +21,7 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
 
         result = checked(result, client)
     if fmt == "json":
-        console.out(render.plan_json(result, file=file), nl=False)
+        render.write_plan_json(result, lambda piece: console.out(piece, nl=False), file=file)
     elif fmt == "markdown":
         console.out(render.plan_markdown(result, file=file), nl=False)
     else:

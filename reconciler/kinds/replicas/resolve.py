@@ -16,6 +16,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from reconciler.engine.models import Config
 from reconciler.engine.status import Phase
@@ -73,16 +74,25 @@ def is_user(r: RemoteReplica) -> bool:
 def match_declared(config: Config, remote: Sequence[RemoteReplica]) -> dict[str, tuple[RemoteReplica, ...]]:
     """For each declared name, the remote replicas that are it: the pinned one (if it exists; a pinned stock
     replica is a read-only reference), else the in-scope user replicas with that name that no entry pins.
-    More than one match is ambiguous; the planner refuses it."""
+    More than one match is ambiguous; the planner refuses it.
+
+    Only the declared names and pins are indexed (a 100,000-replica account declaring 2,000 builds 2,000
+    small entries, not two 100,000-entry tables: issue 29). A remote id listed twice counts once, its last
+    copy in its first place, as an index by id would keep it."""
     pinned = {d.replica_id for d in config.replicas if d.replica_id}
-    by_id = {r.replica_id: r for r in remote}
-    by_name: dict[str, list[RemoteReplica]] = defaultdict(list)
-    for r in by_id.values():
-        if is_user(r) and r.replica_id not in pinned and config.settings.in_scope(r.name):
-            by_name[r.name].append(r)
+    wanted = {d.name for d in config.replicas if not d.replica_id}
+    by_id: dict[str, RemoteReplica] = {}
+    by_name: dict[str, dict[str, RemoteReplica]] = defaultdict(dict)
+    in_scope = config.settings.in_scope
+    for r in remote:
+        rid = r.replica_id
+        if rid in pinned:
+            by_id[rid] = r
+        elif r.name in wanted and is_user(r) and in_scope(r.name):
+            by_name[r.name][rid] = r
     return {
         d.name: ((by_id[d.replica_id],) if d.replica_id in by_id else ()) if d.replica_id
-        else tuple(by_name.get(d.name, ()))
+        else tuple(by_name[d.name].values()) if d.name in by_name else ()
         for d in config.replicas
     }
 
@@ -114,6 +124,9 @@ def claimed_ids(config: Config, resolutions: Mapping[str, Resolution]) -> set[st
     return ids
 
 
+_ID, _NAME = attrgetter("replica_id"), attrgetter("name")
+
+
 def undeclared(config: Config, remote: Sequence[RemoteReplica],
                resolutions: Mapping[str, Resolution]) -> tuple[list[RemoteReplica], list[RemoteReplica]]:
     """The in-scope user replicas no entry claims, sorted by name: (unmanaged, released by ``removed:``)."""
@@ -122,8 +135,13 @@ def undeclared(config: Config, remote: Sequence[RemoteReplica],
     unmanaged: list[RemoteReplica] = []
     released: list[RemoteReplica] = []
     seen: set[str] = set()
-    for r in sorted(remote, key=lambda r: (r.name, r.replica_id)):
-        if r.replica_id in claimed or r.replica_id in seen or not is_user(r) or not config.settings.in_scope(r.name):
+    in_scope = config.settings.in_scope
+    # filtered first, then sorted by (name, id) with two stable sorts: no 100,000 key tuples (issue 29)
+    candidates = [r for r in remote if r.replica_id not in claimed and is_user(r) and in_scope(r.name)]
+    candidates.sort(key=_ID)
+    candidates.sort(key=_NAME)
+    for r in candidates:
+        if r.replica_id in seen:
             continue
         seen.add(r.replica_id)
         (released if r.name in removed_names or r.replica_id in removed_ids else unmanaged).append(r)
