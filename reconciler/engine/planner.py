@@ -130,6 +130,8 @@ def _name_errors(draft: Draft, own: Sequence, targets: frozenset[str]) -> None:
     for name in sorted(draft.force_replace - by_name - draft.generic_names):
         draft.errors.append(f"--replace {name}: no {' or '.join(k.noun for k in replaceable)} of that name is declared "
                       f"in {config.path}")
+    if not targets:  # (the names the account holds are a set as large as the account: only for --target)
+        return
     named = set().union(*declared.values())
     known = named | _object_names(config, draft.objects, {k.key for k in own}) | set().union(
         *(k.listed_names(draft.listings[k.key]) for k in own if k.key in draft.listings))

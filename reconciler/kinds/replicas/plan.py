@@ -41,7 +41,8 @@ def plan_replicas(draft) -> None:
     variables, and the plan's ``pending``, ``ready``, ``unmanaged`` and ``forgotten``."""
     config, wanted = draft.config, draft.wanted
     remote = draft.listings.get(REPLICAS.key, ())
-    by_id = {r.replica_id: r for r in remote}
+    pinned = {d.replica_id for d in config.replicas if d.replica_id}
+    by_id = {r.replica_id: r for r in remote if r.replica_id in pinned}  # only the pins are looked up by id
     resolutions = resolve(config, remote)
     pending: list[RemoteReplica] = []
     ready: list[RemoteReplica] = []
