@@ -110,3 +110,67 @@ def test_an_httpx_without_a_default_transport_is_left_alone():
         _transport = object()
 
     assert pool.install(Odd(), None, lambda t: None) is False
+
+
+class Recording(httpx.BaseTransport):
+    """Answers 200 with a cookie, and keeps every request it was handed."""
+
+    def __init__(self):
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request):
+        request.read()
+        self.requests.append(request)
+        return httpx.Response(200, json={"ok": True}, headers={"set-cookie": "sticky=1; Path=/"})
+
+
+def _clients():
+    """The same client twice: one sending through ``client.send``, one through :class:`pool.Direct`."""
+    made = []
+    for _ in range(2):
+        rec = Recording()
+        client = httpx.Client(base_url="https://api.tavus.test/prefix", headers={"x-api-key": "k", "accept": "a/j"},
+                              timeout=httpx.Timeout(7, connect=3))
+        client._transport = pool.PerThreadTransport(lambda rec=rec: rec)
+        made.append((client, rec))
+    return made
+
+
+def test_direct_sends_the_request_client_send_would():
+    """Issue 29: the per-thread pools called directly; the same method, URL, query, headers, body, timeout."""
+    (plain, seen_plain), (fast, seen_fast) = _clients()
+    sender = pool.direct(fast)
+    assert sender is not None
+    for method, path, params, body in (("GET", "/v2/replicas", {"limit": "100", "page": "2"}, None),
+                                       ("POST", "/v2/replicas", None, {"replica_name": "é", "n": [1, None]}),
+                                       ("PATCH", "/v2/personas/p%2F1", None, [{"op": "add", "path": "/x"}]),
+                                       ("DELETE", "/v2/replicas/r1", None, None)):
+        with plain.stream(method, path, params=params, json=body) as answer:
+            answer.read()
+        answer = sender.open(method, path, params, body)
+        assert answer.status_code == 200 and answer.request is seen_fast.requests[-1]
+        answer.read()
+        answer.close()
+    for a, b in zip(seen_plain.requests, seen_fast.requests, strict=True):
+        assert (a.method, str(a.url), a.content, a.extensions["timeout"]) == \
+            (b.method, str(b.url), b.content, b.extensions["timeout"])
+        cookie = [h for h in a.headers.raw if h[0].lower() == b"cookie"]
+        assert [h for h in a.headers.raw if h[0].lower() != b"cookie"] == list(b.headers.raw)
+        assert not [h for h in b.headers.raw if h[0].lower() == b"cookie"]  # a server's cookie is not carried
+    assert cookie  # (client.send carries it: the one difference, on purpose)
+
+
+def test_direct_only_where_client_send_has_nothing_to_add(monkeypatch):
+    (client, _), _ = _clients()
+    assert pool.direct(client) is not None
+    assert pool.direct(httpx.Client(transport=Recording())) is None  # a transport of the caller's
+    client.event_hooks = {"request": [print], "response": []}
+    assert pool.direct(client) is None  # hooks run only in client.send
+    client.event_hooks, client.follow_redirects = {}, True
+    assert pool.direct(client) is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    with TavusClient("https://api.tavus.test", "k") as proxied:
+        assert proxied._direct is None  # proxies: through client.send, which picks the proxy's transport
+    monkeypatch.delenv("HTTPS_PROXY")
+    with TavusClient("https://api.tavus.test", "k") as plain:
+        assert plain._direct is not None

@@ -139,8 +139,11 @@ class TavusClient(_Transport, _Paging, _Creating, _Objects, _Conversations):
         from reconciler.api import deadline
         from reconciler.api import pool as pools
 
-        if transport is None and max_connections is None:  # one small pool per thread (see reconciler.api.pool)
-            pools.install(self._http, ssl_context, deadline.install_transport)
+        self._direct: pools.Direct | None = None
+        # one small pool per thread (see reconciler.api.pool), called directly where nothing needs client.send
+        if transport is None and max_connections is None and pools.install(self._http, ssl_context,
+                                                                           deadline.install_transport):
+            self._direct = pools.direct(self._http)
         deadline.install(self._http)  # headers trickled byte by byte cannot stretch a request either
 
     def __repr__(self) -> str:  # never shows the key

@@ -66,6 +66,38 @@ class PerThreadTransport(httpx.BaseTransport):
             shard.close()
 
 
+class Direct:
+    """Requests of ``client`` handed straight to its per-thread transport: what ``client.send`` does for this
+    client, without the layers it does not use (no auth flow, no redirects followed, no event hooks, no cookie
+    jar: the API authenticates by header, and a cookie a server or a proxy sets is not carried to the next
+    request). About 0.1 ms of CPU less per request, a fifth of the client's cost of a page (issue 29). Built
+    only by :func:`direct`, when the client sends everything through the per-thread pools."""
+
+    def __init__(self, client: httpx.Client, transport: PerThreadTransport):
+        self._base = str(client.base_url).rstrip("/")
+        self._headers = client.headers
+        self._timeout = client.timeout.as_dict()
+        self._handle = transport.handle_request
+
+    def open(self, method: str, path: str, params: Any = None, json: Any = None) -> httpx.Response:
+        """The response of one request, its body not read yet (read it, or close it)."""
+        request = httpx.Request(method, self._base + path, params=params, json=json, headers=self._headers,
+                                extensions={"timeout": self._timeout})
+        response = self._handle(request)
+        response.request = request
+        return response
+
+
+def direct(client: httpx.Client) -> Direct | None:
+    """A :class:`Direct` sender for ``client``, or None where ``client.send`` must run (a transport given by the
+    caller, proxies from the environment, auth, event hooks or redirects to follow)."""
+    transport = getattr(client, "_transport", None)
+    if not isinstance(transport, PerThreadTransport) or getattr(client, "_mounts", None) or client.auth is not None \
+            or client.event_hooks != {"request": [], "response": []} or client.follow_redirects:
+        return None
+    return Direct(client, transport)
+
+
 def install(client: httpx.Client, ssl_context: Any, prepare: Callable[[httpx.HTTPTransport], Any]) -> bool:
     """Give ``client`` (built with ``verify=ssl_context`` and no transport of its own) per-thread pools for the
     URLs it does not send through a proxy; ``prepare`` is applied to each new pool (the deadline's backend). The

@@ -133,6 +133,8 @@ class _Transport:
     """The retrying, deadline-bounded request of :class:`~reconciler.api.client.TavusClient` (a mixin: the
     client holds the state it reads: ``_http``, ``_lock``, ``_limiter``, the retry settings)."""
 
+    _direct: Any = None  # reconciler.api.pool.Direct: the client's per-thread pools, called directly
+
     @staticmethod
     def _gone_prefixes() -> tuple[str, ...]:
         return (_REPLICAS.path + "/", _PERSONAS.path + "/", CONVERSATIONS_PREFIX + "/")
@@ -217,8 +219,15 @@ class _Transport:
         try:
             # streamed, so a body trickled byte by byte cannot stretch the attempt past its deadline
             # (httpx's own timeout is per socket read)
-            with _deadline(deadline), self._http.stream(method, path, params=params, json=json) as resp:
-                return resp, self._read(resp, method, deadline)
+            with _deadline(deadline):
+                if self._direct is not None:  # the per-thread pools, without client.send's unused layers
+                    resp = self._direct.open(method, path, params, json)
+                    try:
+                        return resp, self._read(resp, method, deadline)
+                    finally:
+                        resp.close()
+                with self._http.stream(method, path, params=params, json=json) as resp:
+                    return resp, self._read(resp, method, deadline)
         except httpx.TimeoutException as e:
             self._observe(FAILURE, t0)
             log.debug("%s %s -> timeout (%d ms)", method, path, (time.monotonic() - t0) * 1000)
