@@ -169,7 +169,7 @@ def test_ctrl_c_during_creates_starts_nothing_more_and_accounts_for_everything()
     changes = tuple(Change(Action.CREATE, f"n-{i:03d}", "declared",
                            desired=DesiredReplica(f"n-{i:03d}", train_video_url="https://v.test/a.mp4",
                                                   synthetic=True)) for i in range(40))
-    prune = Change(Action.DELETE, "old", "pruned", replica_id="rold")
+    prune = Change(Action.DELETE, "old", "pruned", object_id="rold")
     report = executor_module.execute(Plan(changes=(*changes, prune)), Client(), known_ids=(), parallelism=1,
                                      emit=lambda s: None)
     assert report.interrupted and not report.ok

@@ -9,7 +9,7 @@ from reconciler.engine.outcome import ExecutionReport, Outcome, fan_out
 
 
 def test_the_report_tells_failed_blocking_unknown_and_deleted_apart():
-    delete = Change(Action.DELETE, "a", "pruned", replica_id="r1")
+    delete = Change(Action.DELETE, "a", "pruned", object_id="r1")
     held = Outcome(Change(Action.UPDATE, "p", "drift", kind="personas"), False, "draft", held=True)
     unknown = Outcome(Change(Action.CREATE, "b", "declared"), False, "lost", unknown=True)
     report = ExecutionReport(outcomes=[Outcome(delete, True, "deleted r1"), held, unknown])

@@ -65,7 +65,7 @@ def test_the_oldest_persona_survives_and_only_our_own_duplicate_is_deleted(mine_
     assert client.deleted == ([] if survivor == "mine" else ["mine"])
     if survivor == "theirs":
         undo = report.outcomes[-1]
-        assert undo.change.action is Action.DELETE and undo.change.persona_id == "mine"
+        assert undo.change.action is Action.DELETE and undo.change.object_id == "mine"
         assert "another apply created persona theirs first; removed our duplicate mine" in lines[-1]
 
 
@@ -100,9 +100,9 @@ def test_a_draft_held_update_does_not_stop_the_prune_unless_it_repoints_the_defa
     for repoint, deleted in ((False, ["r-old"]), (True, [])):
         path = "/default_replica_id" if repoint else "/system_prompt"
         plan = Plan(changes=(
-            Change(Action.UPDATE, "acme-p", "differs", kind="personas", persona_id="p1",
-                   persona=DesiredPersona("acme-p", {}), patch=({"op": "replace", "path": path, "value": "x"},)),
-            Change(Action.DELETE, "acme-old", "pruned", replica_id="r-old")))
+            Change(Action.UPDATE, "acme-p", "differs", kind="personas", object_id="p1",
+                   desired=DesiredPersona("acme-p", {}), patch=({"op": "replace", "path": path, "value": "x"},)),
+            Change(Action.DELETE, "acme-old", "pruned", object_id="r-old")))
         client = Drafted()
         report = execute(plan, client, known_ids=(), emit=lambda line: None)
         assert client.deleted == deleted
@@ -115,13 +115,13 @@ def test_an_editor_draft_is_a_held_line_unless_the_update_repoints_and_other_err
     from reconciler.errors import EditorDraftError, ReconcilerError
     from reconciler.kinds.personas.apply import editor_draft_line, failure, work
 
-    plain = Change(Action.UPDATE, "acme-p", "differs", kind="personas", persona_id="p1",
+    plain = Change(Action.UPDATE, "acme-p", "differs", kind="personas", object_id="p1",
                    patch=({"op": "replace", "path": "/system_prompt", "value": "y"},))
-    repoint = Change(Action.UPDATE, "acme-q", "differs", kind="personas", persona_id="p2",
+    repoint = Change(Action.UPDATE, "acme-q", "differs", kind="personas", object_id="p2",
                      patch=({"op": "replace", "path": "/default_replica_id", "value": "r9"},))
     held = failure(plain, EditorDraftError("409"))
     assert held.held and not held.ok and held.detail == editor_draft_line("acme-p")
     assert not failure(repoint, EditorDraftError("409")).held  # the default replica must move: it blocks
     assert failure(plain, ReconcilerError("boom")) is None
-    gone = Change(Action.DELETE, "acme-z", "prune", kind="personas", persona_id="p3")
+    gone = Change(Action.DELETE, "acme-z", "prune", kind="personas", object_id="p3")
     assert work([plain, gone, repoint], False) == ([], [plain, repoint], [gone])

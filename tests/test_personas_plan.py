@@ -6,6 +6,7 @@ from __future__ import annotations
 from reconciler.engine.models import Action, Config, Settings
 from reconciler.engine.planner import compute_plan
 from reconciler.kinds.personas.models import DesiredPersona, RemotePersona
+from reconciler.kinds.personas.wiring import created_replica
 from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
 
@@ -23,7 +24,7 @@ def test_only_declared_attributes_are_diffed_and_undeclared_ones_untouched():
     r = _remote(persona_id="p1", persona_name="p", system_prompt="old", context="server's",
                 layers={"llm": {"model": "a", "speculative_inference": True}}, pipeline_mode="full")
     (c,) = compute_plan(_config([d]), [], personas=[r]).changes
-    assert c.action is Action.UPDATE and c.persona_id == "p1"
+    assert c.action is Action.UPDATE and c.object_id == "p1"
     assert sorted(op["path"] for op in c.patch) == ["/layers/llm/model", "/system_prompt"]
     assert ("layers.llm.model", "a", "b") in c.diff
 
@@ -40,10 +41,10 @@ def test_default_replica_resolution():
     d = DesiredPersona("p", {"system_prompt": "x"}, default_replica="anna")
     created = compute_plan(_config([d], [rep]), [], personas=[])
     assert [(c.kind, c.action) for c in created.changes] == [("replicas", Action.CREATE), ("personas", Action.CREATE)]
-    assert created.changes[1].ref_replica == "anna"
+    assert created_replica(created.changes[1]) == "anna"
     there = RemoteReplica("r1", "anna", status="completed")
     (c,) = compute_plan(_config([d], [rep]), [there], personas=[]).changes
-    assert c.after["default_replica_id"] == "r1" and c.ref_replica is None
+    assert c.after["default_replica_id"] == "r1" and created_replica(c) is None
     missing = compute_plan(_config([d], [rep]), [], personas=[], targets=["p"])
     assert missing.changes == () and "does not exist and is not created by this plan" in missing.errors[0]
 
@@ -55,7 +56,7 @@ def test_stock_personas_out_of_scope_prune_and_ambiguity():
     other = _remote(persona_id="o1", persona_name="other")
     mine = _remote(persona_id="p1", persona_name="acme-p", system_prompt="x")
     plan = compute_plan(_config([d], prefix="acme-"), [], personas=[stock, extra, other, mine], prune=True)
-    assert [(c.action, c.persona_id) for c in plan.changes] == [(Action.DELETE, "u1")]
+    assert [(c.action, c.object_id) for c in plan.changes] == [(Action.DELETE, "u1")]
     twice = compute_plan(_config([d]), [], personas=[mine, _remote(persona_id="p2", persona_name="acme-p")])
     assert twice.changes == () and "p1, p2" in twice.errors[0]
     pinned = compute_plan(_config([DesiredPersona("acme-p", {}, persona_id="gone")]), [], personas=[])
@@ -145,7 +146,7 @@ def test_prune_keeps_a_replica_a_persona_still_references_and_says_why():
     mine = _remote(persona_id="p1", persona_name="acme-p", system_prompt="x", default_replica_id="r-used")
     hand = _remote(persona_id="p2", persona_name="hand-made", default_replica_id="r-other")  # out of scope: kept
     plan = compute_plan(_config([d], prefix="acme-"), [used, spare, other], personas=[mine, hand], prune=True)
-    assert [(c.action, c.replica_id) for c in plan.changes] == [(Action.DELETE, "r-spare")]
+    assert [(c.action, c.object_id) for c in plan.changes] == [(Action.DELETE, "r-spare")]
     assert {r.replica_id for r in plan.unmanaged} == {"r-used", "r-other"}
     assert any("acme-used (r-used) is not declared, but persona acme-p (p1) uses it" in w for w in plan.warnings)
 

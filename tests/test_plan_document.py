@@ -13,8 +13,8 @@ SIGNED = "https://b.s3.amazonaws.com/a.mp4?X-Amz-Signature=SECRETSIG"
 
 def test_each_kind_adds_its_own_keys():
     plan = Plan(changes=(
-        Change(Action.DELETE, "r", "x", replica_id="r1"),
-        Change(Action.UPDATE, "p", "x", kind="personas", persona_id="p1", diff=(("a", 1, 2),), resent=("b",)),
+        Change(Action.DELETE, "r", "x", object_id="r1"),
+        Change(Action.UPDATE, "p", "x", kind="personas", object_id="p1", diff=(("a", 1, 2),), resent=("b",)),
         Change(Action.DELETE, "d", "x", kind="documents", object_id="d1")))
     replica, persona, document = plan_document(plan, file="f.yaml")["changes"]
     assert "kind" not in replica and "diff" not in replica

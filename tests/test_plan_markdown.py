@@ -8,7 +8,7 @@ from reconciler.views.plan_markdown import plan_markdown
 
 
 def test_sections_in_order_and_no_trailing_blank_lines():
-    plan = Plan(changes=(Change(Action.DELETE, "old", "x", replica_id="r1"),), warnings=("w",),
+    plan = Plan(changes=(Change(Action.DELETE, "old", "x", object_id="r1"),), warnings=("w",),
                 unmanaged=(RemoteReplica("r2", "stray", "completed"),))
     md = plan_markdown(plan, file="f.yaml")
     order = ["### tavus-reconciler plan: `f.yaml`", "**Plan: 0 to create", "| ➖ delete | `old` | `r1` | x |",

@@ -8,7 +8,7 @@ from reconciler.views.plan_text import _change_lines, plan_text
 
 
 def test_blocks_come_in_order_separated_by_a_blank_line():
-    plan = Plan(changes=(Change(Action.DELETE, "old", "x", replica_id="r1"),),
+    plan = Plan(changes=(Change(Action.DELETE, "old", "x", object_id="r1"),),
                 unmanaged=(RemoteReplica("r2", "stray", "completed"),), warnings=("w",), errors=("e",))
     text = plan_text(plan, file="f.yaml")
     order = ["will perform", "Unmanaged (in scope", "Warnings:", "Errors:", "Plan: 0 to create"]
@@ -23,7 +23,7 @@ def test_an_empty_plan_says_so_or_names_the_drift():
 
 
 def test_replicas_use_their_hook_and_other_kinds_the_generic_lines():
-    replica = _change_lines(Change(Action.DELETE, "old", "x", replica_id="r1"), False)
+    replica = _change_lines(Change(Action.DELETE, "old", "x", object_id="r1"), False)
     assert replica[0] == "  - delete  old (r1)"
     doc = _change_lines(Change(Action.DELETE, "d", "x", kind="documents", object_id="d1",
                                before={"name": "d", "url": "https://e.com/a"}), False)
@@ -31,7 +31,7 @@ def test_replicas_use_their_hook_and_other_kinds_the_generic_lines():
 
 
 def test_persona_notes_name_the_resend_flag():
-    c = Change(Action.UPDATE, "p", "x", kind="personas", persona_id="p1", uncomparable=("layers.tts.api_key",))
+    c = Change(Action.UPDATE, "p", "x", kind="personas", object_id="p1", uncomparable=("layers.tts.api_key",))
     assert any("`--resend p` sends them" in line for line in _change_lines(c, False))
 
 

@@ -81,13 +81,13 @@ def _full_plan() -> Plan:
         changes=(
             Change(Action.CREATE, "acme-anna", "not found remotely", after=desired_attributes(ANNA), desired=ANNA),
             Change(Action.RENAME, "acme-legacy", "pinned replica is named 'legacy-spokesperson'",
-                   replica_id="r79e1c033f", before={"replica_name": "legacy-spokesperson"},
+                   object_id="r79e1c033f", before={"replica_name": "legacy-spokesperson"},
                    after={"replica_name": "acme-legacy"}),
-            Change(Action.REPLACE, "acme-robot", "model_name changed: forces replacement", replica_id="r123",
+            Change(Action.REPLACE, "acme-robot", "model_name changed: forces replacement", object_id="r123",
                    before=remote_attributes(ROBOT_REMOTE), after=desired_attributes(ROBOT), desired=ROBOT),
             Change(Action.DELETE, "acme-old", "not declared in examples/replicas.yaml; prune is on",
-                   replica_id="r456", before=remote_attributes(OLD_REMOTE)),
-            Change(Action.DELETE, EVIL, f"training failed: {OLD_REMOTE.error_message}", replica_id="rev1",
+                   object_id="r456", before=remote_attributes(OLD_REMOTE)),
+            Change(Action.DELETE, EVIL, f"training failed: {OLD_REMOTE.error_message}", object_id="rev1",
                    before={"replica_name": EVIL, "model_name": "phoenix-4", "status": "error"}),
         ),
         pending=PENDING,
@@ -195,7 +195,7 @@ def test_markdown_cells_cannot_break_the_table_or_inject_html():
     md = render.plan_markdown(full_plan(), file=FILE)
     assert "<b>" not in md
     assert "bad \\| pipe \\`tick\\` \\<b\\>html\\</b\\>" in md
-    nasty = Plan(changes=(Change(Action.DELETE, "a|b`c\nd", "x|y\nz", replica_id="r1"),))
+    nasty = Plan(changes=(Change(Action.DELETE, "a|b`c\nd", "x|y\nz", object_id="r1"),))
     md = render.plan_markdown(nasty, file="f.yaml")
     row = next(line for line in md.splitlines() if "delete" in line and line.startswith("|"))
     assert row.count(" | ") == 3  # four cells: every | in the data is escaped

@@ -23,7 +23,7 @@ def plan_of(*changes):
 
 
 def test_a_replace_is_left_to_the_rollout_unless_its_successors_are_asked_for():
-    plan = plan_of(Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")))
+    plan = plan_of(Change(Action.REPLACE, "x", "failed", object_id="r-x", desired=d("x")))
     client = FakeClient({})
     report = execute(plan, client, known_ids=(), emit=lambda s: None)
     assert report.ok and not report.outcomes and not [c for c in client.calls if c[0] != "list-all"]
@@ -31,10 +31,10 @@ def test_a_replace_is_left_to_the_rollout_unless_its_successors_are_asked_for():
 
 def test_order_renames_then_creates_then_deletes_and_a_replace_only_creates_its_marked_successor():
     plan = plan_of(
-        Change(Action.DELETE, "old", "prune", replica_id="r-old"),
-        Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")),
+        Change(Action.DELETE, "old", "prune", object_id="r-old"),
+        Change(Action.REPLACE, "x", "failed", object_id="r-x", desired=d("x")),
         Change(Action.CREATE, "y", "new", desired=d("y")),
-        Change(Action.RENAME, "z", "pinned", replica_id="r-z"),
+        Change(Action.RENAME, "z", "pinned", object_id="r-z"),
     )
     client = FakeClient({})
     report = execute(plan, client, known_ids=(), parallelism=2, emit=lambda s: None, successors=True)
@@ -48,20 +48,20 @@ def test_order_renames_then_creates_then_deletes_and_a_replace_only_creates_its_
 def test_failed_create_stops_every_destructive_step_and_says_so():
     plan = plan_of(
         Change(Action.CREATE, "bad", "new", desired=d("bad")),
-        Change(Action.REPLACE, "x", "failed", replica_id="r-x", desired=d("x")),
-        Change(Action.DELETE, "old", "prune", replica_id="r-old"),
+        Change(Action.REPLACE, "x", "failed", object_id="r-x", desired=d("x")),
+        Change(Action.DELETE, "old", "prune", object_id="r-old"),
     )
     client = FakeClient({})
     report = execute(plan, client, known_ids=(), emit=lambda s: None)
     assert not report.ok and [o.change.name for o in report.failed] == ["bad"]
     assert not [c for c in client.calls if c[0] == "delete"]
-    skipped = {(c.action, c.replica_id) for c, _ in report.skipped}
+    skipped = {(c.action, c.object_id) for c, _ in report.skipped}
     assert skipped == {(Action.DELETE, "r-old")}
 
 
 def test_a_replica_created_by_a_concurrent_apply_is_adopted_not_created_again():
     plan = plan_of(Change(Action.CREATE, "y", "new", desired=d("y")), Change(Action.CREATE, "z", "new", desired=d("z")),
-                   Change(Action.DELETE, "old", "prune", replica_id="r-old"))
+                   Change(Action.DELETE, "old", "prune", object_id="r-old"))
     client = FakeClient({})
     client.appeared = [RemoteReplica("r-other-run", "y"), RemoteReplica("r-known", "z")]
     report = execute(plan, client, known_ids={"r-known"}, emit=lambda s: None)
@@ -99,7 +99,7 @@ def test_a_stop_flag_stops_dispatching_at_once():
             super().delete_replica(rid)
             stop.set()  # Ctrl-C arrives while the first DELETE is in flight
 
-    plan = plan_of(*(Change(Action.DELETE, f"o{i}", "prune", replica_id=f"r{i}") for i in range(10)))
+    plan = plan_of(*(Change(Action.DELETE, f"o{i}", "prune", object_id=f"r{i}") for i in range(10)))
     client = Slow({})
     report = execute(plan, client, known_ids=(), parallelism=1, emit=lambda s: None, stop=stop)
     assert [c for c in client.calls if c[0] == "delete"] == [("delete", "r0")]
@@ -111,7 +111,7 @@ def test_delete_of_an_already_deleted_replica_is_fine():
         def delete_replica(self, rid):
             raise NotFoundError("gone")
 
-    report = execute(plan_of(Change(Action.DELETE, "o", "prune", replica_id="r1")), Gone({}), known_ids=(),
+    report = execute(plan_of(Change(Action.DELETE, "o", "prune", object_id="r1")), Gone({}), known_ids=(),
                      emit=lambda s: None)
     assert report.ok and "already gone" in report.outcomes[0].detail
 
@@ -129,7 +129,7 @@ def test_a_pruned_replica_renamed_since_the_plan_is_not_deleted():
             return RemoteReplica(rid, "kept-by-a-person", status="completed")
 
     client = Renamed({})
-    report = execute(plan_of(Change(Action.DELETE, "acme-old", "prune", replica_id="r1")), client, known_ids=(),
+    report = execute(plan_of(Change(Action.DELETE, "acme-old", "prune", object_id="r1")), client, known_ids=(),
                      emit=lambda s: None)
     assert not report.ok and "now named 'kept-by-a-person'" in report.failed[0].detail
     assert not [c for c in client.calls if c[0] == "delete"]
@@ -152,11 +152,11 @@ def test_the_re_check_before_creating_adopts_the_oldest_concurrent_replica():
 def test_work_splits_renames_and_failed_successors_first_creates_then_deletes_last():
     from reconciler.kinds.replicas.apply import work
 
-    rename = Change(Action.RENAME, "a", "pinned", replica_id="r1")
-    gone = Change(Action.DELETE, "a~next~r2", "failed", replica_id="r3", successor_id="r3")
+    rename = Change(Action.RENAME, "a", "pinned", object_id="r1")
+    gone = Change(Action.DELETE, "a~next~r2", "failed", object_id="r3", successor_id="r3")
     create = Change(Action.CREATE, "b", "absent", desired=DesiredReplica("b"))
-    replace = Change(Action.REPLACE, "c", "model", replica_id="r4", desired=DesiredReplica("c"), phase="create")
-    prune = Change(Action.DELETE, "d", "prune", replica_id="r5")
+    replace = Change(Action.REPLACE, "c", "model", object_id="r4", desired=DesiredReplica("c"), phase="create")
+    prune = Change(Action.DELETE, "d", "prune", object_id="r5")
     changes = [rename, gone, create, replace, prune]
     assert work(changes, False) == ([rename, gone], [create], [prune])
     assert work(changes, True) == ([rename, gone], [create, replace], [prune])  # the rollout's successors

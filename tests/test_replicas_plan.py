@@ -28,7 +28,7 @@ def config(*replicas, prune=False, prefix=None):
 
 
 def actions(plan):
-    return [(c.action.value, c.name, c.replica_id) for c in plan.changes]
+    return [(c.action.value, c.name, c.object_id) for c in plan.changes]
 
 
 def test_declared_and_absent_is_created_with_its_payload():
@@ -84,7 +84,7 @@ def test_forced_replace_of_undeclared_name_is_an_error():
 def test_pinned_replica_with_another_name_is_renamed():
     plan = compute_plan(config(desired("a", replica_id="r9")), [remote("r9", "old")])
     (change,) = plan.changes
-    assert (change.action, change.replica_id, change.before, change.after) == (
+    assert (change.action, change.object_id, change.before, change.after) == (
         Action.RENAME, "r9", {"replica_name": "old"}, {"replica_name": "a"})
 
 
@@ -134,7 +134,7 @@ def test_a_replace_is_blue_green_and_every_phase_is_read_from_the_account():
     old = remote("r1", "a", model="phoenix-3")
     start = compute_plan(cfg, [old])
     (c,) = start.changes
-    assert (c.action, c.phase, c.replica_id, c.successor_id) == (Action.REPLACE, "create", "r1", None)
+    assert (c.action, c.phase, c.object_id, c.successor_id) == (Action.REPLACE, "create", "r1", None)
     name = successor_name("a", "r1")
     assert parse_successor(name) == ("a", "r1") and parse_successor("a") is None
     for status, present, phase in (("started", True, "training"), ("completed", True, "swap"),
@@ -143,7 +143,7 @@ def test_a_replace_is_blue_green_and_every_phase_is_read_from_the_account():
         plan = compute_plan(cfg, [old, s] if present else [s])
         assert not plan.errors and not plan.unmanaged
         (c,) = plan.changes  # the successor is never a prune candidate nor a duplicate of "a"
-        assert (c.action, c.phase, c.replica_id, c.successor_id) == (Action.REPLACE, phase, "r1", "r2"), status
+        assert (c.action, c.phase, c.object_id, c.successor_id) == (Action.REPLACE, phase, "r1", "r2"), status
     done = compute_plan(cfg, [remote("r2", "a")])
     assert done.changes == ()
 
@@ -278,25 +278,25 @@ def apply_to_model(plan, inventory, stop_replaces_at=None):
         if c.action is Action.REPLACE:
             sid = c.successor_id or next(ids)
             if c.successor_id is None:
-                state[sid] = remote(sid, successor_name(c.name, c.replica_id), "started", c.desired.model_name)
+                state[sid] = remote(sid, successor_name(c.name, c.object_id), "started", c.desired.model_name)
             if stop_replaces_at == "training":
                 continue
             state[sid] = remote(sid, state[sid].name, "completed", state[sid].model_name)
             if stop_replaces_at == "swap":
                 continue
-            state.pop(c.replica_id, None)
+            state.pop(c.object_id, None)
             if stop_replaces_at == "rename":
                 continue
             state[sid] = remote(sid, c.name, "completed", state[sid].model_name)
             continue
         if c.action is Action.RENAME:
-            state[c.replica_id] = remote(c.replica_id, c.name, state[c.replica_id].status,
-                                         state[c.replica_id].model_name)
+            state[c.object_id] = remote(c.object_id, c.name, state[c.object_id].status,
+                                         state[c.object_id].model_name)
         if c.action is Action.CREATE:
             rid = next(ids)
             state[rid] = remote(rid, c.name, "started", c.desired.model_name)
         if c.action is Action.DELETE:
-            del state[c.replica_id]
+            del state[c.object_id]
     return list(state.values())
 
 
@@ -335,9 +335,9 @@ def test_plan_never_touches_out_of_scope_or_system_replicas(case):
                   for r in inventory if r.name == d.name}
     for c in plan.changes:
         if c.action in (Action.DELETE, Action.REPLACE):
-            r = by_id[c.replica_id]
+            r = by_id[c.object_id]
             assert r.replica_type == "user" and cfg.settings.in_scope(r.name)
-            assert c.replica_id not in protected
+            assert c.object_id not in protected
 
 
 def test_a_replace_records_the_variables_its_successor_needs():

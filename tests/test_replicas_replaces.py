@@ -54,8 +54,8 @@ def test_a_ready_successor_renamed_by_a_person_keeps_both_replicas():
 
 
 def test_in_flight_and_the_names_a_create_posts():
-    replace = Change(Action.REPLACE, "a", "model", replica_id="r-a", successor_id="s-a", phase="swap")
-    fresh = Change(Action.REPLACE, "b", "model", replica_id="r-b")
+    replace = Change(Action.REPLACE, "a", "model", object_id="r-a", successor_id="s-a", phase="swap")
+    fresh = Change(Action.REPLACE, "b", "model", object_id="r-b")
     assert in_flight(Plan(changes=(replace, fresh)), {"b": "s-b"}) == [InFlight("a", "r-a", "s-a", "swap"),
                                                                        InFlight("b", "r-b", "s-b", "create")]
     assert created_name(Change(Action.CREATE, "c", "declared")) == "c"
@@ -65,5 +65,5 @@ def test_in_flight_and_the_names_a_create_posts():
 def test_a_delete_is_refused_when_the_replica_was_renamed_since_the_plan():
     client = FakeClient({})
     client.get_replica = lambda rid: type("R", (), {"name": "kept-by-a-person"})()
-    why = changed_before_delete(client, Change(Action.DELETE, "old", "pruned", replica_id="r1"))
+    why = changed_before_delete(client, Change(Action.DELETE, "old", "pruned", object_id="r1"))
     assert why == "r1 is now named 'kept-by-a-person', not 'old' as when the plan was made"

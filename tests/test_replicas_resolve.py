@@ -79,7 +79,7 @@ def test_undeclared_lists_a_replica_the_listing_repeats_once():
     assert [x.replica_id for x in unmanaged] == ["r5"] and released == []
     plan = compute_plan(Config("f.yaml", (ANNA,), Settings(name_prefix="acme-", prune=True)),
                         [stray, r("r1", "acme-anna"), stray])
-    assert [(c.action.value, c.replica_id) for c in plan.changes] == [("delete", "r5")]
+    assert [(c.action.value, c.object_id) for c in plan.changes] == [("delete", "r5")]
 
 
 def test_removed_by_id_releases_the_replica_and_never_deletes_it():
@@ -90,5 +90,5 @@ def test_removed_by_id_releases_the_replica_and_never_deletes_it():
     unmanaged, released = undeclared(cfg, remote, resolve(cfg, remote))
     assert [x.replica_id for x in released] == ["r7"] and [x.replica_id for x in unmanaged] == ["r8"]
     plan = compute_plan(cfg, remote)
-    assert [(c.action.value, c.replica_id) for c in plan.changes] == [("delete", "r8")]
+    assert [(c.action.value, c.object_id) for c in plan.changes] == [("delete", "r8")]
     assert [x.replica_id for x in plan.forgotten] == ["r7"]

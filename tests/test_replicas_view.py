@@ -9,7 +9,7 @@ SIGNED = "https://b.s3.amazonaws.com/a.mp4?X-Amz-Signature=SECRETSIG"
 
 
 def test_a_replace_marks_the_model_and_says_where_it_stands():
-    c = Change(Action.REPLACE, "a", "model", replica_id="r1", phase="training", successor_id="r2",
+    c = Change(Action.REPLACE, "a", "model", object_id="r1", phase="training", successor_id="r2",
                before={"replica_name": "a", "model_name": "phoenix-3"}, after={"replica_name": "a",
                                                                                 "model_name": "phoenix-4"})
     lines = change_lines(c, False)
@@ -24,4 +24,4 @@ def test_a_create_shows_its_attributes_redacted_without_its_own_name():
 
 
 def test_no_document_keys_beyond_the_common_ones():
-    assert document_fields(Change(Action.DELETE, "a", "x", replica_id="r1")) == {}
+    assert document_fields(Change(Action.DELETE, "a", "x", object_id="r1")) == {}

@@ -21,7 +21,7 @@ PHASES = ("create", "training", "swap", "rename")
 
 
 def replace(i: int, phase: str = "create") -> Change:
-    return Change(Action.REPLACE, f"acme-{i:03d}", "model_name changed", replica_id=f"r{i}", phase=phase,
+    return Change(Action.REPLACE, f"acme-{i:03d}", "model_name changed", object_id=f"r{i}", phase=phase,
                   successor_id=None if phase == "create" else f"s{i}")
 
 
@@ -37,7 +37,7 @@ def test_schedule_keeps_the_order_the_canary_first_and_batches_within_max_replac
     rollout = schedule(replaces, s)
     steps = rollout.steps
     assert [x.name for x in steps] == [c.name for c in replaces]  # file order, in flight or not
-    assert [x.old_id for x in steps] == [c.replica_id for c in replaces]
+    assert [x.old_id for x in steps] == [c.object_id for c in replaces]
     canary = min(s.canary, len(replaces))
     assert [x.canary for x in steps] == [True] * canary + [False] * (len(replaces) - canary)  # canary first
     assert all(x.batch == 1 for x in steps if x.canary)

@@ -8,7 +8,7 @@ from reconciler.views.rollout_text import _batches_word, rollout_lines, rollout_
 
 
 def _rollout(n: int, **settings):
-    changes = [Change(Action.REPLACE, f"r{i}", "model", replica_id=f"id{i}") for i in range(n)]
+    changes = [Change(Action.REPLACE, f"r{i}", "model", object_id=f"id{i}") for i in range(n)]
     return schedule(changes, RolloutSettings(**settings))
 
 

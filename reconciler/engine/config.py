@@ -20,6 +20,7 @@ from reconciler.engine.rule_hooks import file_hints, identity_keys
 from reconciler.engine.validation import SCHEMA_FILE, Semantics, check_schema, load_schema
 from reconciler.engine.yamlpos import Builder, Diagnostics, offset_position, text_position
 from reconciler.errors import ConfigError
+from reconciler.kinds import DOCUMENT_NOUN
 
 __all__ = ["MAX_FILE_BYTES", "SCHEMA_FILE", "interpolate", "load_config", "load_schema", "parse_config"]
 
@@ -37,7 +38,7 @@ def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | No
     except FileNotFoundError:
         raise ConfigError([f"{shown}: no such file"]) from None
     except IsADirectoryError:
-        raise ConfigError([f"{shown}: is a directory, not a replicas file"]) from None
+        raise ConfigError([f"{shown}: is a directory, not a {DOCUMENT_NOUN}"]) from None
     except PermissionError:
         raise ConfigError([f"{shown}: cannot read the file (permission denied)"]) from None
     except OSError as e:

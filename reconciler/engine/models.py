@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine.rollout import Rollout, RolloutSettings
+from reconciler.kinds import DEFAULT_KIND
 from reconciler.kinds.personas.models import DesiredPersona
 from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
 
@@ -85,46 +86,39 @@ class Action(enum.StrEnum):
 class Change:
     """One change the plan makes.
 
-    ``name`` is the declared name (create, rename's new name, replace) or the remote name (delete).
-    ``replica_id`` is the existing replica the change acts on (None for create).
+    ``kind`` is the kind's key; ``name`` the declared name (create, rename's new name, replace) or the remote
+    name (delete). ``object_id`` is the existing object the change acts on (None for create).
     ``before``/``after`` are the attributes shown in diffs (URLs are redacted by the renderers).
-    ``desired`` is set for create and replace: what gets POSTed.
+    ``desired`` is the declared entry a create, replace or update sends.
     A replace is blue/green: the successor is created under a marked name (``reconciler.engine.successor``) and takes
-    the declared name only once trained and the old replica is deleted.
+    the declared name only once ready and the old object is deleted.
     """
 
     action: Action
     name: str
     reason: str
-    replica_id: str | None = None
+    object_id: str | None = None
     before: Mapping[str, object] | None = None
     after: Mapping[str, object] | None = None
-    desired: DesiredReplica | None = None
+    desired: Any = None
     # replace only: how far the blue/green replace is (see reconciler.engine.successor): "create" (successor not
     # made yet), "training", "swap" (successor ready, old still there), "rename" (old gone); and the
     # successor's id once it exists (on a delete: the failed successor of a replace being removed).
     phase: str | None = None
     successor_id: str | None = None
-    # personas (issue 17): kind "personas"; ``persona_id`` the existing persona (update, delete);
-    # ``persona`` what a create/update declares; ``patch`` the JSON Patch an update sends (values may be
-    # secrets: renderers mask them); ``diff`` (path, old, new) rows shown in plans (secrets already masked);
-    # ``uncomparable`` declared attributes the API does not return (not compared; sent on create);
-    # ``ref_replica``: a replica created by this same apply whose id becomes default_replica_id.
-    kind: str = "replicas"
-    persona_id: str | None = None
-    persona: Any = None
+    kind: str = DEFAULT_KIND
+    # in-place updates (personas, issue 17): ``patch`` the JSON Patch an update sends (values may be secrets:
+    # renderers mask them); ``diff`` (path, old, new) rows shown in plans (secrets already masked);
+    # ``uncomparable`` declared attributes the API does not return (not compared; sent on create); ``resent``
+    # (--resend) uncomparable attributes sent as declared (dotted); ``discard_drafts`` (issue 25,
+    # --discard-editor-drafts): the update overwrites an unpublished draft left in Tavus's editor
     patch: tuple[Mapping[str, Any], ...] = ()
     diff: tuple[tuple[str, object, object], ...] = ()
     uncomparable: tuple[str, ...] = ()
-    ref_replica: str | None = None
-    resent: tuple[str, ...] = ()  # personas, --resend: uncomparable attributes sent as declared (dotted)
-    # personas (issue 25), --discard-editor-drafts / settings.discard_editor_drafts: the update is sent with
-    # ?force=true, overwriting an unpublished draft someone left in Tavus's editor
+    resent: tuple[str, ...] = ()
     discard_drafts: bool = False
-    # the generic engine (reconciler.engine.objects, issue 26): the existing object a change acts on, and the
-    # references the create/update binds: (reference field, referenced kind, declared name, id or None when the
-    # referenced object is created by this same apply)
-    object_id: str | None = None
+    # the references the create/update binds (issue 26): (reference field, referenced kind, declared name, id or
+    # None when the referenced object is created by this same apply)
     refs: tuple[tuple[str, str, str, str | None], ...] = ()
 
 

@@ -49,7 +49,7 @@ class ExecutionReport:
     @property
     def deleted(self) -> set[str]:
         """Ids of the replicas this run deleted (or found already gone)."""
-        return {o.change.replica_id for o in self.outcomes if o.ok and o.change.action is Action.DELETE}
+        return {o.change.object_id for o in self.outcomes if o.ok and o.change.action is Action.DELETE}
 
     @property
     def ok(self) -> bool:

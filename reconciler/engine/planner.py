@@ -106,7 +106,9 @@ def _assemble(draft: Draft, rollout: RolloutSettings | None) -> Plan:
             c for c in generic.changes if c.action is Action.DELETE]
         draft.errors += generic.errors
         draft.warnings += generic.warnings
-    replaces = [c for c in changes if c.action is Action.REPLACE and c.object_id is None]
+    # the rolling rollout schedules the replaces of the kinds on their own path; the generic kinds' replaces are
+    # blue/green within their own apply (reconciler.engine.bluegreen)
+    replaces = [c for c in draft.changes if c.action is Action.REPLACE]
     return Plan(
         changes=tuple(changes),
         rollout=schedule(replaces, rollout or draft.config.settings.rollout) if replaces else None,

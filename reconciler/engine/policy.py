@@ -235,7 +235,7 @@ def check_plan(config: Config, plan: Plan, *, prune_flag: bool = False) -> list[
                 if c.action is Action.DELETE and c.successor_id is None and c.kind in rule.value:
                     what = "persona" if c.kind == "personas" else "replica"
                     found.append(_finding(rule, rule.where, f"prune would delete the {what} {c.name} "
-                                          f"({c.replica_id or c.persona_id}): {c.kind} are never pruned; declare it, "
+                                          f"({c.object_id}): {c.kind} are never pruned; declare it, "
                                           "list it under removed:, or turn prune off"))
     return found
 

@@ -81,5 +81,5 @@ def schedule(replaces: Sequence, settings: RolloutSettings) -> Rollout:
     for i, c in enumerate(replaces):
         is_canary = i < canary
         batch = 1 if is_canary else (1 if canary else 0) + 1 + (i - canary) // size
-        steps.append(Step(c.name, c.replica_id, c.phase or "create", c.successor_id, is_canary, batch))
+        steps.append(Step(c.name, c.object_id, c.phase or "create", c.successor_id, is_canary, batch))
     return Rollout(settings, tuple(steps))

@@ -39,8 +39,9 @@ from reconciler.engine.rollout import (
 )
 from reconciler.engine.rule_hooks import hooks, keys_with, nouns
 from reconciler.engine.yamlpos import Diagnostics, Document, Pos, kind, short
+from reconciler.kinds import DOCUMENT_SCHEMA_FILE
 
-SCHEMA_FILE = "replicas.schema.json"  # the published file's name (schemas/), kept for the users who point at it
+SCHEMA_FILE = DOCUMENT_SCHEMA_FILE  # the published file's name (schemas/), kept for the users who point at it
 
 
 

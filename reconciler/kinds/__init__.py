@@ -105,6 +105,14 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("reconciler.kinds.tools.kind", "TOOLS"),
 )
 
+# The file that declares the account: its schema's published name (``schemas/``; editors point at it) and what
+# a message calls it. The file began as a list of replicas and kept the name; the engine speaks of it only
+# through these two values.
+DOCUMENT_SCHEMA_FILE = "replicas.schema.json"
+DOCUMENT_NOUN = "replicas file"
+# the kind of a change that does not say (``Change.kind``): the first kind, older than the others
+DEFAULT_KIND = "replicas"
+
 
 def registered() -> tuple[Kind, ...]:
     """Every registered kind, in the registry's order (the schema's sections, the plan's JSON keys)."""

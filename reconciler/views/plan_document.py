@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from reconciler.api.redact import escape_control, has_secret
 from reconciler.engine.models import Action, Change, Plan
+from reconciler.kinds import DEFAULT_KIND
 from reconciler.views.common import (
     FORMAT_VERSION,
     JsonSafeWriter,
@@ -32,7 +33,7 @@ def plan_document(plan: Plan, *, file: str) -> dict:
             {
                 "action": c.action.value,
                 "name": redact_text(c.name),
-                "replica_id": redact_text(c.replica_id),
+                "replica_id": redact_text(c.object_id) if c.kind == DEFAULT_KIND else None,
                 "reason": redact_text(c.reason),
                 "before": _redact_attrs(c.before),
                 "after": _redact_attrs(c.after),

@@ -66,7 +66,7 @@ def _md_changes(plan: Plan) -> list[str]:
     if not plan.changes:
         return []
     out = _md_table(["Action", "Name", "Replica", "Reason"], (
-        [f"{_MD_EMOJI[c.action]} {c.action.value}", _md_code(c.name), _md_code(c.replica_id or c.persona_id or ""),
+        [f"{_MD_EMOJI[c.action]} {c.action.value}", _md_code(c.name), _md_code(c.object_id or ""),
          _md_text(c.reason)] for c in plan.changes))
     out.append("")
     details = "\n".join(line for c in plan.changes for line in _change_lines(c, False))

@@ -46,8 +46,8 @@ def _object_change_lines(c: Change, color: bool) -> list[str]:
     label = "update in place" if c.action is Action.UPDATE else c.action.value
     head = (_style(f"{c.action.symbol:>3}", color, fg=color_of, bold=True) + " "
             + _style(label, color, fg=color_of) + f" {noun} {_safe(c.name)}")
-    if c.persona_id or c.object_id:
-        head += f" ({_safe(c.persona_id or c.object_id)})"
+    if c.object_id:
+        head += f" ({_safe(c.object_id)})"
     lines = [head, f"      reason: {_safe(c.reason)}"]
     if c.action is Action.UPDATE:
         lines += _nested_diff_lines(_view_rows(c))

@@ -14,7 +14,7 @@ from reconciler.workflows.waiting import objects_after, wait
 
 
 def same_changes(a: Plan, b: Plan) -> bool:
-    return [(c.action, c.name, c.replica_id) for c in a.changes] == [(c.action, c.name, c.replica_id)
+    return [(c.action, c.name, c.object_id) for c in a.changes] == [(c.action, c.name, c.object_id)
                                                                     for c in b.changes]
 
 
@@ -24,8 +24,6 @@ def _preflight(result: Plan, skip_url_check: bool, console: Console) -> None:
 
     creating = [c.desired for c in result.changes if c.desired is not None and c.successor_id is None]
     problems = missing_variables(creating)
-    problems += [f"persona {c.name}: ${{{v}}} is not set" for c in result.changes
-                 if c.persona is not None for v in c.persona.missing_vars]
     if not skip_url_check:
         problems += unreachable_urls(creating)
     if problems:
@@ -146,7 +144,7 @@ def print_report(report, file: str, console: Console, stop=None) -> None:
         console.err(f"  {'done  ' if o.ok else 'FAILED'} {o.change.action.value} {o.change.name}: {o.detail}")
     for c, why in report.skipped:
         console.err(escape_control(f"  not done {c.action.value} {c.name}"
-                                   f"{' (' + c.replica_id + ')' if c.replica_id else ''}: {why}"))
+                                   f"{' (' + c.object_id + ')' if c.object_id else ''}: {why}"))
     if report.unknown:
         names = ", ".join(o.change.name for o in report.unknown)
         console.err(f"{len(report.unknown)} create(s) have an UNKNOWN outcome ({names}): the answer was lost and the "

@@ -24,8 +24,8 @@ def _remote(item: Mapping) -> RemoteReplica:
 def plan_from_document(doc: Mapping) -> Plan:
     """Raises ValueError/KeyError/TypeError on a document this version cannot read."""
     changes = tuple(
-        Change(Action(c["action"]), str(c["name"]), str(c.get("reason") or ""), replica_id=c.get("replica_id"),
-               before=c.get("before"), after=c.get("after"), **_persona_fields(c))
+        Change(Action(c["action"]), str(c["name"]), str(c.get("reason") or ""),
+               before=c.get("before"), after=c.get("after"), **{"object_id": c.get("replica_id"), **_persona_fields(c)})
         for c in doc.get("changes", ())
     )
     return Plan(
@@ -62,7 +62,10 @@ def _persona_fields(c: Mapping) -> dict:
     """A persona change's fields as saved (render._persona_fields), so it is shown as it was at plan time."""
     if c.get("kind") != "personas":
         return {}
-    return {"kind": "personas", "persona_id": c.get("persona_id"), "ref_replica": c.get("default_replica"),
+    from reconciler.kinds.personas.wiring import replica_ref
+
+    return {"kind": "personas", "object_id": c.get("persona_id"),
+            "refs": (replica_ref(c["default_replica"]),) if c.get("default_replica") else (),
             "diff": tuple((str(d["path"]), d.get("before"), d.get("after")) for d in c.get("diff", ())),
             "uncomparable": tuple(str(a) for a in c.get("uncomparable", ())),
             "resent": tuple(str(a) for a in c.get("resent", ())),

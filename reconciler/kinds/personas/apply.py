@@ -33,43 +33,45 @@ def failure(change: Change, error: ReconcilerError) -> Outcome | None:
     re-points the persona's default replica)."""
     if not isinstance(error, EditorDraftError):
         return None
-    repoints = any(op.get("path") == "/default_replica_id" for op in change.patch) or bool(change.ref_replica)
+    repoints = (any(op.get("path") == "/default_replica_id" for op in change.patch)
+                or bool(wiring.created_replica(change)))
     return Outcome(change, False, editor_draft_line(change.name), held=not repoints)
 
 
 def run_persona(change: Change, client, known: frozenset[str], created: Mapping[str, str],
                 objects: Mapping[tuple[str, str], str] | None = None) -> tuple[str, str | None]:
     """One persona change: create (never a duplicate: the client settles a lost answer against the account),
-    update (one PATCH; 304 is success) or delete. A ``ref_replica`` is a replica this run created: its id;
+    update (one PATCH; 304 is success) or delete. A ``wiring.created_replica`` is a replica this run created: its id;
     ``objects``: (kind, name) -> id of what the generic kinds' stage created (a persona's documents...)."""
-    replica_id = None
-    if change.ref_replica:
-        replica_id = created.get(change.ref_replica)
+    replica_id, ref = None, wiring.created_replica(change)
+    if ref:
+        replica_id = created.get(ref)
         if replica_id is None:
-            raise ReconcilerError(f"its default_replica {change.ref_replica} was not created; not run")
-    elif change.persona is not None:
+            raise ReconcilerError(f"its default_replica {ref} was not created; not run")
+    elif change.desired is not None:
         replica_id = _planned_replica_id(change)
-    ids = {(kind, name): oid or (objects or {}).get((kind, name)) for _f, kind, name, oid in change.refs}
+    ids = {(kind, name): oid or (objects or {}).get((kind, name))
+           for _f, kind, name, oid in wiring.wired_refs(change)}
     unmade = sorted(f"{kind} {name}" for (kind, name), oid in ids.items() if not oid)
     if unmade:
         raise ReconcilerError(f"its {', '.join(unmade)} was not created; not run")
     if change.action is Action.CREATE:
-        new_id = PERSONAS.create(client, change.persona, replica_id=replica_id, known_ids=known, ids=ids)
+        new_id = PERSONAS.create(client, change.desired, replica_id=replica_id, known_ids=known, ids=ids)
         return f"created persona {new_id}", new_id
     if change.action is Action.UPDATE:
         ops = [wiring.bind_created(dict(op), objects or {}) for op in change.patch
-               if not (change.ref_replica and op["path"] == "/default_replica_id")]
-        if change.ref_replica:
+               if not (ref and op["path"] == "/default_replica_id")]
+        if ref:
             ops.append({"op": "add", "path": "/default_replica_id", "value": replica_id})
         discarded: list[str] = []
-        changed = PERSONAS.update(client, change.persona_id, ops, force=change.discard_drafts, discarded=discarded)
+        changed = PERSONAS.update(client, change.object_id, ops, force=change.discard_drafts, discarded=discarded)
         note = ("; discarded the unpublished changes left in the Tavus editor (discarded_maker_changes)"
                 if discarded else "")
-        return (f"updated persona {change.persona_id}" if changed else
-                f"persona {change.persona_id} already up to date") + note, None
-    if PERSONAS.delete(client, change.persona_id):
-        return f"deleted persona {change.persona_id}", None
-    return f"persona {change.persona_id} was already gone", None
+        return (f"updated persona {change.object_id}" if changed else
+                f"persona {change.object_id} already up to date") + note, None
+    if PERSONAS.delete(client, change.object_id):
+        return f"deleted persona {change.object_id}", None
+    return f"persona {change.object_id} was already gone", None
 
 
 def editor_draft_line(name: str) -> str:
@@ -102,8 +104,8 @@ def recheck(run, changes: list[Change]) -> list[Change]:
 
 def _planned_replica_id(change: Change) -> str | None:
     """The default_replica_id the plan resolved (explicit, or the declared replica's id when the plan ran)."""
-    if change.persona.default_replica_id:
-        return change.persona.default_replica_id
+    if change.desired.default_replica_id:
+        return change.desired.default_replica_id
     for op in change.patch:
         if op.get("path") == "/default_replica_id":
             return op.get("value")
@@ -118,7 +120,7 @@ def settle(run, outcomes: list[Outcome]) -> None:
     kind = Survivors("persona ", lambda: client.list_personas(), lambda pid: client.get_persona(pid),
                      lambda pid: client.delete_persona(pid), lambda p: p.persona_id,
                      lambda name, pid: Change(Action.DELETE, name, "duplicate of a concurrent apply's create",
-                                              kind="personas", persona_id=pid),
+                                              kind="personas", object_id=pid),
                      eligible=lambda p: p.persona_type != "system")
     ours = {o.change.name: o for o in outcomes if o.ok and o.new_id and o.change.kind == "personas"
             and o.change.action is Action.CREATE and o.detail.startswith("created persona")}

@@ -5,7 +5,7 @@ Per declared persona (in file order): absent -> create; one match -> update in p
 comparable attributes differ (one JSON Patch), else nothing; several -> an error (pin one with persona_id).
 ``default_replica`` (a replica declared in the file) resolves to that replica's id; when the replica is created
 by this same apply its id is known only after it exists, so the persona's create/update names it in
-``ref_replica`` and runs after the replicas. A referenced replica that is absent and not being created is a
+a ``wiring.replica_ref`` and runs after the replicas. A referenced replica that is absent and not being created is a
 plan error. Undeclared in-scope user personas are unmanaged, deleted with prune, or released by ``removed:``.
 """
 
@@ -52,7 +52,7 @@ def plan_after(draft) -> None:
         objects=draft.generic)
     deletes = [c for c in draft.changes if c.action is Action.DELETE]
     kept = _referenced(config, personas, persona_changes, deletes, by_id, draft.warnings)
-    draft.fields.setdefault("unmanaged", []).extend(by_id[c.replica_id] for c in kept if c.replica_id in by_id)
+    draft.fields.setdefault("unmanaged", []).extend(by_id[c.object_id] for c in kept if c.object_id in by_id)
     deletes = [c for c in deletes if c not in kept]
     draft.changes[:] = [c for c in draft.changes if c.action is not Action.DELETE] + persona_changes + deletes
     draft.fields.update(unmanaged_personas=unmanaged, forgotten_personas=forgotten)
@@ -90,9 +90,9 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
         remote = _one_match(d, matched.get(d.name, ()), errors)
         if remote is None:
             if not matched.get(d.name) and not d.persona_id:
-                changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", persona=d,
-                                      after=PERSONAS.desired_attributes(d, replica_id, ids), ref_replica=ref,
-                                      refs=refs))
+                changes.append(Change(Action.CREATE, d.name, "not found remotely", kind="personas", desired=d,
+                                      after=PERSONAS.desired_attributes(d, replica_id, ids),
+                                      refs=_with_replica(refs, ref)))
                 missing.update(d.missing_vars)
             continue
         if remote.persona_type == "system":  # a pinned Tavus stock persona: a read-only reference, as stock replicas
@@ -107,10 +107,15 @@ def plan_personas(config: Config, replicas: Sequence, personas: Sequence, replic
     forgotten = [p for p in released if wanted(p.name or "")]
     if prune:
         changes += [Change(Action.DELETE, p.name or "", f"persona not declared in {config.path}; prune is on",
-                           kind="personas", persona_id=p.persona_id, before=PERSONAS.remote_attributes(p))
+                           kind="personas", object_id=p.persona_id, before=PERSONAS.remote_attributes(p))
                     for p in unmanaged]
         unmanaged = []
     return changes, unmanaged, forgotten, uncompared
+
+
+def _with_replica(refs: tuple, ref: str | None) -> tuple:
+    """``refs`` and, when the persona's default replica is created by this same apply, its ref."""
+    return (*refs, wiring.replica_ref(ref)) if ref else refs
 
 
 def _unknown_names(config: Config, resend: frozenset[str], discard: frozenset[str], errors: list[str]) -> None:
@@ -193,9 +198,9 @@ def _update(d, remote, bound, ref, resend, discard, warnings, uncompared) -> Cha
         rows.insert(0, ("persona_name", remote.name, d.name))
     if not ops and ref is None:
         return None
-    return Change(Action.UPDATE, d.name, reason, kind="personas", persona_id=remote.persona_id, persona=d,
-                  patch=tuple(ops), diff=tuple(rows), uncomparable=tuple(skipped), ref_replica=ref,
-                  resent=tuple(resent), discard_drafts=d.name in discard, refs=refs)
+    return Change(Action.UPDATE, d.name, reason, kind="personas", object_id=remote.persona_id, desired=d,
+                  patch=tuple(ops), diff=tuple(rows), uncomparable=tuple(skipped),
+                  resent=tuple(resent), discard_drafts=d.name in discard, refs=_with_replica(refs, ref))
 
 
 def keep_cited(generic, config: Config, personas: Sequence, persona_changes: Sequence[Change], warnings: list[str],
@@ -205,8 +210,8 @@ def keep_cited(generic, config: Config, personas: Sequence, persona_changes: Seq
     objects stay unmanaged, with a warning. Personas this plan deletes cite nothing."""
     from dataclasses import replace
 
-    updates = {c.persona_id: c for c in persona_changes if c.kind == "personas" and c.action is Action.UPDATE}
-    gone = {c.persona_id for c in persona_changes if c.kind == "personas" and c.action is Action.DELETE}
+    updates = {c.object_id: c for c in persona_changes if c.kind == "personas" and c.action is Action.UPDATE}
+    gone = {c.object_id for c in persona_changes if c.kind == "personas" and c.action is Action.DELETE}
     docs = [_patched(p.document, updates[p.persona_id].patch) if p.persona_id in updates else p.document
             for p in personas if p.persona_id not in gone]
     docs += [dict(c.after or {}) for c in persona_changes if c.kind == "personas" and c.action is Action.CREATE]
@@ -255,7 +260,7 @@ def _referenced(config: Config, personas: Sequence, persona_changes: Sequence[Ch
                 by_id, warnings: list[str]) -> list[Change]:
     """The pruned replicas a persona still references by ``default_replica_id`` (a declared persona's explicit
     id, or any user persona this plan does not delete): never deleted (issue 24 #8); the plan says why."""
-    gone = {c.persona_id for c in persona_changes if c.action is Action.DELETE}
+    gone = {c.object_id for c in persona_changes if c.action is Action.DELETE}
     users: dict[str, str] = {}
     for p in personas:
         if p.persona_type != "system" and p.persona_id not in gone and p.default_replica_id:
@@ -263,8 +268,8 @@ def _referenced(config: Config, personas: Sequence, persona_changes: Sequence[Ch
     for d in config.personas:
         if d.default_replica_id:
             users.setdefault(d.default_replica_id, f"declared persona {d.name}")
-    kept = [c for c in deletes if not c.successor_id and c.replica_id in users]
+    kept = [c for c in deletes if not c.successor_id and c.object_id in users]
     for c in kept:
-        warnings.append(f"{c.name} ({c.replica_id}) is not declared, but {users[c.replica_id]} uses it as its "
+        warnings.append(f"{c.name} ({c.object_id}) is not declared, but {users[c.object_id]} uses it as its "
                         "default_replica_id: kept, not pruned (re-point the persona first)")
     return kept

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.kinds.personas.wiring import created_replica
 from reconciler.views.common import _redact_deep, redact_text
 
 
@@ -14,10 +15,10 @@ def document_fields(c: Any) -> dict:
     """A persona change's extra keys: the nested diff (secrets masked), what could not be compared."""
     return {
         "kind": "personas",
-        "persona_id": redact_text(c.persona_id),
+        "persona_id": redact_text(c.object_id),
         "diff": [{"path": p, "before": _redact_deep(old), "after": _redact_deep(new)} for p, old, new in c.diff],
         "uncomparable": list(c.uncomparable),
-        **({"default_replica": c.ref_replica} if c.ref_replica else {}),
+        **({"default_replica": ref} if (ref := created_replica(c)) else {}),
         **({"resent": list(c.resent)} if c.resent else {}),
         **({"discard_editor_drafts": True} if c.discard_drafts else {}),
     }

@@ -389,3 +389,23 @@ def attachments(client: Any, documents: Sequence[Mapping[str, Any]]) -> Callable
         return problems, ", ".join(counts)
 
     return check
+
+
+# a persona's default replica when the same apply creates it: one of the change's refs, bound from the replicas
+# the run made (``report.created``), not from the generic kinds' objects
+REPLICA_REF = ("default_replica", "replicas")
+
+
+def replica_ref(name: str) -> tuple[str, str, str, None]:
+    """The ref of a change whose default_replica ``name`` is created by this same apply."""
+    return (*REPLICA_REF, name, None)
+
+
+def created_replica(change: Any) -> str | None:
+    """The declared name of the replica this apply creates whose id becomes the persona's default_replica_id."""
+    return next((name for f, k, name, _i in change.refs if (f, k) == REPLICA_REF), None)
+
+
+def wired_refs(change: Any) -> tuple[tuple[str, str, str, str | None], ...]:
+    """The change's references to the generic kinds (documents, guardrails...): every ref but the replica's."""
+    return tuple(r for r in change.refs if (r[0], r[1]) != REPLICA_REF)

@@ -35,8 +35,8 @@ def work(changes: Sequence[Change], successors: bool) -> tuple[list[Change], lis
 def step(run, change: Change) -> tuple[str, str | None] | Outcome:
     client = run.client
     if change.action is Action.RENAME:
-        REPLICAS.rename(client, change.replica_id, change.name)
-        return f"renamed {change.replica_id}", None
+        REPLICAS.rename(client, change.object_id, change.name)
+        return f"renamed {change.object_id}", None
     if change.action in (Action.CREATE, Action.REPLACE):
         new_id = REPLICAS.create(client, change.desired, name=created_name(change), known_ids=run.known(REPLICAS))
         return f"created {new_id}" + (f" as {created_name(change)}" if change.action is Action.REPLACE
@@ -44,10 +44,10 @@ def step(run, change: Change) -> tuple[str, str | None] | Outcome:
     if (why := changed_before_delete(client, change)) is not None:
         return Outcome(change, False, f"not deleted: {why}")
     try:
-        REPLICAS.delete(client, change.replica_id)
-        return f"deleted {change.replica_id}", None
+        REPLICAS.delete(client, change.object_id)
+        return f"deleted {change.object_id}", None
     except NotFoundError:
-        return f"{change.replica_id} was already gone", None
+        return f"{change.object_id} was already gone", None
 
 
 def _age(r) -> tuple[str, str]:
@@ -88,6 +88,6 @@ def settle(run, outcomes: list[Outcome]) -> None:
     kind = Survivors("", lambda: client.list_replicas(), lambda rid: client.get_replica(rid), delete,
                      lambda r: r.replica_id,
                      lambda name, rid: Change(Action.DELETE, name, "duplicate of a concurrent apply's create",
-                                              replica_id=rid))
+                                              object_id=rid))
     ours = {created_name(o.change): o for o in outcomes if o.ok and o.new_id and o.detail.startswith("created")}
     run.report.created.update(keep_oldest(kind, ours, run.known(REPLICAS), run.record))

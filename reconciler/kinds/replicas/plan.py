@@ -63,7 +63,7 @@ def plan_replicas(draft) -> None:
     unmanaged = [r for r in undeclared_now if wanted(r.name)]
     if draft.prune:
         draft.changes += [Change(Action.DELETE, r.name, f"not declared in {config.path}; prune is on",
-                                 replica_id=r.replica_id, before=remote_attributes(r)) for r in unmanaged]
+                                 object_id=r.replica_id, before=remote_attributes(r)) for r in unmanaged]
         unmanaged = []
     draft.fields.update(pending=pending, ready=ready, unmanaged=unmanaged, forgotten=forgotten)
 
@@ -104,7 +104,7 @@ def _plan_existing(d, r, force_replace, changes, errors, missing, track) -> None
         track(r)
     else:
         after = {**desired_attributes(d), "status": "started"}  # the successor trains from scratch
-        changes.append(Change(Action.REPLACE, d.name, reason, replica_id=r.replica_id, before=remote_attributes(r),
+        changes.append(Change(Action.REPLACE, d.name, reason, object_id=r.replica_id, before=remote_attributes(r),
                               after=after, desired=d, phase="create"))
         missing.update(d.missing_vars)
 
@@ -140,7 +140,7 @@ def _plan_in_flight(d, matches, successors, changes, errors, missing, track) -> 
         detail = f": {s.failure}" if s.failure else ""
         kept = f"{old_id} keeps the name" if old else f"{old_id} is gone"
         changes.append(Change(Action.DELETE, s.name, f"the successor of a replace failed training{detail}; {kept}",
-                              replica_id=s.replica_id, before=remote_attributes(s), successor_id=s.replica_id))
+                              object_id=s.replica_id, before=remote_attributes(s), successor_id=s.replica_id))
         if old is not None:
             _plan_existing(d, old, (), changes, errors, missing, track)
         else:
@@ -151,7 +151,7 @@ def _plan_in_flight(d, matches, successors, changes, errors, missing, track) -> 
     phase = "training" if s.phase.training else "swap" if old is not None else "rename"
     after = {**remote_attributes(s), "replica_name": d.name}
     changes.append(Change(Action.REPLACE, d.name, f"replace in flight: successor {s.replica_id} {_IN_FLIGHT[phase]}",
-                          replica_id=old_id, before=remote_attributes(old) if old is not None else None,
+                          object_id=old_id, before=remote_attributes(old) if old is not None else None,
                           after=after, phase=phase, successor_id=s.replica_id))
     if old is not None:
         track(old)
@@ -183,6 +183,6 @@ def _plan_pinned(d, r, force_replace, changes, errors, warnings, track) -> None:
     renamed = REPLICAS.in_place_changes(d, r)  # a pinned replica's name: its only in-place update
     if renamed:
         changes.append(Change(Action.RENAME, d.name, f"pinned replica is named {r.name!r}",
-                              replica_id=r.replica_id, before={k: v[0] for k, v in renamed.items()},
+                              object_id=r.replica_id, before={k: v[0] for k, v in renamed.items()},
                               after={k: v[1] for k, v in renamed.items()}))
     track(r)

@@ -22,7 +22,7 @@ from reconciler.errors import NotFoundError, ReconcilerError
 def created_name(change: Change) -> str:
     """The name a create POSTs: the declared name, or a replace's marked successor name."""
     if change.action is Action.REPLACE:
-        return successor_name(change.name, change.replica_id)
+        return successor_name(change.name, change.object_id)
     return change.name
 
 
@@ -64,16 +64,16 @@ def start_successors(changes: list[Change], client, *, known: Collection[str], p
     todo = []
     for c in changes:
         holders = [r for r in listed if r.name == c.name and r.replica_id not in known]
-        if c.replica_id not in names and created_name(c) not in present and len(holders) == 1:
+        if c.object_id not in names and created_name(c) not in present and len(holders) == 1:
             # a concurrent run of this rollout finished it already (its successor holds the name): adopted, and
             # the rollout goes on with it (verified and checked again before it counts as replaced)
             report.outcomes.append(Outcome(c, True, f"another run already replaced it: {holders[0].replica_id} "
                                                     f"holds the name {c.name!r}", holders[0].replica_id))
             report.created[c.name] = holders[0].replica_id
             continue
-        if created_name(c) not in present and names.get(c.replica_id) != c.name:  # (a successor is adopted)
-            why = "is gone" if c.replica_id not in names else f"is now named {names[c.replica_id]!r}"
-            report.outcomes.append(Outcome(c, False, f"{c.replica_id} {why} since the plan was made: not started; "
+        if created_name(c) not in present and names.get(c.object_id) != c.name:  # (a successor is adopted)
+            why = "is gone" if c.object_id not in names else f"is now named {names[c.object_id]!r}"
+            report.outcomes.append(Outcome(c, False, f"{c.object_id} {why} since the plan was made: not started; "
                                                      "run plan again"))
         else:
             todo.append(c)
@@ -107,11 +107,11 @@ def changed_before_delete(client, change: Change) -> str | None:
     persona at, it is not deleted (issue 24 #3). None: still what the plan saw (or already gone)."""
     parsed = parse_successor(change.name) if change.successor_id else None
     if parsed:
-        item = InFlight(parsed[0], parsed[1], change.replica_id, "failed")
+        item = InFlight(parsed[0], parsed[1], change.object_id, "failed")
         return _changed_successor(client, item, change.name)
-    now = _name_now(client, change.replica_id)
+    now = _name_now(client, change.object_id)
     if now is not None and now != change.name:
-        return f"{change.replica_id} is now named {now!r}, not {change.name!r} as when the plan was made"
+        return f"{change.object_id} is now named {now!r}, not {change.name!r} as when the plan was made"
     return None
 
 
@@ -183,11 +183,11 @@ def in_flight(plan: Plan, created: Mapping[str, str] | None = None) -> list[InFl
     items = []
     for c in plan.changes:
         if c.action is Action.REPLACE and c.successor_id:
-            items.append(InFlight(c.name, c.replica_id, c.successor_id, c.phase or "training"))
+            items.append(InFlight(c.name, c.object_id, c.successor_id, c.phase or "training"))
         elif c.action is Action.REPLACE and c.name in created:
-            items.append(InFlight(c.name, c.replica_id, created[c.name], "create"))
+            items.append(InFlight(c.name, c.object_id, created[c.name], "create"))
         elif c.action is Action.DELETE and c.successor_id and (parsed := parse_successor(c.name)):
-            items.append(InFlight(parsed[0], parsed[1], c.replica_id, "failed"))
+            items.append(InFlight(parsed[0], parsed[1], c.object_id, "failed"))
     return items
 
 
@@ -211,14 +211,14 @@ def finish_replaces(items: list[InFlight], phases: Mapping[str, object], client,
 
     todo = [i for i in items if phases.get(i.successor_id) in (Phase.READY, Phase.FAILED) or i.phase == "failed"]
     for item in fan_out(todo, run, record, parallelism=parallelism, stop=stop):
-        report.skipped.append((Change(Action.REPLACE, item.name, "", replica_id=item.old_id), "interrupted"))
+        report.skipped.append((Change(Action.REPLACE, item.name, "", object_id=item.old_id), "interrupted"))
     report.interrupted = stop.is_set()
     return report
 
 
 def _finish_one(item: InFlight, phase: object, client) -> list[Outcome]:
     """One in-flight replace carried on by its successor's ``phase`` (see :func:`finish_replaces`)."""
-    change = Change(Action.REPLACE, item.name, "blue/green replace", replica_id=item.old_id,
+    change = Change(Action.REPLACE, item.name, "blue/green replace", object_id=item.old_id,
                     successor_id=item.successor_id)
     marked = successor_name(item.name, item.old_id)
     try:

@@ -34,8 +34,8 @@ def change_lines(c: Any, color: bool) -> list[str]:
     symbol = _style(f"{c.action.symbol:>3}", color, fg=_ACTION_COLOR[c.action], bold=True)
     verb = _style(c.action.value, color, fg=_ACTION_COLOR[c.action]) + " " * (7 - len(c.action.value))
     head = f"{symbol} {verb} {_safe(c.name)}"
-    if c.replica_id:
-        head += f" ({_safe(c.replica_id)})"
+    if c.object_id:
+        head += f" ({_safe(c.object_id)})"
     lines = [head, f"      reason: {_safe(c.reason)}"]
     if c.action is Action.REPLACE and c.successor_id:  # in flight: say where it stands and what comes next
         lines.append(f"      in flight: {_safe(c.phase)}: {_REPLACE_STEPS.get(c.phase or '', '')}")
