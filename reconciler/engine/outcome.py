@@ -48,7 +48,7 @@ class ExecutionReport:
 
     @property
     def deleted(self) -> set[str]:
-        """Ids of the replicas this run deleted (or found already gone)."""
+        """Ids of the objects this run deleted (or found already gone)."""
         return {o.change.object_id for o in self.outcomes if o.ok and o.change.action is Action.DELETE}
 
     @property

@@ -25,7 +25,8 @@ def plan_from_document(doc: Mapping) -> Plan:
     """Raises ValueError/KeyError/TypeError on a document this version cannot read."""
     changes = tuple(
         Change(Action(c["action"]), str(c["name"]), str(c.get("reason") or ""),
-               before=c.get("before"), after=c.get("after"), **{"object_id": c.get("replica_id"), **_persona_fields(c)})
+               object_id=c.get("replica_id") or c.get("persona_id"), before=c.get("before"), after=c.get("after"),
+               **_persona_fields(c))
         for c in doc.get("changes", ())
     )
     return Plan(
@@ -64,7 +65,7 @@ def _persona_fields(c: Mapping) -> dict:
         return {}
     from reconciler.kinds.personas.wiring import replica_ref
 
-    return {"kind": "personas", "object_id": c.get("persona_id"),
+    return {"kind": "personas",
             "refs": (replica_ref(c["default_replica"]),) if c.get("default_replica") else (),
             "diff": tuple((str(d["path"]), d.get("before"), d.get("after")) for d in c.get("diff", ())),
             "uncomparable": tuple(str(a) for a in c.get("uncomparable", ())),

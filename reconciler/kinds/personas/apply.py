@@ -41,7 +41,8 @@ def failure(change: Change, error: ReconcilerError) -> Outcome | None:
 def run_persona(change: Change, client, known: frozenset[str], created: Mapping[str, str],
                 objects: Mapping[tuple[str, str], str] | None = None) -> tuple[str, str | None]:
     """One persona change: create (never a duplicate: the client settles a lost answer against the account),
-    update (one PATCH; 304 is success) or delete. A ``wiring.created_replica`` is a replica this run created: its id;
+    update (one PATCH; 304 is success) or delete. ``created``: name -> id of the replicas this run created (a
+    persona's default replica made by the same apply, ``wiring.created_replica``);
     ``objects``: (kind, name) -> id of what the generic kinds' stage created (a persona's documents...)."""
     replica_id, ref = None, wiring.created_replica(change)
     if ref:
