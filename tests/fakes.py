@@ -6,6 +6,7 @@ import threading
 
 from reconciler.engine.waiter import Waiter
 from reconciler.errors import ApiError, BadRequestError, NotFoundError
+from reconciler.kinds.replicas.kind import REPLICAS
 from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.views.progress import LineReporter
 
@@ -84,5 +85,6 @@ class _Sink:
 def run_wait(client, targets, timeout=100.0, poll=10.0, out=None):
     clock = FakeClock()
     reporter = LineReporter(out if out is not None else _Sink(), clock=clock)
-    result = Waiter(client, reporter, poll_interval=poll, clock=clock, sleep=clock.sleep).wait(targets, timeout=timeout)
+    result = Waiter(client, reporter, REPLICAS, poll_interval=poll, clock=clock,
+                    sleep=clock.sleep).wait(targets, timeout=timeout)
     return result, clock

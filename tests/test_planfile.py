@@ -18,12 +18,69 @@ def test_a_saved_plan_records_a_digest_of_the_key_and_refuses_another_account(tm
     theirs = TavusClient("https://tavusapi.com", "key-of-account-two-222").account
     assert mine != theirs and mine.startswith("sha256:") and "111" not in mine
     saved = planfile.SavedPlan(file="f.yaml", source="", targets=(), replace=(), prune=False,
-                               fingerprint=planfile.fingerprint(config, remote), document=doc,
+                               fingerprint=planfile.fingerprint(config, {"replicas": remote}), document=doc,
                                inputs=planfile.inputs_hash(config, "https://tavusapi.com"), account=mine)
     path = str(tmp_path / "p.plan")
     planfile.write(path, saved)
     back = planfile.read(path)
     assert back.account == mine
-    assert planfile.differences(back, config, remote, doc, "https://tavusapi.com", account=mine) == []
-    assert planfile.differences(back, config, remote, doc, "https://tavusapi.com", account=theirs) == [
+    assert planfile.differences(back, config, {"replicas": remote}, doc, "https://tavusapi.com", account=mine) == []
+    assert planfile.differences(back, config, {"replicas": remote}, doc, "https://tavusapi.com", account=theirs) == [
         "it was made for another Tavus account (TAVUS_API_KEY names a different one now)"]
+
+
+def _digest(items) -> str:
+    import hashlib
+    import json
+
+    return "sha256:" + hashlib.sha256(json.dumps(items).encode()).hexdigest()
+
+
+def test_the_fingerprint_of_replicas_and_personas_is_the_one_saved_before_the_kinds_hooks():
+    """Plans saved by the version before issue 26's hooks still apply: the digests are byte-identical."""
+    from reconciler.kinds.personas.models import RemotePersona
+
+    config = Config("f.yaml", (DesiredReplica("acme-a", "r1"),), Settings(name_prefix="acme-"))
+    remote = [RemoteReplica("r1", "acme-a", status="completed", model_name="phoenix-3"),
+              RemoteReplica("r2", "other", status="completed"),
+              RemoteReplica("s1", "acme-stock", replica_type="system")]
+    replicas = [["r1", "acme-a", "phoenix-3", False]]
+    assert planfile.fingerprint(config, {"replicas": remote}) == _digest(replicas)
+    assert planfile.fingerprint(config, {"replicas": remote, "personas": None}) == _digest(replicas)
+    p = RemotePersona("p1", "acme-p", document={"persona_name": "acme-p"})
+    both = [replicas, [["p1", '{"persona_name": "acme-p"}']]]
+    assert planfile.fingerprint(config, {"replicas": remote, "personas": [p]}) == _digest(both)
+
+
+def test_a_generic_kind_fingerprints_its_managed_objects_ids_and_names_and_its_entries_are_hashed():
+    """A kind without its own hooks (documents): an object created or renamed since the plan makes it stale;
+    a status moving on does not; a changed declared entry changes the inputs' hash."""
+    from reconciler.kinds import kind
+
+    documents = kind("documents")
+    assert "documents" in config_with_document("u1").objects
+    config = config_with_document("u1")
+    listed = [documents_remote("d1", "acme-doc", "processing")]
+    before = planfile.fingerprint(config, {"replicas": [], "documents": listed})
+    assert planfile.fingerprint(config, {"replicas": [], "documents": [documents_remote("d1", "acme-doc", "ready")]}) \
+        == before
+    assert planfile.fingerprint(config, {"replicas": [], "documents": [documents_remote("d1", "acme-renamed")]}) \
+        != before
+    assert planfile.fingerprint(config, {"replicas": [], "documents": [*listed, documents_remote("d2", "acme-b")]}) \
+        != before
+    assert planfile.inputs_hash(config, "http://x") != planfile.inputs_hash(config_with_document("u2"), "http://x")
+    assert planfile.inputs_hash(config, "http://x") == planfile.inputs_hash(config_with_document("u1"), "http://x")
+    assert documents.noun == "document"
+
+
+def config_with_document(url_path: str) -> Config:
+    from reconciler.engine.config import parse_config
+
+    return parse_config("version: 1\nreplicas: []\ndocuments:\n  - name: acme-doc\n"
+                        f"    document_url: https://example.com/{url_path}.pdf\n", "f.yaml")
+
+
+def documents_remote(oid: str, name: str, status: str = "ready"):
+    from reconciler.kinds.documents.models import RemoteDocument
+
+    return RemoteDocument(oid, name, status=status)

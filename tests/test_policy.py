@@ -14,6 +14,7 @@ import pytest
 from reconciler.engine import policy
 from reconciler.engine.config import parse_config
 from reconciler.engine.planner import compute_plan
+from reconciler.engine.policyfile import load_file
 from reconciler.errors import ConfigError
 from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.views import render
@@ -42,7 +43,8 @@ def remote(*names: str, model: str = "phoenix-4") -> list[RemoteReplica]:
 
 def checked(config, account, *, allow=False, prune_flag=False, personas=None):
     plan = compute_plan(config, account, prune=prune_flag, personas=personas)
-    return policy.check(config, plan, account, personas, prune_flag=prune_flag, allow_mass_change=allow)
+    return policy.check(config, plan, {"replicas": account, "personas": personas}, prune_flag=prune_flag,
+                        allow_mass_change=allow)
 
 
 def schema(name: str) -> dict:
@@ -209,7 +211,8 @@ def test_unknown_rules_and_bad_values_are_located():
     text = "\n".join(e.value.diagnostics)
     assert f"{F}:4:5: unknown field 'max_delete' (did you mean 'max_deletes'?)" in text
     assert f"{F}:5:18: settings.policy.max_creates must be a whole number of at least 0" in text
-    assert f"{F}:6:18: settings.policy.never_prune must be a list of kinds (replicas, personas)" in text
+    assert (f"{F}:6:18: settings.policy.never_prune must be a list of kinds (replicas, personas, documents, "
+            "guardrails, objectives, pronunciation_dictionaries, tools)") in text
 
 
 # ------------------------------------------------------------------------------------------- --policy FILE
@@ -218,7 +221,7 @@ def test_unknown_rules_and_bad_values_are_located():
 def test_a_policy_file_adds_rules_and_the_stricter_wins_per_rule(tmp_path):
     ext = tmp_path / "platform.yaml"
     ext.write_text("max_deletes: 1\nmax_creates: 10\nnever_prune: [personas]\n")
-    rules = tuple(policy.load_file(str(ext)))
+    rules = tuple(load_file(str(ext)))
     config = load(SCOPED + "  policy:\n    max_deletes: 3\n    max_creates: 2\n  mass_change:\n    max_percent: 100\n",
                   synthetic("acme-a"), ext=rules)
     state = {(r.name, r.source): on for r, on in policy.in_force(config.policy)}
@@ -237,7 +240,7 @@ def test_a_looser_error_rule_still_holds_beside_a_stricter_warning(tmp_path):
     ext = tmp_path / "p.yaml"
     ext.write_text("max_deletes: 5\n")
     config = load(SCOPED + "  policy:\n    max_deletes: {value: 1, level: warning}\n",
-                  ext=tuple(policy.load_file(str(ext))))
+                  ext=tuple(load_file(str(ext))))
     assert all(on for _, on in policy.in_force(config.policy))  # neither covers the other: both checked
 
 
@@ -245,13 +248,13 @@ def test_a_bad_policy_file_is_located_in_that_file(tmp_path):
     ext = tmp_path / "p.yaml"
     ext.write_text("allowed_models: phoenix-4\nmax_creats: 1\n")
     with pytest.raises(ConfigError) as e:
-        policy.load_file(str(ext))
+        load_file(str(ext))
     assert e.value.diagnostics == [
         f"{ext}:1:17: allowed_models must be a list of patterns, or {{value: ..., level: warning}} for a soft rule, "
         "not 'phoenix-4'",
         f"{ext}:2:1: unknown field 'max_creats' (did you mean 'max_creates'?)"]
     ext.write_text("policy:\n  max_creates: 1\n")  # the same keys under `policy:` are accepted too
-    assert [r.name for r in policy.load_file(str(ext))] == ["max_creates"]
+    assert [r.name for r in load_file(str(ext))] == ["max_creates"]
 
 
 # ------------------------------------------------------------------------------------------- converse
@@ -313,7 +316,7 @@ def test_an_empty_or_list_policy_file_says_what_a_policy_file_is(tmp_path):
         ext = tmp_path / "p.yaml"
         ext.write_text(text)
         with pytest.raises(ConfigError) as e:
-            policy.load_file(str(ext))
+            load_file(str(ext))
         assert e.value.diagnostics == [f"{ext}:1:1: a policy file is a mapping of rules (the keys of "
                                        "settings.policy), e.g. max_deletes: 3"]
 
@@ -321,8 +324,23 @@ def test_an_empty_or_list_policy_file_says_what_a_policy_file_is(tmp_path):
 def test_a_saved_plan_keeps_the_policy_file_rules_for_apply(tmp_path):
     ext = tmp_path / "platform.yaml"
     ext.write_text("max_deletes: 1\nnever_prune: [personas]\n")
-    config = load(SCOPED + "  policy:\n    max_creates: 2\n", ext=tuple(policy.load_file(str(ext))))
+    config = load(SCOPED + "  policy:\n    max_creates: 2\n", ext=tuple(load_file(str(ext))))
     doc = json.loads(render.plan_json(checked(config, []), file=F))
-    assert policy.saved_rules(doc) == tuple(policy.load_file(str(ext)))  # not the file's own rule
+    assert policy.saved_rules(doc) == tuple(load_file(str(ext)))  # not the file's own rule
     doc["policy"]["rules"][1]["value"] = "all"  # a hand-edited saved plan: the bad value is dropped
     assert [r.name for r in policy.saved_rules(doc)] == ["never_prune"]
+
+
+def test_the_plan_rules_name_each_kind_by_its_noun():
+    """A change of another kind (documents) is named by that kind's noun, never as a replica (issue 26)."""
+    import dataclasses
+
+    from reconciler.engine.models import Action, Change, Plan
+
+    config = load(SCOPED + "  policy:\n    max_creates: 0\n    never_prune: [replicas, documents]\n")
+    plan = Plan(changes=(Change(Action.CREATE, "acme-a", "new", kind="replicas"),
+                         Change(Action.CREATE, "acme-faq", "new", kind="documents"),
+                         Change(Action.DELETE, "acme-old", "prune", object_id="d1", kind="documents")))
+    found = [f.message for f in policy.check_plan(dataclasses.replace(config), plan)]
+    assert any("the plan would create 2 object(s) (acme-a, document acme-faq)" in m for m in found)
+    assert any("prune would delete the document acme-old (d1): documents are never pruned" in m for m in found)

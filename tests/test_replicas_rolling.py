@@ -50,7 +50,7 @@ def poll(sim, rolling):
     """What the waiter does between ticks: read each started successor's state off the account."""
     by_id = {r["replica_id"]: r for r in sim.replicas()}
     for row in rolling.rows:
-        r = by_id.get(row.replica_id)
+        r = by_id.get(row.object_id)
         if r is not None and not row.done:
             row.status = r["status"]
             row.phase = {"completed": Phase.READY, "error": Phase.FAILED}.get(r["status"], Phase.PENDING)

@@ -213,7 +213,7 @@ def test_show_refuses_a_tampered_rollout(bad):
 def saved_plan(config, remote, rollout=None, **options) -> planfile.SavedPlan:
     doc = render.plan_document(compute_plan(config, remote, rollout=rollout), file=F)
     return planfile.SavedPlan(file=F, source="", targets=(), replace=(), prune=False,
-                              fingerprint=planfile.fingerprint(config, remote), document=doc,
+                              fingerprint=planfile.fingerprint(config, {"replicas": remote}), document=doc,
                               inputs=planfile.inputs_hash(config, "http://x"), **options)
 
 
@@ -221,9 +221,9 @@ def test_a_saved_plan_refuses_a_different_rollout_and_accepts_the_same():
     config, remote = fleet(3)
     saved = saved_plan(config, remote, RolloutSettings(2, 2), canary=2)
     same = render.plan_document(compute_plan(config, remote, rollout=RolloutSettings(2, 2)), file=F)
-    assert planfile.differences(saved, config, remote, same, "http://x") == []
+    assert planfile.differences(saved, config, {"replicas": remote}, same, "http://x") == []
     other = render.plan_document(compute_plan(config, remote, rollout=RolloutSettings(2, 1)), file=F)
-    found = planfile.differences(saved, config, remote, other, "http://x")
+    found = planfile.differences(saved, config, {"replicas": remote}, other, "http://x")
     assert found == ["the rollout differs: it would now be max_replacing 2, canary 1, verify smoke, the saved plan "
                      "says max_replacing 2, canary 2, verify smoke (--max-replacing / --canary are fixed when the "
                      "plan is made)"]

@@ -39,3 +39,11 @@ def test_a_section_twice_or_a_conflicting_def_is_an_error():
 def test_main_prints_it(capsys):
     assert main() == 0
     assert json.loads(capsys.readouterr().out) == document_schema()
+
+
+def test_the_kinds_a_policy_rule_may_name_are_the_registered_kinds_keys():
+    """A new kind can be named in never_prune without touching the base schema (issue 26)."""
+    base = {"properties": {}, "$defs": {}}
+    toy = {"section": {"type": "array"}}
+    assert assemble(base, [("widgets", toy), ("gadgets", toy)])["$defs"]["kind_key"]["enum"] == ["widgets", "gadgets"]
+    assert document_schema()["$defs"]["kind_key"]["enum"] == [k.key for k in registered()]

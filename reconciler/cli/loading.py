@@ -111,7 +111,7 @@ def policy_rules(policy_file: str | None) -> tuple:
     """The rules of ``--policy FILE`` (issue 28), or none."""
     if not policy_file:
         return ()
-    from reconciler.engine.policy import load_file
+    from reconciler.engine.policyfile import load_file
 
     return tuple(load_file(policy_file))
 

@@ -63,7 +63,7 @@ def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | No
 def parse_config(text: str, path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None,
                  policy: tuple = ()) -> Config:
     """Validate ``text`` (the content of the file ``path``) and build the Config. Raises ConfigError.
-    ``policy``: the rules of a ``--policy FILE`` (``reconciler.engine.policy.load_file``), checked with the
+    ``policy``: the rules of a ``--policy FILE`` (``reconciler.engine.policyfile.load_file``), checked with the
     file's own."""
     shown = str(path)
     env = os.environ if environ is None else environ

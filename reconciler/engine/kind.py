@@ -183,6 +183,35 @@ class WithReadiness(Protocol):
 
 
 @runtime_checkable
+class WithRowState(Protocol):
+    """How a waiter's row shows an object's state, when the generic rule (phase, ``status``,
+    ``progress_percent``, ``failure``) is not enough (a replica's watermarked preview)."""
+
+    def take(self, row: Any, remote: Any) -> None:
+        """Set ``row``'s status, phase, progress and error_message from ``remote``."""
+
+
+@runtime_checkable
+class WithSavedPlan(Protocol):
+    """What a saved plan (reconciler.engine.planfile) records of the kind, where the default (its managed
+    objects' ids and names; its declared entries' documents) is not enough."""
+
+    def fingerprint_items(self, config: Any, listing: Sequence[Any]) -> Any:
+        """JSON-able: what of ``listing`` the plan's decisions depend on (never what moves all the time)."""
+
+    def input_entries(self, config: Any) -> Any:
+        """JSON-able: the declared entries, ``${VAR}``s resolved (hashed, never saved); None: none declared."""
+
+
+@runtime_checkable
+class WithMassCount(Protocol):
+    """How many objects of ``listing`` the file manages, for the mass-change guard (reconciler.engine.policy),
+    where the default (its managed objects in scope) is not enough (a replace's marked successor is not one)."""
+
+    def mass_count(self, config: Any, listing: Sequence[Any]) -> int: ...
+
+
+@runtime_checkable
 class WithMaskedSecrets(Protocol):
     """Some declared attributes come back masked or not at all: not compared, listed as "could not be
     compared", sent on create, and on update only with ``--resend NAME``."""

@@ -17,15 +17,14 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler import __version__
+from reconciler.engine.kind import WithSavedPlan, has
 from reconciler.engine.models import Config
-from reconciler.engine.status import Phase
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.replicas.models import RemoteReplica
-from reconciler.kinds.replicas.resolve import is_user
 
 KIND = "tavus-reconciler-plan"
 FORMAT_VERSION = "2"  # 2: inputs_hash; changes carry the replace phase
@@ -49,51 +48,65 @@ class SavedPlan:
     discard_drafts: tuple[str, ...] = ()  # --discard-editor-drafts PERSONA (issue 25; an option, like resend)
 
 
-def fingerprint(config: Config, remote: Sequence[RemoteReplica], personas: Sequence | None = None) -> str:
-    """A digest of what the plan's decisions depend on: the in-scope and pinned user replicas' ids, names,
-    models and whether they failed. Training progress is left out: it moves all the time and changes
-    nothing in a plan."""
-    pinned = {d.replica_id for d in config.replicas if d.replica_id}
-    items = sorted(
-        (r.replica_id, r.name, r.model_name or "", r.phase is Phase.FAILED)
-        for r in remote
-        if is_user(r) and (config.settings.in_scope(r.name) or r.replica_id in pinned)
-    )
-    if personas is not None:  # the file declares personas: every user persona's whole (secret-masked) document
-        items = [items, sorted((p.persona_id, json.dumps(p.document, sort_keys=True, default=str))
-                               for p in personas if p.persona_type != "system")]
-    return "sha256:" + hashlib.sha256(json.dumps(items).encode()).hexdigest()
+def _registered() -> tuple[Any, ...]:
+    from reconciler.kinds import registered
+
+    return registered()
+
+
+def fingerprint(config: Config, listings: Mapping[str, Sequence[Any] | None]) -> str:
+    """A digest of what the plan's decisions depend on, kind by kind (``listings``: kind key -> what the account
+    listed, None or absent for a kind not listed): each kind's :meth:`~WithSavedPlan.fingerprint_items`, by
+    default its managed objects' ids and names (an attribute changed since shows in the changes themselves).
+    What moves all the time (training progress) is left out: it changes nothing in a plan."""
+    parts = []
+    for k in _registered():
+        listing = listings.get(k.key)
+        if listing is None:
+            continue
+        if has(k, WithSavedPlan):
+            parts.append(k.fingerprint_items(config, listing))
+        else:
+            parts.append(sorted((k.remote_id(r), k.remote_name(r)) for r in listing if k.managed(r)))
+    # one kind's items unwrapped, two kinds' as a pair: the digests of the plans saved before issue 26
+    items = parts[0] if len(parts) == 1 else parts
+    return "sha256:" + hashlib.sha256(json.dumps(items, default=str).encode()).hexdigest()
 
 
 def inputs_hash(config: Config, api_url: str) -> str:
     """A digest of everything the plan was computed from besides the account: every declared entry with its
     ``${VAR}``s resolved (so a changed environment variable is caught), the settings and the API URL."""
-    entries = [{k: v for k, v in dataclasses.asdict(d).items() if k != "line"} for d in config.replicas]
-    doc = {"replicas": entries, "settings": dataclasses.asdict(config.settings), "api_url": api_url.rstrip("/")}
-    if config.personas:  # resolved attributes (layer api_keys included: only their digest is saved)
-        doc["personas"] = [{f.name: getattr(p, f.name) for f in dataclasses.fields(p)} for p in config.personas]
+    doc: dict[str, Any] = {"settings": dataclasses.asdict(config.settings), "api_url": api_url.rstrip("/")}
+    for k in _registered():
+        if has(k, WithSavedPlan):
+            entries = k.input_entries(config)
+        else:
+            entries = [k.document(d) for d in config.objects.get(k.key, ())] or None
+        if entries is not None:
+            doc[k.key] = entries
     return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _comparable(changes: list) -> list:
-    """Changes as compared between a saved plan and now: a remote replica's training status moving on (e.g.
-    a pruned replica finishing training) is not a different change; everything else is."""
+    """Changes as compared between a saved plan and now: a remote object's status moving on (e.g. a pruned
+    object finishing its training) is not a different change; everything else is."""
     def strip(attrs):
         return None if attrs is None else {k: v for k, v in attrs.items() if k != "status"}
     return [{**c, "before": strip(c.get("before")), "after": strip(c.get("after"))} for c in changes]
 
 
-def differences(saved: SavedPlan, config: Config, remote: Sequence[RemoteReplica], document: dict,
-                api_url: str, personas: Sequence | None = None, *, account: str | None = None) -> list[str]:
-    """Why the plan recomputed now (``document``) is not exactly the saved one; empty when it is. ``account``:
-    the applying client's account digest (every account shares one API URL)."""
+def differences(saved: SavedPlan, config: Config, listings: Mapping[str, Sequence[Any] | None], document: dict,
+                api_url: str, *, account: str | None = None) -> list[str]:
+    """Why the plan recomputed now (``document``, from ``listings``: see :func:`fingerprint`) is not exactly the
+    saved one; empty when it is. ``account``: the applying client's account digest (every account shares one
+    API URL)."""
     found = []
     if account is not None and account != saved.account:
         found.append("it was made for another Tavus account (TAVUS_API_KEY names a different one now)" if saved.account
                      else "it does not record which Tavus account it was made for (made by an older version)")
     document = _as_saved(document)  # secrets masked as in the file (a changed one shows in inputs_hash)
-    if fingerprint(config, remote, personas) != saved.fingerprint:
-        found.append("the replicas or personas on the account changed since it was made")
+    if fingerprint(config, listings) != saved.fingerprint:
+        found.append("the objects on the account changed since it was made")
     if inputs_hash(config, api_url) != saved.inputs:
         found.append("the resolved inputs differ (an environment variable used by the file, or the API URL, "
                      "changed since it was made)")
@@ -193,7 +206,7 @@ def write_atomic(path: str, data: bytes, *, what: str = "file") -> None:
 
 
 def is_planfile(path: str) -> bool:
-    """True when ``path`` looks like a saved plan (JSON with our kind), not a replicas file."""
+    """True when ``path`` looks like a saved plan (JSON with our kind), not a desired-state file."""
     try:
         with open(path, "rb") as f:
             head = f.read(256).lstrip()

@@ -27,10 +27,10 @@ from typing import Any
 from reconciler.engine.models import DEFAULT_MASS_MIN_CHANGES as DEFAULT_MIN_CHANGES
 from reconciler.engine.models import DEFAULT_MASS_PERCENT as DEFAULT_MAX_PERCENT
 from reconciler.engine.models import Action, Config, MassChangeSettings, Plan
+from reconciler.kinds import DEFAULT_KIND
 
 FILE_SOURCE = "settings.policy"
 LEVELS = ("error", "warning")
-KINDS = ("replicas", "personas")
 
 # name -> (shape of its value, when it is checked)
 RULES: dict[str, tuple[str, str]] = {
@@ -45,11 +45,8 @@ RULES: dict[str, tuple[str, str]] = {
     "no_billable_conversation": ("conversation", "converse"),  # true: `converse` refused in CI; always: anywhere
 }
 OFFLINE = tuple(n for n, (_, when) in RULES.items() if when == "offline")
-# the module whose ``check(rule, located)`` checks an offline rule: the kind's own
-OFFLINE_CHECKS = {"allowed_models": "reconciler.kinds.replicas.policy",
-                  "require_consent_video": "reconciler.kinds.replicas.policy",
-                  "llm_base_urls": "reconciler.kinds.personas.policy",
-                  "llm_keys_from_env": "reconciler.kinds.personas.policy"}
+# an offline rule is checked by the kind whose rules module lists it in ``POLICY_RULES``, with that module's
+# ``check_policy(rule, located)`` (reconciler.engine.rule_hooks)
 
 
 @dataclass(frozen=True)
@@ -179,22 +176,26 @@ def _matches(value: str, patterns: Sequence[str]) -> bool:
 @dataclass(frozen=True)
 class Located:
     """What the offline rules look at, with where it is written (built by the validation, which has the
-    positions): per replica ``(name, model_name or None, model_where, synthetic, consent_video, in_video,
-    adopted, where)``; per persona ``(name, base_url or None, base_url_where, [(field, written_as_var, where)])``."""
+    positions): kind key -> what that kind's rules module's ``located`` hook found, e.g. per replica ``(name,
+    model_name or None, model_where, synthetic, consent_video, in_video, adopted, where)``; per persona ``(name,
+    base_url or None, base_url_where, [(field, written_as_var, where)])``. ``located[key]``: () when none."""
 
-    replicas: tuple[tuple, ...] = ()
-    personas: tuple[tuple, ...] = ()
+    of: Mapping[str, tuple[tuple, ...]] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> tuple[tuple, ...]:
+        return self.of.get(key, ())
 
 
 def check_offline(rules: Sequence[Rule], located: Located) -> list[Finding]:
     """The rules that need only the file; each is its kind's (``kinds/<kind>/policy.py``)."""
-    import importlib
+    from reconciler.engine.rule_hooks import hooks
 
+    owner = {name: key for key, names in hooks("POLICY_RULES") for name in names}
+    checks = dict(hooks("check_policy"))
     found: list[Finding] = []
     for rule, on in in_force(rules):
-        if not on or rule.name not in OFFLINE:
-            continue
-        found += importlib.import_module(OFFLINE_CHECKS[rule.name]).check(rule, located)
+        if on and rule.name in OFFLINE and rule.name in owner:
+            found += checks[owner[rule.name]](rule, located)
     return found
 
 
@@ -212,8 +213,14 @@ def _count(plan: Plan, action: Action) -> list[str]:
             continue
         if action is Action.REPLACE and c.phase == "rename":
             continue
-        out.append(f"{'persona ' if c.kind == 'personas' else ''}{c.name}")
+        out.append(c.name if c.kind == DEFAULT_KIND else f"{_noun(c.kind)} {c.name}")
     return out
+
+
+def _noun(key: str) -> str:
+    from reconciler.kinds import registered
+
+    return next((k.noun for k in registered() if k.key == key), key)
 
 
 def check_plan(config: Config, plan: Plan, *, prune_flag: bool = False) -> list[Finding]:
@@ -233,31 +240,20 @@ def check_plan(config: Config, plan: Plan, *, prune_flag: bool = False) -> list[
         elif rule.name == "never_prune":
             for c in plan.changes:
                 if c.action is Action.DELETE and c.successor_id is None and c.kind in rule.value:
-                    what = "persona" if c.kind == "personas" else "replica"
-                    found.append(_finding(rule, rule.where, f"prune would delete the {what} {c.name} "
+                    found.append(_finding(rule, rule.where, f"prune would delete the {_noun(c.kind)} {c.name} "
                                           f"({c.object_id}): {c.kind} are never pruned; declare it, "
                                           "list it under removed:, or turn prune off"))
     return found
 
 
-def mass_changes(config: Config, plan: Plan, remote: Sequence, personas: Sequence | None,
-                 settings: MassChangeSettings, objects: Mapping[str, Sequence] | None = None
-                 ) -> tuple[MassChange, ...]:
+def mass_changes(config: Config, plan: Plan, listings: Mapping[str, Sequence | None],
+                 settings: MassChangeSettings) -> tuple[MassChange, ...]:
     """The kinds whose deletes + replaces are more than ``max_percent`` of the managed objects of that kind on
-    the account, and at least ``min_changes``."""
-    from reconciler.engine.successor import MARK
-    from reconciler.kinds.replicas.resolve import is_user
-
-    pinned = {d.replica_id for d in config.replicas if d.replica_id}
-    existing = {
-        "replicas": sum(1 for r in remote if is_user(r) and MARK not in r.name
-                        and (config.settings.in_scope(r.name) or r.replica_id in pinned)),
-        "personas": sum(1 for p in personas or () if getattr(p, "persona_type", "user") != "system"
-                        and config.settings.in_scope(p.name or "")),
-    }
-    existing.update(_existing_objects(config, objects))
+    the account, and at least ``min_changes`` (``listings``: kind key -> what the account listed, None or absent
+    for a kind not listed)."""
+    existing = _existing_objects(config, listings)
     out = []
-    for kind in (*KINDS, *(k for k in existing if k not in KINDS)):
+    for kind in existing:
         mine = [c for c in plan.changes if c.kind == kind]
         deletes = sum(1 for c in mine if c.action is Action.DELETE and c.successor_id is None)
         replaces = sum(1 for c in mine if c.action is Action.REPLACE and c.phase != "rename")
@@ -267,19 +263,26 @@ def mass_changes(config: Config, plan: Plan, remote: Sequence, personas: Sequenc
     return tuple(out)
 
 
-def _existing_objects(config: Config, objects: Mapping[str, Sequence] | None) -> dict[str, int]:
-    """kind key -> the managed objects in scope on the account, for every kind of the generic engine the file
-    declares (documents...): their deletes and replaces count against the same threshold (issue 27)."""
-    from reconciler.engine.kind import WithScopeSpelling, has
+def _existing_objects(config: Config, listings: Mapping[str, Sequence | None]) -> dict[str, int]:
+    """kind key -> the managed objects in scope on the account, in the registry's order: a kind's own count
+    (:class:`~reconciler.engine.kind.WithMassCount`), else, for every kind of the generic engine the file
+    declares (documents...), its managed objects in scope (issue 27)."""
+    from reconciler.engine.kind import WithMassCount, WithScopeSpelling, has
     from reconciler.kinds import registered
 
     out: dict[str, int] = {}
     prefix = config.settings.name_prefix
     for k in registered():
-        if getattr(k, "legacy_path", False) or k.key not in (objects or {}) or k.key not in config.objects:
+        listing = listings.get(k.key)
+        if listing is None:
+            continue
+        if has(k, WithMassCount):
+            out[k.key] = k.mass_count(config, listing)
+            continue
+        if getattr(k, "legacy_path", False) or k.key not in config.objects:
             continue
         wanted = k.scope_prefix(prefix) if prefix is not None and has(k, WithScopeSpelling) else None
-        out[k.key] = sum(1 for r in objects[k.key] if k.managed(r) and (
+        out[k.key] = sum(1 for r in listing if k.managed(r) and (
             (k.remote_name(r) or "").startswith(wanted) if wanted is not None
             else config.settings.in_scope(k.remote_name(r) or "")))
     return out
@@ -308,10 +311,11 @@ def prune_scope_error(config: Config) -> str:
             "the file does not declare")
 
 
-def check(config: Config, plan: Plan, remote: Sequence, personas: Sequence | None, *, prune_flag: bool = False,
-          allow_mass_change: bool = False, objects: Mapping[str, Sequence] | None = None) -> Plan:
+def check(config: Config, plan: Plan, listings: Mapping[str, Sequence | None], *, prune_flag: bool = False,
+          allow_mass_change: bool = False) -> Plan:
     """``plan`` with the safety rails applied: policy findings and a refused mass change added to its errors
-    (warnings for soft rules), and ``Plan.safety`` set for the renderers. Pure."""
+    (warnings for soft rules), and ``Plan.safety`` set for the renderers (``listings``: see
+    :func:`mass_changes`). Pure."""
     import dataclasses
 
     errors, warnings = list(plan.errors), list(plan.warnings)
@@ -322,7 +326,7 @@ def check(config: Config, plan: Plan, remote: Sequence, personas: Sequence | Non
     for f in findings:
         (errors if f.level == "error" else warnings).append(f.message)
     settings = config.settings.mass_change
-    mass = mass_changes(config, plan, remote, personas, settings, objects)
+    mass = mass_changes(config, plan, listings, settings)
     allowed_by = "--allow-mass-change" if allow_mass_change and mass else None
     for m in mass:
         if allowed_by:
@@ -352,7 +356,7 @@ def converse_refusal(config: Config, environ: Mapping[str, str]) -> tuple[list[s
         if rule.value == "always" or (rule.value and is_ci(environ)):
             where = "anywhere" if rule.value == "always" else "in CI (the CI variable is set)"
             line = _finding(rule, rule.where, f"converse starts a billed conversation, not allowed {where}; "
-                                              "`smoke` checks a persona for free").message
+                                              "`smoke` runs free test-mode conversations").message
             (errors if rule.level == "error" else warnings).append(line)
     return errors, warnings
 
@@ -416,7 +420,7 @@ def header_lines(safety: Safety | None) -> list[str]:
     out = []
     if safety.scope.get("whole_account"):
         out.append("Scope: the WHOLE ACCOUNT (settings.scope.whole_account: true): prune may delete any user "
-                   "replica or persona this file does not declare.")
+                   "object of the kinds this file declares that it does not declare.")
     on = [(r, f) for r, f in safety.rules]
     if on:
         out.append("Policy: " + "; ".join(
@@ -464,13 +468,6 @@ def _clean(name: str, value: Any) -> Any:
             value = int(value)
         return value if type(value) is int and value >= 0 else None
     return value if value in (True, False, "always") else None
-
-
-def load_file(path: str) -> list[Rule]:
-    """The rules of a ``--policy FILE``; reading it is ``reconciler.engine.policyfile``'s (this module is pure)."""
-    from reconciler.engine.policyfile import load_file as load
-
-    return load(path)
 
 
 def validate_lines(config: Config, *, policy_only: bool = False) -> tuple[list[str], bool]:

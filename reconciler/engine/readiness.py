@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.engine import bluegreen
 from reconciler.engine.kind import WithReadiness, has
 from reconciler.engine.status import Phase
-from reconciler.engine.waiter import GONE, Tracked
+from reconciler.engine.waiter import GONE, Tracked, take
 from reconciler.errors import ApiError, AuthError, NotFoundError, ReconcilerError
 
 
@@ -103,36 +103,26 @@ class ObjectRows:
             return
         for _k, row in pending:
             before = row.status
-            r = seen.get(row.replica_id) or self._confirm(k, row)
+            r = seen.get(row.object_id) or self._confirm(k, row)
             if r is None:
                 row.phase, row.status = GONE, GONE
                 row.error_message = "deleted by someone else while waiting"
             elif r is not False:
-                _take(k, row, r)
+                take(k, row, r)
             if row.status != before:
                 why = f": {row.error_message}" if row.error_message else ""
-                self.note(f"{row.name} ({row.replica_id}): {row.status}{why}")
+                self.note(f"{row.name} ({row.object_id}): {row.status}{why}")
 
     def _confirm(self, k: Any, row: Tracked) -> Any:
         try:
-            return k.get(self.client, row.replica_id)
+            return k.get(self.client, row.object_id)
         except NotFoundError:
             return None
         except AuthError:
             raise
         except ApiError as e:
-            self.warn(f"could not check {row.name} ({row.replica_id}): {e}")
+            self.warn(f"could not check {row.name} ({row.object_id}): {e}")
             return False
-
-
-def _take(k: Any, row: Tracked, r: Any) -> None:
-    phase = k.phase(r)
-    row.status, row.phase = str(getattr(r, "status", phase.value)), phase
-    pct = getattr(r, "progress_percent", None)
-    row.progress = 100.0 if phase is Phase.READY else pct
-    row.error_message = k.not_ready(r) if phase is Phase.FAILED else None
-    if phase is Phase.FAILED:
-        row.error_message = getattr(r, "failure", None) or row.error_message
 
 
 class Both:

@@ -4,8 +4,10 @@ The base (``schemas/document.schema.json``, installed as ``reconciler.schemas``)
 ``version``, ``settings``, ``defaults``, ``removed``. Each kind's folder holds ``schema.json``:
 ``{"section": <the schema of the list under "<key>:">, "$defs": {...}}``. :func:`document_schema` puts each
 section under ``properties.<key>`` (in the registry's order) and merges the ``$defs``; a ``$defs`` name two
-parts define differently is an error. ``schemas/replicas.schema.json`` is the published, complete schema
-(editors point at it): :func:`main` writes it, tests/test_schema.py keeps it equal to the assembly.
+parts define differently is an error. ``$defs.kind_key`` (the kinds a policy rule such as ``never_prune`` may
+name) is the registered kinds' keys, so a new kind is one without touching the base.
+``schemas/replicas.schema.json`` is the published, complete schema (editors point at it): :func:`main` writes
+it, tests/test_schema.py keeps it equal to the assembly.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def assemble(base: dict, parts: Sequence[tuple[str, dict]]) -> dict:
     out = {k: copy.deepcopy(v) for k, v in base.items() if k != "$comment"}
     props = out.setdefault("properties", {})
     defs = out.setdefault("$defs", {})
+    defs["kind_key"] = {"description": "A kind: the key of one of the file's lists.", "enum": [k for k, _ in parts]}
     for key, part in parts:
         if key in props:
             raise SchemaAssemblyError(f"schema section {key!r} is defined twice")

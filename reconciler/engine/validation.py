@@ -292,7 +292,7 @@ def _bad_any_of(error, label: str, path: tuple) -> str | None:
     """``removed:`` items, and policy rules (their value, or {value: V, level: warning})."""
     if "policy" in path[:2] or (path and path[0] in _policy_rules()):
         rule = path[-1]
-        want = {"patterns": "a list of patterns", "kinds": f"a list of kinds ({_kinds_enum(error)})",
+        want = {"patterns": "a list of patterns", "kinds": f"a list of kinds ({_kinds_enum()})",
                 "flag": "true or false", "limit": "a whole number of at least 0",
                 "conversation": "true (refused in CI), false or always"}.get(_policy_rules().get(rule, ("",))[0],
                                                                              "its value")
@@ -301,13 +301,11 @@ def _bad_any_of(error, label: str, path: tuple) -> str | None:
                 None)
 
 
-def _kinds_enum(error) -> str:
-    """The kinds a policy rule may name, as its schema lists them."""
-    for option in error.validator_value:
-        enum = option.get("items", {}).get("enum") if isinstance(option, dict) else None
-        if enum:
-            return ", ".join(map(str, enum))
-    return "kind keys"
+def _kinds_enum() -> str:
+    """The kinds a policy rule may name, as its schema lists them (``$defs.kind_key``)."""
+    from reconciler.engine.schema import document_schema
+
+    return ", ".join(map(str, document_schema()["$defs"]["kind_key"]["enum"]))
 
 
 def _policy_rules() -> dict:
@@ -422,7 +420,7 @@ class Semantics:
             line, col = self.doc.at(path)
             return f"{self.path}:{line}:{col}"
 
-        return Located(**{key: located(self.doc, root, where) for key, located in hooks("located")})
+        return Located({key: located(self.doc, root, where) for key, located in hooks("located")})
 
     def _lookalike_warnings(self, name: str, pos: Pos) -> None:
         """Warn when a declared name equals an earlier one under Unicode normalisation and case folding, or

@@ -1,8 +1,8 @@
-"""Waiting until declared replicas finish training (hours, on the real API).
+"""Waiting until the objects of an asynchronous kind are ready (training takes hours, on the real API).
 
-Polls the list endpoint filtered to the replicas still pending, so a poll costs pages of pending
-replicas, never one request per replica. A replica missing from a poll is confirmed with one GET before
-it is reported gone (lists may lag behind creates). Transient API failures are reported and polling
+Polls the kind's listing filtered to the objects still pending (``kind.list(client, ids=...)``), so a poll
+costs pages of pending objects, never one request per object. An object missing from a poll is confirmed
+with one GET before it is reported gone (lists may lag behind creates). Transient API failures are reported and polling
 goes on until the timeout: a flaky minute must not end a six-hour wait. Clock and sleep are injectable.
 """
 
@@ -11,23 +11,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from reconciler.engine.kind import WithRowState, has
 from reconciler.engine.status import Phase
 from reconciler.errors import ApiError, AuthError, NotFoundError
 from reconciler.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
-from reconciler.kinds.replicas.kind import REPLICAS
-from reconciler.kinds.replicas.models import RemoteReplica
 
 GONE = "gone"
-PREVIEW_STATUS = "preview (watermarked; fine-tune running)"  # how a row in Phase.PREVIEW shows its status
-
 
 
 @dataclass
 class Tracked:
     name: str
-    replica_id: str
+    object_id: str
     status: str = "unknown"
     phase: Phase | str = Phase.PENDING  # Phase, or GONE when deleted by someone else
     progress: float | None = None
@@ -38,13 +35,20 @@ class Tracked:
     def done(self) -> bool:
         return not (isinstance(self.phase, Phase) and self.phase.training)  # a preview is not done (issue 25)
 
-    def seen(self, r: RemoteReplica) -> None:
-        """Take the state ``r`` (this row's replica, as the API just reported it)."""
-        self.status, self.phase = (PREVIEW_STATUS if r.preview else r.status), r.phase
-        if r.phase is Phase.FAILED and r.finetunes and r.finetune_status:  # the preview's fine-tune failed:
-            self.status = "failed"  # not "completed" (error_message says why)
-        self.progress = 100.0 if r.phase is Phase.READY else r.progress_percent
-        self.error_message = r.failure if r.phase is Phase.FAILED else r.error_message
+
+def take(kind: Any, row: Tracked, r: Any) -> None:
+    """``row`` takes the state ``r`` (its object, as the API just reported it): through the kind's own
+    :class:`~reconciler.engine.kind.WithRowState` when it has one, else from its phase, ``status``,
+    ``progress_percent`` and, when it failed, ``failure`` (or the kind's ``not_ready`` line)."""
+    if has(kind, WithRowState):
+        kind.take(row, r)
+        return
+    phase = kind.phase(r)
+    row.status, row.phase = str(getattr(r, "status", phase.value)), phase
+    row.progress = 100.0 if phase is Phase.READY else getattr(r, "progress_percent", None)
+    row.error_message = None
+    if phase is Phase.FAILED:
+        row.error_message = getattr(r, "failure", None) or kind.not_ready(r)
 
 
 @dataclass
@@ -81,8 +85,9 @@ class Reporter(Protocol):
 
 @dataclass
 class Waiter:
-    client: object  # TavusClient: list_replicas(ids=...), get_replica(id)
+    client: object  # the one API client (reconciler.api.client)
     reporter: Reporter
+    kind: Any  # the targets' kind: WithReadiness, listing by ids (``list(client, ids=...)``) and ``get``
     poll_interval: float = 30.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -90,8 +95,8 @@ class Waiter:
     stop: object = None  # a threading.Event: once set, no further poll starts (Ctrl-C / SIGTERM)
 
     def wait(self, targets: Mapping[str, str], *, timeout: float,
-             known: Mapping[str, RemoteReplica] | None = None, driver: Driver | None = None) -> WaitResult:
-        """Wait for ``targets`` (replica_id -> declared name). ``known`` seeds states already fetched.
+             known: Mapping[str, Any] | None = None, driver: Driver | None = None) -> WaitResult:
+        """Wait for ``targets`` (object id -> declared name). ``known`` seeds states already fetched.
         ``driver`` (a rollout, ``reconciler.kinds.replicas.rolling``) adds its own rows and acts after every poll;
         the wait goes on while it is busy (it may start the next successors)."""
         started = self.clock()
@@ -101,13 +106,13 @@ class Waiter:
             self.tracked[f"rollout:{row.name}"] = row
         seeded = set()
         for t in self.tracked.values():
-            if t.done or (known or {}).get(t.replica_id) is None:
+            if t.done or (known or {}).get(t.object_id) is None:
                 continue
-            t.seen(known[t.replica_id])
-            seeded.add(t.replica_id)
+            take(self.kind, t, known[t.object_id])
+            seeded.add(t.object_id)
         timed_out = False
         # just listed: the first poll would learn nothing
-        fresh = bool(known) and all(t.replica_id in seeded for t in self.tracked.values()
+        fresh = bool(known) and all(t.object_id in seeded for t in self.tracked.values()
                                     if not t.done and not t.polled_by_driver)
         stopped = self.stop.is_set if self.stop is not None else (lambda: False)
         while True:
@@ -129,9 +134,10 @@ class Waiter:
         return WaitResult(list(self.tracked.values()), timed_out, self.clock() - started)
 
     def _poll(self, pending: list[Tracked]) -> list[tuple[Tracked, str]]:
-        """One poll; returns (tracked, previous status) for every replica whose status changed."""
+        """One poll; returns (tracked, previous status) for every object whose status changed."""
+        k = self.kind
         try:
-            seen = {r.replica_id: r for r in REPLICAS.list(self.client, ids=[t.replica_id for t in pending])}
+            seen = {k.remote_id(r): r for r in k.list(self.client, ids=[t.object_id for t in pending])}
         except AuthError:
             raise
         except ApiError as e:
@@ -140,24 +146,24 @@ class Waiter:
         changed = []
         for t in pending:
             before = t.status
-            r = seen.get(t.replica_id) or self._confirm(t)
+            r = seen.get(t.object_id) or self._confirm(t)
             if r is None:
                 t.phase, t.status = GONE, GONE
                 t.error_message = "deleted by someone else while waiting"
             elif r is not False:
-                t.seen(r)
+                take(k, t, r)
             if t.status != before:
                 changed.append((t, before))
         return changed
 
-    def _confirm(self, t: Tracked) -> RemoteReplica | None | bool:
-        """A replica missing from a list: GET it. None = really gone, False = unknown this time."""
+    def _confirm(self, t: Tracked) -> Any:
+        """An object missing from a list: GET it. None = really gone, False = unknown this time."""
         try:
-            return REPLICAS.get(self.client, t.replica_id)
+            return self.kind.get(self.client, t.object_id)
         except NotFoundError:
             return None
         except AuthError:
             raise
         except ApiError as e:
-            self.reporter.warning(f"could not check {t.name} ({t.replica_id}): {e}")
+            self.reporter.warning(f"could not check {t.name} ({t.object_id}): {e}")
             return False

@@ -43,7 +43,7 @@ def summary(tracked: list[Tracked]) -> str:
 def _line(t: Tracked) -> str:
     pct = f" {t.progress:.0f}%" if t.progress is not None and t.phase in (Phase.PENDING, Phase.PREVIEW) else ""
     err = f": {t.error_message}" if t.error_message and t.phase is not Phase.READY else ""
-    return escape_control(f"{t.name} ({t.replica_id}): {t.status}{pct}{err}")
+    return escape_control(f"{t.name} ({t.object_id}): {t.status}{pct}{err}")
 
 
 class LineReporter:
@@ -170,7 +170,7 @@ class TtyReporter:
             bar = "#" * done + "." * (slots - done)
             err = f"  {t.error_message}" if t.error_message and t.phase is not Phase.READY else ""
             name = fit_middle(name, width)
-            lines.append(f"  {name}{' ' * (width - _width_of(name))}  {t.replica_id:<12} [{bar}] {pct:5.1f}%  "
+            lines.append(f"  {name}{' ' * (width - _width_of(name))}  {t.object_id:<12} [{bar}] {pct:5.1f}%  "
                          + escape_control(f"{t.status}{err}"))
         if hidden:
             ready = all(t.phase is Phase.READY for t in rest)

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from reconciler.engine.models import Action, Config, Plan
 from reconciler.errors import PlanError
 from reconciler.exitcodes import ERROR, OK
+from reconciler.kinds.replicas.kind import REPLICAS
 from reconciler.workflows.common import Console, Outcome, PlanOptions, WaitOptions, checked_plan, make_plan, rolling_of
-from reconciler.workflows.inventory import all_inventories, known_ids
+from reconciler.workflows.inventory import all_inventories, known_ids, listings
 from reconciler.workflows.waiting import objects_after, wait
 
 
@@ -43,7 +44,8 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
     listed_at = time.monotonic()
     result = checked_plan(config, remote, opts, personas, objects)
     if saved is not None:
-        _check_saved(saved, config, remote, result, client, console, shown=shown, file=file, personas=personas)
+        _check_saved(saved, config, listings(remote, personas, objects), result, client, console, shown=shown,
+                     file=file)
     console.out(render.plan_text(result, file=shown, color=console.color), nl=False)
     if result.errors:
         from reconciler.engine.policy import mass_change_line
@@ -88,14 +90,14 @@ def apply(config: Config, client, opts: PlanOptions, wait_opts: WaitOptions, con
 
 
 
-def _check_saved(saved, config: Config, remote, result: Plan, client, console: Console, *, shown: str,
-                 file: str | None, personas=None) -> None:
+def _check_saved(saved, config: Config, listed, result: Plan, client, console: Console, *, shown: str,
+                 file: str | None) -> None:
     """A saved plan runs only if it is still exactly what would run now (account, plan, inputs)."""
     from reconciler.engine import planfile
     from reconciler.views import render
 
-    differences = planfile.differences(saved, config, remote, render.plan_document(result, file=shown),
-                                       client.base_url, personas, account=getattr(client, "account", None))
+    differences = planfile.differences(saved, config, listed, render.plan_document(result, file=shown),
+                                       client.base_url, account=getattr(client, "account", None))
     if differences:
         raise PlanError([f"{file}: the saved plan is stale: {d}" for d in differences]
                         + ["refusing to apply it: nothing was changed; run plan again"])
@@ -168,8 +170,8 @@ def finish_without_waiting(client, rolling, remote, file: str, console: Console)
         return OK
     by_id = {r.replica_id: r for r in remote}
     for row in rolling.rows:  # the successors in flight, as just listed (the waiter's first poll, without a wait)
-        if not row.done and row.replica_id in by_id:
-            row.seen(by_id[row.replica_id])
+        if not row.done and row.object_id in by_id:
+            REPLICAS.take(row, by_id[row.object_id])
     stop = Stop()
     rolling.stop = stop.event
     with stopping_on_signals(stop):

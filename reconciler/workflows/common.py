@@ -148,9 +148,11 @@ def checked_plan(config: Config, remote: Sequence[RemoteReplica], opts: PlanOpti
     """The plan with the safety rails (issue 28: prune scope, mass-change guard, policy) applied: what ``plan``
     shows and ``apply`` refuses on, before any write."""
     from reconciler.engine import policy
+    from reconciler.workflows.inventory import listings
 
-    return policy.check(config, make_plan(config, remote, opts, personas, objects), remote, personas,
-                        prune_flag=opts.prune, allow_mass_change=opts.allow_mass_change, objects=objects)
+    return policy.check(config, make_plan(config, remote, opts, personas, objects),
+                        listings(remote, personas, objects or {}), prune_flag=opts.prune,
+                        allow_mass_change=opts.allow_mass_change)
 
 
 # ----------------------------------------------------------------------------------------- rollout

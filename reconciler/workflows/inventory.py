@@ -31,6 +31,16 @@ def object_inventory(client, config) -> dict[str, list[Any]]:
         return {key: f.result() for key, f in futures.items()}  # the first error (in kind order) is raised
 
 
+def listings(remote, personas, objects: dict[str, list[Any]]) -> dict[str, Any]:
+    """kind key -> what the account listed of it, as a saved plan fingerprints it (reconciler.engine.planfile):
+    the replicas, the personas (None when the file declares none: the personas listed only as
+    :data:`HOLDERS` are not the file's), and every generic kind the file declares."""
+    from reconciler.kinds.personas.kind import PERSONAS
+    from reconciler.kinds.replicas.kind import REPLICAS
+
+    return {**objects, REPLICAS.key: remote, PERSONAS.key: personas}
+
+
 def known_ids(kinds_objects: dict[str, list[Any]]) -> dict[str, set[str]]:
     """kind key -> the ids listed (the executor's re-check baseline)."""
     from reconciler.kinds import kind

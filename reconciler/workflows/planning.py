@@ -5,7 +5,7 @@ from __future__ import annotations
 from reconciler.engine.models import Config
 from reconciler.exitcodes import CHANGES, ERROR, OK
 from reconciler.workflows.common import Console, Outcome, PlanOptions, checked_plan
-from reconciler.workflows.inventory import all_inventories
+from reconciler.workflows.inventory import all_inventories, listings
 
 
 def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: str, fmt: str = "text",
@@ -52,7 +52,8 @@ def plan(config: Config, client, opts: PlanOptions, console: Console, *, file: s
             file=file, source=config.source, targets=tuple(opts.targets), replace=tuple(opts.replace),
             prune=opts.prune, max_replacing=opts.max_replacing, canary=opts.canary, resend=tuple(opts.resend),
             allow_mass_change=opts.allow_mass_change and bool(result.safety and result.safety.mass),
-            discard_drafts=tuple(opts.discard_drafts), fingerprint=planfile.fingerprint(config, remote, personas),
+            discard_drafts=tuple(opts.discard_drafts),
+            fingerprint=planfile.fingerprint(config, listings(remote, personas, objects)),
             document=render.plan_document(result, file=file), inputs=planfile.inputs_hash(config, client.base_url),
             account=getattr(client, "account", "")))
         console.err(f"Saved the plan to {out}: apply it with `tavus-reconciler apply {out}`")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from reconciler.engine.models import Action, Config, Plan
 from reconciler.errors import PlanError
 from reconciler.exitcodes import ERROR, FAILED, OK, TIMEOUT
+from reconciler.kinds.replicas.kind import REPLICAS
 from reconciler.kinds.replicas.models import RemoteReplica
 from reconciler.workflows.common import Console, PlanOptions, WaitOptions, inventory, make_plan, rolling_of
 from reconciler.workflows.inventory import object_inventory
@@ -99,7 +100,7 @@ def wait(config: Config, client, opts: WaitOptions, console: Console, *, file: s
         if rolling is not None:
             rolling.stop, rolling.emit = stop.event, reporter.note  # its lines go above the live table
         object_rows.note = reporter.note
-        waiter = Waiter(client, reporter, poll_interval=opts.poll_interval, sleep=sleep, stop=stop.event)
+        waiter = Waiter(client, reporter, REPLICAS, poll_interval=opts.poll_interval, sleep=sleep, stop=stop.event)
         result = waiter.wait(ids, timeout=opts.timeout, known=known, driver=_driver(rolling, object_rows))
     _say_rollout(rolling, file, console)
     if result.interrupted:
@@ -212,7 +213,7 @@ def _wait_verdict(result, rolling, count: int, resume: str, console: Console) ->
     from reconciler.views.progress import duration
 
     for t in result.having(Phase.FAILED, GONE):
-        console.err(f"error: {t.name} ({t.replica_id}) {'failed' if t.phase is Phase.FAILED else 'is gone'}: "
+        console.err(f"error: {t.name} ({t.object_id}) {'failed' if t.phase is Phase.FAILED else 'is gone'}: "
                     f"{t.error_message or 'no error message'}")
     pending = result.having(Phase.PENDING, Phase.PREVIEW)
     code = result.exit_code

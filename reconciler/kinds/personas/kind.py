@@ -12,6 +12,8 @@ Pure except the API calls, which go through the one client.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -170,6 +172,26 @@ class Personas:
 
     create_only: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
+
+    @staticmethod
+    def fingerprint_items(config, listing: Sequence[RemotePersona]) -> list:
+        """What a saved plan's decisions depend on: every user persona's whole (secret-masked) document."""
+        return sorted((p.persona_id, json.dumps(p.document, sort_keys=True, default=str))
+                      for p in listing if p.persona_type != "system")
+
+    @staticmethod
+    def mass_count(config, listing: Sequence[RemotePersona]) -> int:
+        """The user personas in the file's scope."""
+        return sum(1 for p in listing if getattr(p, "persona_type", "user") != "system"
+                   and config.settings.in_scope(p.name or ""))
+
+    @staticmethod
+    def input_entries(config) -> list | None:
+        """The declared personas' resolved attributes (layer api_keys included: only the saved plan's digest
+        holds them); None when the file declares none."""
+        if not config.personas:
+            return None
+        return [{f.name: getattr(p, f.name) for f in dataclasses.fields(p)} for p in config.personas]
 
     def identity(self, desired: DesiredPersona) -> tuple[str, str]:
         return ("id", desired.persona_id) if desired.persona_id else ("name", desired.name)

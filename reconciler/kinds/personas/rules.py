@@ -351,6 +351,15 @@ class PersonaRules:
 
 
 
+POLICY_RULES = ("llm_base_urls", "llm_keys_from_env")  # the offline policy rules this kind checks
+
+
+def check_policy(rule, located) -> list:
+    from reconciler.kinds.personas.policy import check
+
+    return check(rule, located)
+
+
 def located(doc: Any, root: dict, where) -> tuple:
     """What the offline policy rules look at in ``personas:``, with positions (reconciler.engine.policy.Located)."""
     personas = []

@@ -9,11 +9,15 @@ carried out blue/green (``reconciler.engine.successor``); a pinned replica whose
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 
 from reconciler.engine.status import Phase
+from reconciler.engine.successor import MARK
 from reconciler.kinds import Vocabulary
 from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
+
+PREVIEW_STATUS = "preview (watermarked; fine-tune running)"  # how a waiter's row in Phase.PREVIEW shows its status
 
 # the one table of the replica kind's API names (issue 25): the legacy ones, which this project speaks, and the
 # newer "face" names Tavus documents (the legacy ones remain aliases). Switching is ``REPLICAS.api = FACES``.
@@ -40,6 +44,34 @@ class Replicas:
     create_only = ("train_video_url", "train_image_url", "voice_name", "consent_video_url", "callback_url",
                    "properties")
     replace_on = ("model_name",)
+
+    @staticmethod
+    def remote_id(remote: RemoteReplica) -> str:
+        return remote.replica_id
+
+    @staticmethod
+    def remote_name(remote: RemoteReplica) -> str:
+        return remote.name
+
+    @staticmethod
+    def fingerprint_items(config, listing: Sequence[RemoteReplica]) -> list:
+        """What a saved plan's decisions depend on: the in-scope and pinned user replicas' ids, names, models
+        and whether they failed (never the training progress)."""
+        pinned = {d.replica_id for d in config.replicas if d.replica_id}
+        return sorted((r.replica_id, r.name, r.model_name or "", r.phase is Phase.FAILED) for r in listing
+                      if r.replica_type != "system" and (config.settings.in_scope(r.name) or r.replica_id in pinned))
+
+    @staticmethod
+    def mass_count(config, listing: Sequence[RemoteReplica]) -> int:
+        """The user replicas the file manages (in scope, or pinned), a replace's marked successor not one."""
+        pinned = {d.replica_id for d in config.replicas if d.replica_id}
+        return sum(1 for r in listing if r.replica_type != "system" and MARK not in r.name
+                   and (config.settings.in_scope(r.name) or r.replica_id in pinned))
+
+    @staticmethod
+    def input_entries(config) -> list:
+        """Every declared replica, ``${VAR}``s resolved (hashed into a saved plan, never saved)."""
+        return [{k: v for k, v in dataclasses.asdict(d).items() if k != "line"} for d in config.replicas]
 
     def identity(self, desired: DesiredReplica) -> tuple[str, str]:
         return ("id", desired.replica_id) if desired.replica_id else ("name", desired.name)
@@ -87,6 +119,16 @@ class Replicas:
         if phase is Phase.FAILED:
             return f"replica {remote.replica_id} failed training: {remote.failure or 'no message'}"
         return f"replica {remote.replica_id} is still training ({remote.status}{at})"
+
+    @staticmethod
+    def take(row, remote: RemoteReplica) -> None:
+        """A waiter's row takes ``remote``'s state: a preview shows as one, a preview whose fine-tune failed
+        as "failed" (not "completed"; error_message says why)."""
+        row.status, row.phase = (PREVIEW_STATUS if remote.preview else remote.status), remote.phase
+        if remote.phase is Phase.FAILED and remote.finetunes and remote.finetune_status:
+            row.status = "failed"
+        row.progress = 100.0 if remote.phase is Phase.READY else remote.progress_percent
+        row.error_message = remote.failure if remote.phase is Phase.FAILED else remote.error_message
 
     def in_place_changes(self, desired: DesiredReplica, remote: RemoteReplica) -> Mapping[str, tuple[object, object]]:
         """Only the name, and only of a pinned replica (an unpinned one is found by its name)."""

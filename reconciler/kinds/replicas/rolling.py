@@ -219,7 +219,7 @@ class Rolling:
         for name, new_id in report.created.items():
             run = by_name[name]
             run.state, run.successor_id = TRAINING, new_id
-            run.row.replica_id, run.row.status, run.row.progress = new_id, "started", 0.0
+            run.row.object_id, run.row.status, run.row.progress = new_id, "started", 0.0
             run.row.phase, run.row.error_message = Phase.PENDING, None
             self.known.add(new_id)
         for o in report.failed:

@@ -285,6 +285,15 @@ class _Entry:
 
 
 
+POLICY_RULES = ("allowed_models", "require_consent_video")  # the offline policy rules this kind checks
+
+
+def check_policy(rule, located) -> list:
+    from reconciler.kinds.replicas.policy import check
+
+    return check(rule, located)
+
+
 def located(doc: Any, root: dict, where) -> tuple:
     """What the offline policy rules look at in ``replicas:``, with positions (reconciler.engine.policy.Located)."""
     defaults = root.get("defaults") if isinstance(root.get("defaults"), dict) else {}
