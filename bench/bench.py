@@ -325,7 +325,7 @@ def bench_render(n: int) -> list[tuple[str, float, str]]:
 
     remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4")
               for i in range(n)]
-    config = Config("bench.yaml", (), Settings(name_prefix="u-"))
+    config = Config("bench.yaml", replicas=(), settings=Settings(name_prefix="u-"))
     plan = compute_plan(config, remote)
     rows = status_rows(config, remote)
     return [
@@ -347,7 +347,7 @@ def bench_cpu(tmp: Path, n: int) -> list[tuple[str, float, str]]:
 
     desired = tuple(DesiredReplica(f"cpu-{i:05d}", train_video_url=f"https://v/{i}.mp4", synthetic=True)
                     for i in range(n))
-    config = Config("bench.yaml", desired, Settings(name_prefix="cpu-"))
+    config = Config("bench.yaml", replicas=desired, settings=Settings(name_prefix="cpu-"))
     remote = [RemoteReplica(f"r{i:010x}", f"cpu-{i + n // 2:05d}", status="completed", model_name="phoenix-4")
               for i in range(n)]
     plan_s = min(_timed(lambda: compute_plan(config, remote)) for _ in range(3))

@@ -194,7 +194,7 @@ def test_example_file_declares_a_persona_wired_to_a_declared_replica():
     config = load_config(ROOT / "examples/replicas.yaml", environ={})
     (persona,) = config.personas
     assert persona.name == "acme-interviewer" and persona.default_replica == "acme-anna"
-    assert persona.default_replica in config.by_name()
+    assert persona.default_replica in {d.name for d in config.replicas}
     prompt = (ROOT / "examples/prompts/interviewer.md").read_text(encoding="utf-8")
     assert persona.attributes["system_prompt"] == prompt and persona.secret_paths == ()
 

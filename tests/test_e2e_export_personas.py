@@ -54,7 +54,7 @@ def test_export_writes_personas_that_validate_and_match_the_account(sim, tmp_pat
     interviewer, external = by_name["acme-interviewer"], by_name["acme-external"]
     assert (interviewer.name, interviewer.persona_id, interviewer.default_replica) == \
         ("acme-interviewer", "p-interviewer", "acme-anna")
-    assert config.by_name()["acme-anna"].replica_id == anna["replica_id"]
+    assert {d.name: d for d in config.replicas}["acme-anna"].replica_id == anna["replica_id"]
     assert (external.default_replica, external.default_replica_id) == (None, "r-not-exported")
     # what a plan compares: the declared attributes against the account's document. Nothing differs but the
     # secret (never readable as such): so plan on the export has no changes to make.

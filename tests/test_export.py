@@ -43,8 +43,8 @@ def test_export_with_system_replicas_plans_clean(tmp_path):
 
 
 def test_outputs_only_ready_declared_replicas():
-    config = Config("f", (DesiredReplica("acme-a"), DesiredReplica("acme-b"), DesiredReplica("acme-c")),
-                    Settings(name_prefix="acme-"))
+    config = Config("f", replicas=(DesiredReplica("acme-a"), DesiredReplica("acme-b"), DesiredReplica("acme-c")),
+                    settings=Settings(name_prefix="acme-"))
     ready, notes = ready_outputs(config, [r("r1", "acme-a"), r("r2", "acme-b", status="started")])
     assert ready == {"acme-a": "r1"}
     assert notes == ["acme-b: not ready (started)", "acme-c: not created yet"]

@@ -12,7 +12,7 @@ def p(pid, name, persona_type="user"):
 
 
 def config(*personas, removed_names=(), removed_ids=()):
-    return Config("f.yaml", (), Settings(name_prefix="acme-"), personas=tuple(personas),
+    return Config("f.yaml", replicas=(), settings=Settings(name_prefix="acme-"), personas=tuple(personas),
                   removed_names=removed_names, removed_ids=removed_ids)
 
 

@@ -59,7 +59,7 @@ def test_plan_json_written_in_pieces_is_plan_json(monkeypatch):
     monkeypatch.setattr(json_text.Rows, "CHUNK", 7)
     remote = [RemoteReplica(f"r{i:04d}", f"u-{i:04d}", status="completed") for i in range(300)]
     remote.append(RemoteReplica("rurl", "u-see https://x.example/a?Signature=abc\u202e", status="completed"))
-    plan = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), remote)
+    plan = compute_plan(Config("f.yaml", replicas=(), settings=Settings(name_prefix="u-")), remote)
     pieces: list[str] = []
     write_plan_json(plan, pieces.append, file="f.yaml")
     assert len(pieces) > 10 and "".join(pieces) == plan_json(plan, file="f.yaml")

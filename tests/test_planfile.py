@@ -11,7 +11,7 @@ from reconciler.views import render
 
 
 def test_a_saved_plan_records_a_digest_of_the_key_and_refuses_another_account(tmp_path):
-    config = Config("f.yaml", (DesiredReplica("acme-a", "r1"),), Settings())
+    config = Config("f.yaml", replicas=(DesiredReplica("acme-a", "r1"),), settings=Settings())
     remote = [RemoteReplica("r1", "acme-a", status="completed")]
     doc = render.plan_document(compute_plan(config, remote), file="f.yaml")
     mine = TavusClient("https://tavusapi.com", "key-of-account-one-111").account
@@ -40,7 +40,7 @@ def test_the_fingerprint_of_replicas_and_personas_is_the_one_saved_before_the_ki
     """Plans saved by the version before issue 26's hooks still apply: the digests are byte-identical."""
     from reconciler.kinds.personas.models import RemotePersona
 
-    config = Config("f.yaml", (DesiredReplica("acme-a", "r1"),), Settings(name_prefix="acme-"))
+    config = Config("f.yaml", replicas=(DesiredReplica("acme-a", "r1"),), settings=Settings(name_prefix="acme-"))
     remote = [RemoteReplica("r1", "acme-a", status="completed", model_name="phoenix-3"),
               RemoteReplica("r2", "other", status="completed"),
               RemoteReplica("s1", "acme-stock", replica_type="system")]

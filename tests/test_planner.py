@@ -64,7 +64,7 @@ def test_the_real_kinds_on_their_own_path_plan_themselves():
 
 def test_a_toy_kind_is_asked_in_order_and_fills_the_plan(toy):
     gadgets = [Gizmo("g-listed")]
-    plan = compute_plan(Config("f.yaml", ()), [], gizmos=gadgets)
+    plan = compute_plan(Config("f.yaml", replicas=()), [], gizmos=gadgets)
     assert [step for step, _ in toy.calls] == ["before", "holds", "after"]
     assert toy.calls[1][1]["gizmos"] is gadgets  # its listing, by its key
     assert [(c.kind, c.name) for c in plan.changes] == [("gizmos", "g-declared")]
@@ -72,12 +72,12 @@ def test_a_toy_kind_is_asked_in_order_and_fills_the_plan(toy):
 
 
 def test_a_kind_not_listed_has_no_listing(toy):
-    compute_plan(Config("f.yaml", ()), [])
+    compute_plan(Config("f.yaml", replicas=()), [])
     assert "gizmos" not in toy.calls[1][1] and "replicas" in toy.calls[1][1]
 
 
 def test_target_and_replace_names_come_from_every_kind_that_plans_itself(toy):
-    config = Config("f.yaml", ())
+    config = Config("f.yaml", replicas=())
     assert not compute_plan(config, [], targets=["g-declared"], gizmos=[]).errors
     assert not compute_plan(config, [], targets=["g-listed"], gizmos=[Gizmo("g-listed")]).errors
     plan = compute_plan(config, [], targets=["g-nothing"], force_replace=["g-declared"], gizmos=[])
@@ -87,4 +87,4 @@ def test_target_and_replace_names_come_from_every_kind_that_plans_itself(toy):
 
 def test_a_listing_for_no_such_kind_is_a_type_error_not_ignored():
     with pytest.raises(TypeError, match="gizmos"):
-        compute_plan(Config("f.yaml", ()), [], gizmos=[])
+        compute_plan(Config("f.yaml", replicas=()), [], gizmos=[])

@@ -486,12 +486,12 @@ def test_the_plan_json_of_many_unmanaged_replicas_is_the_plan_document_encoded()
     """Issue 29: plan_json encodes the unmanaged rows a chunk at a time; the text is still the document's."""
     remote = [RemoteReplica(f"r{i:06d}", f"u-{i:05d}", status="completed") for i in range(4100)]
     remote.append(RemoteReplica("rurl", "u-see https://x.example/a?Signature=abc", status="completed"))
-    plan = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), remote)
+    plan = compute_plan(Config("f.yaml", replicas=(), settings=Settings(name_prefix="u-")), remote)
     text = render.plan_json(plan, file="f.yaml")
     assert json.loads(text) == render.plan_document(plan, file="f.yaml")
     assert text == json.dumps(render.plan_document(plan, file="f.yaml"), indent=2, ensure_ascii=False) + "\n"
     assert "Signature=abc" not in text
-    empty = compute_plan(Config("f.yaml", (), Settings(name_prefix="u-")), [])
+    empty = compute_plan(Config("f.yaml", replicas=(), settings=Settings(name_prefix="u-")), [])
     assert render.plan_json(empty, file="f.yaml") == json.dumps(render.plan_document(empty, file="f.yaml"),
                                                                 indent=2, ensure_ascii=False) + "\n"
 
@@ -501,6 +501,6 @@ def test_an_id_the_server_made_a_presigned_url_never_prints_its_signature():
     by the API fuzz test) shows without its signature in every format."""
     url = "https://s3/x?X-Amz-Signature=SIGSIG"
     remote = [RemoteReplica(replica_id=url, name="other", status="ready")]
-    plan = compute_plan(Config("f.yaml", (), Settings()), remote)
+    plan = compute_plan(Config("f.yaml", replicas=(), settings=Settings()), remote)
     text = render.plan_text(plan, file=FILE) + render.plan_json(plan, file=FILE) + render.plan_markdown(plan, file=FILE)
     assert plan.unmanaged and "SIGSIG" not in text

@@ -14,7 +14,8 @@ def r(rid, name, status="completed", replica_type="user"):
 
 
 def config(*replicas, prefix="acme-", removed_names=()):
-    return Config("f.yaml", tuple(replicas), Settings(name_prefix=prefix), removed_names=removed_names)
+    return Config("f.yaml", replicas=tuple(replicas), settings=Settings(name_prefix=prefix),
+                  removed_names=removed_names)
 
 
 ANNA, BOB, PINNED = DesiredReplica("acme-anna"), DesiredReplica("acme-bob"), DesiredReplica("acme-pin", "r9")
@@ -77,7 +78,7 @@ def test_undeclared_lists_a_replica_the_listing_repeats_once():
     listed = [stray, r("r1", "acme-anna"), stray]
     unmanaged, released = undeclared(cfg, listed, resolve(cfg, listed))
     assert [x.replica_id for x in unmanaged] == ["r5"] and released == []
-    plan = compute_plan(Config("f.yaml", (ANNA,), Settings(name_prefix="acme-", prune=True)),
+    plan = compute_plan(Config("f.yaml", replicas=(ANNA,), settings=Settings(name_prefix="acme-", prune=True)),
                         [stray, r("r1", "acme-anna"), stray])
     assert [(c.action.value, c.object_id) for c in plan.changes] == [("delete", "r5")]
 
@@ -85,7 +86,7 @@ def test_undeclared_lists_a_replica_the_listing_repeats_once():
 def test_removed_by_id_releases_the_replica_and_never_deletes_it():
     """Mutation (issue 24): ``removed:`` by replica_id (not only by name) releases a replica from management:
     with prune on it is neither deleted nor unmanaged."""
-    cfg = Config("f.yaml", (ANNA,), Settings(name_prefix="acme-", prune=True), removed_ids=("r7",))
+    cfg = Config("f.yaml", replicas=(ANNA,), settings=Settings(name_prefix="acme-", prune=True), removed_ids=("r7",))
     remote = [r("r1", "acme-anna"), r("r7", "acme-gone"), r("r8", "acme-other")]
     unmanaged, released = undeclared(cfg, remote, resolve(cfg, remote))
     assert [x.replica_id for x in released] == ["r7"] and [x.replica_id for x in unmanaged] == ["r8"]

@@ -32,9 +32,9 @@ def client(sim):
 def fleet(sim, n=5, **rollout):
     names = [f"acme-{i}" for i in range(1, n + 1)]
     olds = {name: sim.add_replica(replica_name=name, model_name="phoenix-3")["replica_id"] for name in names}
-    config = Config("f.yaml", tuple(DesiredReplica(name, train_video_url=sim.video_url(f"{name}.mp4"),
+    config = Config("f.yaml", replicas=tuple(DesiredReplica(name, train_video_url=sim.video_url(f"{name}.mp4"),
                                                    synthetic=True, model_name="phoenix-4") for name in names),
-                    Settings(rollout=RolloutSettings(**rollout)))
+                    settings=Settings(rollout=RolloutSettings(**rollout)))
     return names, olds, config
 
 

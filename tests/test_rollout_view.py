@@ -93,7 +93,7 @@ def fleet(n: int, *, phases: dict[int, str] | None = None, names=None) -> tuple[
     remote = [RemoteReplica(f"r{i}", name, "completed", model_name="phoenix-3") for i, name in enumerate(names, 1)]
     for i, status in (phases or {}).items():
         remote.append(RemoteReplica(f"s{i}", f"{names[i - 1]}~next~r{i}", status, model_name="phoenix-4"))
-    return Config(F, declared, Settings()), remote
+    return Config(F, replicas=declared, settings=Settings()), remote
 
 
 def test_plan_text_shows_settings_order_canary_batches_and_each_state():

@@ -1,19 +1,74 @@
 """Typed values shared by every module: what the file declares, what the API has, what a plan changes.
 
-These are plain frozen dataclasses with no I/O, so the planner and renderers stay pure.
+These are plain frozen dataclasses with no I/O, so the planner and renderers stay pure. ``Config`` and ``Plan``
+also hold the fields the kinds on their own plan path add (a kind's ``config_fields`` / ``plan_fields``: name ->
+default, e.g. the replicas' entries and their plan's rows), passed as keywords and read as attributes, like
+their own; this module names no kind.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine.rollout import Rollout, RolloutSettings
 from reconciler.kinds import DEFAULT_KIND
-from reconciler.kinds.personas.models import DesiredPersona
-from reconciler.kinds.replicas.models import DesiredReplica, RemoteReplica
+
+
+@functools.cache
+def kind_fields(attr: str) -> Mapping[str, Any]:
+    """name -> default of the fields every registered kind adds under ``attr`` (``config_fields``,
+    ``plan_fields``): immutable defaults only (a tuple, a bool)."""
+    from reconciler.kinds import registered
+
+    out: dict[str, Any] = {}
+    for k in registered():
+        out.update(getattr(k, attr, {}))
+    return out
+
+
+class _WithKindFields:
+    """A frozen dataclass whose ``of_kinds`` holds the fields the kinds add (``FIELDS``: the kinds' attribute
+    naming them): given as keywords, read as attributes (their default when not given); any other keyword is a
+    TypeError, as for a dataclass."""
+
+    FIELDS = ""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        own = [f for f in dataclasses.fields(self) if f.init]  # type: ignore[arg-type]
+        if len(args) > 1:
+            raise TypeError(f"{type(self).__name__}() takes one positional argument (the first field)")
+        if args:
+            kw[own[0].name] = args[0]
+        extra = {k: kw.pop(k) for k in list(kw) if k not in {f.name for f in own}}
+        known = kind_fields(self.FIELDS)
+        if unknown := sorted(set(extra) - set(known)):
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s) {', '.join(unknown)}")
+        for f in own:
+            if f.name in kw:
+                value = kw[f.name]
+            elif f.default is not dataclasses.MISSING:
+                value = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+            else:
+                raise TypeError(f"{type(self).__name__}() missing required argument {f.name!r}")
+            object.__setattr__(self, f.name, value)
+        object.__setattr__(self, "of_kinds", {**kw.get("of_kinds", {}), **extra})
+
+    def __getattr__(self, name: str) -> Any:  # only for what is not a field: the kinds' fields
+        if not name.startswith("__"):
+            of = self.__dict__.get("of_kinds") or {}
+            if name in of:
+                return of[name]
+            known = kind_fields(self.FIELDS)
+            if name in known:
+                return known[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 # --------------------------------------------------------------------------- desired state (the file)
 
@@ -44,27 +99,25 @@ class Settings:
         return self.name_prefix is None or name.startswith(self.name_prefix)
 
 
-@dataclass(frozen=True)
-class Config:
-    """A loaded, valid desired-state file."""
+@dataclass(frozen=True, init=False)
+class Config(_WithKindFields):
+    """A loaded, valid desired-state file. The kinds on their own plan path add their entries (``config_fields``
+    of kinds/<kind>/kind.py)."""
+
+    FIELDS = "config_fields"
 
     path: str
-    replicas: tuple[DesiredReplica, ...]
     settings: Settings = field(default_factory=Settings)
     version: int = 1
     warnings: tuple[str, ...] = ()  # located, e.g. "FILE:3:5: ${ANNA_URL} is not set"
     source: str = ""  # the file's text as read (before ${VAR} resolution): embedded in saved plans
     removed_names: tuple[str, ...] = ()  # `removed:`: released from management, never deleted (forget)
     removed_ids: tuple[str, ...] = ()
-    personas: tuple[DesiredPersona, ...] = ()  # `personas:` (issue 17); empty for a replicas-only file
     policy: tuple[Any, ...] = ()  # policy.Rule: settings.policy, then --policy FILE's (issue 28)
     policy_findings: tuple[Any, ...] = ()  # policy.Finding of the rules checked on the file alone
     # the kinds the generic engine plans (reconciler.engine.objects): kind key -> declared entries (issue 26)
     objects: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
-    manages_replicas: bool = True  # False when the file has no replicas: section: never listed, never pruned
-
-    def by_name(self) -> dict[str, DesiredReplica]:
-        return {r.name: r for r in self.replicas}
+    of_kinds: Mapping[str, Any] = field(default_factory=dict)  # the kinds' own fields (read as attributes)
 
 
 # --------------------------------------------------------------------------- the plan
@@ -122,26 +175,24 @@ class Change:
     refs: tuple[tuple[str, str, str, str | None], ...] = ()
 
 
-@dataclass(frozen=True)
-class Plan:
-    """The planner's output: desired + remote -> what to change, and what to report."""
+@dataclass(frozen=True, init=False)
+class Plan(_WithKindFields):
+    """The planner's output: desired + remote -> what to change, and what to report. The kinds on their own plan
+    path add their rows (``plan_fields`` of kinds/<kind>/kind.py: what is training, ready, unmanaged...)."""
+
+    FIELDS = "plan_fields"
 
     changes: tuple[Change, ...] = ()
-    pending: tuple[RemoteReplica, ...] = ()  # declared, present, still training
-    ready: tuple[RemoteReplica, ...] = ()  # declared, present, completed
-    unmanaged: tuple[RemoteReplica, ...] = ()  # in scope, not declared, not pruned
     errors: tuple[str, ...] = ()  # refusals: the plan must not be applied while any exist
     warnings: tuple[str, ...] = ()
     missing_vars: tuple[str, ...] = ()  # ${VAR}s that a create needs and the environment lacks
-    forgotten: tuple[RemoteReplica, ...] = ()  # listed under `removed:`: released, kept on the account, no API call
-    unmanaged_personas: tuple[Any, ...] = ()  # RemotePersona in scope, not declared, not pruned
     uncompared: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (persona, attributes the API does not return)
     rollout: Rollout | None = None  # the order, canary and batches of the replaces (None: no replace)
-    forgotten_personas: tuple[Any, ...] = ()  # RemotePersona listed under `removed:`: released, no API call
     unmanaged_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds (issue 26): (kind key, remote object)
     forgotten_objects: tuple[tuple[str, Any], ...] = ()  # generic kinds under `removed:` (issue 27): never deleted
     checked: tuple[tuple[str, str], ...] | None = None  # plan --check: (kind, name) the API validated
     safety: Any = None  # policy.Safety: scope, policy rules and mass-change guard as plan/apply checked them
+    of_kinds: Mapping[str, Any] = field(default_factory=dict)  # the kinds' own rows (read as attributes)
 
     @property
     def summary(self) -> dict[str, int]:

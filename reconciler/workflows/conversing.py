@@ -94,7 +94,7 @@ def converse(config: Config, client, console: Console, *, name: str,
         if len(found) != 1:
             raise UsageError(f"persona {name}: {'not created yet (run apply)' if not found else 'ambiguous'}")
         persona_id, uses = found[0].persona_id, found[0].default_replica_id
-    elif name in config.by_name():
+    elif name in {d.name for d in config.replicas}:
         res = resolve(config, inventory(client, config))[name]
         if res.found is not Found.ONE:
             raise UsageError(f"replica {name}: {'not created yet (run apply)' if not res.matches else 'ambiguous'}")

@@ -154,6 +154,10 @@ class Personas:
     # a persona's default_replica (a declared replica's name) -> the API's default_replica_id (issue 26: data the
     # engine's reference graph reads; the *_id form, default_replica_id, names a replica the file does not manage)
     legacy_path = True  # still planned/applied by its kind-specific path (planner.py/executor.py), not objects.py
+    # what this kind adds to the engine's Config and Plan (reconciler.engine.models): the declared personas;
+    # RemotePersona rows in scope but undeclared (not pruned), and listed under `removed:` (released)
+    config_fields = {"personas": ()}
+    plan_fields = {"unmanaged_personas": (), "forgotten_personas": ()}
     @property
     def references(self) -> tuple[Reference, ...]:
         """default_replica, and (issue 27) every wired kind that is registered: documents, guardrails, objectives,

@@ -41,6 +41,13 @@ class Replicas:
     def name_field(self) -> str:
         return self.api.name_field
 
+    # what this kind adds to the engine's Config and Plan (reconciler.engine.models), with defaults
+    # (manages_replicas False: the file has no replicas: section, so they are never listed, never pruned; the plan's
+    # RemoteReplica rows: declared and training, declared and ready, in scope but undeclared and not pruned,
+    # listed under `removed:`: released, kept on the account)
+    config_fields = {"replicas": (), "manages_replicas": True}
+    plan_fields = {"pending": (), "ready": (), "unmanaged": (), "forgotten": ()}
+
     create_only = ("train_video_url", "train_image_url", "voice_name", "consent_video_url", "callback_url",
                    "properties")
     replace_on = ("model_name",)
