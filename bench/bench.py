@@ -396,7 +396,7 @@ from reconciler.engine.planner import compute_plan
 from reconciler.kinds.replicas.resolve import status_rows
 n = int(sys.argv[1])
 remote = [RemoteReplica(f"r{i:010x}", f"u-{i:05d}", status="completed", model_name="phoenix-4") for i in range(n)]
-config = Config("bench.yaml", (), Settings(name_prefix="u-"))
+config = Config("bench.yaml", replicas=(), settings=Settings(name_prefix="u-"))
 plan = compute_plan(config, remote)
 rows = status_rows(config, remote)
 def timed(fn):
