@@ -174,3 +174,35 @@ def test_direct_only_where_client_send_has_nothing_to_add(monkeypatch):
     monkeypatch.delenv("HTTPS_PROXY")
     with TavusClient("https://api.tavus.test", "k") as plain:
         assert plain._direct is not None
+
+
+def test_new_pools_look_for_ended_threads_only_as_their_number_doubles(monkeypatch):
+    """A hundred threads making their pools at once cost about two hundred looks at a thread, not the
+    five thousand of a look at every pool for every new one (issue 29: it spread a listing's sends)."""
+    Counting.made = []
+    t = pool.PerThreadTransport(Counting)
+    looks = []
+    real = threading.Thread.is_alive
+    monkeypatch.setattr(threading.Thread, "is_alive", lambda self: looks.append(1) or real(self))
+    req = httpx.Request("GET", "http://x.test/")
+    together = threading.Barrier(100)
+
+    def get() -> None:
+        t.handle_request(req)
+        together.wait(timeout=30)  # every thread alive until all have their pool
+
+    threads = [threading.Thread(target=get) for _ in range(100)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(Counting.made) == 100 and len(looks) < 2 * 100
+    t.handle_request(req)
+    assert sum(not c.closed for c in Counting.made) <= 2 * 100  # never more than twice the most threads alive
+    for _ in range(200):  # threads that come and go leave at most a few pools open, never one per thread
+        th = threading.Thread(target=t.handle_request, args=(req,))
+        th.start()
+        th.join()
+    assert sum(not c.closed for c in Counting.made) <= 3
+    t.close()
+    assert all(c.closed for c in Counting.made)

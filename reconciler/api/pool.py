@@ -5,8 +5,9 @@ httpcore's pool (1.0.x) re-examines every connection it holds for every request 
 that is quadratic, and 100 pages read at once spent more CPU in it than in HTTP and JSON together (a page
 listing of 10,000 replicas took 6.5 round trips where 2 were on the wire). A thread sends one request at a time,
 so :class:`PerThreadTransport` gives each thread its own little pool (built on first use, the TLS context shared)
-and a request only ever looks at its own thread's connection. Pools of threads that have ended are closed when
-the next one is made, and every pool when the client closes.
+and a request only ever looks at its own thread's connection. Pools of threads that have ended are closed as new
+ones are made (looked for each time the number of pools has doubled: a listing's hundred new threads cost a
+hundred looks, not five thousand), and every pool when the client closes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class PerThreadTransport(httpx.BaseTransport):
         self._lock = threading.Lock()
         self._shards: list[tuple[threading.Thread, httpx.BaseTransport]] = []
         self._closed = False
+        self._look_at = 1  # look for the pools of ended threads when there are this many
 
     def _shard(self) -> httpx.BaseTransport:
         shard = getattr(self._local, "shard", None)
@@ -41,8 +43,13 @@ class PerThreadTransport(httpx.BaseTransport):
             if self._closed:
                 shard.close()
                 raise RuntimeError("the HTTP client is closed")
-            ended = [s for s in self._shards if not s[0].is_alive()]
-            self._shards = [s for s in self._shards if s[0].is_alive()]
+            ended = []
+            if len(self._shards) >= self._look_at:
+                alive = []
+                for s in self._shards:
+                    (alive if s[0].is_alive() else ended).append(s)
+                self._shards = alive
+                self._look_at = max(1, 2 * len(alive))
             self._shards.append((threading.current_thread(), shard))
         for _thread, old in ended:
             old.close()
