@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.cli import main
-from reconciler.cli.plan import _count, _error_lines
+from reconciler.cli.plan import _error_lines
 from reconciler.errors import ConfigError, PlanError, UsageError
 
 GOOD = "version: 1\nreplicas:\n  - name: a\n    train_video_url: https://v.example/a.mp4\n    synthetic: true\n"
@@ -26,11 +26,6 @@ def test_validate_counts_what_each_file_declares_and_fails_on_any_bad_one(tmp_pa
     code, out, err = run(capsys, "validate", str(good), str(bad))
     assert code == 1 and out == f"{good}: valid (1 replica)\n"
     assert err.startswith(f"{bad}:") and "Traceback" not in err
-
-
-def test_counts_are_plural_but_one():
-    assert (_count(0, "replica"), _count(1, "replica"), _count(2, "persona")) == ("0 replicas", "1 replica",
-                                                                                  "2 personas")
 
 
 def test_the_lines_of_an_error_are_those_main_prints():

@@ -167,3 +167,15 @@ def test_json_safe_writer_is_json_safe_of_the_whole_for_any_pieces(a_secret):
         assert "".join(out) == vcommon._json_safe(text)
 
     check()
+
+
+def test_validate_counts_every_kind_the_file_declares(tmp_path):
+    assert [vcommon.counted(n, w) for n, w in ((1, "replica"), (0, "replica"), (2, "pronunciation dictionary"),
+                                               (3, "objectives set"), (2, "day"))] == [
+        "1 replica", "0 replicas", "2 pronunciation dictionaries", "3 objectives sets", "2 days"]
+    f = tmp_path / "f.yaml"
+    f.write_text("version: 1\nguardrails:\n  - name: acme_a\n    guardrail_prompt: Never.\n"
+                 "  - name: acme_b\n    guardrail_prompt: Never.\n")
+    assert vcommon.declared(load_config(f)) == "0 replicas, 2 guardrails"
+    assert vcommon.declared(load_config("examples/replicas.yaml", environ={})) == \
+        "4 replicas, 1 persona, 1 document, 1 guardrail"

@@ -53,13 +53,10 @@ def validate(files: tuple[str, ...], policy_file: str | None = None, policy_only
             if failed:
                 code = EXIT_ERROR
             elif not policy_only:
-                personas = f", {_count(len(config.personas), 'persona')}" if config.personas else ""
-                echo(f"{file}: valid ({_count(len(config.replicas), 'replica')}{personas})")
+                from reconciler.views.common import declared
+
+                echo(f"{file}: valid ({declared(config)})")
     return code
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 @click.command()

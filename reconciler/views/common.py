@@ -186,6 +186,26 @@ def _noun(key: str) -> str:
     return kind(key).noun
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 replica``, ``2 replicas``, ``2 pronunciation dictionaries``."""
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {noun[:-1]}ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else f"{n} {noun}s"
+
+
+def declared(config: Any) -> str:
+    """What a file declares, for ``validate``: its replicas always, then every other kind it declares, in the
+    registry's order (``2 replicas, 1 persona, 3 documents``)."""
+    from reconciler.kinds import registered
+
+    parts = []
+    for i, k in enumerate(registered()):
+        entries = config.objects.get(k.key, ()) if k.key in config.objects else getattr(config, k.key, ())
+        if i == 0 or entries:
+            parts.append(counted(len(entries), k.noun))
+    return ", ".join(parts)
+
+
 def _oid(key: str, remote: Any) -> str:
     from reconciler.kinds import kind
 
