@@ -25,7 +25,8 @@ def status(config: Config, client, console: Console, *, fmt: str = "text") -> Ou
     if fmt == "json":
         console.out(render.status_json(rows, prows, orows), nl=False)
     else:
-        console.out(render.status_text(rows, color=console.color, rollout=rollout), nl=False)
+        if rows or config.manages_replicas:  # a file without a replicas: section shows no empty replica table
+            console.out(render.status_text(rows, color=console.color, rollout=rollout), nl=False)
         if prows:
             from reconciler.api.redact import escape_control, redact_text
 
