@@ -91,3 +91,25 @@ def test_has_asks_the_runtime_protocol_once_per_class(monkeypatch):
     monkeypatch.setattr(kind_module, "isinstance", lambda o, t: calls.append(t) or real(o, t), raising=False)
     assert all(has(Renames(), WithBlueGreen) for _ in range(50))
     assert calls == [WithBlueGreen]
+
+
+def test_in_scope_reads_the_prefix_as_each_kind_spells_it():
+    from reconciler.engine.kind import in_scope
+
+    class Plain:
+        pass
+
+    class Spelled:
+        @staticmethod
+        def scope_prefix(prefix):
+            return prefix.replace("-", "_")
+
+    class Own:
+        @staticmethod
+        def in_scope(name, prefix):
+            return name == "mine"
+
+    assert in_scope(Plain(), "acme-a", "acme-") and not in_scope(Plain(), "beta-a", "acme-")
+    assert in_scope(Plain(), "anything", None) and not in_scope(Plain(), None, "acme-")
+    assert in_scope(Spelled(), "acme_a", "acme-") and not in_scope(Spelled(), "acme-a", "acme-")
+    assert in_scope(Own(), "mine", None) and not in_scope(Own(), "acme-a", "acme-")

@@ -84,3 +84,16 @@ def documents_remote(oid: str, name: str, status: str = "ready"):
     from reconciler.kinds.documents.models import RemoteDocument
 
     return RemoteDocument(oid, name, status=status)
+
+
+def test_another_teams_object_outside_the_scope_does_not_make_a_saved_plan_stale():
+    from reconciler.engine.config import parse_config
+
+    config = parse_config("version: 1\nsettings:\n  scope:\n    name_prefix: acme-\nreplicas: []\ndocuments:\n"
+                          "  - name: acme-doc\n    document_url: https://example.com/a.pdf\n", "f.yaml")
+    mine = [documents_remote("d1", "acme-doc")]
+    before = planfile.fingerprint(config, {"replicas": [], "documents": mine})
+    assert planfile.fingerprint(config, {"replicas": [], "documents": [*mine, documents_remote("d9", "beta-x")]}) \
+        == before
+    assert planfile.fingerprint(config, {"replicas": [], "documents": [*mine, documents_remote("d2", "acme-y")]}) \
+        != before

@@ -235,6 +235,19 @@ class WithScopeSpelling(Protocol):
     def scope_prefix(self, prefix: str) -> str: ...
 
 
+def in_scope(kind: Any, name: str | None, prefix: str | None) -> bool:
+    """Whether ``kind``'s object named ``name`` is inside the file's scope (``prefix``: settings.scope.name_prefix,
+    None: the whole account): through the kind's own ``in_scope(name, prefix)``, or its spelling of the prefix
+    (:class:`WithScopeSpelling`), else the name starts with the prefix as written."""
+    own = getattr(kind, "in_scope", None)
+    if callable(own):
+        return bool(own(name, prefix))
+    if prefix is None:
+        return True
+    wanted = kind.scope_prefix(prefix) if has(kind, WithScopeSpelling) else prefix
+    return (name or "").startswith(wanted)
+
+
 @runtime_checkable
 class WithExecutor(Protocol):
     """The kind carries out its own changes (a kind-specific path, issue 26). The executor

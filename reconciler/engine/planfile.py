@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import __version__
-from reconciler.engine.kind import WithSavedPlan, has
+from reconciler.engine.kind import WithSavedPlan, has, in_scope
 from reconciler.engine.models import Config
 from reconciler.errors import ReconcilerError
 
@@ -57,7 +57,8 @@ def _registered() -> tuple[Any, ...]:
 def fingerprint(config: Config, listings: Mapping[str, Sequence[Any] | None]) -> str:
     """A digest of what the plan's decisions depend on, kind by kind (``listings``: kind key -> what the account
     listed, None or absent for a kind not listed): each kind's :meth:`~WithSavedPlan.fingerprint_items`, by
-    default its managed objects' ids and names (an attribute changed since shows in the changes themselves).
+    default the ids and names of its managed objects in the file's scope (an attribute changed since shows in
+    the changes themselves; another team's objects outside the scope do not make the plan stale).
     What moves all the time (training progress) is left out: it changes nothing in a plan."""
     parts = []
     for k in _registered():
@@ -67,7 +68,9 @@ def fingerprint(config: Config, listings: Mapping[str, Sequence[Any] | None]) ->
         if has(k, WithSavedPlan):
             parts.append(k.fingerprint_items(config, listing))
         else:
-            parts.append(sorted((k.remote_id(r), k.remote_name(r)) for r in listing if k.managed(r)))
+            prefix = config.settings.name_prefix
+            parts.append(sorted((k.remote_id(r), k.remote_name(r)) for r in listing
+                                if k.managed(r) and in_scope(k, k.remote_name(r), prefix)))
     # one kind's items unwrapped, two kinds' as a pair: the digests of the plans saved before issue 26
     items = parts[0] if len(parts) == 1 else parts
     return "sha256:" + hashlib.sha256(json.dumps(items, default=str).encode()).hexdigest()

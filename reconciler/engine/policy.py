@@ -267,7 +267,7 @@ def _existing_objects(config: Config, listings: Mapping[str, Sequence | None]) -
     """kind key -> the managed objects in scope on the account, in the registry's order: a kind's own count
     (:class:`~reconciler.engine.kind.WithMassCount`), else, for every kind of the generic engine the file
     declares (documents...), its managed objects in scope (issue 27)."""
-    from reconciler.engine.kind import WithMassCount, WithScopeSpelling, has
+    from reconciler.engine.kind import WithMassCount, has, in_scope
     from reconciler.kinds import registered
 
     out: dict[str, int] = {}
@@ -281,10 +281,7 @@ def _existing_objects(config: Config, listings: Mapping[str, Sequence | None]) -
             continue
         if getattr(k, "legacy_path", False) or k.key not in config.objects:
             continue
-        wanted = k.scope_prefix(prefix) if prefix is not None and has(k, WithScopeSpelling) else None
-        out[k.key] = sum(1 for r in listing if k.managed(r) and (
-            (k.remote_name(r) or "").startswith(wanted) if wanted is not None
-            else config.settings.in_scope(k.remote_name(r) or "")))
+        out[k.key] = sum(1 for r in listing if k.managed(r) and in_scope(k, k.remote_name(r), prefix))
     return out
 
 
