@@ -97,3 +97,24 @@ def test_another_teams_object_outside_the_scope_does_not_make_a_saved_plan_stale
         == before
     assert planfile.fingerprint(config, {"replicas": [], "documents": [*mine, documents_remote("d2", "acme-y")]}) \
         != before
+
+
+def test_a_plan_another_version_made_says_so_when_it_is_refused(tmp_path):
+    import dataclasses
+
+    config = Config("f.yaml", replicas=(DesiredReplica("acme-a", "r1"),), settings=Settings())
+    remote = [RemoteReplica("r1", "acme-a", status="completed")]
+    doc = render.plan_document(compute_plan(config, remote), file="f.yaml")
+    saved = planfile.SavedPlan(file="f.yaml", source="", targets=(), replace=(), prune=False,
+                               fingerprint=planfile.fingerprint(config, {"replicas": remote}), document=doc,
+                               inputs=planfile.inputs_hash(config, "http://x"), tool_version="0.0.1")
+    path = str(tmp_path / "p.plan")
+    planfile.write(path, saved)
+    back = planfile.read(path)
+    assert back.tool_version == "0.0.1"
+    assert planfile.differences(back, config, {"replicas": remote}, doc, "http://x") == []  # still exact: fine
+    stale = planfile.differences(back, config, {"replicas": []}, doc, "http://x")
+    assert stale[0] == "the objects on the account changed since it was made"
+    assert stale[-1].startswith("it was made by tavus-reconciler 0.0.1, this is ")
+    assert planfile.differences(dataclasses.replace(back, tool_version=planfile.__version__), config,
+                                {"replicas": []}, doc, "http://x") == stale[:-1]

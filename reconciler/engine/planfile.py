@@ -46,6 +46,7 @@ class SavedPlan:
     allow_mass_change: bool = False  # --allow-mass-change let a mass change through when the plan was made (issue 28)
     account: str = ""  # client.account when the plan was made: a digest of the API key (issue 24 #9)
     discard_drafts: tuple[str, ...] = ()  # --discard-editor-drafts PERSONA (issue 25; an option, like resend)
+    tool_version: str = __version__  # the tavus-reconciler that made it
 
 
 def _registered() -> tuple[Any, ...]:
@@ -120,6 +121,9 @@ def differences(saved: SavedPlan, config: Config, listings: Mapping[str, Sequenc
         found.append(f"the rollout differs: it would now be {_rollout_words(document.get('rollout'))}, the saved "
                      f"plan says {_rollout_words(saved.document.get('rollout'))} (--max-replacing / --canary "
                      "are fixed when the plan is made)")
+    if found and saved.tool_version != __version__:  # what a version records of the account may differ
+        found.append(f"it was made by tavus-reconciler {saved.tool_version or 'of an unknown version'}, this is "
+                     f"{__version__}: make the plan again with this version")
     return found
 
 
@@ -158,7 +162,7 @@ def write(path: str, saved: SavedPlan) -> None:
     doc = {
         "kind": KIND,
         "format_version": FORMAT_VERSION,
-        "tool_version": __version__,
+        "tool_version": saved.tool_version,
         "file": saved.file,
         "source": saved.source,
         "options": options(saved),
@@ -243,6 +247,7 @@ def read(path: str) -> SavedPlan:
             canary=_count_option(opts, "canary", 0),
             allow_mass_change=opts.get("allow_mass_change") is True,
             account=str(doc.get("account") or ""),
+            tool_version=str(doc.get("tool_version") or ""),
         )
     except OSError as e:
         raise ReconcilerError(f"{path}: cannot read plan: {e.strerror}") from None
