@@ -44,7 +44,8 @@ class _WithKindFields:
             raise TypeError(f"{type(self).__name__}() takes one positional argument (the first field)")
         if args:
             kw[own[0].name] = args[0]
-        extra = {k: kw.pop(k) for k in list(kw) if k not in {f.name for f in own}}
+        names = {f.name for f in own}
+        extra = {k: kw.pop(k) for k in list(kw) if k not in names}
         known = kind_fields(self.FIELDS)
         if unknown := sorted(set(extra) - set(known)):
             raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s) {', '.join(unknown)}")

@@ -61,7 +61,7 @@ def fingerprint(config: Config, listings: Mapping[str, Sequence[Any] | None]) ->
     default the ids and names of its managed objects in the file's scope (an attribute changed since shows in
     the changes themselves; another team's objects outside the scope do not make the plan stale).
     What moves all the time (training progress) is left out: it changes nothing in a plan."""
-    parts = []
+    parts, prefix = [], config.settings.name_prefix
     for k in _registered():
         listing = listings.get(k.key)
         if listing is None:
@@ -69,7 +69,6 @@ def fingerprint(config: Config, listings: Mapping[str, Sequence[Any] | None]) ->
         if has(k, WithSavedPlan):
             parts.append(k.fingerprint_items(config, listing))
         else:
-            prefix = config.settings.name_prefix
             parts.append(sorted((k.remote_id(r), k.remote_name(r)) for r in listing
                                 if k.managed(r) and in_scope(k, k.remote_name(r), prefix)))
     # one kind's items unwrapped, two kinds' as a pair: the digests of the plans saved before issue 26

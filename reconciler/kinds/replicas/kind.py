@@ -61,19 +61,21 @@ class Replicas:
         return remote.name
 
     @staticmethod
-    def fingerprint_items(config, listing: Sequence[RemoteReplica]) -> list:
-        """What a saved plan's decisions depend on: the in-scope and pinned user replicas' ids, names, models
-        and whether they failed (never the training progress)."""
+    def _managed(config, listing: Sequence[RemoteReplica]) -> list[RemoteReplica]:
+        """The user replicas of ``listing`` the file manages: in its scope, or pinned by it."""
         pinned = {d.replica_id for d in config.replicas if d.replica_id}
-        return sorted((r.replica_id, r.name, r.model_name or "", r.phase is Phase.FAILED) for r in listing
-                      if r.replica_type != "system" and (config.settings.in_scope(r.name) or r.replica_id in pinned))
+        return [r for r in listing
+                if r.replica_type != "system" and (config.settings.in_scope(r.name) or r.replica_id in pinned)]
 
-    @staticmethod
-    def mass_count(config, listing: Sequence[RemoteReplica]) -> int:
-        """The user replicas the file manages (in scope, or pinned), a replace's marked successor not one."""
-        pinned = {d.replica_id for d in config.replicas if d.replica_id}
-        return sum(1 for r in listing if r.replica_type != "system" and MARK not in r.name
-                   and (config.settings.in_scope(r.name) or r.replica_id in pinned))
+    def fingerprint_items(self, config, listing: Sequence[RemoteReplica]) -> list:
+        """What a saved plan's decisions depend on: the managed replicas' ids, names, models and whether they
+        failed (never the training progress)."""
+        return sorted((r.replica_id, r.name, r.model_name or "", r.phase is Phase.FAILED)
+                      for r in self._managed(config, listing))
+
+    def mass_count(self, config, listing: Sequence[RemoteReplica]) -> int:
+        """The replicas the file manages, a replace's marked successor not one."""
+        return sum(1 for r in self._managed(config, listing) if MARK not in r.name)
 
     @staticmethod
     def input_entries(config) -> list:
