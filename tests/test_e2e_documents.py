@@ -222,3 +222,22 @@ def test_the_mass_change_guard_counts_document_deletes(sim, tmp_path):
     allowed = run_cli(sim, "apply", f, "--prune", "--auto-approve", "--allow-mass-change", "--poll-interval", "0.1")
     assert allowed.code == 0, allowed.all
     assert {r["path"].rsplit("/", 1)[1] for r in _requests(sim, "DELETE")} == {s["document_id"] for s in strays}
+
+
+def test_a_saved_plan_is_stale_once_a_document_in_scope_appears_and_not_for_one_outside_it(sim, tmp_path):
+    """Issue 26: a saved plan fingerprints the generic kinds too (it did not): another apply's document in the
+    file's scope makes it stale, nothing is changed; another team's document outside the scope does not."""
+    sim_documents.configure(sim, process_seconds=0)
+    f = _file(tmp_path, sim, _doc(sim, "acme-handbook"))
+    saved = str(tmp_path / "p.plan")
+    assert run_cli(sim, "plan", f, "--out", saved).code == 0
+    sim_documents.add_document(sim, document_name="beta-notes", document_url=sim.video_url("b.pdf"))
+    sim_documents.add_document(sim, document_name="acme-other", document_url=sim.video_url("o.pdf"))
+    stale = run_cli(sim, "apply", saved, "--auto-approve", "--skip-url-check")
+    assert stale.code == 1 and "the objects on the account changed since it was made" in stale.err, stale.all
+    assert "acme-handbook" not in _docs(sim) and "Traceback" not in stale.all
+    assert run_cli(sim, "plan", f, "--out", saved).code == 0
+    sim_documents.add_document(sim, document_name="beta-more", document_url=sim.video_url("c.pdf"))
+    applied = run_cli(sim, "apply", saved, "--auto-approve", "--skip-url-check")
+    assert applied.code == 0, applied.all
+    assert "acme-handbook" in _docs(sim)
