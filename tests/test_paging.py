@@ -87,3 +87,18 @@ def test_without_a_total_pages_are_read_until_an_empty_one():
 def test_an_answer_without_data_is_malformed():
     with client(lambda r: httpx.Response(200, json={"items": []})) as c, pytest.raises(MalformedResponseError):
         c.list_objects(ZERO)
+
+
+def test_a_page_partly_seen_adds_only_its_new_items_and_one_wholly_seen_is_refused():
+    """The fast lane (a page all new) and the slow one (some of it seen: a listing shifted by a create) keep
+    the same items (issue 29 split them)."""
+    with client(serve(things(1))) as c:
+        seen = {"t0": "old"}
+        c._take_page(2, [{"id": "t0"}, {"id": "t1"}, {"id": "t1"}], seen, 5, ZERO)
+        assert seen == {"t0": "old", "t1": {"id": "t1"}}
+        c._take_page(3, [{"id": "t2"}, {"id": "t3"}], seen, 5, ZERO)
+        assert list(seen) == ["t0", "t1", "t2", "t3"]
+        with pytest.raises(InconsistentListError, match="repeats"):
+            c._take_page(4, [{"id": "t2"}, {"id": "t3"}], seen, 5, ZERO)
+        with pytest.raises(InconsistentListError, match="more than total_count"):
+            c._take_page(4, [{"id": "t4"}, {"id": "t5"}], seen, 5, ZERO)

@@ -40,3 +40,15 @@ def test_the_thumbnail_url_is_not_kept():
                                 "thumbnail_video_url": "https://cdn.example.com/t.mp4?sig=1"})
     assert "thumbnail_video_url" not in {f.name for f in fields(RemoteReplica)}
     assert "cdn.example.com" not in repr(r)
+
+
+def test_the_fast_constructor_sets_every_field_in_order():
+    """from_api builds through the slots' setters called one by one (issue 29): each field gets its own value,
+    the same object the dataclass's constructor makes (a field added or reordered breaks this, not a listing)."""
+    import dataclasses
+
+    from reconciler.kinds.replicas import models
+
+    values = [f"v{i}" for i, _ in enumerate(dataclasses.fields(RemoteReplica))]
+    assert models._new_replica(RemoteReplica, *values) == RemoteReplica(*values)
+    assert len(models._SETTERS) == len(values)

@@ -62,7 +62,7 @@ class _Paging:
         total = body.get("total_count")
         total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
         try:  # the hot path (a page of well-formed objects: JSON gives dicts, the only type with .get)
-            items = [kind.parse(item) for item in data]
+            items = list(map(kind.parser(), data))
         except (KeyError, TypeError, AttributeError):
             return [self._item(kind, item, "GET", kind.path) for item in data], total
         if kind is _REPLICAS:
@@ -147,12 +147,15 @@ class _Paging:
             return
         if not items:
             raise self._inconsistent(f"page {p} is empty after {len(seen)} of {total} {kind.noun}s", kind)
-        new = [r for r in items if kind.key(r) not in seen]
-        if not new:
-            raise self._inconsistent(f"page {p} repeats {kind.noun}s already seen (does the server ignore "
-                                     "'page'?)", kind)
-        for r in new:
-            seen[kind.key(r)] = r
+        keys = list(map(kind.key, items))
+        if seen.keys().isdisjoint(keys):  # the usual page: all of it new
+            seen.update(zip(keys, items, strict=True))
+        else:
+            new = [(k, r) for k, r in zip(keys, items, strict=True) if k not in seen]
+            if not new:
+                raise self._inconsistent(f"page {p} repeats {kind.noun}s already seen (does the server ignore "
+                                         "'page'?)", kind)
+            seen.update(new)
         if len(seen) > total:
             raise self._inconsistent(f"more than total_count {total} {kind.noun}s were listed", kind)
 
